@@ -1,0 +1,143 @@
+"""Aspect (opinion target) and opinion extraction from spaCy dependency parses.
+
+Rule-based in the style of double propagation (Qiu et al. 2011, "Opinion Word Expansion and Target
+Extraction through Double Propagation"): nouns (with their compounds) are candidate aspects; opinions are
+adjectives modifying them (``soft fabric``), predicate adjectives of the clause they are the subject of
+(``the fabric is so soft``, ``it runs small`` style verb + complement: ``runs small``), adverbs of their verb
+(``fits perfectly``) and a few opinion verbs taking them as object (``I love the colour``). A ``neg`` child
+on the opinion or its verb marks it negated (``not soft``). The sentiment itself comes from the transformer
+on the aspect's clause (see :func:`clause_spans`), not from a lexicon.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span, Token
+
+#: Nouns too generic to be an aspect on their own.
+GENERIC_NOUNS = frozenset(
+    "thing things lot lots bit one ones way time times day days review reviews retailer item items "
+    "piece pieces everything nothing something anything anyone someone everyone people person year years "
+    "week weeks month months today yesterday kind sort type part end side".split()
+)
+OPINION_VERBS = frozenset("love like hate dislike adore enjoy recommend regret prefer appreciate".split())
+_CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|whereas|except)\b|;", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """An opinion expression about an aspect; offsets are characters in the prepared text."""
+
+    text: str
+    offset: int
+    length: int
+    negated: bool
+
+
+@dataclass(frozen=True)
+class AspectMention:
+    """A candidate aspect: its surface ``text``, ``offset``/``length`` in the prepared text, its ``term``
+    (lemmatised vocabulary key, e.g. ``battery life``), and attached ``opinions``."""
+
+    text: str
+    offset: int
+    length: int
+    term: str
+    opinions: tuple[Opinion, ...]
+
+
+def clause_spans(sentence: Span) -> list[tuple[int, int]]:
+    """Character ranges of the sentence's clauses, cut before contrast markers (``but``, ``although``, ``;``).
+
+    ``"soft but runs small"`` -> two clauses, so each aspect gets the sentiment of its own part.
+    """
+    text, base = sentence.text, sentence.start_char
+    cuts = [m.start() for m in _CONTRAST.finditer(text) if m.start() > 0]
+    bounds = [0, *cuts, len(text)]
+    spans = [(base + a, base + b) for a, b in zip(bounds, bounds[1:], strict=False) if text[a:b].strip()]
+    return spans or [(sentence.start_char, sentence.end_char)]
+
+
+def _term_tokens(noun: Token) -> list[Token]:
+    compounds = [c for c in noun.lefts if c.dep_ == "compound" and c.pos_ in {"NOUN", "PROPN"}]
+    return [*compounds, noun]
+
+
+def _is_candidate(token: Token) -> bool:
+    return (
+        token.pos_ in {"NOUN", "PROPN"}
+        and token.dep_ != "compound"
+        and token.is_alpha
+        and len(token.text) > 1
+        and token.lemma_.lower() not in GENERIC_NOUNS
+        and not token.is_stop
+    )
+
+
+def _negated(*tokens: Token) -> bool:
+    return any(child.dep_ == "neg" for tok in tokens for child in tok.children)
+
+
+def _opinion(tokens: list[Token], negated: bool) -> Opinion:
+    doc = tokens[0].doc
+    start, end = min(t.i for t in tokens), max(t.i for t in tokens)
+    span = doc[start : end + 1]
+    text = span.text if not negated or any(t.dep_ == "neg" for t in span) else f"not {span.text}"
+    return Opinion(text, span.start_char, span.end_char - span.start_char, negated)
+
+
+def _with_adverbs(adj: Token) -> list[Token]:
+    return [*(c for c in adj.lefts if c.dep_ == "advmod"), adj]
+
+
+def _adjective_and_conjuncts(adj: Token) -> list[Token]:
+    return [adj, *(c for c in adj.conjuncts if c.pos_ == "ADJ")]
+
+
+def _opinions_of(noun: Token) -> list[Opinion]:
+    found: list[Opinion] = []
+    for child in noun.children:  # "soft fabric", "super soft fabric"
+        if child.dep_ == "amod" and child.pos_ in {"ADJ", "VERB"}:
+            found.append(_opinion(_with_adverbs(child), _negated(child)))
+    head = noun.head
+    if noun.dep_ in {"nsubj", "nsubjpass"}:
+        complements = [c for c in head.children if c.dep_ in {"acomp", "oprd"} or (c.dep_ == "attr" and c.pos_ == "ADJ")]
+        if head.pos_ == "ADJ":  # parses where the adjective heads the clause
+            complements = [head]
+        is_copula = head.lemma_ == "be" or head.pos_ == "AUX"
+        for comp in complements:
+            for adj in _adjective_and_conjuncts(comp):
+                # copula: "is so soft" -> "so soft"; other verbs keep the verb: "runs small"
+                tokens = _with_adverbs(adj) if is_copula or adj is head else [head, *_with_adverbs(adj)]
+                found.append(_opinion(tokens, _negated(head, adj)))
+        if not complements and head.pos_ == "VERB":  # "fits perfectly", "washed well"
+            adverbs = [c for c in head.children if c.dep_ == "advmod" and c.pos_ == "ADV" and c.i > head.i]
+            found += [_opinion([head, adv], _negated(head)) for adv in adverbs[:1]]
+    elif noun.dep_ == "dobj" and head.lemma_.lower() in OPINION_VERBS:  # "I love the colour"
+        found.append(_opinion([head], _negated(head)))
+    return found
+
+
+def extract_aspects(doc: Doc, known_terms: frozenset[str] | set[str] = frozenset()) -> list[AspectMention]:
+    """Aspects in ``doc``: candidates that carry an opinion, or whose term is in ``known_terms``.
+
+    Returns mentions in text order; each aspect's ``term`` is its lower-cased lemma form.
+    """
+    mentions = []
+    for token in doc:
+        if not _is_candidate(token):
+            continue
+        tokens = _term_tokens(token)
+        term = " ".join(t.lemma_.lower() for t in tokens)
+        opinions = tuple(_opinions_of(token))
+        if opinions or term in known_terms:
+            span = doc[tokens[0].i : token.i + 1]
+            mentions.append(AspectMention(span.text, span.start_char, len(span.text), term, opinions))
+    return mentions
+
+
+def aspect_terms(doc: Doc) -> list[str]:
+    """Every candidate aspect term of ``doc`` (lemmatised, lower-cased), for topic discovery."""
+    return [" ".join(t.lemma_.lower() for t in _term_tokens(tok)) for tok in doc if _is_candidate(tok)]

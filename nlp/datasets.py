@@ -1,0 +1,108 @@
+"""Loaders for the shared review datasets, as ``(text, label)`` frames with a fixed, reproducible split.
+
+Sentiment labels follow the issue: ratings 1-2 negative, 3 neutral, 4-5 positive. Review text is the title
+and the body joined by ". ". The clothing-review split is decided per row by a hash of its original row
+index, so it does not depend on row order, pandas version or which rows other filters drop: about 15 %
+test (never trained or tuned on), 10 % validation (early choice of thresholds), 75 % train.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+
+from nlp.paths import DATASETS_DIR
+
+SENTIMENT_LABELS = ["negative", "neutral", "positive"]
+SPLITS = ("train", "validation", "test")
+
+
+def rating_to_sentiment(rating: float) -> str:
+    """Map a 1-5 star rating to ``negative`` (1-2), ``neutral`` (3) or ``positive`` (4-5)."""
+    return "negative" if rating <= 2 else "neutral" if rating == 3 else "positive"
+
+
+def split_of(key: object, salt: str = "reviewpulse") -> str:
+    """Stable split for a row key: ``test`` (15 %), ``validation`` (10 %) or ``train`` (75 %)."""
+    bucket = int(hashlib.sha1(f"{salt}:{key}".encode()).hexdigest(), 16) % 100
+    return "test" if bucket < 15 else "validation" if bucket < 25 else "train"
+
+
+def _join_title(title: pd.Series, body: pd.Series) -> pd.Series:
+    title = title.fillna("").astype(str).str.strip()
+    body = body.fillna("").astype(str).str.strip()
+    joined = title.where(title == "", title + ". ") + body
+    return joined.str.strip()
+
+
+def _require(path: Path) -> Path:
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: set REVIEWPULSE_DATASETS_DIR or pass --data PATH")
+    return path
+
+
+def clothing_reviews(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+    """Women's e-commerce clothing reviews: columns ``id, text, label, split, rating, product_id, category``.
+
+    Rows without any text are dropped (about 3 %).
+    """
+    raw = pd.read_csv(_require(datasets_dir / "womens_clothing_reviews" / "womens_clothing_reviews.csv"))
+    raw = raw.rename(columns={raw.columns[0]: "row"})
+    frame = pd.DataFrame(
+        {
+            "id": raw["row"].astype(int),
+            "text": _join_title(raw["Title"], raw["Review Text"]),
+            "rating": raw["Rating"].astype(int),
+            "product_id": raw["Clothing ID"].astype(str),
+            "category": raw["Class Name"].fillna("").astype(str),
+        }
+    )
+    frame = frame[frame["text"] != ""].reset_index(drop=True)
+    frame["label"] = frame["rating"].map(rating_to_sentiment)
+    frame["split"] = frame["id"].map(split_of)
+    return frame
+
+
+def fine_food_reviews(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+    """Amazon fine-food sample: columns ``id, text, label, rating, product_id``; the two unscored rows dropped."""
+    raw = pd.read_csv(_require(datasets_dir / "amazon_fine_food_sample" / "Reviews_first5003.csv"))
+    raw = raw.dropna(subset=["Score"])
+    frame = pd.DataFrame(
+        {
+            "id": raw["Id"].astype(int),
+            "text": _join_title(raw["Summary"], raw["Text"]),
+            "rating": raw["Score"].astype(int),
+            "product_id": raw["ProductId"].astype(str),
+        }
+    )
+    frame = frame[frame["text"] != ""].reset_index(drop=True)
+    frame["label"] = frame["rating"].map(rating_to_sentiment)
+    return frame
+
+
+def sst2(split: str = "train", datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+    """SST-2 sentences (``split`` is ``train`` or ``dev``): columns ``text, label`` (negative / positive)."""
+    name = {"train": "stsa.binary.train.txt", "dev": "stsa.binary.dev.txt"}[split]
+    rows = []
+    for line in _require(datasets_dir / "sst2" / name).read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            label, text = line.split(" ", 1)
+            rows.append((text.strip(), "positive" if label == "1" else "negative"))
+    return pd.DataFrame(rows, columns=["text", "label"])
+
+
+def review_corpus(datasets_dir: Path = DATASETS_DIR) -> list[str]:
+    """All review texts (clothing and fine food) for unsupervised training: Word2Vec and topics."""
+    return [*clothing_reviews(datasets_dir)["text"], *fine_food_reviews(datasets_dir)["text"]]
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Read a whole CSV (also ``.csv.gz``), JSONL or Parquet file by its suffix (for training data)."""
+    name = path.name.lower()
+    if name.endswith((".jsonl", ".ndjson")):
+        return pd.read_json(path, lines=True)
+    if name.endswith(".parquet"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path)

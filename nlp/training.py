@@ -1,0 +1,167 @@
+"""Parameter-efficient fine-tuning of :class:`nlp.classifier.PooledClassifier` on CPU.
+
+LoRA (Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models") through ``peft`` on every linear
+layer of the encoder, plus a full linear head. Length-bucketed batches keep padding low, which matters more
+than anything else for speed on two cores. Loss is cross-entropy with square-root-balanced class weights;
+decision biases are then tuned on the validation split for macro-F1 (:func:`nlp.metrics.tune_decision_bias`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from nlp.classifier import (
+    ClassifierConfig,
+    PooledClassifier,
+    TextClassifier,
+    load_encoder,
+    load_tokenizer,
+    save_artifact,
+)
+from nlp.metrics import tune_decision_bias
+
+#: Bias tuning searches a grid per class; beyond this many classes the arg-max is used unchanged.
+MAX_CLASSES_FOR_BIAS_TUNING = 4
+
+
+@dataclass
+class TrainingConfig:
+    """Hyper-parameters; the defaults are the ones the committed sentiment model was trained with."""
+
+    epochs: float = 2.0
+    learning_rate: float = 1e-3
+    batch_size: int = 32
+    max_length: int = 128
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.1
+    warmup_share: float = 0.06
+    seed: int = 13
+    model_version: str = "1"
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffle, sort by length inside windows of 50 batches, cut into batches, shuffle the batches."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    window = batch_size * 50
+    batches = []
+    for start in range(0, len(order), window):
+        chunk = sorted(order[start : start + window], key=lambda i: lengths[i])
+        batches += [chunk[k : k + batch_size] for k in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def train_classifier(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    label_names: Sequence[str],
+    out_dir: Path,
+    config: TrainingConfig,
+    validation: tuple[Sequence[str], Sequence[str]] | None = None,
+    progress: bool = True,
+) -> TextClassifier:
+    """Fine-tune a LoRA classifier on ``texts`` / ``labels`` and save it to ``out_dir``.
+
+    Args:
+        texts, labels: training examples; every label must be in ``label_names``.
+        validation: optional held-out texts and labels for tuning the decision biases.
+        progress: show a tqdm bar on stderr.
+
+    Returns:
+        The trained classifier, loaded back from ``out_dir`` (so what is returned is what was saved).
+
+    Raises:
+        ValueError: empty data or a label outside ``label_names``.
+    """
+    from peft import LoraConfig, get_peft_model
+
+    label_names = list(label_names)
+    unknown = sorted(set(labels) - set(label_names))
+    if not texts or unknown:
+        raise ValueError(f"cannot train: {len(texts)} texts, labels not in {label_names}: {unknown[:5]}")
+    set_seed(config.seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+
+    tokenizer = load_tokenizer()
+    encoder = get_peft_model(
+        load_encoder(),
+        LoraConfig(
+            r=config.lora_r,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=["query", "key", "value", "dense"],
+        ),
+    )
+    model = PooledClassifier(encoder, len(label_names))
+    encoded = tokenizer(list(texts), truncation=True, max_length=config.max_length)["input_ids"]
+    targets = torch.tensor([label_names.index(label) for label in labels])
+
+    counts = Counter(targets.tolist())
+    weights = torch.tensor(
+        [math.sqrt(len(targets) / (len(label_names) * max(counts.get(k, 0), 1))) for k in range(len(label_names))]
+    )
+    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.01)
+
+    rng = random.Random(config.seed)
+    lengths = [len(ids) for ids in encoded]
+    steps_per_epoch = math.ceil(len(encoded) / config.batch_size)
+    total_steps = max(1, int(steps_per_epoch * config.epochs))
+    warmup = max(1, int(total_steps * config.warmup_share))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
+    )
+
+    model.train()
+    started, step = time.time(), 0
+    bar = tqdm(total=total_steps, desc="fine-tuning", unit="batch", disable=not progress)
+    running = None
+    while step < total_steps:
+        for batch_idx in _batches(lengths, config.batch_size, rng):
+            if step >= total_steps:
+                break
+            batch = tokenizer.pad({"input_ids": [encoded[i] for i in batch_idx]}, return_tensors="pt")
+            logits = model(batch["input_ids"], batch["attention_mask"])
+            loss = loss_fn(logits, targets[batch_idx])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+            bar.set_postfix(loss=f"{running:.3f}")
+            bar.update()
+    bar.close()
+    model.eval()
+
+    clf_config = ClassifierConfig(
+        labels=label_names, max_length=config.max_length, model_version=config.model_version
+    )
+    clf = TextClassifier(model, tokenizer, clf_config)
+    if validation is not None and len(label_names) <= MAX_CLASSES_FOR_BIAS_TUNING:
+        val_probs = clf.predict(list(validation[0])).probabilities
+        clf_config.decision_bias = tune_decision_bias(val_probs, list(validation[1]), label_names)
+    save_artifact(model, clf_config, out_dir)
+    (out_dir / "training_seconds.txt").write_text(f"{time.time() - started:.0f}\n")
+    return TextClassifier.load(out_dir)
