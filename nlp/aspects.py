@@ -11,6 +11,7 @@ on the aspect's clause (see :func:`clause_spans`), not from a lexicon.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -18,11 +19,54 @@ from spacy.tokens import Doc, Span, Token
 
 #: Nouns too generic to be an aspect on their own.
 GENERIC_NOUNS = frozenset(
-    "thing things lot lots bit one ones way time times day days review reviews retailer item items "
-    "piece pieces everything nothing something anything anyone someone everyone people person year years "
-    "week weeks month months today yesterday kind sort type part end side".split()
+    [
+        "thing",
+        "things",
+        "lot",
+        "lots",
+        "bit",
+        "one",
+        "ones",
+        "way",
+        "time",
+        "times",
+        "day",
+        "days",
+        "review",
+        "reviews",
+        "retailer",
+        "item",
+        "items",
+        "piece",
+        "pieces",
+        "everything",
+        "nothing",
+        "something",
+        "anything",
+        "anyone",
+        "someone",
+        "everyone",
+        "people",
+        "person",
+        "year",
+        "years",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "today",
+        "yesterday",
+        "kind",
+        "sort",
+        "type",
+        "part",
+        "end",
+        "side",
+    ]
 )
-OPINION_VERBS = frozenset("love like hate dislike adore enjoy recommend regret prefer appreciate".split())
+OPINION_VERBS = frozenset(
+    ["love", "like", "hate", "dislike", "adore", "enjoy", "recommend", "regret", "prefer", "appreciate"]
+)
 _CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|whereas|except)\b|;", re.IGNORECASE)
 
 
@@ -56,7 +100,8 @@ def clause_spans(sentence: Span) -> list[tuple[int, int]]:
     text, base = sentence.text, sentence.start_char
     cuts = [m.start() for m in _CONTRAST.finditer(text) if m.start() > 0]
     bounds = [0, *cuts, len(text)]
-    spans = [(base + a, base + b) for a, b in zip(bounds, bounds[1:], strict=False) if text[a:b].strip()]
+    pairs = itertools.pairwise(bounds)
+    spans = [(base + a, base + b) for a, b in pairs if any(ch.isalnum() for ch in text[a:b])]
     return spans or [(sentence.start_char, sentence.end_char)]
 
 
@@ -76,16 +121,16 @@ def _is_candidate(token: Token) -> bool:
     )
 
 
-def _negated(*tokens: Token) -> bool:
-    return any(child.dep_ == "neg" for tok in tokens for child in tok.children)
+def _negations(*tokens: Token) -> list[Token]:
+    return [child for tok in tokens for child in tok.children if child.dep_ == "neg"]
 
 
-def _opinion(tokens: list[Token], negated: bool) -> Opinion:
+def _opinion(tokens: list[Token], negations: list[Token]) -> Opinion:
+    """The opinion span from its first to its last token, negation included: ``not soft``."""
     doc = tokens[0].doc
-    start, end = min(t.i for t in tokens), max(t.i for t in tokens)
-    span = doc[start : end + 1]
-    text = span.text if not negated or any(t.dep_ == "neg" for t in span) else f"not {span.text}"
-    return Opinion(text, span.start_char, span.end_char - span.start_char, negated)
+    every = [*tokens, *negations]
+    span = doc[min(t.i for t in every) : max(t.i for t in every) + 1]
+    return Opinion(span.text, span.start_char, len(span.text), bool(negations))
 
 
 def _with_adverbs(adj: Token) -> list[Token]:
@@ -100,10 +145,14 @@ def _opinions_of(noun: Token) -> list[Opinion]:
     found: list[Opinion] = []
     for child in noun.children:  # "soft fabric", "super soft fabric"
         if child.dep_ == "amod" and child.pos_ in {"ADJ", "VERB"}:
-            found.append(_opinion(_with_adverbs(child), _negated(child)))
+            # "is not a soft fabric": the negation sits on the copula the noun is attribute of
+            negations = _negations(child, noun.head) if noun.dep_ == "attr" else _negations(child)
+            found.append(_opinion(_with_adverbs(child), negations))
     head = noun.head
     if noun.dep_ in {"nsubj", "nsubjpass"}:
-        complements = [c for c in head.children if c.dep_ in {"acomp", "oprd"} or (c.dep_ == "attr" and c.pos_ == "ADJ")]
+        complements = [
+            c for c in head.children if c.dep_ in {"acomp", "oprd"} or (c.dep_ == "attr" and c.pos_ == "ADJ")
+        ]
         if head.pos_ == "ADJ":  # parses where the adjective heads the clause
             complements = [head]
         is_copula = head.lemma_ == "be" or head.pos_ == "AUX"
@@ -111,12 +160,12 @@ def _opinions_of(noun: Token) -> list[Opinion]:
             for adj in _adjective_and_conjuncts(comp):
                 # copula: "is so soft" -> "so soft"; other verbs keep the verb: "runs small"
                 tokens = _with_adverbs(adj) if is_copula or adj is head else [head, *_with_adverbs(adj)]
-                found.append(_opinion(tokens, _negated(head, adj)))
+                found.append(_opinion(tokens, _negations(head, adj)))
         if not complements and head.pos_ == "VERB":  # "fits perfectly", "washed well"
             adverbs = [c for c in head.children if c.dep_ == "advmod" and c.pos_ == "ADV" and c.i > head.i]
-            found += [_opinion([head, adv], _negated(head)) for adv in adverbs[:1]]
+            found += [_opinion([head, adv], _negations(head)) for adv in adverbs[:1]]
     elif noun.dep_ == "dobj" and head.lemma_.lower() in OPINION_VERBS:  # "I love the colour"
-        found.append(_opinion([head], _negated(head)))
+        found.append(_opinion([head], _negations(head)))
     return found
 
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import emoji
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
@@ -30,6 +31,15 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 CONFIG_FILE = "classifier.json"
 HEAD_FILE = "head.safetensors"
 ADAPTER_DIR = "adapter"
+#: Longest input the base model reads (its position embeddings); longer texts are truncated and flagged.
+INFERENCE_MAX_LENGTH = 512
+
+
+def describe_emoji(text: str) -> str:
+    """Emoji spelled out as words (``😍`` -> ``smiling face with heart-eyes``): the base vocabulary has no emoji."""
+    if emoji.emoji_count(text) == 0:
+        return text
+    return emoji.demojize(text, delimiters=(" ", " ")).replace("_", " ")
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -44,13 +54,13 @@ class PooledClassifier(nn.Module):
     def __init__(self, encoder: nn.Module, num_labels: int, dropout: float = 0.1) -> None:
         super().__init__()
         self.encoder = encoder
-        hidden = int(encoder.config.hidden_size)  # type: ignore[union-attr]
+        hidden = int(encoder.config.hidden_size)  # type: ignore[union-attr,arg-type]
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, num_labels)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
-        return self.head(self.dropout(mean_pool(out.last_hidden_state, attention_mask)))  # type: ignore[no-any-return]
+        return self.head(self.dropout(mean_pool(out.last_hidden_state, attention_mask)))
 
 
 @dataclass
@@ -58,7 +68,7 @@ class ClassifierConfig:
     """What ``classifier.json`` holds besides the weights."""
 
     labels: list[str]
-    max_length: int = 256
+    max_length: int = INFERENCE_MAX_LENGTH
     #: Added to log-probabilities before the arg-max; tuned on a validation split for macro-F1.
     decision_bias: list[float] = field(default_factory=list)
     model_version: str = "0"
@@ -80,7 +90,7 @@ class Prediction:
     truncated: list[bool]
 
 
-def load_tokenizer(base_dir: Path | None = None):  # type: ignore[no-untyped-def]
+def load_tokenizer(base_dir: Path | None = None):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(base_dir or base_transformer_dir()))
@@ -89,7 +99,7 @@ def load_tokenizer(base_dir: Path | None = None):  # type: ignore[no-untyped-def
 def load_encoder(base_dir: Path | None = None) -> nn.Module:
     from transformers import AutoModel
 
-    return AutoModel.from_pretrained(str(base_dir or base_transformer_dir()))  # type: ignore[no-any-return]
+    return AutoModel.from_pretrained(str(base_dir or base_transformer_dir()))
 
 
 class TextClassifier:
@@ -104,7 +114,7 @@ class TextClassifier:
         FileNotFoundError: ``folder`` is not a classifier artifact.
     """
 
-    def __init__(self, model: PooledClassifier, tokenizer, config: ClassifierConfig) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, model: PooledClassifier, tokenizer, config: ClassifierConfig) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.config = config
@@ -113,7 +123,9 @@ class TextClassifier:
     def load(cls, folder: Path) -> TextClassifier:
         folder = Path(folder)
         if not (folder / CONFIG_FILE).exists():
-            raise FileNotFoundError(f"{folder} is not a classifier artifact (no {CONFIG_FILE}); train one first")
+            raise FileNotFoundError(
+                f"{folder} is not a classifier artifact (no {CONFIG_FILE}); train one first"
+            )
         from peft import PeftModel
 
         config = ClassifierConfig.load(folder)
@@ -130,8 +142,10 @@ class TextClassifier:
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> Prediction:
         """Classify ``texts`` (any number; batched by length to limit padding).
 
-        Texts longer than ``config.max_length`` tokens are cut to it; ``Prediction.truncated`` says which.
+        Emoji are spelled out first. Texts longer than ``config.max_length`` tokens are cut to it;
+        ``Prediction.truncated`` says which.
         """
+        texts = [describe_emoji(t) for t in texts]
         n = len(texts)
         probs = np.zeros((n, len(self.labels)), dtype=np.float32)
         truncated = [False] * n
@@ -160,5 +174,7 @@ def save_artifact(model: PooledClassifier, config: ClassifierConfig, folder: Pat
     """Write the adapter, head and config of a peft-wrapped :class:`PooledClassifier` to ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     model.encoder.save_pretrained(str(folder / ADAPTER_DIR))  # type: ignore[operator]
-    save_file({k: v.detach().contiguous() for k, v in model.head.state_dict().items()}, str(folder / HEAD_FILE))
+    save_file(
+        {k: v.detach().contiguous() for k, v in model.head.state_dict().items()}, str(folder / HEAD_FILE)
+    )
     config.save(folder)

@@ -16,19 +16,20 @@ from pathlib import Path
 
 import numpy as np
 from gensim.models import KeyedVectors, Word2Vec
+from gensim.models.callbacks import CallbackAny2Vec
 from gensim.models.phrases import ENGLISH_CONNECTOR_WORDS, FrozenPhrases, Phrases
 from tqdm.auto import tqdm
 
 from nlp.text import normalize
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 VECTORS_FILE = "vectors.kv"
 PHRASES_FILE = "phrases.pkl"
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens (letters, digits, inner apostrophes) of normalised ``text``."""
-    return _TOKEN.findall(normalize(text).lower())
+    """Lower-cased word tokens (Unicode letters and digits, one inner apostrophe) of normalised ``text``."""
+    return _TOKEN.findall(normalize(text).lower().replace("\u2019", "'"))
 
 
 class PhraseEmbeddings:
@@ -79,6 +80,16 @@ class PhraseEmbeddings:
         return cls(phrasers, KeyedVectors.load(str(folder / VECTORS_FILE)))
 
 
+class _EpochBar(CallbackAny2Vec):
+    """A tqdm bar over Word2Vec epochs (gensim itself only logs)."""
+
+    def __init__(self, epochs: int, enabled: bool) -> None:
+        self.bar = tqdm(total=epochs, desc="word2vec", unit="epoch", disable=not enabled)
+
+    def on_epoch_end(self, model: Word2Vec) -> None:
+        self.bar.update()
+
+
 def train_embeddings(
     texts: Iterable[str],
     vector_size: int = 100,
@@ -108,5 +119,6 @@ def train_embeddings(
         epochs=epochs,
         seed=seed,
         workers=1,
+        callbacks=[_EpochBar(epochs, progress)],
     )
     return PhraseEmbeddings(phrasers, model.wv)

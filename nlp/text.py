@@ -23,7 +23,8 @@ from nlp.pii import redact_pii
 MAX_TEXT_CHARS = 50_000
 
 _TAG = re.compile(r"<\s*br\s*/?\s*>|</?\s*(?:p|div|span|b|i|em|strong|u|a|li|ul|ol)\b[^>]*>", re.IGNORECASE)
-_INVISIBLE = re.compile(r"[\u200b-\u200d\u2060\ufeff]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# zero-width space / non-joiner, word joiner, BOM, control characters; the zero-width joiner stays (emoji).
+_INVISIBLE = re.compile(r"[\u200b\u200c\u2060\ufeff]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _LINE_EDGES = re.compile(r" *\n *")
 _MANY_LINES = re.compile(r"\n{3,}")
@@ -44,9 +45,8 @@ def normalize(text: str) -> str:
     """
     if _SURROGATE.search(text):
         raise UndecodableTextError("text contains bytes that are not valid UTF-8")
-    text = unicodedata.normalize("NFC", html.unescape(text))
-    text = _TAG.sub("\n", text)
-    text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _INVISIBLE.sub("", html.unescape(text).replace("\r\n", "\n").replace("\r", "\n"))
+    text = unicodedata.normalize("NFC", _TAG.sub("\n", text))
     text = _MANY_LINES.sub("\n\n", _LINE_EDGES.sub("\n", _SPACES.sub(" ", text)))
     return text.strip()
 

@@ -78,7 +78,10 @@ class TopicModel:
 
     def info(self) -> list[dict]:
         """The topic table, like BERTopic's ``get_topic_info()``: id, label, size, top terms."""
-        return [{"id": t.id, "label": t.label, "size": t.size, "terms": [w for w, _ in t.terms[:10]]} for t in self.topics]
+        return [
+            {"id": t.id, "label": t.label, "size": t.size, "terms": [w for w, _ in t.terms[:10]]}
+            for t in self.topics
+        ]
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -96,8 +99,12 @@ class TopicModel:
         if not (folder / TOPICS_FILE).exists():
             raise FileNotFoundError(f"{folder} holds no {TOPICS_FILE}; run `reviewpulse train topics`")
         data = json.loads((folder / TOPICS_FILE).read_text())
-        topics = [Topic(t["id"], t["label"], t["size"], [tuple(x) for x in t["terms"]]) for t in data["topics"]]
-        return cls(topics, np.asarray(data["centroids"], dtype=np.float32), data["threshold"], data["selection"])
+        topics = [
+            Topic(t["id"], t["label"], t["size"], [tuple(x) for x in t["terms"]]) for t in data["topics"]
+        ]
+        return cls(
+            topics, np.asarray(data["centroids"], dtype=np.float32), data["threshold"], data["selection"]
+        )
 
 
 def discover_topics(
@@ -134,7 +141,9 @@ def discover_topics(
     selection, best = {}, None
     for k in tqdm(k_candidates, desc="choosing k", disable=not progress):
         km = KMeans(n_clusters=k, n_init=5, random_state=seed).fit(x, sample_weight=weights)
-        selection[str(k)] = round(float(silhouette_score(x, km.labels_, metric="cosine", random_state=seed)), 4)
+        selection[str(k)] = round(
+            float(silhouette_score(x, km.labels_, metric="cosine", random_state=seed)), 4
+        )
         if best is None or selection[str(k)] > selection[str(best.n_clusters)]:
             best = km
     assert best is not None
@@ -146,8 +155,15 @@ def discover_topics(
     sizes = Counter(topic for terms_ in docs for topic in {term_topic[t] for t in terms_ if t in term_topic})
     topics = []
     for k in range(best.n_clusters):
-        members = [(t, s) for t, c, s in zip(terms, best.labels_, sims, strict=True) if c == k and s >= threshold]
+        members = [
+            (t, s) for t, c, s in zip(terms, best.labels_, sims, strict=True) if c == k and s >= threshold
+        ]
         members.sort(key=lambda ts: -ts[1] * math.log1p(counts[ts[0]]))
         label = ", ".join(t for t, _ in members[:3])
         topics.append(Topic(k, label, sizes.get(k, 0), [(t, counts[t]) for t, _ in members[:30]]))
-    return TopicModel(topics, centroids.astype(np.float32), round(threshold, 4), {"silhouette_cosine": selection, "chosen_k": best.n_clusters})
+    return TopicModel(
+        topics,
+        centroids.astype(np.float32),
+        round(threshold, 4),
+        {"silhouette_cosine": selection, "chosen_k": best.n_clusters},
+    )

@@ -22,6 +22,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from nlp.classifier import (
+    INFERENCE_MAX_LENGTH,
     ClassifierConfig,
     PooledClassifier,
     TextClassifier,
@@ -42,6 +43,7 @@ class TrainingConfig:
     epochs: float = 2.0
     learning_rate: float = 1e-3
     batch_size: int = 32
+    #: Training inputs are cut to this many tokens (speed); inference reads up to INFERENCE_MAX_LENGTH.
     max_length: int = 128
     lora_r: int = 16
     lora_alpha: int = 32
@@ -117,7 +119,10 @@ def train_classifier(
 
     counts = Counter(targets.tolist())
     weights = torch.tensor(
-        [math.sqrt(len(targets) / (len(label_names) * max(counts.get(k, 0), 1))) for k in range(len(label_names))]
+        [
+            math.sqrt(len(targets) / (len(label_names) * max(counts.get(k, 0), 1)))
+            for k in range(len(label_names))
+        ]
     )
     loss_fn = nn.CrossEntropyLoss(weight=weights)
     trainable = [p for p in model.parameters() if p.requires_grad]
@@ -156,7 +161,7 @@ def train_classifier(
     model.eval()
 
     clf_config = ClassifierConfig(
-        labels=label_names, max_length=config.max_length, model_version=config.model_version
+        labels=label_names, max_length=INFERENCE_MAX_LENGTH, model_version=config.model_version
     )
     clf = TextClassifier(model, tokenizer, clf_config)
     if validation is not None and len(label_names) <= MAX_CLASSES_FOR_BIAS_TUNING:

@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make demo` (install + score the shipped example) and `make test`.
+VENV ?= .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test lint bench
+
+$(BIN)/reviewpulse: pyproject.toml
+	python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# The CPU wheel of this exact torch release first, so nothing resolves to a CUDA build.
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/reviewpulse
+
+demo: install
+	mkdir -p out
+	$(BIN)/reviewpulse score examples/reviews.csv --text-col text --id-col review_id --out out/reviews.scored.jsonl
+	@echo "first record of out/reviews.scored.jsonl:" && head -n 1 out/reviews.scored.jsonl
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m pytest tests/bench -p no:cacheprovider -s

@@ -1,0 +1,247 @@
+"""The ``reviewpulse`` command line (typer): score dumps, analyse a text, train and evaluate models."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="ReviewPulse: offline customer-review analysis (sentiment, aspects, topics).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+train_app = typer.Typer(
+    help="Reproduce a model artifact from the shared datasets or your own file.", no_args_is_help=True
+)
+evaluate_app = typer.Typer(help="Measure a model on labelled data.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+app.add_typer(evaluate_app, name="evaluate")
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _analyzer(model_version: str, redact_pii: bool):
+    from nlp.analyzer import Analyzer
+
+    try:
+        return Analyzer(sentiment_version=model_version, redact_pii=redact_pii)
+    except (KeyError, FileNotFoundError) as exc:
+        raise _fail(str(exc).strip("'\"")) from exc
+
+
+@app.command()
+def score(
+    input: str = typer.Argument(
+        ..., help="CSV (.csv, .csv.gz), JSONL or Parquet file; '-' reads JSONL from stdin."
+    ),
+    text_col: str = typer.Option(..., "--text-col", help="Column holding the review text."),
+    id_col: str | None = typer.Option(
+        None, "--id-col", help="Column holding the row id (default: row number)."
+    ),
+    out: str | None = typer.Option(
+        None, "--out", help="Output .jsonl (default), .csv or .parquet; stdout if omitted."
+    ),
+    redact_pii: bool = typer.Option(
+        False, "--redact-pii", help="Redact e-mails, phone and card numbers first."
+    ),
+    model_version: str = typer.Option(
+        "latest", "--model-version", help="Registered sentiment model version."
+    ),
+    chunk_size: int = typer.Option(256, "--chunk-size", min=1, help="Rows read and analysed per chunk."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Score a review dump: one JSON record per input row, in order (errors are records too)."""
+    from nlp.scoring import MissingColumnError, UnsupportedFormatError
+    from nlp.scoring import score as run
+
+    if input != "-" and not Path(input).exists():
+        raise _fail(f"input file {input} does not exist")
+    analyzer = _analyzer(model_version, redact_pii)
+    try:
+        summary = run(analyzer, input, text_col, id_col, out, chunk_size=chunk_size, progress=not quiet)
+    except (MissingColumnError, UnsupportedFormatError) as exc:
+        raise _fail(str(exc)) from exc
+    typer.echo(summary.render(), err=True)
+
+
+@app.command()
+def analyze(
+    text: str = typer.Argument(..., help="The review text."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full analysis as JSON."),
+    redact_pii: bool = typer.Option(False, "--redact-pii"),
+) -> None:
+    """Analyse one text and print the result readably."""
+    from nlp.analyzer import AnalysisError
+
+    [result] = _analyzer("latest", redact_pii).analyze([text])
+    if isinstance(result, AnalysisError):
+        raise _fail(f"{result.code}: {result.message}", code=1)
+    if as_json:
+        typer.echo(json.dumps({"text": result.text, **result.to_dict()}, indent=2, ensure_ascii=False))
+        return
+
+    def fmt(s) -> str:
+        return f"{s.label} ({s.scores[s.label]:.2f})"
+
+    typer.echo(f"document: {fmt(result.sentiment)}")
+    for s in result.sentences:
+        typer.echo(f"  [{s.offset}:{s.offset + s.length}] {fmt(s.sentiment)}  {s.text}")
+    for a in result.aspects:
+        opinions = ", ".join(o.text for o in a.opinions) or "-"
+        typer.echo(f"aspect '{a.text}' [{a.topic['label']}]: {fmt(a.sentiment)}; opinions: {opinions}")
+    typer.echo("topics: " + "; ".join(f"{t.label} {t.score:.2f}" for t in result.topics))
+    typer.echo(f"model version: {result.model_version}")
+
+
+def _user_frame(data: Path, text_col: str, label_col: str | None):
+    from nlp.datasets import read_table
+
+    if not data.exists():
+        raise _fail(f"data file {data} does not exist")
+    frame = read_table(data)
+    for col in (text_col, label_col):
+        if col is not None and col not in frame.columns:
+            raise _fail(f"column {col!r} not found; available columns: {', '.join(map(str, frame.columns))}")
+    out = frame.rename(columns={text_col: "text", **({label_col: "label"} if label_col else {})})
+    return out.dropna(subset=["text"])
+
+
+@train_app.command("sentiment")
+def train_sentiment(
+    data: Path | None = typer.Option(
+        None, "--data", help="Your labelled file instead of the shared datasets."
+    ),
+    text_col: str = typer.Option("text", "--text-col"),
+    label_col: str = typer.Option("label", "--label-col", help="Labels negative / neutral / positive."),
+    epochs: float = typer.Option(2.0, "--epochs"),
+    version: str = typer.Option("1", "--version", help="Model version to write and register."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Artifact folder (default models/sentiment/v<version>)."
+    ),
+    limit: int | None = typer.Option(
+        None, "--limit", help="Train on at most this many rows (a quick trial)."
+    ),
+    seed: int = typer.Option(13, "--seed"),
+) -> None:
+    """Fine-tune the sentiment classifier (LoRA adapter + head) and write its model card."""
+    from nlp.recipes import train_sentiment as run
+    from nlp.training import TrainingConfig
+
+    frame = _user_frame(data, text_col, label_col) if data else None
+    config = TrainingConfig(epochs=epochs, seed=seed, model_version=version)
+    metrics = run(out, config, data=frame, limit=limit, command="reviewpulse " + " ".join(sys.argv[1:]))
+    typer.echo(
+        json.dumps(
+            {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+            | {
+                "test_macro_f1": metrics["test"]["macro_f1"],
+                "baseline_test_macro_f1": metrics["baseline_tfidf_logreg_test"]["macro_f1"],
+            },
+            indent=2,
+        )
+    )
+
+
+@train_app.command("embeddings")
+def train_embeddings(
+    data: Path | None = typer.Option(
+        None, "--data", help="Your file of texts instead of the shared review corpora."
+    ),
+    text_col: str = typer.Option("text", "--text-col"),
+    version: str = typer.Option("1", "--version"),
+    out: Path | None = typer.Option(None, "--out"),
+    seed: int = typer.Option(13, "--seed"),
+) -> None:
+    """Train phrase-aware Word2Vec vectors (gensim) and register them."""
+    from nlp.recipes import train_embeddings_artifact
+
+    texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
+    metrics = train_embeddings_artifact(
+        texts, out, version, seed, command="reviewpulse " + " ".join(sys.argv[1:])
+    )
+    typer.echo(json.dumps(metrics, indent=2))
+
+
+@train_app.command("topics")
+def train_topics(
+    data: Path | None = typer.Option(
+        None, "--data", help="Your file of texts instead of the shared review corpora."
+    ),
+    text_col: str = typer.Option("text", "--text-col"),
+    version: str = typer.Option("1", "--version"),
+    out: Path | None = typer.Option(None, "--out"),
+    seed: int = typer.Option(13, "--seed"),
+) -> None:
+    """Discover aspect topics in the Word2Vec space and register the topic table."""
+    from nlp.recipes import train_topics_artifact
+
+    texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
+    metrics = train_topics_artifact(
+        texts, out, version, seed, command="reviewpulse " + " ".join(sys.argv[1:])
+    )
+    typer.echo(json.dumps(metrics, indent=2))
+
+
+@evaluate_app.command("sentiment")
+def evaluate_sentiment(
+    data: Path | None = typer.Option(
+        None, "--data", help="Labelled file; default: the held-out clothing test split."
+    ),
+    text_col: str = typer.Option("text", "--text-col"),
+    label_col: str = typer.Option(
+        "label", "--label-col", help="negative / neutral / positive, or 1-5 ratings."
+    ),
+    model_version: str = typer.Option("latest", "--model-version"),
+) -> None:
+    """Print accuracy, macro-F1 and the confusion matrix of the sentiment model."""
+    from nlp.classifier import TextClassifier
+    from nlp.datasets import clothing_reviews, rating_to_sentiment
+    from nlp.recipes import evaluate_classifier
+    from nlp.registry import Registry
+
+    if data:
+        frame = _user_frame(data, text_col, label_col).dropna(subset=["label"])
+        if pd_is_numeric(frame["label"]):
+            frame["label"] = frame["label"].astype(float).map(rating_to_sentiment)
+    else:
+        clothing = clothing_reviews()
+        frame = clothing[clothing.split == "test"]
+    try:
+        clf = TextClassifier.load(Registry().path("sentiment", model_version))
+    except KeyError as exc:
+        raise _fail(str(exc).strip("'\"")) from exc
+    report = evaluate_classifier(clf, frame["text"].astype(str).tolist(), frame["label"].astype(str).tolist())
+    typer.echo(f"rows: {report['n']}  accuracy: {report['accuracy']}  macro-F1: {report['macro_f1']}")
+    typer.echo(f"per-class F1: {report['f1_per_class']}")
+    width = max(len(label) for label in report["labels"]) + 2
+    typer.echo("confusion matrix (rows gold, columns predicted):")
+    typer.echo(" " * width + "".join(label.rjust(width) for label in report["labels"]))
+    for label, row in zip(report["labels"], report["confusion_matrix"], strict=True):
+        typer.echo(label.ljust(width) + "".join(str(v).rjust(width) for v in row))
+
+
+def pd_is_numeric(series) -> bool:
+    from pandas.api.types import is_numeric_dtype
+
+    return bool(is_numeric_dtype(series))
+
+
+@app.command()
+def models() -> None:
+    """List the registered models with their versions and headline metrics."""
+    from nlp.registry import Registry
+
+    for entry in Registry().entries():
+        typer.echo(
+            f"{entry.name:<11} v{entry.version:<4} {entry.path:<18} {entry.created}  {json.dumps(entry.metrics)}"
+        )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,112 @@
+"""The Analyzer over the committed models: shapes, offsets, errors, negation, PII, real rows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nlp.analyzer import AnalysisError, ReviewAnalysis
+from nlp.metrics import classification_report
+from tests.conftest import needs_datasets
+
+
+def _one(analyzer, text: str) -> ReviewAnalysis:
+    [result] = analyzer.analyze([text])
+    assert isinstance(result, ReviewAnalysis), result
+    return result
+
+
+def test_bad_inputs_become_errors_in_place(analyzer):
+    texts = ["Lovely dress, fits perfectly.", "", None, 5, "   \n ", float("nan"), "Terrible, it fell apart."]
+    results = analyzer.analyze(texts)
+    assert len(results) == len(texts)
+    codes = [r.code if isinstance(r, AnalysisError) else "ok" for r in results]
+    assert codes == ["ok", "empty_text", "missing_text", "invalid_type", "empty_text", "missing_text", "ok"]
+    assert results[0].sentiment.label == "positive"
+    assert results[-1].sentiment.label == "negative"
+
+
+def test_undecodable_bytes_are_an_error(analyzer):
+    text = b"Great tea \xff\xfe really".decode("utf-8", "surrogateescape")
+    [result] = analyzer.analyze([text])
+    assert isinstance(result, AnalysisError) and result.code == "undecodable_text"
+
+
+def test_scores_are_probabilities_and_offsets_index_the_prepared_text(analyzer):
+    result = _one(analyzer, "Great taste<br /><br />Would buy again.  The bag arrived torn, though.")
+    assert "<br" not in result.text
+    assert len(result.sentences) >= 2
+    for item in [result, *result.sentences, *result.aspects]:
+        assert sum(item.sentiment.scores.values()) == pytest.approx(1.0, abs=1e-3)
+        assert item.sentiment.label in item.sentiment.scores
+    for s in result.sentences:
+        assert result.text[s.offset : s.offset + s.length] == s.text
+    for a in result.aspects:
+        assert result.text[a.offset : a.offset + a.length] == a.text
+        for o in a.opinions:
+            assert o.text.endswith(result.text[o.offset : o.offset + o.length].split()[-1])
+
+
+def test_mixed_review_gives_each_aspect_its_clause_sentiment(analyzer):
+    result = _one(analyzer, "The fabric is so soft, but the zipper is cheap and broke after one wash.")
+    aspects = {a.text: a for a in result.aspects}
+    assert aspects["fabric"].sentiment.label == "positive"
+    assert [o.text for o in aspects["fabric"].opinions] == ["so soft"]
+    assert aspects["zipper"].sentiment.label == "negative"
+    assert aspects["fabric"].topic["id"] != -1
+
+
+def test_negation_flips_the_aspect(analyzer):
+    result = _one(analyzer, "The fabric is not soft at all.")
+    [fabric] = [a for a in result.aspects if a.text == "fabric"]
+    assert fabric.opinions[0].negated and "not" in fabric.opinions[0].text
+    assert fabric.sentiment.label == "negative"
+
+
+def test_topics_and_model_version(analyzer):
+    result = _one(analyzer, "Runs small and the sleeves are too long. The color is gorgeous.")
+    assert result.model_version == analyzer.model_version
+    assert result.topics and result.topics[0].id != -1
+    assert sum(t.score for t in result.topics) == pytest.approx(1.0, abs=1e-3)
+    off_topic = _one(analyzer, "When does the store open on Sunday?")
+    assert [t.id for t in off_topic.topics] == [-1]
+
+
+def test_pii_is_redacted_everywhere(analyzer):
+    from nlp.analyzer import Analyzer
+
+    redacting = Analyzer(redact_pii=True)
+    text = "Email me at jane.doe@example.com or call 555-123-4567, the coat is lovely."
+    [result] = redacting.analyze([text])
+    dumped = json.dumps({"text": result.text, **result.to_dict()})
+    assert "jane.doe" not in dumped and "555-123-4567" not in dumped
+    assert "[EMAIL]" in result.text and "[PHONE]" in result.text
+
+
+def test_long_text_is_truncated_and_says_so(analyzer):
+    long_text = "The fabric is soft and the fit is great. " * 120
+    result = _one(analyzer, long_text)
+    assert result.truncated and result.to_dict()["truncated"] is True
+    assert "truncated" not in _one(analyzer, "Nice.").to_dict()
+
+
+def test_emoji_carry_sentiment(analyzer):
+    assert _one(analyzer, "😍😍😍").sentiment.label == "positive"
+    assert _one(analyzer, "🤮 awful").sentiment.label == "negative"
+
+
+@needs_datasets
+def test_real_held_out_rows(analyzer):
+    from nlp.datasets import clothing_reviews
+
+    clothing = clothing_reviews()
+    rows = clothing[clothing.split == "test"].head(300)
+    results = analyzer.analyze(rows["text"].tolist())
+    assert all(isinstance(r, ReviewAnalysis) for r in results)
+    report = classification_report(
+        rows["label"].tolist(), [r.sentiment.label for r in results], analyzer.sentiment.labels
+    )
+    # The model card reports the full test split; this guards against a broken artifact or pipeline.
+    assert report["macro_f1"] >= 0.6, report
+    assert sum(bool(r.aspects) for r in results) / len(results) > 0.8

@@ -1,0 +1,185 @@
+"""Tests for nlp.aspects on real spaCy parses: aspects, opinions, negation, offsets, clauses and terms."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pytest
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from nlp.aspects import AspectMention, aspect_terms, clause_spans, extract_aspects
+from nlp.text import load_spacy
+
+
+@pytest.fixture(scope="module")
+def nlp() -> Language:
+    return load_spacy()
+
+
+def _by_text(mentions: list[AspectMention]) -> dict[str, AspectMention]:
+    return {m.text.lower(): m for m in mentions}
+
+
+@pytest.mark.parametrize(
+    ("text", "aspect", "opinion"),
+    [
+        ("The fabric is so soft but it runs small.", "fabric", "so soft"),
+        ("This dress runs small.", "dress", "runs small"),
+        ("I love the color.", "color", "love"),
+        ("The sleeves are long and the battery life is great.", "battery life", "great"),
+        ("Soft fabric, fits perfectly.", "fabric", "soft"),
+        ("Soft fabric, fits perfectly.", "fabric", "fits perfectly"),
+    ],
+)
+def test_aspect_with_opinion(nlp: Language, text: str, aspect: str, opinion: str) -> None:
+    mentions = _by_text(extract_aspects(nlp(text)))
+    assert aspect in mentions, f"{aspect!r} not among {list(mentions)}"
+    opinions = {o.text.lower(): o for o in mentions[aspect].opinions}
+    assert opinion in opinions, f"{opinion!r} not among {list(opinions)}"
+    assert opinions[opinion].negated is False
+
+
+def test_aspect_mention_fields(nlp: Language) -> None:
+    (mention,) = extract_aspects(nlp("The fabric is so soft but it runs small."))
+    assert (mention.text, mention.offset, mention.length, mention.term) == ("fabric", 4, 6, "fabric")
+    assert [o.text for o in mention.opinions] == ["so soft"]
+
+
+@pytest.mark.parametrize(
+    "text", ["The fabric is not soft at all.", "The fabric isn't soft.", "I do not love the color."]
+)
+def test_negated_opinion(nlp: Language, text: str) -> None:
+    mentions = extract_aspects(nlp(text))
+    assert len(mentions) == 1
+    (opinion,) = mentions[0].opinions
+    assert opinion.negated is True
+    assert "not" in opinion.text.lower() or "n't" in opinion.text.lower()
+
+
+OFFSET_TEXTS = [
+    "The fabric is so soft but it runs small.",
+    "This dress runs small.",
+    "I love the color.",
+    "The sleeves are long and the battery life is great.",
+    "Soft fabric, fits perfectly.\nThe zipper broke although the color is nice.",
+]
+
+
+@pytest.mark.parametrize("text", OFFSET_TEXTS)
+def test_offsets_index_the_text(nlp: Language, text: str) -> None:
+    doc = nlp(text)
+    mentions = extract_aspects(doc)
+    assert mentions
+    for m in mentions:
+        assert doc.text[m.offset : m.offset + m.length] == m.text
+        for o in m.opinions:
+            assert doc.text[o.offset : o.offset + o.length] == o.text
+
+
+@pytest.mark.parametrize("text", ["The fabric is not soft at all.", "I do not love the color."])
+def test_negated_opinion_offsets_index_the_text(nlp: Language, text: str) -> None:
+    doc = nlp(text)
+    (mention,) = extract_aspects(doc)
+    (opinion,) = mention.opinions
+    assert doc.text[opinion.offset : opinion.offset + opinion.length] == opinion.text
+
+
+def test_mentions_in_text_order(nlp: Language) -> None:
+    mentions = extract_aspects(nlp("The sleeves are long and the battery life is great."))
+    assert [m.term for m in mentions] == ["sleeve", "battery life"]
+    assert mentions[0].offset < mentions[1].offset
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I had a lot of things to do.",
+        "It took some time and a bit of a way.",
+        "Everything was great.",
+    ],
+)
+def test_generic_nouns_are_not_aspects(nlp: Language, text: str) -> None:
+    doc = nlp(text)
+    assert extract_aspects(doc) == []
+    assert aspect_terms(doc) == []
+
+
+def test_known_terms_make_bare_noun_an_aspect(nlp: Language) -> None:
+    doc = nlp("The zipper.")
+    assert extract_aspects(doc) == []
+    (mention,) = extract_aspects(doc, known_terms={"zipper"})
+    assert (mention.text, mention.term, mention.opinions) == ("zipper", "zipper", ())
+    assert doc.text[mention.offset : mention.offset + mention.length] == "zipper"
+
+
+def test_known_terms_do_not_invent_other_aspects(nlp: Language) -> None:
+    assert extract_aspects(nlp("The zipper."), known_terms={"button"}) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "clauses"),
+    [
+        ("The fabric is so soft but it runs small.", ["The fabric is so soft", "but it runs small."]),
+        ("The fabric is soft; the zipper broke.", ["The fabric is soft", "; the zipper broke."]),
+        (
+            "The color is lovely although the fit is off.",
+            ["The color is lovely", "although the fit is off."],
+        ),
+        (
+            "Soft fabric but tight sleeves, however the color is nice.",
+            ["Soft fabric", "but tight sleeves,", "however the color is nice."],
+        ),
+    ],
+)
+def test_clause_spans_split_at_contrast(nlp: Language, text: str, clauses: list[str]) -> None:
+    doc = nlp(text)
+    (sentence,) = doc.sents
+    spans = clause_spans(sentence)
+    assert [doc.text[a:b].strip() for a, b in spans] == clauses
+    # Clauses tile the sentence: contiguous, first at its start, last at its end.
+    assert spans[0][0] == sentence.start_char
+    assert spans[-1][1] == sentence.end_char
+    assert all(prev[1] == nxt[0] for prev, nxt in pairwise(spans))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This dress runs small.",
+        "I love the color.",
+        "But I love the color.",  # a marker at the very start does not cut
+        "The butter was thoroughly enjoyable.",  # 'but' inside a word does not cut
+    ],
+)
+def test_clause_spans_without_markers_is_whole_sentence(nlp: Language, text: str) -> None:
+    (sentence,) = nlp(text).sents
+    assert clause_spans(sentence) == [(sentence.start_char, sentence.end_char)]
+
+
+def test_clause_spans_use_document_offsets(nlp: Language) -> None:
+    doc = nlp("I love the color. The fabric is soft but it runs small.")
+    second = list(doc.sents)[1]
+    spans = clause_spans(second)
+    assert spans[0][0] == second.start_char > 0
+    assert [doc.text[a:b].strip() for a, b in spans] == ["The fabric is soft", "but it runs small."]
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("The sleeves are too long.", ["sleeve"]),
+        ("The battery life is great.", ["battery life"]),
+        ("The sleeves are long and the battery life is great.", ["sleeve", "battery life"]),
+        ("The zippers broke.", ["zipper"]),
+        ("I had a lot of things to do.", []),
+    ],
+)
+def test_aspect_terms_lemmatised(nlp: Language, text: str, terms: list[str]) -> None:
+    assert aspect_terms(nlp(text)) == terms
+
+
+def test_aspect_terms_include_nouns_without_opinions(nlp: Language) -> None:
+    doc: Doc = nlp("The zipper.")
+    assert aspect_terms(doc) == ["zipper"]
+    assert extract_aspects(doc) == []

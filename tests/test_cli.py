@@ -1,0 +1,205 @@
+"""The ``reviewpulse`` CLI end to end: formats in and out, rows in == rows out, bad inputs, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from nlp.paths import DATASETS_DIR
+from tests.conftest import EXAMPLES, needs_datasets
+
+runner = CliRunner()
+
+
+def _score(*args: str):
+    return runner.invoke(app, ["score", *args, "--quiet"])
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def examples_scored(tmp_path_factory) -> list[dict]:
+    out = tmp_path_factory.mktemp("score") / "scored.jsonl"
+    result = _score(str(EXAMPLES), "--text-col", "text", "--id-col", "review_id", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "rows: 50" in result.output
+    return _jsonl(out)
+
+
+def test_examples_one_record_per_row_in_order(examples_scored):
+    source = pd.read_csv(EXAMPLES, dtype=str, keep_default_na=False)
+    assert [r["id"] for r in examples_scored] == source["review_id"].tolist()
+    errors = {r["id"]: r["error"]["code"] for r in examples_scored if "error" in r}
+    empty = source.loc[source["text"].str.strip() == "", "review_id"].tolist()
+    assert errors == dict.fromkeys(empty, "empty_text")
+    for record in examples_scored:
+        if "error" not in record:
+            assert set(record) >= {"id", "sentiment", "sentences", "aspects", "topics", "model_version"}
+
+
+def test_example_redaction_and_html(tmp_path):
+    out = tmp_path / "redacted.jsonl"
+    result = _score(
+        str(EXAMPLES), "--text-col", "text", "--id-col", "review_id", "--out", str(out), "--redact-pii"
+    )
+    assert result.exit_code == 0, result.output
+    dumped = out.read_text(encoding="utf-8")
+    assert "@example.com" not in dumped and "[EMAIL]" in dumped
+    assert "<br" not in dumped
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_flat_outputs(tmp_path, suffix):
+    out = tmp_path / f"scored{suffix}"
+    result = _score(str(EXAMPLES), "--text-col", "text", "--id-col", "review_id", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out, dtype=str) if suffix == ".csv" else pd.read_parquet(out)
+    assert len(frame) == 50
+    ok = frame[frame["error_code"].isna()]
+    assert set(ok["sentiment"]) <= {"negative", "neutral", "positive"}
+    assert all(isinstance(json.loads(a), list) for a in ok["aspects"])
+
+
+def test_parquet_and_jsonl_inputs(tmp_path):
+    frame = pd.read_csv(EXAMPLES, dtype=str, keep_default_na=False).head(8)
+    frame.to_parquet(tmp_path / "in.parquet")
+    frame.to_json(tmp_path / "in.jsonl", orient="records", lines=True)
+    for name in ("in.parquet", "in.jsonl"):
+        out = tmp_path / f"{name}.out.jsonl"
+        result = _score(
+            str(tmp_path / name), "--text-col", "text", "--id-col", "review_id", "--out", str(out)
+        )
+        assert result.exit_code == 0, result.output
+        assert [r["id"] for r in _jsonl(out)] == frame["review_id"].tolist()
+
+
+def test_bad_jsonl_lines_are_error_records(tmp_path):
+    lines = [
+        json.dumps({"text": "Lovely soft sweater."}).encode(),
+        b"{not json",
+        json.dumps({"text": ""}).encode(),
+        b'{"text": "caf\xe9 broken bytes"}',
+        json.dumps({"other": "no text key"}).encode(),
+        json.dumps(["a", "list"]).encode(),
+        json.dumps({"text": "Runs small, sent it back."}).encode(),
+    ]
+    src = tmp_path / "bad.jsonl"
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    out = tmp_path / "out.jsonl"
+    result = _score(str(src), "--text-col", "text", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    records = _jsonl(out)
+    assert [r["id"] for r in records] == list(range(len(lines)))
+    codes = [r.get("error", {}).get("code", "ok") for r in records]
+    assert codes == [
+        "ok",
+        "invalid_json",
+        "empty_text",
+        "undecodable_text",
+        "missing_text",
+        "invalid_json",
+        "ok",
+    ]
+
+
+def test_undecodable_csv_bytes_and_missing_values(tmp_path):
+    src = tmp_path / "bytes.csv"
+    src.write_bytes(b"id,text\n1,Great fit\n2,bad \xff\xfe bytes\n3,\n4,Too itchy to wear\n")
+    out = tmp_path / "out.jsonl"
+    result = _score(str(src), "--text-col", "text", "--id-col", "id", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    records = _jsonl(out)
+    assert [r["id"] for r in records] == ["1", "2", "3", "4"]
+    assert [r.get("error", {}).get("code") for r in records] == [
+        None,
+        "undecodable_text",
+        "missing_text",
+        None,
+    ]
+
+
+def test_missing_column_exits_2_and_names_columns(tmp_path):
+    out = tmp_path / "never.jsonl"
+    result = _score(str(EXAMPLES), "--text-col", "body", "--out", str(out))
+    assert result.exit_code == 2
+    assert "'body' not found" in result.output and "review_id" in result.output and "text" in result.output
+    assert not out.exists()
+
+
+def test_unknown_format_and_missing_file_exit_2(tmp_path):
+    (tmp_path / "x.xlsx").write_text("nope")
+    assert _score(str(tmp_path / "x.xlsx"), "--text-col", "t").exit_code == 2
+    assert _score(str(tmp_path / "absent.csv"), "--text-col", "t").exit_code == 2
+
+
+def test_stdin_through_the_installed_command(tmp_path):
+    exe = Path(sys.executable).parent / "reviewpulse"
+    payload = "\n".join(
+        json.dumps({"id": f"a{i}", "text": t}) for i, t in enumerate(["So soft!", "Broke in a week."])
+    )
+    done = subprocess.run(
+        [str(exe), "score", "-", "--text-col", "text", "--id-col", "id"],
+        input=payload.encode(),
+        capture_output=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    records = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [r["id"] for r in records] == ["a0", "a1"]
+    assert "scoring" in done.stderr.decode() and "rows: 2" in done.stderr.decode()
+
+
+@needs_datasets
+def test_real_subset_of_the_clothing_dump(tmp_path):
+    src = DATASETS_DIR / "womens_clothing_reviews" / "womens_clothing_reviews.csv"
+    subset = tmp_path / "subset.csv"
+    pd.read_csv(src).head(200).to_csv(subset, index=False, quoting=csv.QUOTE_MINIMAL)
+    out = tmp_path / "subset.parquet"
+    result = _score(str(subset), "--text-col", "Review Text", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    frame = pd.read_parquet(out)
+    assert len(frame) == 200  # rows in == rows out, empty reviews included as errors
+    assert frame["id"].tolist() == [str(i) for i in range(200)]
+    assert (frame["error_code"].dropna() == "missing_text").all()
+
+
+def test_analyze_prints_readably():
+    result = runner.invoke(app, ["analyze", "The fabric is so soft but it runs small."])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("document: ")
+    assert "aspect 'fabric'" in result.output and "so soft" in result.output
+    empty = runner.invoke(app, ["analyze", "   "])
+    assert empty.exit_code == 1 and "empty_text" in empty.output
+
+
+def test_evaluate_on_a_labelled_file_and_models_listing(tmp_path):
+    data = tmp_path / "labelled.csv"
+    pd.DataFrame(
+        {
+            "body": ["I love it, perfect fit.", "Awful quality, returned.", "It is okay, nothing special."]
+            * 4,
+            "stars": [5, 1, 3] * 4,
+        }
+    ).to_csv(data, index=False)
+    result = runner.invoke(
+        app, ["evaluate", "sentiment", "--data", str(data), "--text-col", "body", "--label-col", "stars"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "rows: 12" in result.output and "macro-F1" in result.output and "confusion matrix" in result.output
+    listing = runner.invoke(app, ["models"])
+    assert listing.exit_code == 0 and "sentiment" in listing.output and "topics" in listing.output
+    unknown = runner.invoke(app, ["evaluate", "sentiment", "--data", str(data), "--text-col", "body",
+                                  "--label-col", "stars", "--model-version", "99"])  # fmt: skip
+    assert unknown.exit_code == 2 and "known" in unknown.output

@@ -1,0 +1,134 @@
+"""Tests for nlp.datasets: rating mapping, the hash split, and (when present) the shared datasets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from nlp.datasets import (
+    SENTIMENT_LABELS,
+    SPLITS,
+    clothing_reviews,
+    fine_food_reviews,
+    rating_to_sentiment,
+    read_table,
+    split_of,
+    sst2,
+)
+from nlp.paths import DATASETS_DIR
+
+needs_clothing = pytest.mark.skipif(
+    not (DATASETS_DIR / "womens_clothing_reviews").exists(),
+    reason=f"shared datasets not present at {DATASETS_DIR} (set REVIEWPULSE_DATASETS_DIR)",
+)
+needs_fine_food = pytest.mark.skipif(
+    not (DATASETS_DIR / "amazon_fine_food_sample").exists(),
+    reason=f"shared datasets not present at {DATASETS_DIR} (set REVIEWPULSE_DATASETS_DIR)",
+)
+needs_sst2 = pytest.mark.skipif(
+    not (DATASETS_DIR / "sst2").exists(),
+    reason=f"shared datasets not present at {DATASETS_DIR} (set REVIEWPULSE_DATASETS_DIR)",
+)
+
+
+@pytest.mark.parametrize(
+    ("rating", "label"),
+    [(1, "negative"), (2, "negative"), (3, "neutral"), (4, "positive"), (5, "positive"), (3.0, "neutral")],
+)
+def test_rating_to_sentiment(rating: float, label: str) -> None:
+    assert rating_to_sentiment(rating) == label
+    assert label in SENTIMENT_LABELS
+
+
+@pytest.mark.parametrize("key", [0, 1, 12345, "abc", "B001E4KFG0"])
+def test_split_of_is_deterministic(key: object) -> None:
+    assert split_of(key) == split_of(key)
+    assert split_of(key) in SPLITS
+
+
+@pytest.mark.parametrize(
+    ("key", "split"),
+    [(0, "validation"), (1, "test"), (2, "train"), (4, "validation"), (5, "test"), ("1", "test")],
+)
+def test_split_of_pinned_values(key: object, split: str) -> None:
+    # Pinned so a change of hash, salt or thresholds (which would reshuffle the test set) is noticed.
+    assert split_of(key) == split
+
+
+def test_split_of_salt_matters() -> None:
+    keys = range(200)
+    assert [split_of(k) for k in keys] != [split_of(k, salt="other") for k in keys]
+
+
+def test_split_shares() -> None:
+    counts = Counter(split_of(k) for k in range(20000))
+    assert set(counts) == set(SPLITS)
+    shares = {name: counts[name] / 20000 for name in SPLITS}
+    assert shares["train"] == pytest.approx(0.75, abs=0.02)
+    assert shares["validation"] == pytest.approx(0.10, abs=0.02)
+    assert shares["test"] == pytest.approx(0.15, abs=0.02)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet"])
+def test_read_table_by_suffix(tmp_path: Path, suffix: str) -> None:
+    frame = pd.DataFrame({"text": ["soft", "tight"], "label": ["positive", "negative"]})
+    path = tmp_path / f"data.{suffix}"
+    if suffix == "csv":
+        frame.to_csv(path, index=False)
+    elif suffix == "jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_parquet(path)
+    pd.testing.assert_frame_equal(read_table(path), frame)
+
+
+def test_missing_dataset_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="REVIEWPULSE_DATASETS_DIR"):
+        clothing_reviews(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        sst2("dev", tmp_path)
+
+
+@pytest.fixture(scope="module")
+def clothing() -> pd.DataFrame:
+    return clothing_reviews()
+
+
+@needs_clothing
+def test_clothing_columns(clothing: pd.DataFrame) -> None:
+    assert set(clothing.columns) == {"id", "text", "label", "split", "rating", "product_id", "category"}
+
+
+@needs_clothing
+def test_clothing_content(clothing: pd.DataFrame) -> None:
+    assert 19000 < len(clothing) < 20486  # 20486 rows in the file, about 3 % without any text
+    assert (clothing["text"].str.strip() != "").all()
+    assert clothing["text"].notna().all()
+    assert set(clothing["label"]) == set(SENTIMENT_LABELS)
+    assert set(clothing["split"]) == set(SPLITS)
+    assert clothing["id"].is_unique
+    assert clothing["rating"].between(1, 5).all()
+    assert (clothing["label"] == clothing["rating"].map(rating_to_sentiment)).all()
+    assert (clothing["split"] == clothing["id"].map(split_of)).all()
+
+
+@needs_fine_food
+def test_fine_food() -> None:
+    frame = fine_food_reviews()
+    assert {"id", "text", "label", "rating", "product_id"} <= set(frame.columns)
+    assert 4900 < len(frame) <= 5001
+    assert frame["rating"].notna().all()
+    assert (frame["text"] != "").all()
+    assert set(frame["label"]) <= set(SENTIMENT_LABELS)
+
+
+@needs_sst2
+def test_sst2_dev() -> None:
+    frame = sst2("dev")
+    assert len(frame) == 872
+    assert list(frame.columns) == ["text", "label"]
+    assert set(frame["label"]) == {"negative", "positive"}
+    assert (frame["text"] != "").all()

@@ -1,0 +1,111 @@
+"""Tests for nlp.registry on a temporary models folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nlp.registry import REGISTRY_FILE, ModelEntry, Registry
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Registry:
+    return Registry(tmp_path / "models")
+
+
+def _entry(name: str, version: str, **metrics: float) -> ModelEntry:
+    return ModelEntry(name, version, f"{name}/{version}", metrics=dict(metrics))
+
+
+def test_empty_folder_has_no_entries(registry: Registry, tmp_path: Path) -> None:
+    assert registry.entries() == []
+    assert registry.versions("x") == []
+    assert not (tmp_path / "models").exists()  # reading never creates anything
+
+
+def test_existing_empty_folder_has_no_entries(tmp_path: Path) -> None:
+    assert Registry(tmp_path).entries() == []
+
+
+def test_register_then_get_latest(registry: Registry) -> None:
+    registry.register(_entry("x", "1", macro_f1=0.7))
+    registry.register(_entry("x", "2", macro_f1=0.8))
+    registry.register(_entry("y", "9"))
+    latest = registry.get("x")
+    assert (latest.name, latest.version, latest.path) == ("x", "2", "x/2")
+    assert latest.metrics == {"macro_f1": 0.8}
+    assert registry.get("x", "latest") == latest
+    assert registry.versions("x") == ["1", "2"]
+
+
+@pytest.mark.parametrize(("version", "f1"), [("1", 0.7), ("2", 0.8)])
+def test_get_explicit_version(registry: Registry, version: str, f1: float) -> None:
+    registry.register(_entry("x", "1", macro_f1=0.7))
+    registry.register(_entry("x", "2", macro_f1=0.8))
+    entry = registry.get("x", version)
+    assert entry.version == version
+    assert entry.metrics == {"macro_f1": f1}
+
+
+def test_reregister_replaces(registry: Registry) -> None:
+    registry.register(_entry("x", "1", macro_f1=0.5))
+    registry.register(_entry("x", "2"))
+    registry.register(_entry("x", "1", macro_f1=0.9))
+    assert registry.versions("x") == ["2", "1"]
+    assert sorted((e.name, e.version) for e in registry.entries()) == [("x", "1"), ("x", "2")]
+    assert registry.get("x", "1").metrics == {"macro_f1": 0.9}
+
+
+def test_entries_round_trip_all_fields(registry: Registry) -> None:
+    entry = ModelEntry("x", "1", "x/1", created="2024-05-03T10:00:00+00:00", metrics={"acc": 0.9})
+    registry.register(entry)
+    assert registry.entries() == [entry]
+    # A fresh Registry over the same folder reads the same file.
+    assert Registry(registry.models_dir).entries() == [entry]
+
+
+def test_registry_file_is_json_with_relative_paths(registry: Registry) -> None:
+    registry.register(_entry("x", "1"))
+    data = json.loads((registry.models_dir / REGISTRY_FILE).read_text())
+    assert [m["path"] for m in data["models"]] == ["x/1"]
+    assert set(data["models"][0]) == {"name", "version", "path", "created", "metrics"}
+
+
+def test_created_defaults_to_utc_timestamp() -> None:
+    created = ModelEntry("x", "1", "x/1").created
+    assert created.endswith("+00:00")
+    assert "T" in created
+
+
+@pytest.mark.parametrize(
+    ("name", "version"), [("x", "3"), ("x", "latest-ish"), ("nope", "latest"), ("nope", "1")]
+)
+def test_unknown_raises_key_error_listing_versions(registry: Registry, name: str, version: str) -> None:
+    registry.register(_entry("x", "1"))
+    registry.register(_entry("x", "2"))
+    with pytest.raises(KeyError) as excinfo:
+        registry.get(name, version)
+    message = str(excinfo.value)
+    assert repr(name) in message
+    assert repr(version) in message
+    if name == "x":
+        assert "'1'" in message
+        assert "'2'" in message
+    else:
+        assert "none" in message
+
+
+def test_unknown_on_empty_registry(registry: Registry) -> None:
+    with pytest.raises(KeyError, match="none"):
+        registry.get("x")
+
+
+def test_path_is_under_models_dir(registry: Registry) -> None:
+    registry.register(_entry("x", "1"))
+    registry.register(_entry("x", "2"))
+    assert registry.path("x") == registry.models_dir / "x" / "2"
+    assert registry.path("x", "1") == registry.models_dir / registry.get("x", "1").path
+    with pytest.raises(KeyError):
+        registry.path("x", "7")

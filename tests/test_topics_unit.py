@@ -1,0 +1,225 @@
+"""Unit tests for nlp.topics.TopicModel on a hand-made model, and the pure parts of nlp.embeddings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gensim.models import KeyedVectors
+
+from nlp.embeddings import PhraseEmbeddings, tokenize
+from nlp.topics import OUTLIER_ID, OUTLIER_LABEL, TOPICS_FILE, Topic, TopicModel, TopicScore
+
+THRESHOLD = 0.5
+
+
+def _unit(*values: float) -> np.ndarray:
+    vec = np.asarray(values, dtype=np.float32)
+    return vec / np.linalg.norm(vec)
+
+
+@pytest.fixture
+def model() -> TopicModel:
+    """Three topics on the first three axes of a 4-d space; the fourth axis belongs to no topic."""
+    topics = [
+        Topic(0, "fit, size, sizing", 120, [("fit", 50), ("size", 40), ("sizing", 9)]),
+        Topic(1, "fabric, material", 80, [("fabric", 60), ("material", 20)]),
+        Topic(2, "color, colour", 30, [(f"term{i}", 20 - i) for i in range(12)]),
+    ]
+    centroids = np.eye(3, 4, dtype=np.float32)
+    return TopicModel(topics, centroids, THRESHOLD, {"silhouette_cosine": {"3": 0.41}, "chosen_k": 3})
+
+
+@pytest.mark.parametrize(
+    ("vector", "topic", "sim"),
+    [
+        (_unit(1, 0, 0, 0), 0, 1.0),
+        (_unit(0, 1, 0, 0), 1, 1.0),
+        (_unit(0.2, 0.1, 1, 0), 2, float(_unit(0.2, 0.1, 1, 0)[2])),
+        (_unit(1, 0, 0, 1), 0, float(np.sqrt(0.5))),  # 0.707 >= threshold
+        (np.array([0.5, 0, 0, np.sqrt(0.75)]), 0, 0.5),  # exactly at the threshold counts as inside
+    ],
+)
+def test_assign_nearest_topic(model: TopicModel, vector: np.ndarray, topic: int, sim: float) -> None:
+    assigned, similarity = model.assign(vector)
+    assert assigned == topic
+    assert similarity == pytest.approx(sim, abs=1e-5)
+    assert isinstance(similarity, float)
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [_unit(0, 0, 0, 1), _unit(0.3, 0.2, 0.1, 1), _unit(-1, 0, 0, 0), _unit(1, 0, 0, 2)],
+)
+def test_assign_below_threshold_is_outlier(model: TopicModel, vector: np.ndarray) -> None:
+    assigned, similarity = model.assign(vector)
+    assert assigned == OUTLIER_ID == -1
+    assert similarity < THRESHOLD
+    # The similarity reported is still that of the nearest centroid.
+    assert similarity == pytest.approx(float(np.max(model.centroids @ vector)), abs=1e-6)
+
+
+def test_assign_none(model: TopicModel) -> None:
+    assert model.assign(None) == (-1, 0.0)
+
+
+def test_score_no_mentions_is_outlier(model: TopicModel) -> None:
+    assert model.score([]) == [TopicScore(-1, OUTLIER_LABEL, 1.0)]
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        ([0, 0, 1], [(0, "fit, size, sizing", 0.6667), (1, "fabric, material", 0.3333)]),
+        ([2], [(2, "color, colour", 1.0)]),
+        ([1, -1, 1, 1], [(1, "fabric, material", 0.75), (-1, OUTLIER_LABEL, 0.25)]),
+        (
+            (0, 1, 2),
+            [(0, "fit, size, sizing", 0.3333), (1, "fabric, material", 0.3333), (2, "color, colour", 0.3333)],
+        ),
+    ],
+)
+def test_score_shares_largest_first(model: TopicModel, ids: list[int], expected: list[tuple]) -> None:
+    scores = model.score(ids)
+    assert [(s.id, s.label, s.score) for s in scores] == expected
+    assert sum(s.score for s in scores) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("topic_id", "label"), [(0, "fit, size, sizing"), (2, "color, colour"), (-1, "outlier")]
+)
+def test_label(model: TopicModel, topic_id: int, label: str) -> None:
+    assert model.label(topic_id) == label
+
+
+def test_label_unknown_id_raises(model: TopicModel) -> None:
+    with pytest.raises(KeyError):
+        model.label(7)
+
+
+def test_info_table(model: TopicModel) -> None:
+    info = model.info()
+    assert [row["id"] for row in info] == [0, 1, 2]
+    assert info[0] == {"id": 0, "label": "fit, size, sizing", "size": 120, "terms": ["fit", "size", "sizing"]}
+    assert info[2]["terms"] == [f"term{i}" for i in range(10)]  # at most ten terms, in order
+
+
+def test_save_load_round_trip(model: TopicModel, tmp_path: Path) -> None:
+    folder = tmp_path / "topics" / "v1"
+    model.save(folder)
+    assert (folder / TOPICS_FILE).exists()
+    loaded = TopicModel.load(folder)
+    assert [model.label(t.id) for t in model.topics] == [loaded.label(t.id) for t in loaded.topics]
+    assert loaded.info() == model.info()
+    assert loaded.topics == model.topics  # terms come back as (term, count) tuples
+    assert loaded.threshold == model.threshold
+    assert loaded.selection == model.selection
+    assert loaded.centroids.shape == model.centroids.shape
+    assert np.allclose(loaded.centroids, model.centroids, atol=1e-5)
+    vector = _unit(0.2, 1, 0.1, 0.3)
+    assert loaded.assign(vector) == pytest.approx(model.assign(vector))
+
+
+def test_save_load_keeps_non_axis_centroids(tmp_path: Path) -> None:
+    centroids = np.stack([_unit(1, 2, 3), _unit(-3, 1, 0.5)])
+    model = TopicModel([Topic(0, "a", 1, []), Topic(1, "b", 2, [])], centroids, 0.4321, {})
+    model.save(tmp_path)
+    loaded = TopicModel.load(tmp_path)
+    assert np.allclose(loaded.centroids, centroids, atol=1e-5)
+    assert loaded.threshold == 0.4321
+
+
+def test_load_missing_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=TOPICS_FILE):
+        TopicModel.load(tmp_path)
+
+
+# --- nlp.embeddings: tokenize, term_key and vector on hand-made KeyedVectors -----------------------
+
+
+@pytest.fixture
+def embeddings() -> PhraseEmbeddings:
+    kv = KeyedVectors(vector_size=4)
+    kv.add_vectors(
+        ["battery_life", "battery", "life", "soft", "fabric", "empty"],
+        np.array(
+            [
+                [0, 3, 4, 0],
+                [2, 0, 0, 0],
+                [0, 0, 0, 5],
+                [0, 2, 0, 0],
+                [1, 1, 1, 1],
+                [0, 0, 0, 0],
+            ],
+            dtype=np.float32,
+        ),
+    )
+    return PhraseEmbeddings([], kv)
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("Battery Life is GREAT!", ["battery", "life", "is", "great"]),
+        ("Don't buy it, 10/10", ["don't", "buy", "it", "10", "10"]),
+        ("Tom &amp; Jerry<br />again", ["tom", "jerry", "again"]),
+        ("", []),
+    ],
+)
+def test_tokenize(text: str, tokens: list[str]) -> None:
+    assert tokenize(text) == tokens
+
+
+@pytest.mark.parametrize(("text", "words"), [("naïve café", 2), ("Don\u2019t buy", 2)])
+def test_tokenize_non_ascii_words(text: str, words: int) -> None:
+    # Whatever the fix (keep the letters, strip accents, map \u2019 to '), each word stays one token.
+    assert len(tokenize(text)) == words
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("Battery Life", "battery_life"),
+        ("battery  life", "battery_life"),
+        ("true to size", "true_to_size"),
+        ("", ""),
+    ],
+)
+def test_term_key(embeddings: PhraseEmbeddings, text: str, key: str) -> None:
+    assert embeddings.term_key(text) == key
+
+
+def test_phrase_without_phrasers_is_identity(embeddings: PhraseEmbeddings) -> None:
+    assert embeddings.phrase(["battery", "life"]) == ["battery", "life"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Battery Life", [0, 0.6, 0.8, 0]),  # the phrase key wins over the mean of its words
+        ("soft", [0, 1, 0, 0]),
+        ("soft battery", [np.sqrt(0.5), np.sqrt(0.5), 0, 0]),  # mean of (2,0,0,0) and (0,2,0,0)
+        ("soft unknownword", [0, 1, 0, 0]),  # unknown words are skipped
+        ("FABRIC", [0.5, 0.5, 0.5, 0.5]),
+    ],
+)
+def test_vector_is_unit(embeddings: PhraseEmbeddings, text: str, expected: list[float]) -> None:
+    vec = embeddings.vector(text)
+    assert vec is not None
+    assert np.linalg.norm(vec) == pytest.approx(1.0, abs=1e-6)
+    assert np.allclose(vec, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("text", ["unknownword", "", "!!!", "empty"])
+def test_vector_none(embeddings: PhraseEmbeddings, text: str) -> None:
+    assert embeddings.vector(text) is None
+
+
+def test_embedding_vector_assigns_to_topic(embeddings: PhraseEmbeddings) -> None:
+    centroids = np.stack([_unit(0, 1, 0, 0), _unit(0, 0, 0, 1)])
+    model = TopicModel([Topic(0, "soft", 1, []), Topic(1, "life", 1, [])], centroids, 0.9, {})
+    assert model.assign(embeddings.vector("soft")) == (0, pytest.approx(1.0))
+    assert model.assign(embeddings.vector("life")) == (1, pytest.approx(1.0))
+    assert model.assign(embeddings.vector("unknownword")) == (OUTLIER_ID, 0.0)
+    assert model.assign(embeddings.vector("battery life"))[0] == OUTLIER_ID  # 0.6 < 0.9

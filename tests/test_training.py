@@ -1,0 +1,61 @@
+"""Smoke tests of the training paths on a few hundred real rows (not the full recipes)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from nlp.classifier import TextClassifier
+from nlp.registry import Registry
+from tests.conftest import needs_datasets
+
+pytestmark = [pytest.mark.slow, needs_datasets]
+
+
+def test_train_sentiment_from_a_user_file(tmp_path):
+    from nlp.datasets import clothing_reviews
+
+    data = tmp_path / "reviews.csv"
+    clothing_reviews().head(300).rename(columns={"text": "body", "label": "mood"}).to_csv(data, index=False)
+    out = tmp_path / "models" / "sentiment" / "v0"
+    result = CliRunner().invoke(
+        app,
+        ["train", "sentiment", "--data", str(data), "--text-col", "body", "--label-col", "mood",
+         "--limit", "200", "--epochs", "1", "--version", "0", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert {"classifier.json", "head.safetensors", "MODEL_CARD.md", "metrics.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert (out / "adapter" / "adapter_model.safetensors").exists()
+    card = (out / "MODEL_CARD.md").read_text()
+    assert "TF-IDF + logistic regression" in card and "--limit 200" in card
+    entry = Registry(tmp_path / "models").get("sentiment")
+    assert entry.version == "0" and "test_macro_f1" in entry.metrics
+    clf = TextClassifier.load(out)
+    probs = clf.predict(["lovely", "awful"]).probabilities
+    assert probs.shape == (2, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+    assert json.loads((out / "metrics.json").read_text())["train_rows"] == 200
+
+
+def test_train_embeddings_and_topics_on_a_subset(tmp_path):
+    from nlp.datasets import clothing_reviews
+    from nlp.embeddings import PhraseEmbeddings
+    from nlp.recipes import train_embeddings_artifact, train_topics_artifact
+    from nlp.topics import TopicModel
+
+    texts = clothing_reviews()["text"].head(2500).tolist()
+    models = tmp_path / "models"
+    emb_metrics = train_embeddings_artifact(texts, version="0", models_dir=models)
+    assert emb_metrics["vocabulary"] > 500
+    emb = PhraseEmbeddings.load(models / "embeddings" / "v0")
+    assert emb.vector("dress") is not None
+    topic_metrics = train_topics_artifact(texts, version="0", models_dir=models)
+    topics = TopicModel.load(models / "topics" / "v0")
+    assert len(topics.topics) == topic_metrics["topics"] >= 6
+    assert topic_metrics["silhouette_cosine"] > topic_metrics["baseline_random_partition_silhouette"]
+    assert {e.name for e in Registry(models).entries()} == {"embeddings", "topics"}
