@@ -31,4 +31,4 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python -m pytest tests/bench -p no:cacheprovider -s
+	$(BIN)/python -m pytest tests/bench -o python_files="bench_*.py" -s

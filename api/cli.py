@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
+import shlex
 from pathlib import Path
 
 import typer
@@ -24,6 +24,16 @@ app.add_typer(evaluate_app, name="evaluate")
 def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code)
+
+
+def _invocation(ctx: typer.Context) -> str:
+    """The command as typed, for model cards: ``reviewpulse train sentiment --epochs 1.0`` (non-defaults only)."""
+    parts = ["reviewpulse", *ctx.command_path.split()[1:]]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value is not None and value != param.default:
+            parts += [param.opts[0], shlex.quote(str(value))]
+    return " ".join(parts)
 
 
 def _analyzer(model_version: str, redact_pii: bool):
@@ -114,6 +124,7 @@ def _user_frame(data: Path, text_col: str, label_col: str | None):
 
 @train_app.command("sentiment")
 def train_sentiment(
+    ctx: typer.Context,
     data: Path | None = typer.Option(
         None, "--data", help="Your labelled file instead of the shared datasets."
     ),
@@ -135,7 +146,7 @@ def train_sentiment(
 
     frame = _user_frame(data, text_col, label_col) if data else None
     config = TrainingConfig(epochs=epochs, seed=seed, model_version=version)
-    metrics = run(out, config, data=frame, limit=limit, command="reviewpulse " + " ".join(sys.argv[1:]))
+    metrics = run(out, config, data=frame, limit=limit, command=_invocation(ctx))
     typer.echo(
         json.dumps(
             {k: v for k, v in metrics.items() if not isinstance(v, dict)}
@@ -150,6 +161,7 @@ def train_sentiment(
 
 @train_app.command("embeddings")
 def train_embeddings(
+    ctx: typer.Context,
     data: Path | None = typer.Option(
         None, "--data", help="Your file of texts instead of the shared review corpora."
     ),
@@ -163,13 +175,14 @@ def train_embeddings(
 
     texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
     metrics = train_embeddings_artifact(
-        texts, out, version, seed, command="reviewpulse " + " ".join(sys.argv[1:])
+        texts, out, version, seed, command=_invocation(ctx)
     )
     typer.echo(json.dumps(metrics, indent=2))
 
 
 @train_app.command("topics")
 def train_topics(
+    ctx: typer.Context,
     data: Path | None = typer.Option(
         None, "--data", help="Your file of texts instead of the shared review corpora."
     ),
@@ -183,7 +196,7 @@ def train_topics(
 
     texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
     metrics = train_topics_artifact(
-        texts, out, version, seed, command="reviewpulse " + " ".join(sys.argv[1:])
+        texts, out, version, seed, command=_invocation(ctx)
     )
     typer.echo(json.dumps(metrics, indent=2))
 

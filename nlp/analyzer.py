@@ -185,12 +185,10 @@ class Analyzer:
             assert item.doc is not None
             doc = item.doc
             sentences = [s for s in doc.sents if s.text.strip()]
+            clauses = [c for s in sentences for c in clause_spans(s)]
             aspects = []
             for mention in extract_aspects(doc, self.known_terms):
-                start, end = next(
-                    (c for s in sentences for c in clause_spans(s) if c[0] <= mention.offset < c[1]),
-                    (0, len(doc.text)),
-                )
+                start, end = next((c for c in clauses if c[0] <= mention.offset < c[1]), (0, len(doc.text)))
                 aspects.append((mention, segment(doc.text[start:end].strip())))
             sentence_plan = [(s, segment(s.text.strip())) for s in sentences]
             plans.append((segment(item.text), sentence_plan, aspects))

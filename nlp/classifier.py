@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import emoji
+import joblib
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
@@ -29,6 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 CONFIG_FILE = "classifier.json"
+LEXICAL_FILE = "lexical.joblib"
 HEAD_FILE = "head.safetensors"
 ADAPTER_DIR = "adapter"
 #: Longest input the base model reads (its position embeddings); longer texts are truncated and flagged.
@@ -72,6 +74,8 @@ class ClassifierConfig:
     #: Added to log-probabilities before the arg-max; tuned on a validation split for macro-F1.
     decision_bias: list[float] = field(default_factory=list)
     model_version: str = "0"
+    #: Weight of the transformer's probabilities; ``1 - weight`` goes to the lexical model when one is stored.
+    ensemble_weight: float = 1.0
 
     def save(self, folder: Path) -> None:
         (folder / CONFIG_FILE).write_text(json.dumps(self.__dict__, indent=2) + "\n")
@@ -114,10 +118,12 @@ class TextClassifier:
         FileNotFoundError: ``folder`` is not a classifier artifact.
     """
 
-    def __init__(self, model: PooledClassifier, tokenizer, config: ClassifierConfig) -> None:
+    def __init__(self, model: PooledClassifier, tokenizer, config: ClassifierConfig, lexical=None) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.config = config
+        #: optional scikit-learn pipeline (TF-IDF + logistic regression) blended into the probabilities
+        self.lexical = lexical
 
     @classmethod
     def load(cls, folder: Path) -> TextClassifier:
@@ -132,7 +138,8 @@ class TextClassifier:
         encoder = PeftModel.from_pretrained(load_encoder(), str(folder / ADAPTER_DIR)).merge_and_unload()
         model = PooledClassifier(encoder, len(config.labels))
         model.head.load_state_dict(load_file(str(folder / HEAD_FILE)))
-        return cls(model, load_tokenizer(), config)
+        lexical = joblib.load(folder / LEXICAL_FILE) if (folder / LEXICAL_FILE).exists() else None
+        return cls(model, load_tokenizer(), config, lexical)
 
     @property
     def labels(self) -> list[str]:
@@ -142,6 +149,7 @@ class TextClassifier:
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> Prediction:
         """Classify ``texts`` (any number; batched by length to limit padding).
 
+        When a lexical model is stored, probabilities are its ``ensemble_weight`` blend with the transformer's.
         Emoji are spelled out first. Texts longer than ``config.max_length`` tokens are cut to it;
         ``Prediction.truncated`` says which.
         """
@@ -161,7 +169,17 @@ class TextClassifier:
             batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
             logits = self.model(batch["input_ids"], batch["attention_mask"])
             probs[idx] = torch.softmax(logits.float(), dim=-1).numpy()
+        if self.lexical is not None and n:
+            weight = self.config.ensemble_weight
+            probs = (weight * probs + (1 - weight) * self.lexical_probabilities(texts)).astype(np.float32)
         return Prediction(probs, self.decide(probs), truncated)
+
+    def lexical_probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        """The lexical model's class probabilities ``(N, C)`` in this classifier's label order."""
+        assert self.lexical is not None
+        raw = self.lexical.predict_proba(list(texts))
+        order = [list(self.lexical.classes_).index(label) for label in self.labels]
+        return np.asarray(raw[:, order], dtype=np.float32)
 
     def decide(self, probs: np.ndarray) -> list[str]:
         """Arg-max of log-probabilities plus the tuned decision biases -> one label per row."""

