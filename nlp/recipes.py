@@ -26,7 +26,7 @@ from nlp.metrics import binary_accuracy, classification_report, tune_decision_bi
 from nlp.paths import DATASETS_DIR, MODELS_DIR
 from nlp.registry import ModelEntry, Registry
 from nlp.text import load_spacy, normalize
-from nlp.topics import TopicModel, discover_topics
+from nlp.topics import TopicModel, discover_topics, npmi_coherence
 from nlp.training import TrainingConfig, train_classifier
 
 LABELS = datasets.SENTIMENT_LABELS
@@ -101,7 +101,9 @@ def train_sentiment(
         validation=(validation["text"].tolist(), validation["label"].tolist()),
     )
     minutes = round((time.time() - started) / 60, 1)
-    return finish_sentiment(out_dir, config, (train, validation, test, sst2_dev), source, command, minutes, register)
+    return finish_sentiment(
+        out_dir, config, (train, validation, test, sst2_dev), source, command, minutes, register
+    )
 
 
 def finish_sentiment(
@@ -135,7 +137,9 @@ def finish_sentiment(
         clf.config.decision_bias = bias
         score = classification_report(val_gold[1], clf.decide(blended), LABELS)["macro_f1"]
         choices.append((score, float(weight), bias))
-    score, weight, bias = max(choices, key=lambda c: (c[0], c[1]))  # ties keep the simpler, transformer-heavier
+    score, weight, bias = max(
+        choices, key=lambda c: (c[0], c[1])
+    )  # ties keep the simpler, transformer-heavier
 
     transformer_only_bias = next(c[2] for c in choices if c[1] == 1.0)
     clf.lexical, clf.config.ensemble_weight, clf.config.decision_bias = None, 1.0, transformer_only_bias
@@ -324,13 +328,15 @@ def train_topics_artifact(
     doc_terms = [aspect_terms(d) for d in tqdm(docs, total=len(texts), desc="parsing", unit="doc")]
     model = discover_topics(doc_terms, emb, seed=seed)
     model.save(out_dir)
-    chosen = model.selection["chosen_k"]
-    silhouettes = model.selection["silhouette_cosine"]
+    chosen = str(model.selection["chosen_k"])
+    baseline = random_partition_baseline(model, emb, doc_terms, seed)
     metrics = {
         "documents": len(texts),
-        "topics": chosen,
-        "silhouette_cosine": silhouettes[str(chosen)],
-        "baseline_random_partition_silhouette": random_partition_silhouette(model, emb, seed),
+        "topics": int(chosen),
+        "npmi": model.selection["npmi"][chosen],
+        "silhouette_cosine": model.selection["silhouette_cosine"][chosen],
+        "baseline_random_partition_npmi": baseline["npmi"],
+        "baseline_random_partition_silhouette": baseline["silhouette_cosine"],
         "outlier_threshold": model.threshold,
         "training_minutes": round((time.time() - started) / 60, 1),
     }
@@ -340,23 +346,32 @@ def train_topics_artifact(
     table = "\n".join(
         f"| {t.id} | {t.label} | {t.size} | {', '.join(w for w, _ in t.terms[:8])} |" for t in model.topics
     )
+    per_k = "\n".join(
+        f"| {k} | {model.selection['npmi'][k]} | {model.selection['silhouette_cosine'][k]} |"
+        for k in model.selection["npmi"]
+    )
     (out_dir / "MODEL_CARD.md").write_text(
         f"""# topics v{version}
 
 Aspect terms (nouns with their compounds, lemmatised, from spaCy parses; `nlp.aspects.aspect_terms`) with at
 least 15 mentions are embedded with `embeddings` and clustered by spherical k-means weighted by log frequency.
-k is chosen by the highest cosine silhouette over k = 6, 8, ..., 30; terms below the 10th percentile of
-similarity to their centroid are outliers (topic -1). Seed {seed}.
+k is chosen by topic coherence: the mean NPMI of each topic's top-10 terms, with whole reviews as the
+co-occurrence window (Bouma 2009; C_NPMI of Roeder et al. 2015), over k = 6, 8, ..., 30. Terms below the
+10th percentile of similarity to their centroid are outliers (topic -1). Seed {seed}.
 
 - Data: {source}; {metrics["documents"]} documents; {metrics["training_minutes"]} minutes on 2 CPU cores.
 - Reproduce: `{command}`
 
-| | cosine silhouette |
-|---|---|
-| chosen k = {chosen} | {metrics["silhouette_cosine"]} |
-| baseline: random partition of the same terms into {chosen} groups | {metrics["baseline_random_partition_silhouette"]} |
+| | NPMI (top-10 terms) | cosine silhouette |
+|---|---|---|
+| chosen k = {chosen} | {metrics["npmi"]} | {metrics["silhouette_cosine"]} |
+| baseline: the same terms shuffled across {chosen} topics of the same sizes | {metrics["baseline_random_partition_npmi"]} | {metrics["baseline_random_partition_silhouette"]} |
 
-Silhouette for every candidate k: {json.dumps(silhouettes)}
+Every candidate (silhouette prefers the fewest, broadest clusters here, which is why it is not the criterion):
+
+| k | NPMI | silhouette |
+|---|---|---|
+{per_k}
 
 | id | label | reviews | top terms |
 |---|---|---|---|
@@ -367,9 +382,21 @@ Silhouette for every candidate k: {json.dumps(silhouettes)}
     return metrics
 
 
-def random_partition_silhouette(model: TopicModel, emb: PhraseEmbeddings, seed: int) -> float:
-    """Silhouette of the topic terms under a random assignment to as many groups (the no-structure baseline)."""
+def random_partition_baseline(
+    model: TopicModel, emb: PhraseEmbeddings, doc_terms: Sequence[list[str]], seed: int
+) -> dict[str, float]:
+    """NPMI and silhouette of the topic terms shuffled across topics of the same sizes (no structure)."""
+    sizes = [len(topic.terms) for topic in model.topics]
     terms = [t for topic in model.topics for t, _ in topic.terms]
-    x = np.asarray([emb.vector(t) for t in terms])
-    labels = np.random.default_rng(seed).integers(0, len(model.topics), len(terms))
-    return round(float(silhouette_score(x, labels, metric="cosine")), 4)
+    shuffled = list(np.random.default_rng(seed).permutation(terms))
+    groups, labels, start = [], [], 0
+    for k, size in enumerate(sizes):
+        groups.append(shuffled[start : start + size])
+        labels += [k] * size
+        start += size
+    x = np.asarray([emb.vector(t) for t in shuffled])
+    docs = [set(terms_) for terms_ in doc_terms]
+    return {
+        "npmi": round(float(np.mean(npmi_coherence([g[:10] for g in groups], docs))), 4),
+        "silhouette_cosine": round(float(silhouette_score(x, labels, metric="cosine")), 4),
+    }

@@ -2,14 +2,15 @@
 
 Frequent aspect terms of the review corpus are embedded (:class:`nlp.embeddings.PhraseEmbeddings`) and
 clustered with spherical k-means (k-means on unit vectors, weighted by term frequency). The number of topics
-k is the one with the highest cosine silhouette (Rousseeuw 1987) over a range of candidates; the scores of
-every candidate are kept in the artifact. A topic's label is its three most central frequent terms. A term
+k is the one whose topics are most coherent (mean NPMI of their top terms over the reviews) among a range of
+candidates; NPMI and the cosine silhouette (Rousseeuw 1987) of every candidate are kept in the artifact. A topic's label is its three most central frequent terms. A term
 whose similarity to its nearest centroid is below the 10th percentile of the training terms' similarities is
 an outlier: topic -1, as in BERTopic.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections import Counter
@@ -107,6 +108,42 @@ class TopicModel:
         )
 
 
+def npmi_coherence(topic_terms: Sequence[Sequence[str]], docs: Sequence[set[str]]) -> list[float]:
+    """Mean pairwise NPMI of each topic's terms, with whole reviews as the co-occurrence window.
+
+    NPMI (Bouma 2009) is ``log(p(a,b) / (p(a) p(b))) / -log p(a,b)`` in [-1, 1]; -1 for pairs that never
+    co-occur. The per-topic mean over term pairs is the ``C_NPMI`` measure of Roeder et al. (2015).
+    """
+    vocab = sorted({t for terms in topic_terms for t in terms})
+    index = {t: i for i, t in enumerate(vocab)}
+    rows = [[index[t] for t in doc if t in index] for doc in docs]
+    x = np.zeros((len(docs), len(vocab)), dtype=np.float32)
+    for r, cols in enumerate(rows):
+        x[r, cols] = 1.0
+    n = max(len(docs), 1)
+    joint = (x.T @ x) / n
+    single = np.diag(joint)
+    scores = []
+    for terms in topic_terms:
+        ids = [index[t] for t in terms]
+        values = []
+        for i, j in itertools.combinations(ids, 2):
+            if joint[i, j] <= 0:
+                values.append(-1.0)
+            else:
+                pmi = math.log(joint[i, j] / (single[i] * single[j]))
+                values.append(pmi / -math.log(joint[i, j]) if joint[i, j] < 1 else 1.0)
+        scores.append(float(np.mean(values)) if values else 0.0)
+    return scores
+
+
+def _ranked_members(terms, counts, labels, sims, cluster: int, threshold: float) -> list[str]:
+    """A cluster's non-outlier terms, most central and frequent first (similarity x log count)."""
+    members = [(t, s) for t, c, s in zip(terms, labels, sims, strict=True) if c == cluster and s >= threshold]
+    members.sort(key=lambda ts: -ts[1] * math.log1p(counts[ts[0]]))
+    return [t for t, _ in members]
+
+
 def discover_topics(
     doc_terms: Iterable[list[str]],
     embeddings: PhraseEmbeddings,
@@ -116,7 +153,11 @@ def discover_topics(
     seed: int = 13,
     progress: bool = True,
 ) -> TopicModel:
-    """Cluster the aspect terms of a corpus into topics, choosing k by cosine silhouette.
+    """Cluster the aspect terms of a corpus into topics, choosing k by topic coherence (NPMI).
+
+    For every candidate k, spherical k-means clusters the term vectors; k is the one whose topics' top-10
+    terms have the highest mean NPMI over the reviews (:func:`npmi_coherence`). The cosine silhouette of
+    every k is recorded too (it favours the fewest, broadest clusters on these data).
 
     Args:
         doc_terms: per review, its aspect terms (:func:`nlp.aspects.aspect_terms`).
@@ -125,7 +166,7 @@ def discover_topics(
     Raises:
         ValueError: fewer usable terms than the largest candidate k needs.
     """
-    docs = [list(terms) for terms in doc_terms]
+    docs = [set(terms) for terms in doc_terms]
     counts = Counter(t for terms in docs for t in terms)
     terms, vectors = [], []
     for term, count in counts.most_common(max_terms):
@@ -138,32 +179,26 @@ def discover_topics(
     x = np.asarray(vectors, dtype=np.float32)
     weights = np.array([math.log1p(counts[t]) for t in terms])
 
-    selection, best = {}, None
+    coherence, silhouette, fits = {}, {}, {}
     for k in tqdm(k_candidates, desc="choosing k", disable=not progress):
         km = KMeans(n_clusters=k, n_init=5, random_state=seed).fit(x, sample_weight=weights)
-        selection[str(k)] = round(
+        centroids = km.cluster_centers_ / np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True)
+        sims = np.einsum("ij,ij->i", x, centroids[km.labels_])
+        threshold = float(np.percentile(sims, 10))
+        ranked = [_ranked_members(terms, counts, km.labels_, sims, c, threshold) for c in range(k)]
+        coherence[str(k)] = round(float(np.mean(npmi_coherence([r[:10] for r in ranked], docs))), 4)
+        silhouette[str(k)] = round(
             float(silhouette_score(x, km.labels_, metric="cosine", random_state=seed)), 4
         )
-        if best is None or selection[str(k)] > selection[str(best.n_clusters)]:
-            best = km
-    assert best is not None
-    centroids = best.cluster_centers_ / np.linalg.norm(best.cluster_centers_, axis=1, keepdims=True)
-    sims = np.einsum("ij,ij->i", x, centroids[best.labels_])
-    threshold = float(np.percentile(sims, 10))
+        fits[k] = (centroids, threshold, ranked)
+    chosen = max(k_candidates, key=lambda k: coherence[str(k)])
+    centroids, threshold, ranked = fits[chosen]
 
-    term_topic = {t: int(c) for t, c, s in zip(terms, best.labels_, sims, strict=True) if s >= threshold}
+    term_topic = {t: c for c, members in enumerate(ranked) for t in members}
     sizes = Counter(topic for terms_ in docs for topic in {term_topic[t] for t in terms_ if t in term_topic})
-    topics = []
-    for k in range(best.n_clusters):
-        members = [
-            (t, s) for t, c, s in zip(terms, best.labels_, sims, strict=True) if c == k and s >= threshold
-        ]
-        members.sort(key=lambda ts: -ts[1] * math.log1p(counts[ts[0]]))
-        label = ", ".join(t for t, _ in members[:3])
-        topics.append(Topic(k, label, sizes.get(k, 0), [(t, counts[t]) for t, _ in members[:30]]))
-    return TopicModel(
-        topics,
-        centroids.astype(np.float32),
-        round(threshold, 4),
-        {"silhouette_cosine": selection, "chosen_k": best.n_clusters},
-    )
+    topics = [
+        Topic(c, ", ".join(members[:3]), sizes.get(c, 0), [(t, counts[t]) for t in members[:30]])
+        for c, members in enumerate(ranked)
+    ]
+    selection = {"criterion": "npmi", "npmi": coherence, "silhouette_cosine": silhouette, "chosen_k": chosen}
+    return TopicModel(topics, centroids.astype(np.float32), round(threshold, 4), selection)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -223,3 +224,13 @@ def test_embedding_vector_assigns_to_topic(embeddings: PhraseEmbeddings) -> None
     assert model.assign(embeddings.vector("life")) == (1, pytest.approx(1.0))
     assert model.assign(embeddings.vector("unknownword")) == (OUTLIER_ID, 0.0)
     assert model.assign(embeddings.vector("battery life"))[0] == OUTLIER_ID  # 0.6 < 0.9
+
+
+def test_npmi_coherence_by_hand() -> None:
+    from nlp.topics import npmi_coherence
+
+    docs = [{"a", "b"}, {"a", "b"}, {"c"}, {"a"}]
+    # p(a)=3/4, p(b)=1/2, p(a,b)=1/2 -> log(0.5 / 0.375) / -log(0.5) = 0.415; a and c never co-occur -> -1
+    together, apart = npmi_coherence([["a", "b"], ["a", "c"]], docs)
+    assert together == pytest.approx(math.log(0.5 / 0.375) / -math.log(0.5))
+    assert apart == -1.0

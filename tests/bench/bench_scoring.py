@@ -43,7 +43,9 @@ def test_batched_vs_one_by_one(analyzer):
     print(f"\n{len(texts)} clothing reviews on this machine:")
     print(f"  batched analyze   {batched:7.1f} docs/s")
     print(f"  one text per call {single:7.1f} docs/s   batched / single = {batched / single:.2f}x")
-    print(f"  spaCy parse only  {spacy_only:7.1f} docs/s;  classifier (documents only) {classifier_only:7.1f} docs/s")
+    print(
+        f"  spaCy parse only  {spacy_only:7.1f} docs/s;  classifier (documents only) {classifier_only:7.1f} docs/s"
+    )
     assert batched > 0 and single > 0
 
 
