@@ -140,8 +140,12 @@ class Analyzer:
         topics_version = registry.get("topics").version
         self.model_version = f"sentiment-v{self.sentiment.config.model_version}+topics-v{topics_version}"
 
-    def analyze(self, texts: Sequence[object]) -> list[ReviewAnalysis | AnalysisError]:
+    def analyze(
+        self, texts: Sequence[object], redact_pii: bool | None = None
+    ) -> list[ReviewAnalysis | AnalysisError]:
         """Analyse ``texts`` in order; an input that is not usable text yields an :class:`AnalysisError`.
+
+        ``redact_pii`` overrides the analyzer's setting for this call.
 
         Error codes: ``missing_text`` (None / NaN), ``invalid_type`` (not a string), ``empty_text`` (nothing
         left after normalisation), ``undecodable_text`` (invalid UTF-8 bytes).
@@ -149,7 +153,7 @@ class Analyzer:
         results: list[ReviewAnalysis | AnalysisError | None] = [None] * len(texts)
         batch: list[_Prepared] = []
         for i, raw in enumerate(texts):
-            outcome = self._prepare(i, raw)
+            outcome = self._prepare(i, raw, redact_pii)
             if isinstance(outcome, AnalysisError):
                 results[i] = outcome
             else:
@@ -161,13 +165,13 @@ class Analyzer:
             results[item.index] = analysis
         return [r for r in results if r is not None]
 
-    def _prepare(self, index: int, raw: object) -> _Prepared | AnalysisError:
+    def _prepare(self, index: int, raw: object, redact_pii: bool | None) -> _Prepared | AnalysisError:
         if raw is None or (isinstance(raw, float) and np.isnan(raw)):
             return AnalysisError("missing_text", "no text in this row")
         if not isinstance(raw, str):
             return AnalysisError("invalid_type", f"text must be a string, got {type(raw).__name__}")
         try:
-            text, truncated = self.preparer.prepare(raw)
+            text, truncated = self.preparer.prepare(raw, redact_pii)
         except UndecodableTextError as exc:
             return AnalysisError("undecodable_text", str(exc))
         if not text:

@@ -17,7 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from nlp.paths import SPACY_MODEL
-from nlp.pii import redact_pii
+from nlp import pii
 
 #: Characters analysed per text; the rest is cut and the result marked ``truncated``.
 MAX_TEXT_CHARS = 50_000
@@ -75,11 +75,14 @@ class TextPreparer:
         self.max_chars = max_chars
         self.nlp = load_spacy()
 
-    def prepare(self, text: str) -> tuple[str, bool]:
-        """``(prepared text, truncated)``. Raises :class:`UndecodableTextError` on undecodable bytes."""
+    def prepare(self, text: str, redact_pii: bool | None = None) -> tuple[str, bool]:
+        """``(prepared text, truncated)``; ``redact_pii`` overrides the preparer's setting for this call.
+
+        Raises :class:`UndecodableTextError` on undecodable bytes.
+        """
         prepared = normalize(text)
-        if self.redact:
-            prepared = redact_pii(prepared)
+        if self.redact if redact_pii is None else redact_pii:
+            prepared = pii.redact_pii(prepared)
         truncated = len(prepared) > self.max_chars
         return (prepared[: self.max_chars] if truncated else prepared), truncated
 
