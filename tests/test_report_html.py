@@ -1,0 +1,279 @@
+"""The brand manager's HTML report: structure checked with the standard library's HTML parser, then the page
+opened in headless Chromium (rendered DOM checked, screenshot kept in tests/artifacts/report.png)."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from nlp.reports import AspectRecord, ReviewRecord, report_html, sentiment_report
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+XSS = "<script>alert(1)</script>"
+CHARTS = ("trend", "distribution", "drivers-aspects", "drivers-topics")
+
+# term -> (surface text, topic id, topic label, chance the mention is positive, chance it is negative)
+ASPECTS = {
+    "fabric": ("fabric", 0, "material & feel", 0.8, 0.1),
+    "colour": ("colour", 2, "look & colour", 0.75, 0.1),
+    "fit": ("fit", 1, "fit & sizing", 0.25, 0.6),
+    "sizing": ("sizing", 1, "fit & sizing", 0.1, 0.8),
+    "zip": ("zip", 3, "construction", 0.1, 0.75),
+    "delivery": ("delivery", 4, "delivery & service", 0.5, 0.3),
+    "price": ("price", 5, "value", 0.3, 0.2),
+}
+SENTENCES = {
+    "positive": "I love the {a}, it is {o}.",
+    "neutral": "The {a} is {o}.",
+    "negative": "Sadly the {a} is {o}.",
+}
+OPINIONS = {"positive": "really lovely", "neutral": "as described", "negative": "a real letdown"}
+
+
+def realistic_records(seed: int = 7) -> list[ReviewRecord]:
+    """About 70 reviews of two dresses from January to March 2024, souring in March (sizing complaints)."""
+    rng = random.Random(seed)
+    records = []
+    start = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
+    for i in range(70):
+        created = start + timedelta(hours=rng.randrange(0, 91 * 24))
+        march = created.month == 3
+        terms = rng.sample(list(ASPECTS), k=rng.randint(1, 3))
+        if march and "sizing" not in terms:
+            terms.append("sizing")
+        aspects = []
+        for term in terms:
+            surface, topic_id, topic_label, p_pos, p_neg = ASPECTS[term]
+            draw = rng.random()
+            sentiment = "positive" if draw < p_pos else "negative" if draw < p_pos + p_neg else "neutral"
+            aspects.append(
+                AspectRecord(surface, term, topic_id, topic_label, sentiment, (OPINIONS[sentiment],))
+            )
+        votes = [a.sentiment for a in aspects]
+        label = max(("negative", "neutral", "positive"), key=lambda s: (votes.count(s), s == "neutral"))
+        confidence = round(rng.uniform(0.55, 0.97), 3)
+        rest = (1 - confidence) / 2
+        scores = {s: confidence if s == label else rest for s in ("negative", "neutral", "positive")}
+        text = " ".join(SENTENCES[a.sentiment].format(a=a.text, o=OPINIONS[a.sentiment]) for a in aspects)
+        rating = {"positive": rng.choice([4, 5]), "neutral": 3, "negative": rng.choice([1, 2])}[label]
+        topics = tuple(sorted({(a.topic_id, a.topic_label) for a in aspects}))
+        records.append(
+            ReviewRecord(
+                review_id=1000 + i,
+                product_id=rng.choice(["DRS-101", "DRS-102"]),
+                category="dresses",
+                rating=rating if rng.random() > 0.1 else None,
+                created_at=created,
+                text=text,
+                sentiment=label,
+                scores=scores,
+                aspects=tuple(aspects),
+                topics=tuple((t, name, round(1 / len(topics), 3)) for t, name in topics),
+            )
+        )
+    # a hostile review that must be quoted as text, never run: the strongest positive review of all
+    records.append(
+        ReviewRecord(
+            review_id=1,
+            product_id="DRS-101",
+            category="dresses",
+            rating=5,
+            created_at=datetime(2024, 2, 14, 12, 0, tzinfo=UTC),
+            text=f"Best dress ever {XSS} & the fabric is <b>perfect</b>",
+            sentiment="positive",
+            scores={"negative": 0.001, "neutral": 0.001, "positive": 0.998},
+            aspects=(AspectRecord("fabric", "fabric", 0, "material & feel", "positive", ("perfect",)),),
+            topics=((0, "material & feel", 1.0),),
+        )
+    )
+    return records
+
+
+def realistic_report(granularity: str = "week") -> dict:
+    filters = {"category": "dresses", "from": "2024-01-01", "to": "2024-03-31", "product_id": None}
+    stamp = datetime(2024, 4, 1, 8, 0, tzinfo=UTC)
+    return sentiment_report(realistic_records(), granularity, filters, stamp)
+
+
+def empty_report() -> dict:
+    filters = {"product_id": "NO-SUCH-PRODUCT", "from": "2030-01-01"}
+    return sentiment_report([], "month", filters, datetime(2024, 4, 1, tzinfo=UTC))
+
+
+class PageParser(HTMLParser):
+    """Collects what the tests check: charts and their data bars, scripts, external references, text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.svgs: list[dict[str, str | None]] = []
+        self.svg_first_child: list[str] = []
+        self.bars: dict[str, list[dict[str, str | None]]] = defaultdict(list)
+        self.scripts = 0
+        self.external: list[str] = []
+        self.text: list[str] = []
+        self._chart: str | None = None
+        self._expect_first_child = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if self._expect_first_child:
+            self.svg_first_child.append(tag)
+            self._expect_first_child = False
+        if tag == "svg":
+            self.svgs.append(attributes)
+            self._chart = attributes.get("data-chart") or f"svg{len(self.svgs)}"
+            self._expect_first_child = True
+        elif tag == "rect" and "data-value" in attributes and self._chart:
+            self.bars[self._chart].append(attributes)
+        elif tag == "script":
+            self.scripts += 1
+        for name, value in attrs:
+            if value and ("://" in value or value.strip().lower().startswith(("//", "url("))):
+                self.external.append(f"{tag}[{name}]={value}")
+            if name in {"src", "href"} and value and not value.startswith("#"):
+                self.external.append(f"{tag}[{name}]={value}")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "svg":
+            self._chart = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(page: str) -> PageParser:
+    parser = PageParser()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+@pytest.mark.parametrize("granularity", ["week", "month"])
+def test_report_page_has_four_accessible_charts_with_data(granularity: str) -> None:
+    report = realistic_report(granularity)
+    page = report_html(report)
+    parsed = parse(page)
+    assert page.startswith("<!DOCTYPE html>")
+    assert [svg["data-chart"] for svg in parsed.svgs] == list(CHARTS)
+    for svg in parsed.svgs:
+        assert svg["role"] == "img" and svg["aria-label"]
+    assert parsed.svg_first_child == ["title"] * len(CHARTS)
+    for chart in CHARTS:
+        assert len(parsed.bars[chart]) > 0, chart
+
+    # the trend bars add up to the reviews of each period and of the report
+    trend_total = sum(int(bar["data-value"] or 0) for bar in parsed.bars["trend"])
+    assert trend_total == report["scorecards"]["reviews"] == 71
+    periods = {bar["data-period"] for bar in parsed.bars["trend"]}
+    assert periods == {row["period"] for row in report["trend"] if row["reviews"]}
+    # the distribution bar is the three shares
+    shares = {bar["data-sentiment"]: float(bar["data-value"] or 0) for bar in parsed.bars["distribution"]}
+    assert shares == {s: report["distribution"][s] for s in shares} and sum(shares.values()) == pytest.approx(
+        1
+    )
+    # driver bars: one per driver, green when they pull up, red when they pull down
+    for kind in ("aspects", "topics"):
+        bars = parsed.bars[f"drivers-{kind}"]
+        assert [float(b["data-value"] or 0) for b in bars] == [d["impact"] for d in report["drivers"][kind]]
+        for bar in bars:
+            up = float(bar["data-value"] or 0) >= 0
+            assert (bar["fill"], bar["data-direction"]) == (("#2e7d4f", "up") if up else ("#c0392b", "down"))
+    assert {b["data-direction"] for b in parsed.bars["drivers-aspects"]} == {"up", "down"}
+
+
+def test_report_page_is_self_contained_and_escapes_user_text() -> None:
+    page = report_html(realistic_report())
+    parsed = parse(page)
+    assert parsed.scripts == 0 and "<script" not in page.lower()
+    assert parsed.external == []
+    assert "http://" not in page and "https://" not in page
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+    # the hostile quote is shown as text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;perfect&lt;/b&gt;" in page and "&amp; the fabric" in page
+    text = "".join(parsed.text)
+    assert XSS in text  # what the reader sees, literally
+
+
+def test_report_page_reads_without_help() -> None:
+    page = report_html(realistic_report())
+    text = " ".join("".join(parse(page).text).split())
+    # title with the filters applied (None filters are left out)
+    assert "Filters: Category dresses · From 2024-01-01 · To 2024-03-31" in text
+    assert "Product" not in text.split("Filters:")[1].split("Generated")[0]
+    assert (
+        "<title>Customer sentiment report: Category dresses, From 2024-01-01, To 2024-03-31</title>" in page
+    )
+    for words in (
+        "Net sentiment = % positive \u2212 % negative",
+        "Positive",
+        "Neutral",
+        "Negative",
+        "Reviews",
+        "Week (starting Monday)",
+        "pulls net sentiment up",
+        "pulls net sentiment down",
+        "Most positive",
+        "Most negative",
+        "Average rating",
+    ):
+        assert words in text, words
+
+
+def test_empty_report_says_so_instead_of_drawing_empty_charts() -> None:
+    page = report_html(empty_report())
+    parsed = parse(page)
+    assert "No reviews match these filters" in page
+    assert parsed.svgs == [] and parsed.scripts == 0
+    assert "Product NO-SUCH-PRODUCT" in " ".join("".join(parsed.text).split())
+
+
+def run_chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    profile = tmp_path / "chromium-profile"
+    command = [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+@pytest.mark.parametrize(("name", "make"), [("report", realistic_report), ("report-empty", empty_report)])
+def test_report_renders_in_headless_chromium(name: str, make, tmp_path: Path) -> None:
+    page = tmp_path / f"{name}.html"
+    page.write_text(report_html(make()), encoding="utf-8")
+
+    dom = run_chromium(["--dump-dom", page.as_uri()], tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    rendered = parse(dom.stdout)
+    if name == "report":
+        assert [svg["data-chart"] for svg in rendered.svgs] == list(CHARTS)
+        for chart in CHARTS:
+            assert len(rendered.bars[chart]) > 0, chart
+    else:
+        assert rendered.svgs == [] and "No reviews match these filters" in dom.stdout
+
+    shot = tmp_path / f"{name}.png"
+    result = run_chromium([f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri()], tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    png = shot.read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copyfile(shot, ARTIFACTS / f"{name}.png")

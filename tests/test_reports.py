@@ -1,0 +1,550 @@
+"""Product insights, the brand manager's report and its CSV, on hand-built records with known answers, and
+once over records made by the real Analyzer from the shipped example file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+
+from nlp.reports import (
+    AspectRecord,
+    ReviewRecord,
+    csv_cell,
+    drivers,
+    period_start,
+    product_insights,
+    report_csv,
+    sentiment_report,
+    shorten_around,
+)
+
+TOPICS = {"fabric": (0, "material"), "fit": (1, "fit & sizing"), "zip": (2, "construction")}
+_DEFAULT_SCORES = {
+    "positive": {"negative": 0.05, "neutral": 0.05, "positive": 0.9},
+    "neutral": {"negative": 0.1, "neutral": 0.8, "positive": 0.1},
+    "negative": {"negative": 0.9, "neutral": 0.05, "positive": 0.05},
+}
+
+
+def asp(
+    term: str, sentiment: str, text: str | None = None, topic: tuple[int, str] | None = None
+) -> AspectRecord:
+    topic_id, label = topic or TOPICS.get(term, (9, "other"))
+    return AspectRecord(text or term, term, topic_id, label, sentiment, ())
+
+
+def rec(
+    review_id: int,
+    sentiment: str,
+    created_at: datetime = datetime(2024, 1, 3, 12, 0),
+    rating: int | None = None,
+    aspects: tuple[AspectRecord, ...] = (),
+    topics: tuple[tuple[int, str, float], ...] = (),
+    text: str | None = None,
+    score: float | None = None,
+    product_id: str = "DRS-101",
+) -> ReviewRecord:
+    scores = dict(_DEFAULT_SCORES[sentiment])
+    if score is not None:
+        scores[sentiment] = score
+    return ReviewRecord(
+        review_id=review_id,
+        product_id=product_id,
+        category="dresses",
+        rating=rating,
+        created_at=created_at,
+        text=text or f"review {review_id} is {sentiment}",
+        sentiment=sentiment,
+        scores=scores,
+        aspects=aspects,
+        topics=topics,
+    )
+
+
+def filler(start_id: int, n: int, sentiment: str = "neutral") -> list[ReviewRecord]:
+    """``n`` reviews without aspects (to lift a product over the few-reviews threshold)."""
+    return [rec(start_id + i, sentiment) for i in range(n)]
+
+
+# --- scores -----------------------------------------------------------------------------------------------
+
+
+def test_shares_net_sentiment_and_average_rating() -> None:
+    records = [
+        rec(1, "positive", rating=5),
+        rec(2, "positive", rating=4),
+        rec(3, "neutral"),
+        rec(4, "negative", rating=1),
+    ]
+    insights = product_insights(records)
+    assert insights["review_count"] == 4
+    assert insights["average_rating"] == pytest.approx(10 / 3, abs=0.005)
+    assert insights["sentiment_distribution"] == {"negative": 0.25, "neutral": 0.25, "positive": 0.5}
+    assert sum(insights["sentiment_distribution"].values()) == pytest.approx(1.0)
+    assert insights["net_sentiment"] == pytest.approx(0.25)
+
+    cards = sentiment_report(records, "month")["scorecards"]
+    assert cards == {
+        "reviews": 4,
+        "positive_share": 0.5,
+        "neutral_share": 0.25,
+        "negative_share": 0.25,
+        "net_sentiment": 0.25,
+        "average_rating": pytest.approx(3.33),
+    }
+
+
+def test_average_rating_is_none_without_ratings_and_labels_are_case_insensitive() -> None:
+    insights = product_insights([rec(1, "positive"), replace(rec(2, "negative"), sentiment="NEGATIVE")])
+    assert insights["average_rating"] is None
+    assert insights["net_sentiment"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("labels", "net"),
+    [
+        (["positive"] * 3, 1.0),
+        (["negative"] * 2, -1.0),
+        (["neutral", "neutral"], 0.0),
+        (["positive", "negative"], 0.0),
+    ],
+)
+def test_net_sentiment_spans_minus_one_to_one(labels: list[str], net: float) -> None:
+    records = [rec(i, label) for i, label in enumerate(labels)]
+    assert product_insights(records)["net_sentiment"] == net
+    assert sentiment_report(records)["scorecards"]["net_sentiment"] == net
+
+
+def test_unknown_label_and_granularity_are_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown sentiment label 'mixed'"):
+        product_insights([replace(rec(1, "positive"), sentiment="mixed")])
+    with pytest.raises(ValueError, match="granularity 'day'"):
+        sentiment_report([rec(1, "positive")], "day")
+    with pytest.raises(ValueError, match="granularity 'quarter'"):
+        product_insights([], "quarter")
+
+
+def test_empty_input_gives_valid_reports() -> None:
+    insights = product_insights([])
+    assert insights == {
+        "review_count": 0,
+        "average_rating": None,
+        "sentiment_distribution": {"negative": 0.0, "neutral": 0.0, "positive": 0.0},
+        "net_sentiment": None,
+        "praised_aspects": [],
+        "criticised_aspects": [],
+        "trend": [],
+    }
+    report = sentiment_report([], "month", {"product_id": "NOPE", "from": date(2024, 1, 1)})
+    assert report["filters"] == {"product_id": "NOPE", "from": "2024-01-01"}
+    assert report["scorecards"] == {
+        "reviews": 0,
+        "positive_share": 0.0,
+        "neutral_share": 0.0,
+        "negative_share": 0.0,
+        "net_sentiment": None,
+        "average_rating": None,
+    }
+    assert report["trend"] == [] and report["quotes"] == []
+    assert report["drivers"] == {"aspects": [], "topics": []}
+    json.dumps(report)  # JSON-ready
+    rows = list(csv.reader(io.StringIO(report_csv(report))))
+    assert ["metric", "value"] in rows
+
+
+# --- time buckets -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "granularity", "start"),
+    [
+        (datetime(2024, 1, 1, 0, 0), "week", date(2024, 1, 1)),  # a Monday starts its own week
+        (datetime(2024, 1, 7, 23, 59), "week", date(2024, 1, 1)),  # Sunday belongs to the week before
+        (datetime(2024, 1, 8, 0, 0), "week", date(2024, 1, 8)),
+        (datetime(2024, 1, 3, tzinfo=UTC), "week", date(2024, 1, 1)),
+        (date(2023, 12, 31), "week", date(2023, 12, 25)),
+        (datetime(2024, 2, 29, 18), "month", date(2024, 2, 1)),
+        (datetime(2024, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5))), "month", date(2024, 12, 1)),
+    ],
+)
+def test_period_start(moment: date, granularity: str, start: date) -> None:
+    assert period_start(moment, granularity) == start
+
+
+def test_weekly_trend_starts_monday_fills_gaps_and_is_sorted() -> None:
+    records = [
+        rec(3, "negative", datetime(2024, 1, 22, 9), rating=1),  # week of 22 Jan
+        rec(1, "positive", datetime(2024, 1, 2, 9), rating=5),  # Tue -> week of 1 Jan
+        rec(2, "neutral", datetime(2024, 1, 7, 21), rating=3),  # Sun -> week of 1 Jan
+        rec(4, "positive", datetime(2024, 1, 28, 9)),  # Sun -> week of 22 Jan
+    ]
+    trend = sentiment_report(records, "week")["trend"]
+    assert [row["period"] for row in trend] == ["2024-01-01", "2024-01-08", "2024-01-15", "2024-01-22"]
+    assert trend[0] == {
+        "period": "2024-01-01",
+        "reviews": 2,
+        "positive": 1,
+        "neutral": 1,
+        "negative": 0,
+        "net_sentiment": 0.5,
+        "average_rating": 4.0,
+    }
+    assert trend[1] == {
+        "period": "2024-01-08",
+        "reviews": 0,
+        "positive": 0,
+        "neutral": 0,
+        "negative": 0,
+        "net_sentiment": None,
+        "average_rating": None,
+    }
+    assert trend[3]["reviews"] == 2 and trend[3]["net_sentiment"] == 0.0 and trend[3]["average_rating"] == 1.0
+    assert sum(row["reviews"] for row in trend) == len(records)
+
+
+def test_monthly_trend_crosses_the_year() -> None:
+    records = [rec(1, "positive", datetime(2023, 11, 30)), rec(2, "negative", datetime(2024, 2, 1))]
+    trend = product_insights(records, "month")["trend"]
+    assert [row["period"] for row in trend] == ["2023-11-01", "2023-12-01", "2024-01-01", "2024-02-01"]
+    assert [row["reviews"] for row in trend] == [1, 0, 0, 1]
+    assert [row["net_sentiment"] for row in trend] == [1.0, None, None, -1.0]
+
+
+# --- praised and criticised aspects -----------------------------------------------------------------------
+
+
+def aspect_reviews() -> list[ReviewRecord]:
+    """12 reviews: "fabric" 6 mentions (3 positive), "colour" 2 (both positive), "fit" 3 (all negative),
+    "zip" 1 positive mention only (below the 2-mention minimum)."""
+    long_text = (
+        "I bought it for a wedding. " * 8 + "The Fabric is lovely and soft. " + "Shipping was fine. " * 8
+    )
+    records = [
+        rec(1, "positive", aspects=(asp("fabric", "positive", "Fabric"),), text=long_text, score=0.97),
+        rec(2, "positive", aspects=(asp("fabric", "positive"), asp("colour", "positive")), score=0.8),
+        rec(3, "positive", aspects=(asp("fabric", "positive"), asp("colour", "positive")), score=0.99),
+        rec(4, "negative", aspects=(asp("fabric", "negative"), asp("fit", "negative")), score=0.95),
+        rec(5, "negative", aspects=(asp("fabric", "negative"), asp("fit", "negative")), score=0.7),
+        rec(6, "neutral", aspects=(asp("fabric", "neutral"), asp("fit", "negative"), asp("zip", "positive"))),
+    ]
+    return records + filler(100, 6)
+
+
+def test_praised_and_criticised_aspects_rank_by_mentions_times_share() -> None:
+    insights = product_insights(aspect_reviews())
+    praised = insights["praised_aspects"]
+    # fabric: 6 x 0.5 = 3 positive mentions, colour: 2 x 1.0 = 2; zip has one mention only
+    assert [(a["term"], a["mentions"], a["share"]) for a in praised] == [
+        ("fabric", 6, 0.5),
+        ("colour", 2, 1.0),
+    ]
+    assert praised[0]["aspect"] == "fabric"  # most frequent surface text ("Fabric" once, "fabric" 5 times)
+    assert praised[0]["topic"] == {"id": 0, "label": "material"}
+    criticised = insights["criticised_aspects"]
+    assert [(a["term"], a["mentions"], a["share"]) for a in criticised] == [
+        ("fit", 3, 1.0),
+        ("fabric", 6, 0.3333),
+    ]
+
+
+def test_aspect_quotes_are_two_distinct_strongest_reviews_shortened_around_the_aspect() -> None:
+    fabric = product_insights(aspect_reviews())["praised_aspects"][0]
+    quotes = fabric["quotes"]
+    assert [q["review_id"] for q in quotes] == [3, 1]  # positive probability .99, .97 (review 2: .8)
+    assert all(q["sentiment"] == "positive" for q in quotes)
+    assert quotes[0]["text"] == "review 3 is positive"
+    long_quote = quotes[1]["text"]
+    assert len(long_quote) <= 200 and "Fabric is lovely" in long_quote
+    assert long_quote.startswith("…") and long_quote.endswith("…")
+
+
+def test_min_mention_rule_falls_back_to_one_for_few_reviews() -> None:
+    few = aspect_reviews()[:6]  # 6 reviews < 10: one mention is enough
+    praised = product_insights(few)["praised_aspects"]
+    assert "zip" in [a["term"] for a in praised]
+    many = aspect_reviews()
+    assert "zip" not in [a["term"] for a in product_insights(many)["praised_aspects"]]
+
+
+def test_at_most_five_aspects_each() -> None:
+    records = [
+        rec(i, "positive", aspects=tuple(asp(f"a{k}", "positive") for k in range(8))) for i in range(3)
+    ]
+    assert len(product_insights(records)["praised_aspects"]) == 5
+    assert product_insights(records)["criticised_aspects"] == []
+
+
+@pytest.mark.parametrize("limit", [40, 80, 200])
+def test_shorten_around_keeps_the_aspect_within_the_limit(limit: int) -> None:
+    text = "word " * 100 + "the zipper broke" + " more" * 100
+    out = shorten_around(text, "Zipper", limit)
+    assert len(out) <= limit and "zipper" in out
+    assert shorten_around("  short\n text ", "x") == "short text"
+
+
+# --- drivers ----------------------------------------------------------------------------------------------
+
+
+def driver_reviews() -> list[ReviewRecord]:
+    """10 reviews, 5 positive / 2 neutral / 3 negative: overall net sentiment 0.2."""
+
+    def fabric() -> AspectRecord:
+        return asp("fabric", "positive")
+
+    def zipper() -> AspectRecord:
+        return asp("zip", "negative", "Zip")
+
+    def price() -> AspectRecord:
+        return asp("price", "neutral", topic=(3, "value"))
+
+    def odd() -> AspectRecord:
+        return asp("thing", "negative", topic=(-1, "outlier"))
+
+    return [
+        rec(1, "positive", aspects=(fabric(),)),
+        rec(2, "positive", aspects=(fabric(), price())),
+        rec(3, "positive", aspects=(fabric(),)),
+        rec(4, "positive", aspects=(fabric(),)),
+        rec(5, "positive"),
+        rec(6, "neutral", aspects=(price(), odd())),
+        rec(7, "neutral", aspects=(odd(),)),
+        rec(8, "negative", aspects=(zipper(),)),
+        rec(9, "negative", aspects=(zipper(),)),
+        rec(10, "negative", aspects=(zipper(),)),
+    ]
+
+
+def test_driver_impact_sign_value_and_order() -> None:
+    result = drivers(driver_reviews())
+    got = [(d["name"], d["kind"], d["reviews"], d["net_sentiment"], d["impact"]) for d in result["aspects"]]
+    assert got == [
+        ("Zip", "aspect", 3, -1.0, pytest.approx(0.3 * (-1 - 0.2))),  # -0.36: pulls down most
+        ("fabric", "aspect", 4, 1.0, pytest.approx(0.4 * (1 - 0.2))),  # +0.32: pulls up
+        ("thing", "aspect", 2, -1.0, pytest.approx(0.2 * (-1 - 0.2))),  # -0.24
+        ("price", "aspect", 2, 0.0, pytest.approx(0.2 * (0 - 0.2))),  # -0.04
+    ]
+    topics = result["topics"]
+    assert [(t["name"], t["impact"]) for t in topics] == [
+        ("construction", pytest.approx(-0.36)),
+        ("material", pytest.approx(0.32)),
+        ("value", pytest.approx(-0.04)),
+    ]  # the outlier topic (-1) is no driver
+    assert all(t["kind"] == "topic" for t in topics)
+    assert sentiment_report(driver_reviews())["drivers"] == result
+
+
+def test_topic_impacts_of_a_partition_sum_to_zero() -> None:
+    labels = ["positive", "positive", "negative", "neutral", "negative", "positive", "positive", "neutral"]
+    records = [
+        rec(i, label, topics=((i % 3, f"topic {i % 3}", 1.0),)) for i, label in enumerate(labels * 2)
+    ]  # 16 reviews, each in exactly one topic; impact uses the document label when no aspect carries it
+    topics = drivers(records)["topics"]
+    assert len(topics) == 3
+    assert sum(t["impact"] for t in topics) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_drivers_cap_at_ten() -> None:
+    records = [
+        rec(i, "positive", aspects=tuple(asp(f"t{k}", "negative") for k in range(15))) for i in range(12)
+    ]
+    assert len(drivers(records)["aspects"]) == 10
+
+
+# --- quotes -----------------------------------------------------------------------------------------------
+
+
+def test_report_quotes_are_three_most_positive_then_three_most_negative() -> None:
+    records = [
+        rec(1, "positive", score=0.9, text="Lovely dress, I wear it all the time."),
+        rec(2, "positive", score=0.8),
+        rec(3, "positive", score=0.95),
+        rec(4, "positive", score=0.7),
+        rec(5, "negative", score=0.6),
+        rec(6, "negative", score=0.99, product_id="KNT-220"),
+        rec(7, "neutral", score=0.99),
+        rec(8, "negative", score=0.75),
+        rec(9, "negative", score=0.85),
+    ]
+    quotes = sentiment_report(records)["quotes"]
+    assert [(q["review_id"], q["sentiment"]) for q in quotes] == [
+        (3, "positive"),
+        (1, "positive"),
+        (2, "positive"),
+        (6, "negative"),
+        (9, "negative"),
+        (8, "negative"),
+    ]
+    assert quotes[1]["text"] == "Lovely dress, I wear it all the time."  # verbatim
+    assert quotes[3] == {
+        "review_id": 6,
+        "product_id": "KNT-220",
+        "text": "review 6 is negative",
+        "sentiment": "negative",
+        "created_at": "2024-01-03T12:00:00",
+    }
+
+
+def test_report_echoes_filters_and_stamps_time() -> None:
+    stamp = datetime(2024, 4, 1, 8, 30, tzinfo=UTC)
+    report = sentiment_report(
+        [rec(1, "positive")], "month", {"category": "dresses", "to": datetime(2024, 3, 31, 23, 59)}, stamp
+    )
+    assert report["filters"] == {"category": "dresses", "to": "2024-03-31T23:59:00"}
+    assert report["granularity"] == "month"
+    assert report["generated_at"] == "2024-04-01T08:30:00+00:00"
+    assert (
+        "positive" in report["definitions"]["net_sentiment"]
+        and "impact" in report["definitions"]["impact"].lower()
+    )
+
+
+# --- CSV --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        ('=HYPERLINK("http://evil.example","x")', '\'=HYPERLINK("http://evil.example","x")'),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("+1", "'+1"),
+        ("-2+3", "'-2+3"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-0.25", "-0.25"),  # a plain negative number as text stays a number
+        ("-3", "-3"),
+        (-0.25, -0.25),
+        (7, 7),
+        ("a = b", "a = b"),
+        (None, ""),
+    ],
+)
+def test_csv_cell_neutralises_formulas_only(value: object, cell: object) -> None:
+    assert csv_cell(value) == cell
+
+
+def sections(text: str) -> dict[str, list[list[str]]]:
+    """CSV text -> {section title: [header, rows...]} (sections are separated by empty rows)."""
+    out: dict[str, list[list[str]]] = {}
+    block: list[list[str]] = []
+    for row in csv.reader(io.StringIO(text)):
+        if row:
+            block.append(row)
+        elif block:
+            out[block[0][0]] = block[1:]
+            block = []
+    return out
+
+
+def test_report_csv_parses_back_and_is_safe_against_formula_injection() -> None:
+    records = [
+        rec(1, "positive", text='=HYPERLINK("http://evil.example","click me")', score=0.99),
+        rec(2, "negative", text="@SUM(A1:A9)", score=0.99, product_id="+1"),
+        rec(3, "negative", text="-2+3", score=0.8),
+        rec(4, "neutral", text="fine"),
+    ]  # net sentiment (1 - 2) / 4 = -0.25
+    report = sentiment_report(records, "month", {"product_id": "=cmd|' /C calc'!A0"})
+    text = report_csv(report)
+    assert text.endswith("\r\n")
+    parsed = sections(text)
+    assert set(parsed) == {"Report", "Scorecards", "Trend", "Drivers", "Quotes"}
+
+    scorecards = dict(parsed["Scorecards"][1:])
+    assert parsed["Scorecards"][0] == ["metric", "value"]
+    assert scorecards["net_sentiment"] == "-0.25" and float(scorecards["net_sentiment"]) == -0.25
+    assert scorecards["reviews"] == "4" and scorecards["average_rating"] == ""
+
+    assert ["filter:product_id", "'=cmd|' /C calc'!A0"] in parsed["Report"]
+    trend = parsed["Trend"]
+    assert trend[0] == [
+        "period",
+        "reviews",
+        "positive",
+        "neutral",
+        "negative",
+        "net_sentiment",
+        "average_rating",
+    ]
+    assert trend[1] == ["2024-01-01", "4", "1", "1", "2", "-0.25", ""]
+
+    quotes = {row[0]: row for row in parsed["Quotes"][1:]}
+    assert parsed["Quotes"][0] == ["review_id", "product_id", "created_at", "sentiment", "text"]
+    assert quotes["1"][4] == '\'=HYPERLINK("http://evil.example","click me")'
+    assert quotes["2"][1:] == ["'+1", "2024-01-03T12:00:00", "negative", "'@SUM(A1:A9)"]
+    assert quotes["3"][4] == "'-2+3"
+    every_cell = [cell for block in parsed.values() for row in block for cell in row]
+    risky = [
+        c for c in every_cell if c[:1] in ("=", "+", "@", "\t", "\r") or (c.startswith("-") and "+" in c)
+    ]
+    assert risky == []
+
+
+def test_report_csv_lists_drivers_and_can_start_with_a_bom() -> None:
+    report = sentiment_report(driver_reviews())
+    rows = sections(report_csv(report))["Drivers"]
+    assert rows[0] == ["kind", "name", "mentions", "reviews", "net_sentiment", "impact"]
+    assert rows[1] == ["aspect", "Zip", "3", "3", "-1.0", "-0.36"]
+    assert [r[0] for r in rows[1:]] == ["aspect"] * 4 + ["topic"] * 3
+    assert report_csv(report, bom=True).startswith("\ufeffReport\r\n")
+
+
+# --- the real analyzer ------------------------------------------------------------------------------------
+
+
+def test_reports_over_real_analyzer_output(request: pytest.FixtureRequest, examples_path) -> None:
+    import pandas as pd
+
+    try:
+        analyzer = request.getfixturevalue("analyzer")
+    except (KeyError, FileNotFoundError, OSError, RuntimeError) as exc:
+        pytest.skip(f"the Analyzer could not load its models (still training?): {type(exc).__name__}: {exc}")
+    from nlp.analyzer import ReviewAnalysis
+
+    rows = pd.read_csv(examples_path).head(15)
+    results = analyzer.analyze(rows["text"].tolist())
+    assert len(results) == len(rows)
+    records = []
+    start = datetime(2024, 1, 1, 10, 0)
+    for i, (row, result) in enumerate(zip(rows.itertuples(), results, strict=True)):
+        assert isinstance(result, ReviewAnalysis), result
+        aspects = tuple(
+            AspectRecord(
+                text=a.text,
+                term=a.text.lower(),
+                topic_id=a.topic["id"],
+                topic_label=a.topic["label"],
+                sentiment=a.sentiment.label,
+                opinions=tuple(o.text for o in a.opinions),
+            )
+            for a in result.aspects
+        )
+        records.append(
+            ReviewRecord(
+                review_id=i + 1,
+                product_id=row.product_id,
+                category=row.category if isinstance(row.category, str) else None,
+                rating=int(row.rating) if pd.notna(row.rating) else None,
+                created_at=start + timedelta(days=5 * i),  # the example file has no dates
+                text=result.text,
+                sentiment=result.sentiment.label,
+                scores=result.sentiment.scores,
+                aspects=aspects,
+                topics=tuple((t.id, t.label, t.score) for t in result.topics),
+            )
+        )
+    insights = product_insights(records)
+    assert insights["review_count"] == len(rows)
+    assert insights["praised_aspects"] or insights["criticised_aspects"]
+    for aspect in insights["praised_aspects"] + insights["criticised_aspects"]:
+        assert aspect["quotes"] and all(len(q["text"]) <= 200 for q in aspect["quotes"])
+    report = sentiment_report(records, "month", {"source": "examples/reviews.csv"})
+    assert report["scorecards"]["reviews"] == len(rows)
+    assert sum(row["reviews"] for row in report["trend"]) == len(rows)
+    assert report["drivers"]["aspects"]
+    assert report["quotes"]
+    json.dumps(report)
+    assert sections(report_csv(report))["Scorecards"][1] == ["reviews", str(len(rows))]
