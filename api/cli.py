@@ -8,6 +8,9 @@ from pathlib import Path
 
 import typer
 
+from api.cli_store import apikey_app, db_app, load_app
+from api.console import fail
+
 app = typer.Typer(
     help="ReviewPulse: offline customer-review analysis (sentiment, aspects, topics).",
     no_args_is_help=True,
@@ -19,11 +22,9 @@ train_app = typer.Typer(
 evaluate_app = typer.Typer(help="Measure a model on labelled data.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 app.add_typer(evaluate_app, name="evaluate")
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code)
+app.add_typer(db_app, name="db")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(load_app, name="load")
 
 
 def _invocation(ctx: typer.Context) -> str:
@@ -42,7 +43,7 @@ def _analyzer(model_version: str, redact_pii: bool):
     try:
         return Analyzer(sentiment_version=model_version, redact_pii=redact_pii)
     except (KeyError, FileNotFoundError) as exc:
-        raise _fail(str(exc).strip("'\"")) from exc
+        raise fail(str(exc).strip("'\"")) from exc
 
 
 @app.command()
@@ -71,12 +72,12 @@ def score(
     from nlp.scoring import score as run
 
     if input != "-" and not Path(input).exists():
-        raise _fail(f"input file {input} does not exist")
+        raise fail(f"input file {input} does not exist")
     analyzer = _analyzer(model_version, redact_pii)
     try:
         summary = run(analyzer, input, text_col, id_col, out, chunk_size=chunk_size, progress=not quiet)
     except (MissingColumnError, UnsupportedFormatError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     typer.echo(summary.render(), err=True)
 
 
@@ -91,7 +92,7 @@ def analyze(
 
     [result] = _analyzer("latest", redact_pii).analyze([text])
     if isinstance(result, AnalysisError):
-        raise _fail(f"{result.code}: {result.message}", code=1)
+        raise fail(f"{result.code}: {result.message}", code=1)
     if as_json:
         typer.echo(json.dumps({"text": result.text, **result.to_dict()}, indent=2, ensure_ascii=False))
         return
@@ -113,11 +114,11 @@ def _user_frame(data: Path, text_col: str, label_col: str | None):
     from nlp.datasets import read_table
 
     if not data.exists():
-        raise _fail(f"data file {data} does not exist")
+        raise fail(f"data file {data} does not exist")
     frame = read_table(data)
     for col in (text_col, label_col):
         if col is not None and col not in frame.columns:
-            raise _fail(f"column {col!r} not found; available columns: {', '.join(map(str, frame.columns))}")
+            raise fail(f"column {col!r} not found; available columns: {', '.join(map(str, frame.columns))}")
     out = frame.rename(columns={text_col: "text", **({label_col: "label"} if label_col else {})})
     return out.dropna(subset=["text"])
 
@@ -174,9 +175,7 @@ def train_embeddings(
     from nlp.recipes import train_embeddings_artifact
 
     texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
-    metrics = train_embeddings_artifact(
-        texts, out, version, seed, command=_invocation(ctx)
-    )
+    metrics = train_embeddings_artifact(texts, out, version, seed, command=_invocation(ctx))
     typer.echo(json.dumps(metrics, indent=2))
 
 
@@ -195,9 +194,7 @@ def train_topics(
     from nlp.recipes import train_topics_artifact
 
     texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
-    metrics = train_topics_artifact(
-        texts, out, version, seed, command=_invocation(ctx)
-    )
+    metrics = train_topics_artifact(texts, out, version, seed, command=_invocation(ctx))
     typer.echo(json.dumps(metrics, indent=2))
 
 
@@ -228,7 +225,7 @@ def evaluate_sentiment(
     try:
         clf = TextClassifier.load(Registry().path("sentiment", model_version))
     except KeyError as exc:
-        raise _fail(str(exc).strip("'\"")) from exc
+        raise fail(str(exc).strip("'\"")) from exc
     report = evaluate_classifier(clf, frame["text"].astype(str).tolist(), frame["label"].astype(str).tolist())
     typer.echo(f"rows: {report['n']}  accuracy: {report['accuracy']}  macro-F1: {report['macro_f1']}")
     typer.echo(f"per-class F1: {report['f1_per_class']}")
@@ -243,6 +240,20 @@ def pd_is_numeric(series) -> bool:
     from pandas.api.types import is_numeric_dtype
 
     return bool(is_numeric_dtype(series))
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (0.0.0.0 for all)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes; each loads the models (~0.5 GB)."),
+) -> None:
+    """Start the HTTP API (settings from REVIEWPULSE_* variables; see README)."""
+    import uvicorn
+
+    uvicorn.run(
+        "api.main:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
+    )
 
 
 @app.command()

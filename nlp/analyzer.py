@@ -43,11 +43,13 @@ class SentenceAnalysis:
 
 @dataclass
 class AspectAnalysis:
-    """An aspect (opinion target) with its clause's sentiment, its topic ``{"id", "label"}`` and opinions."""
+    """An aspect (opinion target) with its lemmatised ``term`` (``sleeves`` -> ``sleeve``, the key reports
+    group by), its clause's sentiment, its topic ``{"id", "label"}`` and opinions."""
 
     text: str
     offset: int
     length: int
+    term: str
     topic: dict
     sentiment: Sentiment
     opinions: list[Opinion]
@@ -219,6 +221,7 @@ class Analyzer:
                         mention.text,
                         mention.offset,
                         mention.length,
+                        mention.term,
                         topic,
                         sentiment(k),
                         list(mention.opinions),

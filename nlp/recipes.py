@@ -125,7 +125,7 @@ def finish_sentiment(
     train, validation, test, sst2_dev = data
     clf = TextClassifier.load(out_dir)
     clf.lexical = None  # choose the blend from the transformer alone
-    baseline = tfidf_logreg(train["text"], train["label"], seed=config.seed)
+    baseline = tfidf_logreg(train["text"].tolist(), train["label"].tolist(), seed=config.seed)
     val_gold = validation["text"].tolist(), validation["label"].tolist()
     transformer_val = clf.predict(val_gold[0]).probabilities
     clf.lexical = baseline
@@ -143,7 +143,9 @@ def finish_sentiment(
 
     transformer_only_bias = next(c[2] for c in choices if c[1] == 1.0)
     clf.lexical, clf.config.ensemble_weight, clf.config.decision_bias = None, 1.0, transformer_only_bias
-    metrics: dict = {"transformer_only_test": evaluate_classifier(clf, test["text"], test["label"])}
+    metrics: dict = {
+        "transformer_only_test": evaluate_classifier(clf, test["text"].tolist(), test["label"].tolist())
+    }
     if weight < 1.0:
         joblib.dump(baseline, out_dir / LEXICAL_FILE, compress=3)
     else:
@@ -153,7 +155,7 @@ def finish_sentiment(
     clf.config.save(out_dir)
 
     metrics |= {
-        "test": evaluate_classifier(clf, test["text"], test["label"]),
+        "test": evaluate_classifier(clf, test["text"].tolist(), test["label"].tolist()),
         "baseline_tfidf_logreg_test": classification_report(
             test["label"].tolist(), list(baseline.predict(test["text"])), LABELS
         ),

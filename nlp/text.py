@@ -16,8 +16,8 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from nlp.paths import SPACY_MODEL
 from nlp import pii
+from nlp.paths import SPACY_MODEL
 
 #: Characters analysed per text; the rest is cut and the result marked ``truncated``.
 MAX_TEXT_CHARS = 50_000

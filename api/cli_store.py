@@ -1,0 +1,531 @@
+"""``reviewpulse db|apikey|load``: the store's commands (migrations, API keys, bulk loads).
+
+Settings come from ``REVIEWPULSE_*`` (:func:`api.core.config.get_settings`), as for the service, and
+every command migrates the database first, so a fresh data directory just works. Bulk loads stream the
+file in chunks (CSV, ``.csv.gz``, JSONL or Parquet) with a progress bar on stderr; a row that cannot be
+stored is reported on stderr as a JSON error record ``{"row": N, "error": {"code", "message"}}`` (``N`` is
+the 0-based data row, as ``reviewpulse score`` numbers rows) and counted in the summary, never dropped
+silently.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import IO, Any
+
+import typer
+from sqlalchemy.orm import Session
+
+from api.console import fail
+
+db_app = typer.Typer(help="The review store's database (migrations).", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for the service (X-API-Key header).", no_args_is_help=True)
+load_app = typer.Typer(
+    help="Bulk-load the product catalogue or reviews into the store.", no_args_is_help=True
+)
+
+
+@contextlib.contextmanager
+def _session() -> Iterator[Session]:
+    """A session on the configured database, migrated to the newest schema first."""
+    from api.core.config import get_settings
+    from api.db.migrate import upgrade
+    from api.db.session import make_engine, make_sessionmaker
+
+    url = get_settings().db_url
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# ------------------------------------------------------------------------------------------------- db
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the store's tables to the newest schema (a no-op when already there)."""
+    from api.core.config import get_settings
+    from api.db.migrate import current, upgrade
+
+    url = get_settings().db_url
+    upgrade(url)
+    typer.echo(f"database {_shown_url(url)} at revision {current(url)}")
+
+
+# --------------------------------------------------------------------------------------------- apikey
+
+
+@apikey_app.command("create")
+def apikey_create(
+    role: str = typer.Option(
+        ..., "--role", help="reader (read endpoints), writer (+ ingest) or admin (+ key management)."
+    ),
+    name: str | None = typer.Option(None, "--name", help="A note saying whose key it is."),
+) -> None:
+    """Create an API key and print it once, alone on the last line (only its hash is stored)."""
+    from api.core.security import ROLES
+    from api.store import create_api_key, find_api_key
+
+    if role not in ROLES:
+        raise fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    with _session() as session:
+        key = create_api_key(session, role, name)
+        session.commit()
+        stored = find_api_key(session, key)
+        assert stored is not None
+        typer.echo(
+            f"created {role} key #{stored.id}{f' ({name})' if name else ''}, prefix {stored.prefix}; "
+            "store it now, it will not be shown again:",
+            err=True,
+        )
+    typer.echo(key)
+
+
+@apikey_app.command("list")
+def apikey_list(
+    all_keys: bool = typer.Option(False, "--all", help="Include revoked keys."),
+) -> None:
+    """List keys (id, prefix, role, name, created, revoked); never their secret part."""
+    from api.store import list_api_keys
+
+    with _session() as session:
+        for key in list_api_keys(session, include_revoked=all_keys):
+            revoked = f"  revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
+            typer.echo(
+                f"{key.id}\t{key.prefix}\t{key.role}\t{key.name or '-'}\t{key.created_at:%Y-%m-%d %H:%M}{revoked}"
+            )
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: int = typer.Argument(..., help="Key id (see `reviewpulse apikey list`).")) -> None:
+    """Revoke a key: it stops authenticating at once."""
+    from api.store import revoke_api_key
+
+    with _session() as session:
+        if not revoke_api_key(session, key_id):
+            raise fail(f"no active key with id {key_id}", code=1)
+        session.commit()
+    typer.echo(f"revoked key {key_id}")
+
+
+# ----------------------------------------------------------------------------------------------- load
+
+
+@dataclass
+class LoadSummary:
+    """Counts of a bulk load: rows read, stored (new or updated), already stored, errors by code."""
+
+    rows: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    errors: Counter = field(default_factory=Counter)
+
+    def error(self, row: int, code: str, message: str) -> None:
+        """Count the error and report it on stderr as a JSON record (above the progress bar)."""
+        from tqdm.auto import tqdm
+
+        self.errors[code] += 1
+        tqdm.write(json.dumps({"row": row, "error": {"code": code, "message": message}}), file=sys.stderr)
+
+    def render(self, stored_label: str = "stored") -> str:
+        errors = sum(self.errors.values())
+        parts = [f"rows: {self.rows}", f"{stored_label}: {self.stored}"]
+        if stored_label == "stored":
+            parts.append(f"duplicates: {self.duplicates}")
+        parts.append(f"errors: {errors}" + (f" {dict(self.errors)}" if errors else ""))
+        return "  ".join(parts)
+
+
+def _kind(path: str) -> str:
+    from nlp.scoring import UnsupportedFormatError
+
+    name = path.lower()
+    if name.endswith((".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")):
+        return "jsonl"
+    if name.endswith(".parquet"):
+        return "parquet"
+    if name.endswith((".csv", ".csv.gz")):
+        return "csv"
+    raise UnsupportedFormatError(f"{path}: use a .csv, .csv.gz, .jsonl or .parquet file")
+
+
+def read_table(
+    path: str, columns: list[str], chunk_size: int = 256
+) -> Iterator[list[tuple[int, dict[str, Any] | str]]]:
+    """Stream ``path`` as chunks of ``(row number, {column: value})`` with the wanted ``columns`` only
+    (missing values are None; CSV values are strings). A JSONL line that is not a JSON object comes as
+    ``(row number, error message)``.
+
+    Raises:
+        MissingColumnError: a wanted column is not in the file (checked on the header / first object).
+        UnsupportedFormatError: unknown suffix.
+    """
+    kind = _kind(path)
+    if kind == "csv":
+        yield from _read_csv(path, columns, chunk_size)
+    elif kind == "parquet":
+        yield from _read_parquet(path, columns, chunk_size)
+    else:
+        yield from _read_jsonl(path, columns, chunk_size)
+
+
+def _check(available: list[str], columns: list[str]) -> None:
+    from nlp.scoring import MissingColumnError
+
+    for col in columns:
+        if col not in available:
+            raise MissingColumnError(col, available)
+
+
+def _read_csv(
+    path: str, columns: list[str], chunk_size: int
+) -> Iterator[list[tuple[int, dict[str, Any] | str]]]:
+    import pandas as pd
+
+    reader = pd.read_csv(
+        path,
+        chunksize=chunk_size,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        encoding_errors="replace",
+    )
+    row = 0
+    for chunk in reader:
+        _check([str(c) for c in chunk.columns], columns)
+        frame = chunk[columns].astype(object).where(chunk[columns].notna(), None)
+        records = frame.to_dict("records")
+        yield [(row + i, {str(k): v for k, v in r.items()}) for i, r in enumerate(records)]
+        row += len(records)
+
+
+def _read_parquet(
+    path: str, columns: list[str], chunk_size: int
+) -> Iterator[list[tuple[int, dict[str, Any] | str]]]:
+    import pyarrow.parquet as pq
+
+    file = pq.ParquetFile(path)
+    _check(file.schema_arrow.names, columns)
+    row = 0
+    for batch in file.iter_batches(batch_size=chunk_size, columns=columns):
+        records = batch.to_pylist()
+        yield [(row + i, r) for i, r in enumerate(records)]
+        row += len(records)
+
+
+def _read_jsonl(
+    path: str, columns: list[str], chunk_size: int
+) -> Iterator[list[tuple[int, dict[str, Any] | str]]]:
+    checked, row = False, 0
+    chunk: list[tuple[int, dict[str, Any] | str]] = []
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        stream: IO[bytes] = fh  # type: ignore[assignment]
+        for raw in stream:
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                obj = f"line is not valid JSON: {exc}"
+            if isinstance(obj, dict):
+                if not checked:
+                    _check(list(obj), columns)
+                    checked = True
+                chunk.append((row, {c: obj.get(c) for c in columns}))
+            else:
+                chunk.append((row, obj if isinstance(obj, str) else "line is not a JSON object"))
+            row += 1
+            if len(chunk) >= chunk_size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _total_rows(path: str) -> int | None:
+    if _kind(path) != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+@contextlib.contextmanager
+def _load_errors() -> Iterator[None]:
+    from nlp.scoring import MissingColumnError, UnsupportedFormatError
+
+    try:
+        yield
+    except (MissingColumnError, UnsupportedFormatError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from exc
+
+
+@load_app.command("products")
+def load_products(
+    file: str = typer.Argument(..., help="CSV (.csv, .csv.gz), JSONL or Parquet catalogue."),
+    id_col: str = typer.Option("product_id", "--id-col", help="Column holding the product id."),
+    name_col: str = typer.Option("name", "--name-col", help="Column holding the product name."),
+    category_col: str | None = typer.Option("category", "--category-col", help="Category column."),
+    description_col: str | None = typer.Option(
+        "description", "--description-col", help="Description column."
+    ),
+    price_col: str | None = typer.Option("price", "--price-col", help="Price column."),
+    chunk_size: int = typer.Option(1000, "--chunk-size", min=1, help="Rows read and written per chunk."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Insert or update the product catalogue (a product loaded again is updated, not duplicated).
+
+    The category, description and price columns are optional: name one that the file lacks and it is an
+    error; pass an empty string (``--price-col ''``) to skip a default one.
+    """
+    from tqdm.auto import tqdm
+
+    from api.store import normalize_product, upsert_products
+
+    optional = {"category": category_col, "description": description_col, "price": price_col}
+    columns = {"product_id": id_col, "name": name_col, **{k: v for k, v in optional.items() if v}}
+    summary = LoadSummary()
+    with _load_errors(), _session() as session:
+        chunks = read_table(file, list(dict.fromkeys(columns.values())), chunk_size)
+        bar = tqdm(total=_total_rows(file), unit="row", desc="products", disable=quiet, file=sys.stderr)
+        try:
+            for chunk in chunks:
+                batch = []
+                for row, values in chunk:
+                    summary.rows += 1
+                    if isinstance(values, str):
+                        summary.error(row, "invalid_json", values)
+                        continue
+                    product = {field_name: values[col] for field_name, col in columns.items()}
+                    try:  # validate row by row, so one bad row is reported and the rest still load
+                        normalize_product(product)
+                    except ValueError as exc:
+                        summary.error(row, "invalid_product", str(exc))
+                        continue
+                    batch.append(product)
+                summary.stored += upsert_products(session, batch)
+                session.commit()
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+    typer.echo(summary.render("upserted"), err=True)
+
+
+@load_app.command("reviews")
+def load_reviews(
+    file: str = typer.Argument(..., help="CSV (.csv, .csv.gz), JSONL or Parquet reviews."),
+    product_col: str = typer.Option("product_id", "--product-col", help="Column holding the product id."),
+    text_col: str = typer.Option("text", "--text-col", help="Column holding the review text."),
+    title_col: str | None = typer.Option(None, "--title-col", help="Column holding the review title."),
+    rating_col: str | None = typer.Option(None, "--rating-col", help="Column holding the rating (1-5)."),
+    created_col: str | None = typer.Option(
+        None, "--created-col", help="Column holding when the review was written (ISO 8601; default: now)."
+    ),
+    author_col: str | None = typer.Option(None, "--author-col", help="Column holding the author id."),
+    source: str = typer.Option("import", "--source", help="Source name stored with every review."),
+    external_id_col: str | None = typer.Option(
+        None,
+        "--external-id-col",
+        help="Column holding the review's id at the source; makes loading the file again a no-op.",
+    ),
+    chunk_size: int = typer.Option(256, "--chunk-size", min=1, help="Rows read and analysed per chunk."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Analyse and store reviews of catalogue products (load the products first).
+
+    Rows whose text cannot be analysed, whose product is not in the catalogue, or whose rating or date is
+    invalid are reported on stderr and counted; with ``--external-id-col`` rows already stored (same source
+    and id) are skipped without being analysed again, so an interrupted load can simply be run again.
+    """
+    from tqdm.auto import tqdm
+
+    optional = {
+        "title": title_col,
+        "rating": rating_col,
+        "created_at": created_col,
+        "author_id": author_col,
+        "external_id": external_id_col,
+    }
+    columns = {"product_id": product_col, "text": text_col, **{k: v for k, v in optional.items() if v}}
+    if external_id_col is None:
+        typer.echo(
+            "note: no --external-id-col, so loading this file again would store its reviews again", err=True
+        )
+    summary = LoadSummary()
+    with _load_errors(), _session() as session:
+        chunks = read_table(file, list(dict.fromkeys(columns.values())), chunk_size)
+        first = next(chunks, [])  # a missing column fails here, before the models load
+        analyzer = _LazyAnalyzer()
+        bar = tqdm(total=_total_rows(file), unit="row", desc="reviews", disable=quiet, file=sys.stderr)
+        try:
+            for chunk in _chain(first, chunks):
+                _load_review_chunk(session, analyzer, chunk, columns, source, summary)
+                session.commit()
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+    typer.echo(summary.render(), err=True)
+
+
+class _LazyAnalyzer:
+    """The :class:`nlp.analyzer.Analyzer`, loaded on the first text to analyse (a reload of rows that are
+    all stored already, or all invalid, never loads the models)."""
+
+    def __init__(self) -> None:
+        self._analyzer: Any = None
+
+    def analyze(self, texts: list[Any]) -> list[Any]:
+        if self._analyzer is None:
+            from nlp.analyzer import Analyzer
+
+            try:
+                self._analyzer = Analyzer()
+            except (KeyError, FileNotFoundError) as exc:
+                raise fail(f"cannot load the models: {str(exc).strip(chr(39) + chr(34))}") from exc
+        return list(self._analyzer.analyze(texts))
+
+
+def _chain(first: list, rest: Iterator[list]) -> Iterator[list]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _load_review_chunk(
+    session: Session,
+    analyzer: _LazyAnalyzer,
+    chunk: list[tuple[int, dict[str, Any] | str]],
+    columns: dict[str, str],
+    source: str,
+    summary: LoadSummary,
+) -> None:
+    from api.store import add_reviews, existing_external_ids, missing_products
+    from nlp.analyzer import AnalysisError
+
+    candidates: list[tuple[int, dict[str, Any]]] = []
+    for row, values in chunk:
+        summary.rows += 1
+        if isinstance(values, str):
+            summary.error(row, "invalid_json", values)
+            continue
+        item = {name: values[col] for name, col in columns.items()}
+        problem = _review_problem(item)
+        if problem:
+            summary.error(row, *problem)
+            continue
+        item["source"] = source
+        candidates.append((row, item))
+
+    unknown = missing_products(session, {item["product_id"] for _, item in candidates})
+    stored_ids = existing_external_ids(
+        session, source, [item["external_id"] for _, item in candidates if item.get("external_id")]
+    )
+    pending: list[tuple[int, dict[str, Any]]] = []
+    for row, item in candidates:
+        if item["product_id"] in unknown:
+            message = f"product {item['product_id']!r} is not in the catalogue; load it with `reviewpulse load products`"
+            summary.error(row, "unknown_product", message)
+        elif item.get("external_id") in stored_ids:
+            summary.duplicates += 1
+        else:
+            pending.append((row, item))
+
+    texts = [_analysis_text(item) for _, item in pending]
+    results = analyzer.analyze(texts) if texts else []
+    items, analyses = [], []
+    for (row, item), result in zip(pending, results, strict=True):
+        if isinstance(result, AnalysisError):
+            summary.error(row, result.code, result.message)
+        else:
+            items.append(item)
+            analyses.append({"text": result.text, **result.to_dict()})
+    for _, created in add_reviews(session, items, analyses):
+        if created:
+            summary.stored += 1
+        else:
+            summary.duplicates += 1
+
+
+def _analysis_text(item: dict[str, Any]) -> Any:
+    """What the model reads: ``title + ". " + text`` when there is a title (as the sentiment model was
+    trained, and as the API analyses ingested reviews), else the text as given (None / NaN included, so
+    the analyzer reports it)."""
+    title = item.get("title")
+    if title and isinstance(item.get("text"), str) and item["text"].strip():
+        return f"{title}. {item['text']}"
+    return item.get("text")
+
+
+def _review_problem(item: dict[str, Any]) -> tuple[str, str] | None:
+    """Normalise ``item`` in place; the error ``(code, message)`` of a row that cannot be stored, or None.
+    The text is left to the analyzer, whose ``AnalysisError`` says what is wrong with it."""
+    item["product_id"] = _text(item.get("product_id"))
+    if item["product_id"] is None:
+        return "missing_product", "no product id in this row"
+    for key in ("title", "author_id", "external_id"):
+        if key in item:
+            item[key] = _text(item[key])
+    if "rating" in item:
+        rating = _rating(item["rating"])
+        if rating == -1:
+            return "invalid_rating", f"rating {item['rating']!r} is not an integer from 1 to 5"
+        item["rating"] = rating
+    if "created_at" in item:
+        moment = _moment(item["created_at"])
+        if moment == _BAD_DATE:
+            return "invalid_date", f"created_at {item['created_at']!r} is not an ISO 8601 date"
+        item["created_at"] = moment
+    return None
+
+
+_BAD_DATE = datetime.min.replace(tzinfo=UTC)
+
+
+def _rating(value: Any) -> int | None:
+    """The rating as an int 1-5, None when absent, -1 when invalid."""
+    if _text(value) is None:
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        return -1
+    return int(number) if number.is_integer() and 1 <= number <= 5 else -1
+
+
+def _moment(value: Any) -> datetime | None:
+    """The timestamp as an aware datetime (naive means UTC), None when absent, ``_BAD_DATE`` when invalid."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return _BAD_DATE
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,132 @@
+"""The FastAPI application factory: ``create_app()`` (``reviewpulse serve`` runs it under uvicorn)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors
+from api.analysis import AnalysisService
+from api.core.config import Settings, get_settings
+from api.db.migrate import upgrade
+from api.db.session import make_engine, make_sessionmaker
+from api.deps import KeyGuard
+from api.routes import analyze, health, products, reports, reviews, topics
+
+DESCRIPTION = """Customer-review analysis, review store, product insights and brand-manager reports.
+
+Send an API key in the `X-API-Key` header (`reviewpulse apikey create --role reader|writer|admin`).
+Errors are `application/problem+json` (RFC 9457)."""
+
+
+class BodyTooLargeError(Exception):
+    """The request body exceeded ``max_body_bytes``."""
+
+
+class BodyLimitMiddleware:
+    """Rejects bodies over ``limit`` bytes: at once by ``Content-Length``, else while reading (chunked)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            response = errors.problem(413, f"request body over {self.limit} bytes")
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise BodyTooLargeError
+            return message
+
+        await self.app(scope, limited, send)
+
+
+class Metrics:
+    """Prometheus request metrics in a registry of this app's own (so several apps can live in one process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "reviewpulse_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "reviewpulse_request_seconds", "HTTP request latency", ["method", "route"], registry=self.registry
+        )
+        self.documents = Counter(
+            "reviewpulse_documents_analysed_total", "Documents analysed", registry=self.registry
+        )
+
+
+def create_app(settings: Settings | None = None, analysis: AnalysisService | None = None) -> FastAPI:
+    """Build the app. The database is migrated and the latest models are loaded at start-up (lifespan).
+
+    Args:
+        settings: defaults to :func:`api.core.config.get_settings` (``REVIEWPULSE_*`` variables).
+        analysis: defaults to an :class:`api.analysis.AnalysisService` over the registered models.
+    """
+    settings = settings or get_settings()
+    engine = make_engine(settings.db_url)
+    sessionmaker = make_sessionmaker(engine)
+    service = analysis or AnalysisService()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        upgrade(settings.db_url)
+        await service.start()
+        yield
+        await service.stop()
+        engine.dispose()
+
+    app = FastAPI(title="ReviewPulse", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.sessionmaker = sessionmaker
+    app.state.analysis = service
+    app.state.key_guard = KeyGuard(sessionmaker, settings.rate_limit_per_minute)
+    app.state.metrics = Metrics()
+
+    errors.install(app)
+
+    async def too_large(request: Request, exc: Exception) -> errors.JSONResponse:
+        return errors.problem(413, f"request body over {settings.max_body_bytes} bytes")
+
+    app.add_exception_handler(BodyTooLargeError, too_large)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path_format", "unmatched")
+        app.state.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
+        app.state.metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
+
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Content-Type"],
+        )
+    for module in (health, analyze, reviews, products, topics, reports):
+        app.include_router(module.router)
+    return app

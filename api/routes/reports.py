@@ -1,0 +1,49 @@
+"""``GET /v1/reports/sentiment``: the brand manager's report as JSON, CSV or one HTML page with charts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from api import store
+from api.deps import Reader, SessionDep
+from nlp.reports import report_csv, report_html, sentiment_report
+
+router = APIRouter(prefix="/v1", tags=["reports"])
+
+
+@router.get(
+    "/reports/sentiment",
+    responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}}},
+)
+def sentiment(
+    session: SessionDep,
+    caller: Reader,
+    product_id: str | None = None,
+    category: str | None = None,
+    date_from: date | datetime | None = Query(None, alias="from", description="ISO 8601 date or time."),
+    date_to: date | datetime | None = Query(
+        None, alias="to", description="Inclusive; a date includes its whole day."
+    ),
+    granularity: Literal["week", "month"] = "week",
+    format: Literal["json", "csv", "html"] = "json",
+) -> Response:
+    """Scorecards, trend per period, drivers (aspects and topics that pull sentiment up or down), verbatim
+    quotes and the filters applied. ``format=csv`` is safe to open in a spreadsheet; ``format=html`` is
+    one self-contained page."""
+    filters = {"product_id": product_id, "category": category, "from": date_from, "to": date_to,
+               "granularity": granularity}  # fmt: skip
+    records = store.review_records(
+        session, product_id=product_id, category=category, date_from=date_from, date_to=date_to
+    )
+    report = sentiment_report(records, granularity=granularity, filters=filters)
+    if format == "csv":
+        headers = {"Content-Disposition": 'attachment; filename="sentiment-report.csv"'}
+        return Response(report_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
+    if format == "html":
+        return HTMLResponse(report_html(report))
+    return JSONResponse(jsonable_encoder(report))

@@ -1,0 +1,216 @@
+"""Request and response models of the HTTP API (kept apart from the tables in ``api.db.models``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _encodable(value: str) -> str:
+    """Reject lone surrogates and NUL: not Unicode text / not storable in PostgreSQL text columns."""
+    if "\x00" in value:
+        raise ValueError("text contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text contains invalid Unicode (a lone surrogate)") from exc
+    return value
+
+
+#: A string that can be stored: valid Unicode.
+Text = Annotated[str, AfterValidator(_encodable)]
+
+SentimentLabel = Literal["negative", "neutral", "positive"]
+
+
+class Sentiment(BaseModel):
+    label: SentimentLabel
+    scores: dict[str, float] = Field(description="Probability of each class; they sum to 1.")
+
+
+class Opinion(BaseModel):
+    text: str
+    offset: int
+    length: int
+    negated: bool
+
+
+class TopicRef(BaseModel):
+    id: int = Field(description="Topic id; -1 is the outlier topic.")
+    label: str
+
+
+class TopicScore(TopicRef):
+    score: float = Field(description="Share of the document's aspect mentions in this topic (0..1).")
+
+
+class SentenceResult(BaseModel):
+    text: str
+    offset: int = Field(description="Character offset in the prepared text.")
+    length: int
+    sentiment: Sentiment
+
+
+class AspectResult(BaseModel):
+    text: str
+    offset: int
+    length: int
+    term: str = Field(description="Lemmatised aspect term that reports group by.")
+    topic: TopicRef
+    sentiment: Sentiment
+    opinions: list[Opinion]
+
+
+class Entity(BaseModel):
+    text: str
+    label: str
+    offset: int
+    length: int
+
+
+class AnalyzeDocument(BaseModel):
+    id: str = Field(min_length=1, max_length=128, examples=["r1"])
+    text: str = Field(examples=["The fabric is so soft but it runs small."])
+
+
+class AnalyzeOptions(BaseModel):
+    redact_pii: bool = Field(False, description="Redact e-mail addresses, phone and card numbers first.")
+    include_text: bool = Field(False, description="Return the prepared text that all offsets index.")
+
+
+class AnalyzeRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "documents": [
+                        {"id": "r1", "text": "The fabric is so soft but it runs small."},
+                        {"id": "r2", "text": "Arrived late and the zipper broke."},
+                    ],
+                    "options": {"redact_pii": True},
+                }
+            ]
+        }
+    )
+    documents: list[AnalyzeDocument] = Field(min_length=1, description="At most 100 documents.")
+    options: AnalyzeOptions = AnalyzeOptions()
+
+
+class DocumentResult(BaseModel):
+    id: str
+    text: str | None = None
+    sentiment: Sentiment
+    sentences: list[SentenceResult]
+    aspects: list[AspectResult]
+    topics: list[TopicScore]
+    entities: list[Entity]
+    truncated: bool = False
+
+
+class DocumentError(BaseModel):
+    id: str
+    code: str = Field(examples=["empty_text"])
+    message: str
+
+
+class AnalyzeResponse(BaseModel):
+    model_version: str
+    results: list[DocumentResult]
+    errors: list[DocumentError]
+
+
+class ProductIn(BaseModel):
+    product_id: Text = Field(min_length=1, max_length=128, examples=["DRS-101"])
+    name: Text = Field(min_length=1, max_length=500, examples=["Linen wrap dress"])
+    category: Text | None = Field(None, max_length=200, examples=["Dresses"])
+    description: Text | None = Field(None, max_length=20_000)
+    price: float | None = Field(None, ge=0, le=1_000_000_000, examples=[89.0])
+
+
+class ProductOut(ProductIn):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "product_id": "DRS-101",
+                    "title": "Lovely but small",
+                    "text": "The fabric is so soft but it runs small.",
+                    "rating": 4,
+                    "source": "shop",
+                    "external_id": "shop-8812",
+                }
+            ]
+        }
+    )
+    product_id: Text = Field(min_length=1, max_length=128)
+    text: Text = Field(min_length=1, max_length=20_000)
+    title: Text | None = Field(None, max_length=500)
+    rating: int | None = Field(None, ge=1, le=5)
+    created_at: datetime | None = None
+    author_id: Text | None = Field(None, max_length=128)
+    source: Text = Field("api", min_length=1, max_length=64)
+    external_id: Text | None = Field(None, max_length=256, description="With source, makes ingest idempotent.")
+
+
+class ReviewOut(BaseModel):
+    id: int
+    product_id: str
+    source: str
+    external_id: str | None
+    title: str | None
+    text: str
+    rating: int | None
+    author_id: str | None
+    created_at: datetime
+    sentiment: Sentiment
+    topics: list[TopicScore]
+    aspects: list[AspectResult]
+    model_version: str
+
+
+class IngestItem(BaseModel):
+    index: int = Field(description="Position in the request.")
+    status: Literal["created", "duplicate"]
+    review: ReviewOut
+
+
+class IngestError(BaseModel):
+    index: int
+    code: str
+    message: str
+
+
+class IngestResponse(BaseModel):
+    items: list[IngestItem]
+    errors: list[IngestError]
+
+
+class ReviewPage(BaseModel):
+    items: list[ReviewOut]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null at the end.")
+
+
+class TopicInfo(BaseModel):
+    id: int
+    label: str
+    size: int = Field(description="Reviews of the training corpus mentioning the topic.")
+    terms: list[str]
+    stored_reviews: int = Field(description="Stored reviews mentioning the topic.")
+    sentiment_distribution: dict[str, float]
+    representative_reviews: list[dict]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[dict] | None = None

@@ -1,0 +1,239 @@
+"""The HTTP API through FastAPI's TestClient over a real SQLite store and the real models."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import store
+from api.analysis import AnalysisService
+from api.core.config import Settings
+from api.main import create_app
+
+PRODUCTS = [
+    {"product_id": "DRS-1", "name": "Linen wrap dress", "category": "Dresses", "price": 89.0},
+    {"product_id": "TEA-7", "name": "Sencha green tea", "category": "Tea", "price": 12.5},
+]
+REVIEWS = [
+    ("DRS-1", "The fabric is so soft and the colour is gorgeous.", 5),
+    ("DRS-1", "Runs small and the zipper broke after one wash.", 2),
+    ("DRS-1", "Lovely fabric but the sleeves are too long.", 3),
+    ("DRS-1", '=HYPERLINK("http://evil") the fit is terrible', 1),
+    ("TEA-7", "Great taste, fresh and fragrant.", 5),
+]
+
+
+def make_client(tmp_path, analyzer, **overrides) -> TestClient:
+    settings = Settings(data_dir=tmp_path, **overrides)
+    app = create_app(settings, AnalysisService(factory=lambda version: analyzer))
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def make_key(client: TestClient, role: str) -> dict[str, str]:
+    with client.app.state.sessionmaker() as session:
+        key = store.create_api_key(session, role)
+        session.commit()
+    return {"X-API-Key": key}
+
+
+@pytest.fixture
+def api(tmp_path, analyzer):
+    with make_client(tmp_path, analyzer) as client:
+        client.admin = make_key(client, "admin")
+        client.reader = make_key(client, "reader")
+        yield client
+
+
+def _seed(api) -> list[dict]:
+    assert api.post("/v1/products", json=PRODUCTS, headers=api.admin).status_code == 201
+    payload = [
+        {"product_id": p, "text": t, "rating": r, "source": "test", "external_id": f"e{i}",
+         "created_at": f"2026-0{1 + i % 3}-1{i}T10:00:00Z"}
+        for i, (p, t, r) in enumerate(REVIEWS)
+    ]  # fmt: skip
+    response = api.post("/v1/reviews", json=payload, headers=api.admin)
+    assert response.status_code == 200, response.text
+    assert response.json()["errors"] == []
+    return payload
+
+
+def test_health_ready_and_metrics(api):
+    assert api.get("/healthz").json() == {"status": "ok"}
+    ready = api.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["models"] and ready.json()["database"]
+    api.get("/v1/topics", headers=api.reader)
+    metrics = api.get("/metrics")
+    assert (
+        metrics.status_code == 200
+        and 'reviewpulse_requests_total{method="GET",route="/v1/topics"' in metrics.text
+    )
+
+
+def test_metrics_can_be_turned_off(tmp_path, analyzer):
+    with make_client(tmp_path, analyzer, metrics_enabled=False) as client:
+        assert client.get("/metrics").status_code == 404
+
+
+def test_keys_and_roles(api):
+    body = {"documents": [{"id": "1", "text": "nice"}]}
+    missing = api.post("/v1/analyze", json=body)
+    assert missing.status_code == 401
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert "X-API-Key" in missing.json()["detail"]
+    assert api.post("/v1/analyze", json=body, headers={"X-API-Key": "rp_wrong"}).status_code == 401
+    assert api.post("/v1/analyze", json=body, headers=api.reader).status_code == 200
+    forbidden = api.post("/v1/products", json=PRODUCTS[0], headers=api.reader)
+    assert forbidden.status_code == 403 and "writer" in forbidden.json()["detail"]
+
+
+def test_analyze_batch_with_per_document_errors(api):
+    docs = [
+        {"id": "a", "text": "The fabric is so soft but it runs small."},
+        {"id": "b", "text": "   "},
+        {"id": "c", "text": "x" * 20_001},
+        {"id": "a", "text": "duplicate id"},
+        {"id": "d", "text": "Email me at jane@example.com, love it"},
+    ]
+    response = api.post("/v1/analyze", json={"documents": docs, "options": {"redact_pii": True, "include_text": True}},
+                         headers=api.reader)  # fmt: skip
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["model_version"].startswith("sentiment-v")
+    assert [r["id"] for r in data["results"]] == ["a", "d"]
+    assert {e["id"]: e["code"] for e in data["errors"]} == {
+        "b": "empty_text",
+        "c": "text_too_long",
+        "a": "duplicate_id",
+    }
+    first = data["results"][0]
+    assert first["aspects"][0]["text"] == "fabric" and first["sentences"][0]["offset"] == 0
+    assert "jane@example.com" not in response.text and "[EMAIL]" in data["results"][1]["text"]
+
+
+def test_analyze_limits_and_bad_requests(api):
+    too_many = {"documents": [{"id": str(i), "text": "ok"} for i in range(101)]}
+    response = api.post("/v1/analyze", json=too_many, headers=api.reader)
+    assert response.status_code == 413 and "100" in response.json()["detail"]
+    unknown = api.post(
+        "/v1/analyze?model_version=99", json={"documents": [{"id": "1", "text": "ok"}]}, headers=api.reader
+    )
+    assert unknown.status_code == 400 and "latest" in unknown.json()["detail"]
+    malformed = api.post(
+        "/v1/analyze", content=b"{not json", headers={**api.reader, "Content-Type": "application/json"}
+    )
+    assert malformed.status_code == 422
+    wrong_type = api.post("/v1/analyze", json={"documents": "text"}, headers=api.reader)
+    assert wrong_type.status_code == 422
+    assert wrong_type.json()["errors"][0]["field"] == "body.documents"
+    empty = api.post("/v1/analyze", json={"documents": []}, headers=api.reader)
+    assert empty.status_code == 422
+
+
+def test_body_limit(tmp_path, analyzer):
+    with make_client(tmp_path, analyzer, max_body_bytes=2_000) as client:
+        key = make_key(client, "reader")
+        response = client.post(
+            "/v1/analyze", json={"documents": [{"id": "1", "text": "a" * 5_000}]}, headers=key
+        )
+        assert response.status_code == 413 and response.headers["content-type"].startswith(
+            "application/problem+json"
+        )
+
+
+def test_rate_limit(tmp_path, analyzer):
+    with make_client(tmp_path, analyzer, rate_limit_per_minute=3) as client:
+        key = make_key(client, "reader")
+        codes = [client.get("/v1/topics", headers=key).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = client.get("/v1/topics", headers=key)
+        assert int(limited.headers["Retry-After"]) >= 1
+
+
+def test_cors_for_the_chat_widget(tmp_path, analyzer):
+    with make_client(tmp_path, analyzer, cors_origins=["https://shop.example"]) as client:
+        preflight = client.options(
+            "/v1/analyze",
+            headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "X-API-Key"},
+        )  # fmt: skip
+        assert preflight.headers["access-control-allow-origin"] == "https://shop.example"
+
+
+def test_ingest_is_idempotent_and_validated(api):
+    api.post("/v1/products", json=PRODUCTS, headers=api.admin)
+    review = {
+        "product_id": "DRS-1",
+        "text": "So soft, runs small.",
+        "rating": 4,
+        "source": "shop",
+        "external_id": "x1",
+    }
+    first = api.post("/v1/reviews", json=review, headers=api.admin)
+    assert first.status_code == 201, first.text
+    again = api.post("/v1/reviews", json=review, headers=api.admin)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]
+    listing = api.get("/v1/reviews", params={"product_id": "DRS-1"}, headers=api.reader).json()
+    assert len(listing["items"]) == 1
+    unknown = api.post(
+        "/v1/reviews", json={**review, "product_id": "NOPE", "external_id": "x2"}, headers=api.admin
+    )
+    assert unknown.status_code == 422 and "NOPE" in unknown.json()["detail"]
+    blank = api.post("/v1/reviews", json={**review, "text": "  ", "external_id": "x3"}, headers=api.admin)
+    assert blank.status_code == 422 and "empty_text" in blank.json()["detail"]
+    bad_rating = api.post("/v1/reviews", json={**review, "rating": 6}, headers=api.admin)
+    assert bad_rating.status_code == 422 and bad_rating.json()["errors"][0]["field"].endswith("rating")
+
+
+def test_list_filters_and_cursor_pagination(api):
+    _seed(api)
+    seen, cursor = [], None
+    while True:
+        params = {"product_id": "DRS-1", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/v1/reviews", params=params, headers=api.reader).json()
+        seen += [r["id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert len(seen) == len(set(seen)) == 4
+    negative = api.get("/v1/reviews", params={"sentiment": "negative"}, headers=api.reader).json()["items"]
+    assert negative and all(r["sentiment"]["label"] == "negative" for r in negative)
+    by_category = api.get("/v1/reviews", params={"category": "Tea"}, headers=api.reader).json()["items"]
+    assert [r["product_id"] for r in by_category] == ["TEA-7"]
+    assert api.get("/v1/reviews", params={"cursor": "garbage"}, headers=api.reader).status_code == 400
+
+
+def test_insights_topics_and_reports(api):
+    _seed(api)
+    insights = api.get("/v1/products/DRS-1/insights", headers=api.reader)
+    assert insights.status_code == 200, insights.text
+    data = insights.json()
+    assert data["review_count"] == 4 and data["average_rating"] == pytest.approx(2.75)
+    assert data["praised_aspects"] or data["criticised_aspects"]
+    assert api.get("/v1/products/NOPE/insights", headers=api.reader).status_code == 404
+
+    topics = api.get("/v1/topics", headers=api.reader).json()
+    assert topics and all({"id", "label", "size", "sentiment_distribution"} <= set(t) for t in topics)
+    assert sum(t["stored_reviews"] for t in topics) > 0
+
+    report = api.get(
+        "/v1/reports/sentiment", params={"product_id": "DRS-1", "granularity": "month"}, headers=api.reader
+    )
+    assert report.status_code == 200 and report.json()["scorecards"]["reviews"] == 4
+    as_csv = api.get("/v1/reports/sentiment", params={"format": "csv"}, headers=api.reader)
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    cells = [cell for row in csv.reader(io.StringIO(as_csv.text)) for cell in row]
+    assert not any(cell.startswith("=") for cell in cells)
+    html = api.get("/v1/reports/sentiment", params={"format": "html"}, headers=api.reader)
+    assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
+
+
+def test_openapi_is_complete(api):
+    schema = api.get("/openapi.json").json()
+    paths = schema["paths"]
+    for path in ["/v1/analyze", "/v1/reviews", "/v1/products", "/v1/products/{product_id}/insights", "/v1/topics",
+                 "/v1/reports/sentiment", "/healthz", "/readyz"]:  # fmt: skip
+        assert path in paths
+    assert schema["components"]["schemas"]["AnalyzeRequest"].get("examples")

@@ -1,0 +1,133 @@
+"""The service as deployed: ``reviewpulse serve`` under uvicorn on loopback, keys from the CLI, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+BIN = Path(sys.executable).parent
+CLIENTS, INGESTS_PER_CLIENT, DUPLICATE_EVERY = 8, 30, 5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(env: dict, *args: str) -> str:
+    done = subprocess.run(
+        [str(BIN / "reviewpulse"), *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    data = tmp_path_factory.mktemp("server-data")
+    env = {**os.environ, "REVIEWPULSE_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1",
+           "REVIEWPULSE_RATE_LIMIT_PER_MINUTE": "100000"}  # fmt: skip
+    env.pop("REVIEWPULSE_DATABASE_URL", None)
+    admin = _cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
+    port = _free_port()
+    log = open(data / "server.log", "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [str(BIN / "reviewpulse"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, (data / "server.log").read_text()
+        time.sleep(0.5)
+    else:
+        proc.terminate()
+        pytest.fail("server did not become ready:\n" + (data / "server.log").read_text())
+    yield {"base": base, "headers": {"X-API-Key": admin}, "env": env, "data": data}
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def test_concurrent_ingest_stores_exactly_what_was_acknowledged(server):
+    base, headers = server["base"], server["headers"]
+    product = {"product_id": "P-1", "name": "Merino jumper", "category": "Knitwear", "price": 79}
+    assert httpx.post(f"{base}/v1/products", json=product, headers=headers).status_code == 201
+    texts = [
+        "So soft and warm, love it.",
+        "Itchy wool and it shrank.",
+        "Fits true to size.",
+        "Colour faded fast.",
+    ]
+
+    def client(n: int) -> list[tuple[str, int]]:
+        acknowledged = []
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+            for i in range(INGESTS_PER_CLIENT):
+                # every fifth review is sent by two clients: it must be stored once
+                key = f"shared-{i}" if i % DUPLICATE_EVERY == 0 else f"c{n}-{i}"
+                body = {"product_id": "P-1", "text": texts[(n + i) % 4], "source": "load", "external_id": key}
+                response = http.post("/v1/reviews", json=body)
+                acknowledged.append((key, response.status_code))
+        return acknowledged
+
+    healthz_ok = []
+    with ThreadPoolExecutor(CLIENTS + 1) as pool:
+        futures = [pool.submit(client, n) for n in range(CLIENTS)]
+        while not all(f.done() for f in futures):  # the event loop stays responsive during model work
+            healthz_ok.append(httpx.get(f"{base}/healthz", timeout=5).status_code == 200)
+            time.sleep(0.2)
+        results = [r for f in futures for r in f.result()]
+    assert all(code in (200, 201) for _, code in results), {code for _, code in results}
+    assert healthz_ok and all(healthz_ok)
+    acknowledged = {key for key, _ in results}
+    stored, cursor = [], None
+    while True:
+        params = {"product_id": "P-1", "limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = httpx.get(f"{base}/v1/reviews", params=params, headers=headers).json()
+        stored += [r["external_id"] for r in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(stored) == sorted(acknowledged)  # each acknowledged review exactly once
+
+
+def test_real_http_errors_are_problem_json(server):
+    base = server["base"]
+    response = httpx.post(
+        f"{base}/v1/analyze",
+        content=b"{broken",
+        headers={**server["headers"], "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422 and response.headers["content-type"] == "application/problem+json"
+    assert "Traceback" not in response.text
+    assert httpx.get(f"{base}/v1/topics").status_code == 401
+
+
+@pytest.mark.skipif(
+    shutil.which("st") is None and not (BIN / "st").exists(), reason="schemathesis not installed"
+)
+def test_schemathesis_finds_no_server_errors(server):
+    st = str(BIN / "st") if (BIN / "st").exists() else "st"
+    done = subprocess.run(
+        [st, "run", f"{server['base']}/openapi.json", "--checks", "not_a_server_error",
+         "--header", f"X-API-Key: {server['headers']['X-API-Key']}", "--max-examples", "15"],
+        capture_output=True, text=True, timeout=1200, env=server["env"],
+    )  # fmt: skip
+    server_log = (server["data"] / "server.log").read_text()
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:] + server_log[-3000:]

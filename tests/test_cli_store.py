@@ -1,0 +1,230 @@
+"""``reviewpulse db|apikey|load`` end to end on a fresh data directory (SQLite), with the real Analyzer."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from api import store
+from api.cli import app
+from api.core.config import get_settings
+from api.db import Review, make_engine, make_sessionmaker
+from nlp.analyzer import AnalysisError, ReviewAnalysis, Sentiment
+from nlp.registry import Registry
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Iterator[Path]:
+    """``REVIEWPULSE_DATA_DIR`` at a new folder (the database is created by the first command)."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("REVIEWPULSE_DATA_DIR", str(folder))
+    monkeypatch.delenv("REVIEWPULSE_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield folder
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def open_session(data_dir):
+    engines = []
+
+    def opener():
+        engine = make_engine(get_settings().db_url)
+        engines.append(engine)
+        return make_sessionmaker(engine)()
+
+    yield opener
+    for engine in engines:
+        engine.dispose()
+
+
+def _write_csv(path: Path, rows: list[dict]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+PRODUCTS = [
+    {"sku": "coat", "title": "Wool coat", "category": "Outerwear", "description": "Warm", "price": "149.90"},
+    {"sku": "dress", "title": "Summer dress", "category": "Dresses", "description": "", "price": ""},
+    {"sku": "", "title": "No id", "category": "Dresses", "description": "", "price": "1"},
+    {"sku": "hat", "title": "Hat", "category": "Accessories", "description": "", "price": "free"},
+]
+
+
+def test_db_upgrade_creates_the_database(data_dir):
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert (data_dir / "reviewpulse.db").exists()
+    assert "at revision 0001" in result.output
+
+
+def test_apikey_create_prints_the_key_alone_on_the_last_line(data_dir, open_session):
+    result = runner.invoke(app, ["apikey", "create", "--role", "writer", "--name", "ingest bot"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip().splitlines()[-1]
+    assert key == result.stdout.strip()  # the key alone on stdout: KEY=$(reviewpulse apikey create ...)
+    assert key.startswith("rp_") and " " not in key
+    assert "writer" in result.output and "not be shown again" in result.output
+    with open_session() as session:
+        found = store.find_api_key(session, key)
+        assert found is not None and found.role == "writer" and found.name == "ingest bot"
+    listed = runner.invoke(app, ["apikey", "list"])
+    assert listed.exit_code == 0 and key[:8] in listed.stdout and key not in listed.stdout
+    assert runner.invoke(app, ["apikey", "revoke", str(found.id)]).exit_code == 0
+    with open_session() as session:
+        assert store.find_api_key(session, key) is None
+    bad = runner.invoke(app, ["apikey", "create", "--role", "root"])
+    assert bad.exit_code == 2 and "reader, writer, admin" in bad.output
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".jsonl", ".parquet"])
+def test_load_products(tmp_path, data_dir, open_session, suffix):
+    path = tmp_path / f"products{suffix}"
+    frame = pd.DataFrame(PRODUCTS)
+    if suffix == ".csv":
+        _write_csv(path, PRODUCTS)
+    elif suffix == ".csv.gz":
+        with gzip.open(path, "wt", encoding="utf-8") as fh:
+            frame.to_csv(fh, index=False)
+    elif suffix == ".jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in PRODUCTS), encoding="utf-8")
+    else:
+        frame.to_parquet(path)
+    args = ["load", "products", str(path), "--id-col", "sku", "--name-col", "title", "--quiet"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "rows: 4  upserted: 2  errors: 2" in result.output
+    errors = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert [(e["row"], e["error"]["code"]) for e in errors] == [
+        (2, "invalid_product"),
+        (3, "invalid_product"),
+    ]
+    with open_session() as session:
+        coat = store.get_product(session, "coat")
+        dress = store.get_product(session, "dress")
+        assert coat is not None and str(coat.price) == "149.90" and coat.category == "Outerwear"
+        assert dress is not None and dress.price is None and dress.description is None
+        assert store.get_product(session, "hat") is None
+    # loading again updates, never duplicates
+    assert runner.invoke(app, args).exit_code == 0
+    with open_session() as session:
+        assert store.missing_products(session, ["coat", "dress"]) == set()
+
+
+def test_load_products_names_a_missing_column(tmp_path, data_dir):
+    path = _write_csv(tmp_path / "p.csv", PRODUCTS)
+    result = runner.invoke(app, ["load", "products", str(path), "--id-col", "nope", "--name-col", "title"])
+    assert result.exit_code == 2
+    assert "'nope' not found" in result.output and "sku" in result.output
+
+
+class StubAnalyzer:
+    """Stands in for :class:`nlp.analyzer.Analyzer` where the CLI's own logic is under test: "broke" reads
+    negative, anything else positive; non-text is an ``AnalysisError`` as the real one reports it."""
+
+    loads = 0
+
+    def __init__(self) -> None:
+        StubAnalyzer.loads += 1
+
+    def analyze(self, texts):
+        out = []
+        for text in texts:
+            if not isinstance(text, str) or not text.strip():
+                out.append(AnalysisError("empty_text", "text is empty or whitespace only"))
+                continue
+            label = "negative" if "broke" in text else "positive"
+            scores = {"negative": 0.1, "neutral": 0.1, "positive": 0.1} | {label: 0.8}
+            out.append(ReviewAnalysis(text, Sentiment(label, scores), [], [], [], [], "stub-v1"))
+        return out
+
+
+@pytest.fixture(params=["stub", "real"])
+def analyzer_kind(request, monkeypatch) -> str:
+    """``stub``: the CLI logic alone, always; ``real``: the registered models (skipped until registered)."""
+    if request.param == "stub":
+        StubAnalyzer.loads = 0
+        monkeypatch.setattr("nlp.analyzer.Analyzer", StubAnalyzer)
+    elif not Registry().versions("sentiment"):
+        pytest.skip("no sentiment model registered in models/ yet (reviewpulse train sentiment)")
+    return str(request.param)
+
+
+def test_load_reviews_without_models_fails_cleanly(tmp_path, data_dir, monkeypatch):
+    def missing(*args, **kwargs):
+        raise KeyError("no model 'sentiment' version 'latest'; known: none")
+
+    monkeypatch.setattr("nlp.analyzer.Analyzer", missing)
+    _write_csv(tmp_path / "p.csv", PRODUCTS[:1])
+    assert runner.invoke(app, ["load", "products", str(tmp_path / "p.csv"), "--id-col", "sku",
+                               "--name-col", "title", "--quiet"]).exit_code == 0  # fmt: skip
+    path = _write_csv(tmp_path / "r.csv", [{"product_id": "coat", "text": "Warm."}])
+    result = runner.invoke(app, ["load", "reviews", str(path), "--quiet"])
+    assert result.exit_code == 2
+    assert "cannot load the models: no model 'sentiment'" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_load_reviews_reports_bad_rows_and_is_idempotent(tmp_path, data_dir, open_session, analyzer_kind):
+    products = _write_csv(tmp_path / "products.csv", [r for r in PRODUCTS if r["sku"] in ("coat", "dress")])
+    assert runner.invoke(app, ["load", "products", str(products), "--id-col", "sku", "--name-col", "title",
+                               "--quiet"]).exit_code == 0  # fmt: skip
+    rows = [
+            {"id": "r1", "product": "coat", "body": "The wool is so soft and warm, I love it.", "stars": "5",
+             "date": "2024-03-01T10:00:00Z", "head": "Lovely"},
+            {"id": "r2", "product": "dress", "body": "The zipper broke after one wear.", "stars": "1",
+             "date": "2024-03-02", "head": ""},
+            {"id": "r3", "product": "dress", "body": "   ", "stars": "3", "date": "", "head": ""},
+            {"id": "r4", "product": "ghost", "body": "Where is this product?", "stars": "4", "date": "",
+             "head": ""},
+            {"id": "r5", "product": "coat", "body": "Fits well but the sleeves are long.", "stars": "4",
+             "date": "2024-03-05T08:00:00+01:00", "head": ""},
+    ]  # fmt: skip
+    reviews = _write_csv(tmp_path / "reviews.csv", rows)
+    args = [
+        "load", "reviews", str(reviews), "--product-col", "product", "--text-col", "body",
+        "--title-col", "head", "--rating-col", "stars", "--created-col", "date",
+        "--external-id-col", "id", "--source", "shop", "--quiet",
+    ]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "rows: 5  stored: 3  duplicates: 0  errors: 2" in result.output
+    errors = {e["row"]: e["error"]["code"] for e in map(json.loads, _json_lines(result.stderr))}
+    assert errors == {2: "empty_text", 3: "unknown_product"}
+    with open_session() as session:
+        stored = {r.external_id: r for r in session.scalars(select(Review))}
+    assert set(stored) == {"r1", "r2", "r5"}
+    assert stored["r1"].rating == 5 and stored["r1"].title == "Lovely" and stored["r1"].source == "shop"
+    assert stored["r1"].created_at.isoformat() == "2024-03-01T10:00:00+00:00"
+    assert stored["r5"].created_at.isoformat() == "2024-03-05T07:00:00+00:00"
+    assert stored["r2"].sentiment == "negative" and stored["r1"].sentiment == "positive"
+    assert stored["r1"].analysis["model_version"] == stored["r1"].model_version
+    assert stored["r1"].text == "The wool is so soft and warm, I love it."
+    # a second run stores nothing new
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0, again.output
+    assert "rows: 5  stored: 0  duplicates: 3  errors: 2" in again.output
+    # and rows already stored are not analysed again: a file of them alone never loads the models
+    loads = StubAnalyzer.loads
+    args[2] = str(_write_csv(tmp_path / "again.csv", [rows[0], rows[1], rows[4]]))
+    rerun = runner.invoke(app, args)
+    assert rerun.exit_code == 0, rerun.output
+    assert "rows: 3  stored: 0  duplicates: 3  errors: 0" in rerun.output
+    assert StubAnalyzer.loads == loads
+
+
+def _json_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("{")]
