@@ -1,0 +1,74 @@
+"""The micro-batcher: concurrent requests share analyzer calls, results go back in order, errors propagate."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from api.batching import MicroBatcher
+
+
+class Recorder:
+    """A stand-in analyzer that records each call (texts, redact flag) and echoes texts upper-cased."""
+
+    def __init__(self, fail_on: str | None = None) -> None:
+        self.calls: list[tuple[list, bool]] = []
+        self.threads: set[str] = set()
+        self.fail_on = fail_on
+
+    def __call__(self, texts, redact):
+        self.calls.append((list(texts), redact))
+        self.threads.add(threading.current_thread().name)
+        if self.fail_on in texts:
+            raise RuntimeError("model exploded")
+        return [t.upper() for t in texts]
+
+
+async def _run(recorder: Recorder, jobs: list[tuple[list[str], bool]], **kwargs):
+    batcher = MicroBatcher(recorder, **kwargs)
+    batcher.start()
+    try:
+        return await asyncio.gather(*(batcher.submit(t, r) for t, r in jobs), return_exceptions=True)
+    finally:
+        await batcher.stop()
+
+
+def test_concurrent_jobs_share_calls_and_keep_order():
+    recorder = Recorder()
+    jobs = [([f"a{i}", f"b{i}"], False) for i in range(10)]
+    results = asyncio.run(_run(recorder, jobs, max_batch=64, max_wait=0.05))
+    assert results == [[f"A{i}", f"B{i}"] for i in range(10)]
+    assert len(recorder.calls) < len(jobs)  # coalesced
+    assert threading.main_thread().name not in recorder.threads  # never on the event loop's thread
+
+
+def test_batches_respect_size_and_never_mix_redaction():
+    recorder = Recorder()
+    jobs = [(["x"] * 3, i % 2 == 0) for i in range(8)]
+    results = asyncio.run(_run(recorder, jobs, max_batch=4, max_wait=0.05))
+    assert results == [["X"] * 3] * 8
+    for texts, _ in recorder.calls:
+        assert len(texts) <= 4
+    redacted = [t for t, r in recorder.calls if r]
+    assert sum(len(t) for t in redacted) == 12
+
+
+def test_an_analyzer_error_reaches_only_its_batch_and_the_worker_survives():
+    recorder = Recorder(fail_on="boom")
+    jobs = [(["boom"], False)]
+    [error] = asyncio.run(_run(recorder, jobs, max_wait=0.0))
+    assert isinstance(error, RuntimeError)
+
+    async def after_failure():
+        batcher = MicroBatcher(recorder, max_wait=0.0)
+        batcher.start()
+        try:
+            with pytest.raises(RuntimeError):
+                await batcher.submit(["boom"])
+            return await batcher.submit(["fine"])
+        finally:
+            await batcher.stop()
+
+    assert asyncio.run(after_failure()) == ["FINE"]
