@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+#: Reviews dated earlier than this are rejected as implausible (e-commerce reviews start in the mid-1990s).
+EARLIEST_REVIEW = datetime(1995, 1, 1, tzinfo=UTC)
 
 
 def _encodable(value: str) -> str:
@@ -152,10 +155,24 @@ class ReviewIn(BaseModel):
     text: Text = Field(min_length=1, max_length=20_000)
     title: Text | None = Field(None, max_length=500)
     rating: int | None = Field(None, ge=1, le=5)
-    created_at: datetime | None = None
+    created_at: datetime | None = Field(
+        None, description="When the review was written (ISO 8601); default now."
+    )
     author_id: Text | None = Field(None, max_length=128)
     source: Text = Field("api", min_length=1, max_length=64)
-    external_id: Text | None = Field(None, max_length=256, description="With source, makes ingest idempotent.")
+    external_id: Text | None = Field(
+        None, max_length=256, description="With source, makes ingest idempotent."
+    )
+
+    @field_validator("created_at")
+    @classmethod
+    def _plausible_date(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return value
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if not EARLIEST_REVIEW <= aware <= datetime.now(UTC) + timedelta(days=1):
+            raise ValueError(f"must be between {EARLIEST_REVIEW.date()} and today")
+        return value
 
 
 class ReviewOut(BaseModel):

@@ -170,8 +170,13 @@ def _next_period(start: date, granularity: str) -> date:
     return date(start.year + start.month // 12, start.month % 12 + 1, 1)
 
 
+#: Above this many periods between the first and the last review only periods with reviews get a row.
+MAX_FILLED_PERIODS = 520
+
+
 def _trend(records: Sequence[ReviewRecord], granularity: str) -> list[dict[str, Any]]:
-    """One row per period from the first to the last review's period (gaps filled with empty periods).
+    """One row per period from the first to the last review's period (gaps filled with empty periods, unless
+    that would take more than :data:`MAX_FILLED_PERIODS` rows).
 
     Row: ``{period: ISO date of the period start, reviews, positive, neutral, negative (review counts),
     net_sentiment (-1..1, None for an empty period), average_rating (1-5 or None)}``, oldest first.
@@ -183,9 +188,16 @@ def _trend(records: Sequence[ReviewRecord], granularity: str) -> list[dict[str, 
         buckets[period_start(record.created_at, granularity)].append(record)
     if not buckets:
         return []
+    first, last = min(buckets), max(buckets)
+    span_days = (last - first).days
+    filled = span_days / (7 if granularity == "week" else 30.4) <= MAX_FILLED_PERIODS
+    periods = []
+    period = first
+    while filled and period <= last:
+        periods.append(period)
+        period = _next_period(period, granularity)
     rows = []
-    period, last = min(buckets), max(buckets)
-    while period <= last:
+    for period in periods or sorted(buckets):
         members = buckets.get(period, [])
         counts = _counts(r.sentiment for r in members)
         rows.append(
@@ -197,7 +209,6 @@ def _trend(records: Sequence[ReviewRecord], granularity: str) -> list[dict[str, 
                 "average_rating": _average_rating(members),
             }
         )
-        period = _next_period(period, granularity)
     return rows
 
 
@@ -791,9 +802,15 @@ def _stacked_bar(frame: _Frame, row: Mapping[str, Any], x: float, width: float, 
     return "".join(parts)
 
 
+#: The trend chart draws at most this many of the latest periods (the table and CSV keep them all).
+MAX_CHART_PERIODS = 104
+
+
 def _trend_svg(trend: Sequence[Mapping[str, Any]], granularity: str) -> str:
     """Stacked bars per period (negative at the bottom, then neutral, positive), height = reviews; the
-    period's net sentiment in points above its bar when there is room; at most 12 period labels."""
+    period's net sentiment in points above its bar when there is room; at most 12 period labels; the latest
+    :data:`MAX_CHART_PERIODS` periods."""
+    trend = trend[-MAX_CHART_PERIODS:]
     height = 380
     ticks = _ticks(max(row["reviews"] for row in trend))
     frame = _Frame(left=60, top=58, width=_SVG_WIDTH - 72, height=height - 116, y_max=ticks[-1])
@@ -973,6 +990,8 @@ def _trend_section(trend: Sequence[Mapping[str, Any]], granularity: str) -> str:
         if len(trend) <= _NET_LABEL_MAX_PERIODS
         else "Each period's net sentiment is in the table below (Show the numbers)"
     )
+    if len(trend) > MAX_CHART_PERIODS:
+        net_note = f"The chart shows the latest {MAX_CHART_PERIODS} of {len(trend)} periods. {net_note}"
     return (
         f"<section><h2>How sentiment moved</h2>{_trend_svg(trend, granularity)}"
         f'<p class="explain">Each bar is one {_e(period_word)}; its height is the number of reviews, split '

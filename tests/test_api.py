@@ -237,3 +237,12 @@ def test_openapi_is_complete(api):
                  "/v1/reports/sentiment", "/healthz", "/readyz"]:  # fmt: skip
         assert path in paths
     assert schema["components"]["schemas"]["AnalyzeRequest"].get("examples")
+
+
+def test_implausible_review_dates_are_rejected(api):
+    api.post("/v1/products", json=PRODUCTS, headers=api.admin)
+    old = {"product_id": "DRS-1", "text": "Nice dress.", "created_at": "1969-07-20T20:17:00Z"}
+    response = api.post("/v1/reviews", json=old, headers=api.admin)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"].endswith("created_at")
+    future = {**old, "created_at": "2999-01-01T00:00:00Z"}
+    assert api.post("/v1/reviews", json=future, headers=api.admin).status_code == 422
