@@ -30,7 +30,6 @@ RUN python -m venv /opt/venv \
 WORKDIR /src
 
 # Only what the distribution needs (the torch layer above stays cached across source changes).
-# README.m[d]: copied when present (pyproject names it as the readme), skipped without failing when not.
 COPY pyproject.toml README.md ./
 COPY nlp/ nlp/
 COPY api/ api/
