@@ -160,12 +160,20 @@ def train_sentiment(
     )
 
 
+_CorpusData = typer.Option(None, "--data", help="Your file of texts instead of the shared review corpora.")
+
+
+def _train_on_corpus(
+    ctx: typer.Context, recipe, data: Path | None, text_col: str, version: str, out, seed: int
+) -> None:
+    texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
+    typer.echo(json.dumps(recipe(texts, out, version, seed, command=_invocation(ctx)), indent=2))
+
+
 @train_app.command("embeddings")
 def train_embeddings(
     ctx: typer.Context,
-    data: Path | None = typer.Option(
-        None, "--data", help="Your file of texts instead of the shared review corpora."
-    ),
+    data: Path | None = _CorpusData,
     text_col: str = typer.Option("text", "--text-col"),
     version: str = typer.Option("1", "--version"),
     out: Path | None = typer.Option(None, "--out"),
@@ -174,17 +182,13 @@ def train_embeddings(
     """Train phrase-aware Word2Vec vectors (gensim) and register them."""
     from nlp.recipes import train_embeddings_artifact
 
-    texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
-    metrics = train_embeddings_artifact(texts, out, version, seed, command=_invocation(ctx))
-    typer.echo(json.dumps(metrics, indent=2))
+    _train_on_corpus(ctx, train_embeddings_artifact, data, text_col, version, out, seed)
 
 
 @train_app.command("topics")
 def train_topics(
     ctx: typer.Context,
-    data: Path | None = typer.Option(
-        None, "--data", help="Your file of texts instead of the shared review corpora."
-    ),
+    data: Path | None = _CorpusData,
     text_col: str = typer.Option("text", "--text-col"),
     version: str = typer.Option("1", "--version"),
     out: Path | None = typer.Option(None, "--out"),
@@ -193,9 +197,7 @@ def train_topics(
     """Discover aspect topics in the Word2Vec space and register the topic table."""
     from nlp.recipes import train_topics_artifact
 
-    texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
-    metrics = train_topics_artifact(texts, out, version, seed, command=_invocation(ctx))
-    typer.echo(json.dumps(metrics, indent=2))
+    _train_on_corpus(ctx, train_topics_artifact, data, text_col, version, out, seed)
 
 
 @evaluate_app.command("sentiment")
