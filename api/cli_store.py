@@ -28,7 +28,7 @@ from api.console import fail
 db_app = typer.Typer(help="The review store's database (migrations).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for the service (X-API-Key header).", no_args_is_help=True)
 load_app = typer.Typer(
-    help="Bulk-load the product catalogue or reviews into the store.", no_args_is_help=True
+    help="Bulk-load the product catalogue, reviews or interactions into the store.", no_args_is_help=True
 )
 
 
@@ -334,6 +334,56 @@ def load_products(
         finally:
             bar.close()
     typer.echo(summary.render("upserted"), err=True)
+
+
+@load_app.command("interactions")
+def load_interactions(
+    file: str = typer.Argument(..., help="CSV (.csv, .csv.gz), JSONL or Parquet orders or views."),
+    user_col: str = typer.Option(..., "--user-col", help="Column holding the user (customer) id."),
+    product_col: str = typer.Option(..., "--product-col", help="Column holding the product id."),
+    quantity_col: str | None = typer.Option(
+        None, "--quantity-col", help="Column holding the quantity (default 1 per row)."
+    ),
+    timestamp_col: str | None = typer.Option(
+        None, "--timestamp-col", help="Column holding when it happened (ISO 8601 or 'YYYY-MM-DD HH:MM:SS')."
+    ),
+    chunk_size: int = typer.Option(5000, "--chunk-size", min=1, help="Rows read and written per chunk."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Append interactions (orders or views) that product suggestions learn from.
+
+    Rows without a user or product id, or with a quantity or date that cannot be read, are reported on
+    stderr and counted. Loading a file twice stores its rows twice (interactions have no natural key).
+    """
+    from tqdm.auto import tqdm
+
+    from api.store import add_interactions, normalize_interaction
+
+    optional = {"quantity": quantity_col, "timestamp": timestamp_col}
+    columns = {"user_id": user_col, "product_id": product_col, **{k: v for k, v in optional.items() if v}}
+    summary = LoadSummary()
+    with _load_errors(), _session() as session:
+        chunks = read_table(file, list(dict.fromkeys(columns.values())), chunk_size)
+        bar = tqdm(total=_total_rows(file), unit="row", desc="interactions", disable=quiet, file=sys.stderr)
+        try:
+            for chunk in chunks:
+                batch = []
+                for row, values in chunk:
+                    summary.rows += 1
+                    if isinstance(values, str):
+                        summary.error(row, "invalid_json", values)
+                        continue
+                    item = {name: values[col] for name, col in columns.items()}
+                    try:
+                        batch.append(normalize_interaction(item))
+                    except ValueError as exc:
+                        summary.error(row, "invalid_interaction", str(exc))
+                summary.stored += add_interactions(session, batch)
+                session.commit()
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+    typer.echo(summary.render("added"), err=True)
 
 
 @load_app.command("reviews")

@@ -17,7 +17,8 @@ from api.core.config import Settings, get_settings
 from api.db.migrate import upgrade
 from api.db.session import make_engine, make_sessionmaker
 from api.deps import KeyGuard
-from api.routes import analyze, health, products, reports, reviews, topics
+from api.routes import analyze, health, products, recommendations, reports, reviews, topics
+from api.suggestions import SuggestionService
 
 DESCRIPTION = """Customer-review analysis, review store, product insights and brand-manager reports.
 
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker
     app.state.analysis = service
+    app.state.suggestions = SuggestionService()
     app.state.key_guard = KeyGuard(sessionmaker, settings.rate_limit_per_minute)
     app.state.metrics = Metrics()
 
@@ -127,6 +129,6 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
             allow_methods=["GET", "POST"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
-    for module in (health, analyze, reviews, products, topics, reports):
+    for module in (health, analyze, reviews, products, topics, reports, recommendations):
         app.include_router(module.router)
     return app

@@ -231,3 +231,20 @@ class Problem(BaseModel):
     status: int
     detail: str | None = None
     errors: list[dict] | None = None
+
+
+class SuggestionOut(BaseModel):
+    product_id: str
+    name: str
+    score: float = Field(description="Ranking score of the strategy (higher is better; not a probability).")
+    reasons: list[str] = Field(
+        min_length=1, examples=[["bought together with Linen wrap dress by 38 customers"]]
+    )
+
+
+class RecommendationsOut(BaseModel):
+    items: list[SuggestionOut]
+    strategy: str = Field(
+        description="also_bought, similar_content, for_you, query(+reviews), popular or none."
+    )
+    reason: str | None = Field(None, description="Why the list is empty or fell back to popular items.")

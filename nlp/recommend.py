@@ -18,7 +18,6 @@ Signals, each optional (a shop brings whatever it has):
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -218,14 +217,14 @@ class ItemKNN:
         self.similarity = _top_per_row(similarity, self.neighbours)
         return self
 
-    def scores(self, history: Sequence[int]) -> np.ndarray:
+    def scores(self, history: np.ndarray) -> np.ndarray:
         """Scores over all items for a user who interacted with ``history`` (item indices), seen ones -inf."""
         if len(history) == 0:
             return np.zeros(self.similarity.shape[0])
         summed = np.asarray(self.similarity[np.asarray(history)].sum(axis=0)).ravel()
         return _exclude(summed, history)
 
-    def because(self, item: int, history: Sequence[int]) -> tuple[int, int] | None:
+    def because(self, item: int, history: np.ndarray) -> tuple[int, int] | None:
         """The history item that contributes most to ``item`` and how many users bought both, or None."""
         if len(history) == 0:
             return None
@@ -264,7 +263,7 @@ class ALSModel:
         self.model.fit(weighted, show_progress=progress)
         return self
 
-    def scores(self, user: int, history: Sequence[int]) -> np.ndarray:
+    def scores(self, user: int, history: np.ndarray) -> np.ndarray:
         item_factors = np.asarray(self.model.item_factors)
         user_vector = np.asarray(self.model.user_factors)[user]
         return _exclude(item_factors @ user_vector, history)
@@ -365,6 +364,9 @@ class QualityModel:
 
     stats: Mapping[str, ReviewStats]
     prior_count: float = 10.0
+    prior_rating: float = field(init=False, default=3.0)
+    prior_positive: float = field(init=False, default=0.5)
+    prior_aspect: Mapping[str, float] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         rated = [s for s in self.stats.values() if s.ratings]
@@ -384,9 +386,7 @@ class QualityModel:
                 acc = shares.setdefault(aspect, [0, 0])
                 acc[0] += pos
                 acc[1] += total
-        object.__setattr__(
-            self, "prior_aspect", {a: p / t if t else 0.5 for a, (p, t) in shares.items()}
-        )
+        object.__setattr__(self, "prior_aspect", {a: p / t if t else 0.5 for a, (p, t) in shares.items()})
 
     def score(self, product_id: str) -> float | None:
         """Smoothed quality in 0..1 (mean of the rating rescaled from 1-5 and the positive share), or None
@@ -406,7 +406,7 @@ class QualityModel:
         pos, total = s.aspects.get(aspect, (0, 0)) if s else (0, 0)
         if not total:
             return None
-        prior = self.prior_aspect.get(aspect, 0.5)  # type: ignore[attr-defined]
+        prior = self.prior_aspect.get(aspect, 0.5)
         return bayesian_average(pos / total, total, prior, self.prior_count)
 
     def reasons(self, product_id: str, aspect: str | None = None) -> list[str]:
@@ -501,6 +501,8 @@ class Recommender:
         # products only seen in interactions get a bare entry, so indices line up with the matrix columns
         self.catalogue = [by_id.get(i) or Product(i, i) for i in self.interactions.items]
         self.knn = ItemKNN(similarity).fit(self.interactions)
+        # ALS ranks "for you" (it measured best, see the model card); item-kNN explains the picks
+        self.als = ALSModel().fit(self.interactions) if self.interactions.matrix.nnz else None
         self.buyers = self.interactions.buyers()
         self.quality = quality or QualityModel({})
         self.content = (
@@ -567,7 +569,7 @@ class Recommender:
                                     [f"similar to {self.catalogue[j].name}"])  # fmt: skip
         history = self.interactions.history(user_id) if user_id else np.empty(0, np.int64)
         if len(history):
-            result = self._for_you(history, mask, k)
+            result = self._for_you(self.interactions.user_index[str(user_id)], history, mask, k)
             if result.items:
                 return result
         if query and self.content is not None:
@@ -592,8 +594,8 @@ class Recommender:
             items.append(self._suggestion(i, scores[i], reasons))
         return Suggestions(items, "also_bought")
 
-    def _for_you(self, history: np.ndarray, mask: np.ndarray, k: int) -> Suggestions:
-        scores = self.knn.scores(history)
+    def _for_you(self, user: int, history: np.ndarray, mask: np.ndarray, k: int) -> Suggestions:
+        scores = self.als.scores(user, history) if self.als is not None else self.knn.scores(history)
         scores[~mask] = -np.inf
         items = []
         for i in top_k(scores, k):
@@ -601,12 +603,14 @@ class Recommender:
             reasons = (
                 [f"bought together with {self.catalogue[source[0]].name} by {_n(source[1], 'customer')}"]
                 if source
-                else self._popularity_reason(i)
+                else [f"bought by {_n(int(self.buyers[i]), 'customer')} with a history like yours"]
             )
             items.append(self._suggestion(i, scores[i], reasons))
         return Suggestions(items, "for_you")
 
-    def _query(self, query: str, sims: np.ndarray, mask: np.ndarray, k: int, aspect: str | None) -> Suggestions:
+    def _query(
+        self, query: str, sims: np.ndarray, mask: np.ndarray, k: int, aspect: str | None
+    ) -> Suggestions:
         # the 5k best text matches, re-ranked by review quality when reviews exist
         candidates = [i for i in np.argsort(-sims) if mask[i] and sims[i] > 0.2][: 5 * k]
         if not candidates:

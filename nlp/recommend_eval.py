@@ -95,9 +95,7 @@ def leave_last_invoice_out(lines: pd.DataFrame, min_invoices: int = 3) -> Split:
             targets[str(user)] = new
         else:
             skipped += 1
-    triples = list(
-        zip(train["CustomerID"], train["StockCode"], train["Quantity"].astype(float), strict=True)
-    )
+    triples = list(zip(train["CustomerID"], train["StockCode"], train["Quantity"].astype(float), strict=True))
     return Split(triples, targets, skipped)
 
 

@@ -24,7 +24,7 @@ from nlp.reports import AspectRecord, ReviewRecord
 POSTGRES_URL = os.environ.get(
     "REVIEWPULSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TABLES = {"products", "reviews", "review_aspects", "review_topics", "api_keys"}
+TABLES = {"products", "reviews", "review_aspects", "review_topics", "api_keys", "interactions"}
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -138,7 +138,7 @@ def test_migrations_create_every_table_matching_the_models(db_url):
     assert current(db_url) is None
     upgrade(db_url)
     upgrade(db_url)  # at head: a no-op
-    assert current(db_url) == "0001"
+    assert current(db_url) == "0002"
     engine = make_engine(db_url)
     try:
         with engine.connect() as connection:

@@ -166,3 +166,23 @@ class ApiKey(Base):
 
     def __repr__(self) -> str:
         return f"ApiKey(id={self.id}, prefix={self.prefix!r}, role={self.role!r})"
+
+
+class Interaction(Base):
+    """Implicit feedback: ``user_id`` bought (or viewed) ``quantity`` of ``product_id`` at ``timestamp``.
+
+    ``product_id`` is deliberately not a foreign key: order logs often name products the catalogue lacks,
+    and the recommender still learns from them (they are shown by id until the catalogue names them).
+    """
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        Index("ix_interactions_user_id", "user_id"),
+        Index("ix_interactions_product_id", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String)
+    product_id: Mapped[str] = mapped_column(String)
+    quantity: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    timestamp: Mapped[datetime | None] = mapped_column(UTCDateTime)
