@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from api.cli_recommend import evaluate_recommend, recommend
 from api.cli_store import apikey_app, db_app, load_app
 from api.console import fail
 
@@ -25,6 +26,8 @@ app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(db_app, name="db")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(load_app, name="load")
+app.command("recommend")(recommend)
+evaluate_app.command("recommend")(evaluate_recommend)
 
 
 def _invocation(ctx: typer.Context) -> str:
