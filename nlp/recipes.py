@@ -369,7 +369,7 @@ co-occurrence window (Bouma 2009; C_NPMI of Roeder et al. 2015), over k = 6, 8, 
 | chosen k = {chosen} | {metrics["npmi"]} | {metrics["silhouette_cosine"]} |
 | baseline: the same terms shuffled across {chosen} topics of the same sizes | {metrics["baseline_random_partition_npmi"]} | {metrics["baseline_random_partition_silhouette"]} |
 
-Every candidate (silhouette prefers the fewest, broadest clusters here, which is why it is not the criterion):
+Every candidate k (NPMI decides; the silhouette is shown beside it for comparison):
 
 | k | NPMI | silhouette |
 |---|---|---|

@@ -42,7 +42,7 @@ def test_examples_one_record_per_row_in_order(examples_scored):
     assert [r["id"] for r in examples_scored] == source["review_id"].tolist()
     errors = {r["id"]: r["error"]["code"] for r in examples_scored if "error" in r}
     empty = source.loc[source["text"].str.strip() == "", "review_id"].tolist()
-    assert errors == dict.fromkeys(empty, "empty_text")
+    assert errors == dict.fromkeys(empty, "missing_text")  # an empty CSV cell is a missing value
     for record in examples_scored:
         if "error" not in record:
             assert set(record) >= {"id", "sentiment", "sentences", "aspects", "topics", "model_version"}
