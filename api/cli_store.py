@@ -202,7 +202,7 @@ def _read_csv(
     reader = pd.read_csv(
         path,
         chunksize=chunk_size,
-        dtype=str,
+        dtype=object,  # Python strings: arrow-backed str cannot hold escaped bad bytes
         keep_default_na=False,
         na_values=[""],
         encoding_errors="replace",

@@ -90,7 +90,7 @@ def _read_csv(path: str, text_col: str, id_col: str | None, chunk_size: int) -> 
     reader = pd.read_csv(
         path,
         chunksize=chunk_size,
-        dtype=str,
+        dtype=object,  # Python strings: arrow-backed str cannot hold the escaped bad bytes
         keep_default_na=False,
         na_values=[""],
         encoding_errors="surrogateescape",  # undecodable bytes become a row error, not a crash

@@ -178,7 +178,7 @@ def test_real_subset_of_the_clothing_dump(tmp_path):
 def test_analyze_prints_readably():
     result = runner.invoke(app, ["analyze", "The fabric is so soft but it runs small."])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("document: ")
+    assert result.stdout.startswith("document: ")
     assert "aspect 'fabric'" in result.output and "so soft" in result.output
     empty = runner.invoke(app, ["analyze", "   "])
     assert empty.exit_code == 1 and "empty_text" in empty.output
