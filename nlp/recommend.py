@@ -19,6 +19,7 @@ Signals, each optional (a shop brings whatever it has):
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -100,13 +101,15 @@ class Interactions:
     def from_triples(
         cls, triples: Iterable[tuple[str, str, float]], items: Sequence[str] = ()
     ) -> Interactions:
-        """From ``(user_id, product_id, quantity)`` triples (repeats are summed; quantity <= 0 still counts
-        as one interaction, so views without a quantity work). ``items`` pre-registers catalogue ids, so
-        products nobody bought still get a column."""
+        """From ``(user_id, product_id, quantity)`` triples (repeats are summed; a missing or zero quantity
+        counts as 1, so views work; a negative one is a return or cancellation and is skipped). ``items``
+        pre-registers catalogue ids, so products nobody bought still get a column."""
         user_index: dict[str, int] = {}
         item_index: dict[str, int] = {item: j for j, item in enumerate(dict.fromkeys(items))}
         rows, cols, vals = [], [], []
         for user, item, quantity in triples:
+            if quantity is not None and quantity < 0:
+                continue
             rows.append(user_index.setdefault(user, len(user_index)))
             cols.append(item_index.setdefault(item, len(item_index)))
             vals.append(max(float(quantity or 0.0), 1.0))
@@ -248,19 +251,20 @@ class ALSModel:
     ) -> None:
         from implicit.als import AlternatingLeastSquares
 
-        self.model = AlternatingLeastSquares(
-            factors=factors,
-            regularization=regularization,
-            iterations=iterations,
-            random_state=seed,
-            calculate_training_loss=False,
-        )
+        # implicit checks the BLAS thread count when built and warns; fit() limits BLAS to 1 thread
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="OpenBLAS is configured", category=RuntimeWarning)
+            self.model = AlternatingLeastSquares(factors=factors, regularization=regularization,
+                                                 iterations=iterations, random_state=seed,
+                                                 calculate_training_loss=False)  # fmt: skip
 
     def fit(self, interactions: Interactions, progress: bool = False) -> ALSModel:
         from implicit.nearest_neighbours import bm25_weight
+        from threadpoolctl import threadpool_limits
 
         weighted = bm25_weight(interactions.binary(), K1=100, B=0.8).tocsr().astype(np.float32)
-        self.model.fit(weighted, show_progress=progress)
+        with threadpool_limits(1, "blas"):  # implicit parallelises itself; nested BLAS threads slow it
+            self.model.fit(weighted, show_progress=progress)
         return self
 
     def scores(self, user: int, history: np.ndarray) -> np.ndarray:
@@ -565,8 +569,13 @@ class Recommender:
             if result.items:
                 return result
             if self.content is not None:
-                return self._ranked(self.content.similar(j), mask, k, "similar_content", aspect,
-                                    [f"similar to {self.catalogue[j].name}"])  # fmt: skip
+                result = self._ranked(self.content.similar(j), mask, k, "similar_content", aspect,
+                                      [f"similar to {self.catalogue[j].name}"])  # fmt: skip
+                if result.items:
+                    return result
+            # nothing bought with it and no text to compare: popular items of its category
+            category = category or self.catalogue[j].category
+            return self._popular(self._mask(category, max_price), k, aspect, np.array([j]), None)
         history = self.interactions.history(user_id) if user_id else np.empty(0, np.int64)
         if len(history):
             result = self._for_you(self.interactions.user_index[str(user_id)], history, mask, k)

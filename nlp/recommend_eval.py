@@ -28,7 +28,15 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from nlp.recommend import ALSModel, Interactions, ItemKNN, QualityModel, ReviewStats, top_k
+from nlp.recommend import (
+    ALSModel,
+    ContentIndex,
+    Interactions,
+    ItemKNN,
+    QualityModel,
+    ReviewStats,
+    top_k,
+)
 
 #: A product stock code in the UCI Online Retail data: five digits, optionally letters (``85123A``).
 PRODUCT_CODE = re.compile(r"^\d{5}[A-Za-z]*$")
@@ -163,6 +171,23 @@ def evaluate_collaborative(
                 bar.update()
     targets = {u: split.targets[u] for u in users}
     return {name: evaluate_rankings(r, targets, len(data.items), k) for name, r in rankings.items()}
+
+
+def content_method(
+    texts: Mapping[str, str], encode: Callable[[list[str]], np.ndarray]
+) -> Callable[[Interactions], Callable[[int, np.ndarray], np.ndarray]]:
+    """An ``extra`` method for :func:`evaluate_collaborative`: content-based kNN, scoring each item by the
+    summed cosine similarity of its text embedding (``texts``: product id -> name) to the user's history."""
+
+    def fit(data: Interactions) -> Callable[[int, np.ndarray], np.ndarray]:
+        vectors = ContentIndex([texts.get(item, "") for item in data.items], encode).vectors
+
+        def score(user: int, history: np.ndarray) -> np.ndarray:
+            return _seen_out((vectors @ vectors[history].sum(axis=0)).astype(np.float64), history)
+
+        return score
+
+    return fit
 
 
 def _seen_out(scores: np.ndarray, history: np.ndarray) -> np.ndarray:
