@@ -143,14 +143,18 @@ def train_sentiment(
         None, "--limit", help="Train on at most this many rows (a quick trial)."
     ),
     seed: int = typer.Option(13, "--seed"),
+    learning_rate: float = typer.Option(1e-3, "--learning-rate"),
+    init_from: Path | None = typer.Option(
+        None, "--init-from", help="Continue from this sentiment artifact (e.g. models/sentiment/v1)."
+    ),
 ) -> None:
     """Fine-tune the sentiment classifier (LoRA adapter + head) and write its model card."""
     from nlp.recipes import train_sentiment as run
     from nlp.training import TrainingConfig
 
     frame = _user_frame(data, text_col, label_col) if data else None
-    config = TrainingConfig(epochs=epochs, seed=seed, model_version=version)
-    metrics = run(out, config, data=frame, limit=limit, command=_invocation(ctx))
+    config = TrainingConfig(epochs=epochs, seed=seed, model_version=version, learning_rate=learning_rate)
+    metrics = run(out, config, data=frame, limit=limit, command=_invocation(ctx), init_from=init_from)
     typer.echo(
         json.dumps(
             {k: v for k, v in metrics.items() if not isinstance(v, dict)}

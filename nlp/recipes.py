@@ -65,6 +65,7 @@ def train_sentiment(
     limit: int | None = None,
     register: bool = True,
     command: str = "reviewpulse train sentiment",
+    init_from: Path | None = None,
 ) -> dict:
     """Fine-tune the sentiment classifier, evaluate it beside the baseline, write its card and register it.
 
@@ -73,6 +74,7 @@ def train_sentiment(
         data: a user's labelled frame (``text``, ``label`` in negative / neutral / positive) instead of the
             shared datasets; it is split 75/10/15 by row number with :func:`nlp.datasets.split_of`.
         limit: train on at most this many rows (smoke tests).
+        init_from: continue from this artifact's adapter and head instead of a fresh adapter.
 
     Returns:
         The metrics dict written into the card and the registry.
@@ -99,6 +101,7 @@ def train_sentiment(
         out_dir,
         config,
         validation=(validation["text"].tolist(), validation["label"].tolist()),
+        init_from=init_from,
     )
     minutes = round((time.time() - started) / 60, 1)
     return finish_sentiment(

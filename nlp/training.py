@@ -18,10 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from torch import nn
 from tqdm.auto import tqdm
 
 from nlp.classifier import (
+    ADAPTER_DIR,
+    HEAD_FILE,
     INFERENCE_MAX_LENGTH,
     ClassifierConfig,
     PooledClassifier,
@@ -80,11 +83,13 @@ def train_classifier(
     config: TrainingConfig,
     validation: tuple[Sequence[str], Sequence[str]] | None = None,
     progress: bool = True,
+    init_from: Path | None = None,
 ) -> TextClassifier:
     """Fine-tune a LoRA classifier on ``texts`` / ``labels`` and save it to ``out_dir``.
 
     Args:
         texts, labels: training examples; every label must be in ``label_names``.
+        init_from: a classifier artifact whose adapter and head training continues from (same labels).
         validation: optional held-out texts and labels for tuning the decision biases.
         progress: show a tqdm bar on stderr.
 
@@ -104,16 +109,23 @@ def train_classifier(
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
     tokenizer = load_tokenizer()
-    encoder = get_peft_model(
-        load_encoder(),
-        LoraConfig(
-            r=config.lora_r,
-            lora_alpha=config.lora_alpha,
-            lora_dropout=config.lora_dropout,
-            target_modules=["query", "key", "value", "dense"],
-        ),
-    )
+    if init_from is not None:
+        from peft import PeftModel
+
+        encoder = PeftModel.from_pretrained(load_encoder(), str(init_from / ADAPTER_DIR), is_trainable=True)
+    else:
+        encoder = get_peft_model(
+            load_encoder(),
+            LoraConfig(
+                r=config.lora_r,
+                lora_alpha=config.lora_alpha,
+                lora_dropout=config.lora_dropout,
+                target_modules=["query", "key", "value", "dense"],
+            ),
+        )
     model = PooledClassifier(encoder, len(label_names))
+    if init_from is not None:
+        model.head.load_state_dict(load_file(str(init_from / HEAD_FILE)))
     encoded = tokenizer(list(texts), truncation=True, max_length=config.max_length)["input_ids"]
     targets = torch.tensor([label_names.index(label) for label in labels])
 
