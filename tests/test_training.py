@@ -41,6 +41,20 @@ def test_train_sentiment_from_a_user_file(tmp_path):
     assert probs.shape == (2, 3) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
     assert json.loads((out / "metrics.json").read_text())["train_rows"] == 200
 
+    resumed = tmp_path / "models" / "sentiment" / "v1"
+    again = CliRunner().invoke(
+        app,
+        ["train", "sentiment", "--data", str(data), "--text-col", "body", "--label-col", "mood", "--limit", "100",
+         "--epochs", "1", "--version", "1", "--out", str(resumed), "--init-from", str(out)],
+    )  # fmt: skip
+    assert again.exit_code == 0, again.output
+    assert "--init-from" in (resumed / "MODEL_CARD.md").read_text()
+    assert Registry(tmp_path / "models").versions("sentiment") == ["0", "1"]
+    # continued training starts from the saved head: a few steps move it only a little
+    start = TextClassifier.load(out).model.head.weight.detach()
+    moved = TextClassifier.load(resumed).model.head.weight.detach() - start
+    assert float(moved.norm()) < 0.5 * float(start.norm())
+
 
 def test_train_embeddings_and_topics_on_a_subset(tmp_path):
     from nlp.datasets import clothing_reviews
