@@ -15,7 +15,7 @@ import gzip
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -285,6 +285,45 @@ def _load_errors() -> Iterator[None]:
         raise fail(str(exc)) from exc
 
 
+def _load_rows(
+    file: str,
+    columns: dict[str, str],
+    chunk_size: int,
+    desc: str,
+    quiet: bool,
+    validate: Callable[[dict], dict],
+    error_code: str,
+    store: Callable[[Session, list[dict]], int],
+) -> LoadSummary:
+    """Stream ``file`` in chunks: each row's ``columns`` (field -> column) go through ``validate`` (a
+    ``ValueError`` becomes an ``error_code`` record naming the row), valid rows are stored chunk by chunk with
+    ``store`` and committed. Returns the counts; a progress bar runs on stderr unless ``quiet``."""
+    from tqdm.auto import tqdm
+
+    summary = LoadSummary()
+    with _load_errors(), _session() as session:
+        chunks = read_table(file, list(dict.fromkeys(columns.values())), chunk_size)
+        bar = tqdm(total=_total_rows(file), unit="row", desc=desc, disable=quiet, file=sys.stderr)
+        try:
+            for chunk in chunks:
+                batch = []
+                for row, values in chunk:
+                    summary.rows += 1
+                    if isinstance(values, str):
+                        summary.error(row, "invalid_json", values)
+                        continue
+                    try:  # row by row, so one bad row is reported and the rest still load
+                        batch.append(validate({name: values[col] for name, col in columns.items()}))
+                    except ValueError as exc:
+                        summary.error(row, error_code, str(exc))
+                summary.stored += store(session, batch)
+                session.commit()
+                bar.update(len(chunk))
+        finally:
+            bar.close()
+    return summary
+
+
 @load_app.command("products")
 def load_products(
     file: str = typer.Argument(..., help="CSV (.csv, .csv.gz), JSONL or Parquet catalogue."),
@@ -303,36 +342,18 @@ def load_products(
     The category, description and price columns are optional: name one that the file lacks and it is an
     error; pass an empty string (``--price-col ''``) to skip a default one.
     """
-    from tqdm.auto import tqdm
-
     from api.store import normalize_product, upsert_products
 
     optional = {"category": category_col, "description": description_col, "price": price_col}
     columns = {"product_id": id_col, "name": name_col, **{k: v for k, v in optional.items() if v}}
-    summary = LoadSummary()
-    with _load_errors(), _session() as session:
-        chunks = read_table(file, list(dict.fromkeys(columns.values())), chunk_size)
-        bar = tqdm(total=_total_rows(file), unit="row", desc="products", disable=quiet, file=sys.stderr)
-        try:
-            for chunk in chunks:
-                batch = []
-                for row, values in chunk:
-                    summary.rows += 1
-                    if isinstance(values, str):
-                        summary.error(row, "invalid_json", values)
-                        continue
-                    product = {field_name: values[col] for field_name, col in columns.items()}
-                    try:  # validate row by row, so one bad row is reported and the rest still load
-                        normalize_product(product)
-                    except ValueError as exc:
-                        summary.error(row, "invalid_product", str(exc))
-                        continue
-                    batch.append(product)
-                summary.stored += upsert_products(session, batch)
-                session.commit()
-                bar.update(len(chunk))
-        finally:
-            bar.close()
+
+    def valid(product: dict) -> dict:
+        normalize_product(product)  # raises ValueError on a bad row; upsert_products normalises again
+        return product
+
+    summary = _load_rows(
+        file, columns, chunk_size, "products", quiet, valid, "invalid_product", upsert_products
+    )
     typer.echo(summary.render("upserted"), err=True)
 
 
@@ -355,34 +376,20 @@ def load_interactions(
     Rows without a user or product id, or with a quantity or date that cannot be read, are reported on
     stderr and counted. Loading a file twice stores its rows twice (interactions have no natural key).
     """
-    from tqdm.auto import tqdm
-
     from api.store import add_interactions, normalize_interaction
 
     optional = {"quantity": quantity_col, "timestamp": timestamp_col}
     columns = {"user_id": user_col, "product_id": product_col, **{k: v for k, v in optional.items() if v}}
-    summary = LoadSummary()
-    with _load_errors(), _session() as session:
-        chunks = read_table(file, list(dict.fromkeys(columns.values())), chunk_size)
-        bar = tqdm(total=_total_rows(file), unit="row", desc="interactions", disable=quiet, file=sys.stderr)
-        try:
-            for chunk in chunks:
-                batch = []
-                for row, values in chunk:
-                    summary.rows += 1
-                    if isinstance(values, str):
-                        summary.error(row, "invalid_json", values)
-                        continue
-                    item = {name: values[col] for name, col in columns.items()}
-                    try:
-                        batch.append(normalize_interaction(item))
-                    except ValueError as exc:
-                        summary.error(row, "invalid_interaction", str(exc))
-                summary.stored += add_interactions(session, batch)
-                session.commit()
-                bar.update(len(chunk))
-        finally:
-            bar.close()
+    summary = _load_rows(
+        file,
+        columns,
+        chunk_size,
+        "interactions",
+        quiet,
+        normalize_interaction,
+        "invalid_interaction",
+        add_interactions,
+    )
     typer.echo(summary.render("added"), err=True)
 
 
