@@ -167,7 +167,12 @@ def train_sentiment(
     )
 
 
+# Options shared by the commands that train on a text corpus (embeddings, topics).
 _CorpusData = typer.Option(None, "--data", help="Your file of texts instead of the shared review corpora.")
+_CorpusTextCol = typer.Option("text", "--text-col")
+_CorpusVersion = typer.Option("1", "--version")
+_CorpusOut = typer.Option(None, "--out")
+_CorpusSeed = typer.Option(13, "--seed")
 
 
 def _train_on_corpus(
@@ -181,10 +186,10 @@ def _train_on_corpus(
 def train_embeddings(
     ctx: typer.Context,
     data: Path | None = _CorpusData,
-    text_col: str = typer.Option("text", "--text-col"),
-    version: str = typer.Option("1", "--version"),
-    out: Path | None = typer.Option(None, "--out"),
-    seed: int = typer.Option(13, "--seed"),
+    text_col: str = _CorpusTextCol,
+    version: str = _CorpusVersion,
+    out: Path | None = _CorpusOut,
+    seed: int = _CorpusSeed,
 ) -> None:
     """Train phrase-aware Word2Vec vectors (gensim) and register them."""
     from nlp.recipes import train_embeddings_artifact
@@ -196,10 +201,10 @@ def train_embeddings(
 def train_topics(
     ctx: typer.Context,
     data: Path | None = _CorpusData,
-    text_col: str = typer.Option("text", "--text-col"),
-    version: str = typer.Option("1", "--version"),
-    out: Path | None = typer.Option(None, "--out"),
-    seed: int = typer.Option(13, "--seed"),
+    text_col: str = _CorpusTextCol,
+    version: str = _CorpusVersion,
+    out: Path | None = _CorpusOut,
+    seed: int = _CorpusSeed,
 ) -> None:
     """Discover aspect topics in the Word2Vec space and register the topic table."""
     from nlp.recipes import train_topics_artifact

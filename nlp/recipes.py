@@ -254,6 +254,13 @@ Per-class F1: {json.dumps(test["f1_per_class"])}. Full numbers: `metrics.json`.
     (out_dir / "MODEL_CARD.md").write_text(card)
 
 
+def _corpus(texts: Sequence[str] | None) -> tuple[str, list[str]]:
+    """``(source description, texts)``: the user's texts, else the shared review corpora."""
+    if texts is not None:
+        return "user data", list(texts)
+    return "womens_clothing_reviews + amazon_fine_food_sample (all rows)", datasets.review_corpus()
+
+
 def train_embeddings_artifact(
     texts: Sequence[str] | None = None,
     out_dir: Path | None = None,
@@ -263,10 +270,7 @@ def train_embeddings_artifact(
     models_dir: Path = MODELS_DIR,
 ) -> dict:
     """Train phrase-aware Word2Vec on the review corpora (or ``texts``), write its card, register it."""
-    source = (
-        "user data" if texts is not None else "womens_clothing_reviews + amazon_fine_food_sample (all rows)"
-    )
-    texts = list(texts) if texts is not None else datasets.review_corpus()
+    source, texts = _corpus(texts)
     out_dir = out_dir or models_dir / "embeddings" / f"v{version}"
     started = time.time()
     emb = train_embeddings(texts, seed=seed)
@@ -319,10 +323,7 @@ def train_topics_artifact(
     models_dir: Path = MODELS_DIR,
 ) -> dict:
     """Discover aspect topics in the corpus (or ``texts``) with the registered embeddings; card + registry."""
-    source = (
-        "user data" if texts is not None else "womens_clothing_reviews + amazon_fine_food_sample (all rows)"
-    )
-    texts = list(texts) if texts is not None else datasets.review_corpus()
+    source, texts = _corpus(texts)
     out_dir = out_dir or models_dir / "topics" / f"v{version}"
     registry = Registry(models_dir)
     emb = PhraseEmbeddings.load(registry.path("embeddings"))
