@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -150,7 +149,7 @@ def train_classifier(
     )
 
     model.train()
-    started, step = time.time(), 0
+    step = 0
     bar = tqdm(total=total_steps, desc="fine-tuning", unit="batch", disable=not progress)
     running = None
     while step < total_steps:
@@ -180,5 +179,4 @@ def train_classifier(
         val_probs = clf.predict(list(validation[0])).probabilities
         clf_config.decision_bias = tune_decision_bias(val_probs, list(validation[1]), label_names)
     save_artifact(model, clf_config, out_dir)
-    (out_dir / "training_seconds.txt").write_text(f"{time.time() - started:.0f}\n")
     return TextClassifier.load(out_dir)
