@@ -1,0 +1,105 @@
+"""Answering customer questions through ``POST /v1/answer``, the NLU fallback, and the human handoff."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from chatbot.actions.api_client import ApiError, ReviewPulseClient
+from chatbot.actions.common import is_confident, last_action, latest_text
+
+logger = logging.getLogger(__name__)
+
+#: Clarifying questions asked in a row before the conversation goes to a person.
+MAX_CLARIFICATIONS = 1
+
+
+async def ask_api(tracker: Tracker, question: str) -> dict[str, Any] | None:
+    """``POST /v1/answer`` for ``question`` with the conversation's order and product as context; None when
+    the API cannot answer (down, slow, failing)."""
+    try:
+        return await ReviewPulseClient().answer(
+            question,
+            session_id=tracker.sender_id,
+            order_id=tracker.get_slot("order_id"),
+            product_id=tracker.get_slot("product_id"),
+        )
+    except ApiError as exc:
+        logger.warning("no answer from the API: %s", exc)
+        return None
+
+
+def entity_slots(answer: dict[str, Any]) -> list[EventType]:
+    """Remember the order number the API found in the question, for the next questions' context."""
+    orders = [e["value"] for e in answer.get("entities") or [] if e.get("type") == "order_id"]
+    return [SlotSet("order_id", orders[0])] if orders else []
+
+
+class ActionAnswerQuestion(Action):
+    """Answers the latest question (or, after ``product_question_form``, the product question asked before
+    it) from the knowledge base or the product's reviews. A question the API finds out of scope or is
+    unsure about gets a clarifying question; the next one goes to a person (slot ``handoff``)."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        question = latest_text(tracker)
+        if last_action(tracker) == "product_question_form" and tracker.get_slot("product_question"):
+            question = tracker.get_slot("product_question")
+        if not question:
+            dispatcher.utter_message(response="utter_default")
+            return []
+        answer = await ask_api(tracker, question)
+        if answer is None:
+            dispatcher.utter_message(response="utter_api_unavailable")
+            return []
+        if is_confident(answer) and answer.get("answer"):
+            dispatcher.utter_message(text=answer["answer"])
+            return [SlotSet("clarifications", 0.0), *entity_slots(answer)]
+        asked = int(tracker.get_slot("clarifications") or 0)
+        if asked < MAX_CLARIFICATIONS:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+            return [SlotSet("clarifications", float(asked + 1))]
+        dispatcher.utter_message(response="utter_handoff")
+        return [SlotSet("clarifications", 0.0), SlotSet("handoff", True)]
+
+
+class ActionDefaultFallback(Action):
+    """Rasa's fallback (low NLU or dialogue confidence): the API's own intent classifier gets a chance to
+    answer first; if it cannot, the customer is asked to rephrase and the message is forgotten."""
+
+    def name(self) -> str:
+        return "action_default_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        question = latest_text(tracker)
+        answer = await ask_api(tracker, question) if question else None
+        if answer is not None and is_confident(answer) and answer.get("answer"):
+            dispatcher.utter_message(text=answer["answer"])
+            return [SlotSet("clarifications", 0.0), *entity_slots(answer)]
+        dispatcher.utter_message(response="utter_default")
+        return [UserUtteranceReverted()]
+
+
+class ActionHumanHandoff(Action):
+    """Hands the conversation to a person: tells the customer and sets slot ``handoff`` (which the shop's
+    agent desk watches through Rasa's tracker store or event broker)."""
+
+    def name(self) -> str:
+        return "action_human_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        dispatcher.utter_message(response="utter_handoff")
+        return [SlotSet("handoff", True), SlotSet("handoff_offered", False)]

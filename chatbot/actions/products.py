@@ -1,0 +1,145 @@
+"""What customers say about a product (review insights), and product suggestions."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from chatbot.actions.api_client import ApiError, ReviewPulseClient
+from chatbot.actions.common import ProductSlotValidation
+
+logger = logging.getLogger(__name__)
+
+#: Suggestions shown per answer.
+SUGGESTIONS = 3
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+def _percent(share: float) -> str:
+    return f"{round(100 * share)}%"
+
+
+def _aspect_line(verb: str, item: dict[str, Any], polarity: str) -> str:
+    """``"They praise the fabric (83% positive in 6 mentions): "So soft ...""``."""
+    line = (
+        f"{verb} the {item['aspect']} ({_percent(item['share'])} {polarity} in {item['mentions']} mentions)"
+    )
+    quotes = item.get("quotes") or []
+    return f'{line}: "{quotes[0]["text"].strip()}"' if quotes else line
+
+
+def summarise_insights(insights: dict[str, Any]) -> str:
+    """A short summary of ``GET /v1/products/{id}/insights``: reviews, rating, sentiment, the most praised
+    and the most criticised aspect with a quote each."""
+    name = insights.get("name") or insights.get("product_id")
+    count = insights["review_count"]
+    head = f"{name}: {count} review{'s' if count != 1 else ''}"
+    if insights.get("average_rating") is not None:
+        head += f", rated {insights['average_rating']:.1f}/5 on average"
+    positive = (insights.get("sentiment_distribution") or {}).get("positive")
+    if positive is not None:
+        head += f", {_percent(positive)} positive"
+    lines = [head + "."]
+    praised, criticised = insights.get("praised_aspects") or [], insights.get("criticised_aspects") or []
+    lines.append(_aspect_line("Customers praise", praised[0], "positive") + "." if praised
+                 else "No aspect stands out as praised yet.")  # fmt: skip
+    lines.append(_aspect_line("They criticise", criticised[0], "negative") + "." if criticised
+                 else "No aspect is criticised often.")  # fmt: skip
+    return "\n".join(lines)
+
+
+class ActionProductOpinions(Action):
+    """ "What do people say about X?": summarises the product's review insights."""
+
+    def name(self) -> str:
+        return "action_product_opinions"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        product_id = tracker.get_slot("product_id")
+        if not product_id:
+            dispatcher.utter_message(response="utter_ask_product_id")
+            return []
+        try:
+            insights = await ReviewPulseClient().insights(product_id)
+        except ApiError as exc:
+            if exc.status == 404:
+                dispatcher.utter_message(response="utter_product_not_found", product_code=product_id)
+                return [SlotSet("product_id", None)]
+            logger.warning("no insights for %r: %s", product_id, exc)
+            dispatcher.utter_message(response="utter_api_unavailable")
+            return []
+        if not insights.get("review_count"):
+            name = insights.get("name") or product_id
+            dispatcher.utter_message(response="utter_no_reviews", product_name=name)
+            return []
+        dispatcher.utter_message(text=summarise_insights(insights))
+        return []
+
+
+def max_price(budget: str | None) -> float | None:
+    """The number in a budget ("under $50" -> 50.0, "49,90" -> 49.9), or None."""
+    found = _NUMBER.search(budget or "")
+    return float(found.group(0).replace(",", ".")) if found else None
+
+
+def format_suggestions(items: list[dict[str, Any]]) -> str:
+    """One line per suggestion: name, code and its reasons."""
+    lines = ["Here is what I would suggest:"]
+    for item in items:
+        lines.append(f"- {item['name']} ({item['product_id']}): {'; '.join(item['reasons'])}")
+    return "\n".join(lines)
+
+
+class ActionSuggestProducts(Action):
+    """Suggests products from slots ``category``, ``need`` ("true to size") and ``budget`` through
+    ``GET /v1/recommendations``: the need and category as the free-text query, the category as a filter
+    (dropped if the catalogue names its categories differently and nothing matches), the budget as the
+    maximum price."""
+
+    def name(self) -> str:
+        return "action_suggest_products"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        category, need = tracker.get_slot("category"), tracker.get_slot("need")
+        query = " ".join(part for part in (need, category) if part) or None
+        params = {"q": query, "category": category, "max_price": max_price(tracker.get_slot("budget")),
+                  "k": SUGGESTIONS}  # fmt: skip
+        client = ReviewPulseClient()
+        try:
+            result = await client.recommendations(**params)
+            if not result.get("items") and category:
+                result = await client.recommendations(**{**params, "category": None})
+        except ApiError as exc:
+            logger.warning("no suggestions: %s", exc)
+            dispatcher.utter_message(response="utter_suggestions_unavailable")
+            return []
+        items = result.get("items") or []
+        if not items:
+            dispatcher.utter_message(response="utter_no_suggestions")
+            return []
+        dispatcher.utter_message(text=format_suggestions(items[:SUGGESTIONS]))
+        return []
+
+
+class ValidateProductOpinionForm(ProductSlotValidation, FormValidationAction):
+    """Checks the product code asked for by ``product_opinion_form``."""
+
+    def name(self) -> str:
+        return "validate_product_opinion_form"
+
+
+class ValidateProductQuestionForm(ProductSlotValidation, FormValidationAction):
+    """Checks the product code asked for by ``product_question_form``."""
+
+    def name(self) -> str:
+        return "validate_product_question_form"
