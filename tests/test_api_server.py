@@ -1,12 +1,10 @@
-"""The service as deployed: ``reviewpulse serve`` under uvicorn on loopback, keys from the CLI, real HTTP."""
+"""The service as deployed: ``reviewpulse serve`` under uvicorn on loopback (the ``server`` fixture of
+``conftest.py``), keys from the CLI, real HTTP."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,54 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-BIN = Path(sys.executable).parent
+from tests.live import BIN
+
 CLIENTS, INGESTS_PER_CLIENT, DUPLICATE_EVERY = 8, 30, 5
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _cli(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [str(BIN / "reviewpulse"), *args], env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("server-data")
-    env = {**os.environ, "REVIEWPULSE_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1",
-           "REVIEWPULSE_RATE_LIMIT_PER_MINUTE": "100000"}  # fmt: skip
-    env.pop("REVIEWPULSE_DATABASE_URL", None)
-    admin = _cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
-    port = _free_port()
-    log = open(data / "server.log", "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [str(BIN / "reviewpulse"), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, (data / "server.log").read_text()
-        time.sleep(0.5)
-    else:
-        proc.terminate()
-        pytest.fail("server did not become ready:\n" + (data / "server.log").read_text())
-    yield {"base": base, "headers": {"X-API-Key": admin}, "env": env, "data": data}
-    proc.terminate()
-    proc.wait(timeout=30)
-    log.close()
 
 
 def test_concurrent_ingest_stores_exactly_what_was_acknowledged(server):

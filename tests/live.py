@@ -1,0 +1,96 @@
+"""Real servers on loopback for the tests: the API as deployed (``reviewpulse serve``) and any subprocess
+that answers HTTP once it is ready. The ``server`` fixture in ``conftest.py`` is built from these."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at the moment (on 127.0.0.1)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cli(env: dict, *args: str) -> str:
+    """Run ``reviewpulse ARGS`` and return its stdout (asserting it succeeded)."""
+    done = subprocess.run(
+        [str(BIN / "reviewpulse"), *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@contextmanager
+def running(
+    command: Sequence[str], ready_url: str, log_path: Path, env: dict | None = None, timeout: float = 180
+) -> Iterator[subprocess.Popen]:
+    """Start ``command``, wait until ``ready_url`` answers 200, yield the process, and stop it at the end.
+
+    Raises:
+        RuntimeError: the process exited or was not ready within ``timeout`` seconds (with its log).
+    """
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(list(command), env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + timeout
+            while True:
+                try:
+                    if httpx.get(ready_url, timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if proc.poll() is not None or time.time() > deadline:
+                    state = "exited" if proc.poll() is not None else "not ready"
+                    raise RuntimeError(f"{command[0]} {state}:\n" + log_path.read_text()[-5000:])
+                time.sleep(0.5)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@contextmanager
+def api_server(data: Path) -> Iterator[dict]:
+    """``reviewpulse serve`` on a free loopback port over a fresh SQLite store in ``data``.
+
+    Yields ``{"base", "headers" (an admin key), "env", "data"}``.
+    """
+    env = {**os.environ, "REVIEWPULSE_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1",
+           "REVIEWPULSE_RATE_LIMIT_PER_MINUTE": "100000"}  # fmt: skip
+    env.pop("REVIEWPULSE_DATABASE_URL", None)
+    admin = cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [str(BIN / "reviewpulse"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    with running(command, f"{base}/readyz", data / "server.log", env=env):
+        yield {"base": base, "headers": {"X-API-Key": admin}, "env": env, "data": data}
+
+
+@contextmanager
+def action_server(api_url: str, api_key: str, log_path: Path) -> Iterator[str]:
+    """The chat assistant's action server (``python -m rasa_sdk --actions chatbot.actions``) on a free
+    loopback port, calling the API at ``api_url``. Yields its base URL (webhook at ``/webhook``)."""
+    port = free_port()
+    env = {**os.environ, "SANIC_HOST": "127.0.0.1", "REVIEWPULSE_API_URL": api_url,
+           "REVIEWPULSE_API_KEY": api_key}  # fmt: skip
+    command = [sys.executable, "-m", "rasa_sdk", "--actions", "chatbot.actions", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    with running(command, f"{base}/health", log_path, env=env, timeout=120):
+        yield base
