@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from chatbot.actions.api_client import ApiError, ReviewPulseClient
-from chatbot.actions.common import is_confident, last_action, latest_text
+from chatbot.actions.common import is_confident, last_action, latest_text, never_raises
 
 logger = logging.getLogger(__name__)
 
@@ -21,14 +21,17 @@ MAX_CLARIFICATIONS = 1
 
 async def ask_api(tracker: Tracker, question: str) -> dict[str, Any] | None:
     """``POST /v1/answer`` for ``question`` with the conversation's order and product as context; None when
-    the API cannot answer (down, slow, failing)."""
+    the API cannot answer (down, slow, failing). A product the catalogue no longer has (404) is dropped
+    from the context."""
+    client = ReviewPulseClient()
+    order_id, product_id = tracker.get_slot("order_id"), tracker.get_slot("product_id")
     try:
-        return await ReviewPulseClient().answer(
-            question,
-            session_id=tracker.sender_id,
-            order_id=tracker.get_slot("order_id"),
-            product_id=tracker.get_slot("product_id"),
-        )
+        try:
+            return await client.answer(question, tracker.sender_id, order_id, product_id)
+        except ApiError as exc:
+            if exc.status != 404 or not product_id:
+                raise
+            return await client.answer(question, tracker.sender_id, order_id, None)
     except ApiError as exc:
         logger.warning("no answer from the API: %s", exc)
         return None
@@ -48,6 +51,7 @@ class ActionAnswerQuestion(Action):
     def name(self) -> str:
         return "action_answer_question"
 
+    @never_raises
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -79,6 +83,7 @@ class ActionDefaultFallback(Action):
     def name(self) -> str:
         return "action_default_fallback"
 
+    @never_raises
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -98,6 +103,7 @@ class ActionHumanHandoff(Action):
     def name(self) -> str:
         return "action_human_handoff"
 
+    @never_raises
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

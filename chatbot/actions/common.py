@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -19,6 +22,27 @@ logger = logging.getLogger(__name__)
 PRODUCT_CODE = re.compile(r"\b[A-Za-z]{2,5}-\d{2,6}\b")
 #: Answers of the API below this intent confidence count as "not understood" (``REVIEWPULSE_MIN_CONFIDENCE``).
 MIN_CONFIDENCE = float(os.environ.get("REVIEWPULSE_MIN_CONFIDENCE", "0.5"))
+
+
+RunMethod = Callable[[Any, CollectingDispatcher, Tracker, DomainDict], Awaitable[list[EventType]]]
+
+
+def never_raises(run: RunMethod) -> RunMethod:
+    """Wrap an action's ``run``: an unexpected error (say, an API answer of an unexpected shape) is logged
+    and the customer is told politely, instead of Rasa receiving an error and the customer nothing."""
+
+    @functools.wraps(run)
+    async def guarded(
+        self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            return await run(self, dispatcher, tracker, domain)
+        except Exception:
+            logger.exception("action %s failed", self.name())
+            dispatcher.utter_message(response="utter_api_unavailable")
+            return []
+
+    return guarded
 
 
 def latest_text(tracker: Tracker) -> str:

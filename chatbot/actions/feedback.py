@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from chatbot.actions.api_client import ApiError, ReviewPulseClient
-from chatbot.actions.common import ProductSlotValidation, latest_intent
+from chatbot.actions.common import ProductSlotValidation, latest_intent, never_raises
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class ActionSubmitFeedback(Action):
     def name(self) -> str:
         return "action_submit_feedback"
 
+    @never_raises
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:

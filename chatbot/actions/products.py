@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from chatbot.actions.api_client import ApiError, ReviewPulseClient
-from chatbot.actions.common import ProductSlotValidation
+from chatbot.actions.common import ProductSlotValidation, never_raises
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class ActionProductOpinions(Action):
     def name(self) -> str:
         return "action_product_opinions"
 
+    @never_raises
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
@@ -107,6 +108,7 @@ class ActionSuggestProducts(Action):
     def name(self) -> str:
         return "action_suggest_products"
 
+    @never_raises
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
