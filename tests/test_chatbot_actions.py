@@ -1,0 +1,428 @@
+"""The real action server (``python -m rasa_sdk --actions chatbot.actions`` on loopback) receiving the
+webhook payloads Rasa sends (``next_action``, ``tracker`` with ``latest_message``, slots and events,
+``domain``) and calling the real API on loopback, loaded with a small shop through the API.
+
+Faults: the same actions against an API that is stopped (nothing listening), slow (answers after 10 s),
+failing (500) or answering nonsense still answer politely, within the client's time limit, with exactly one
+retry for reads.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.live import action_server, free_port, running
+from tests.shop import load_shop, writer_key
+
+CHATBOT = Path(__file__).resolve().parents[1] / "chatbot"
+DOMAIN = yaml.safe_load((CHATBOT / "domain.yml").read_text())
+SUPPORT_QUESTION = "How do I get a refund for the dress I sent back?"
+OFF_TOPIC = ["Write me a poem about the sea.", "What will the weather be like in Madrid tomorrow?"]
+
+
+# --- the webhook payload Rasa sends -----------------------------------------------------------------------
+
+
+def payload(
+    action: str,
+    text: str,
+    intent: str = "support_question",
+    slots: dict[str, Any] | None = None,
+    after: list[dict] | None = None,
+    active_loop: str | None = None,
+    sender: str | None = None,
+) -> dict:
+    """The body of Rasa 3.6's ``POST /webhook`` for ``action``, after the user said ``text``.
+
+    ``after``: events between the user message and this action (slot sets, a form's run); ``slots``: the
+    tracker's slot values (domain initial values otherwise).
+    """
+    sender = sender or f"user-{uuid.uuid4().hex[:8]}"
+    now = time.time()
+    parse = {"text": text, "intent": {"name": intent, "confidence": 0.93},
+             "intent_ranking": [{"name": intent, "confidence": 0.93}], "entities": [],
+             "message_id": uuid.uuid4().hex, "metadata": {}}  # fmt: skip
+    values = {name: spec.get("initial_value") for name, spec in DOMAIN["slots"].items()}
+    values.update({"requested_slot": None, "session_started_metadata": None, **(slots or {})})
+    events = [
+        {"event": "action", "timestamp": now - 3, "name": "action_session_start"},
+        {"event": "session_started", "timestamp": now - 3},
+        {"event": "action", "timestamp": now - 2, "name": "action_listen"},
+        {"event": "user", "timestamp": now - 1, "text": text, "parse_data": parse, "input_channel": "rest",
+         "message_id": parse["message_id"], "metadata": {}},
+        *(after or []),
+    ]  # fmt: skip
+    tracker = {"sender_id": sender, "slots": values, "latest_message": parse, "latest_event_time": now,
+               "followup_action": None, "paused": False, "events": events, "latest_input_channel": "rest",
+               "active_loop": {"name": active_loop} if active_loop else {},
+               "latest_action": {"action_name": "action_listen"}, "latest_action_name": "action_listen"}  # fmt: skip
+    return {
+        "next_action": action,
+        "sender_id": sender,
+        "tracker": tracker,
+        "domain": DOMAIN,
+        "version": "3.6.21",
+    }
+
+
+def run_action(base: str, action: str, text: str, **kwargs: Any) -> dict:
+    """POST the payload to the action server's webhook; its ``{"events", "responses"}``."""
+    response = httpx.post(f"{base}/webhook", json=payload(action, text, **kwargs), timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def slot_sets(result: dict) -> dict[str, Any]:
+    return {e["name"]: e["value"] for e in result["events"] if e["event"] == "slot"}
+
+
+def said(result: dict) -> list[str]:
+    """What the bot says: response names (``utter_*``) or texts."""
+    return [r.get("response") or r.get("text") for r in result["responses"]]
+
+
+def slot(name: str, value: Any) -> dict:
+    return {"event": "slot", "timestamp": time.time(), "name": name, "value": value}
+
+
+def form_done(form: str) -> list[dict]:
+    """The events of a form that found its slots filled and finished."""
+    now = time.time()
+    return [{"event": "action", "timestamp": now, "name": form},
+            {"event": "active_loop", "timestamp": now, "name": None}, slot("requested_slot", None)]  # fmt: skip
+
+
+# --- fixtures ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shop(server):
+    load_shop(server["base"], server["headers"])
+    return server
+
+
+@pytest.fixture(scope="module")
+def actions(shop, tmp_path_factory):
+    """The action server against the real API."""
+    with action_server(shop["base"], writer_key(shop["env"]), tmp_path_factory.mktemp("as") / "log") as base:
+        yield base
+
+
+def ask_api(shop: dict, question: str, product_id: str | None = None) -> dict:
+    """The API's own answer to ``question`` (what the assistant must relay)."""
+    body = {"question": question, "session_id": None, "context": {"order_id": None, "product_id": product_id}}
+    response = httpx.post(f"{shop['base']}/v1/answer", json=body, headers=shop["headers"], timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+# --- the project's actions are the server's ------------------------------------------------------------
+
+
+def test_served_actions_are_the_domain_actions(actions):
+    served = {a["name"] for a in httpx.get(f"{actions}/actions", timeout=10).json()}
+    assert served == set(DOMAIN["actions"])
+
+
+# --- questions (POST /v1/answer) -----------------------------------------------------------------------
+
+
+def test_support_question_is_answered_from_the_knowledge_base(actions, shop):
+    expected = ask_api(shop, SUPPORT_QUESTION)
+    assert not expected["out_of_scope"] and expected["answer"]
+    result = run_action(actions, "action_answer_question", SUPPORT_QUESTION, slots={"clarifications": 1.0})
+    assert said(result) == [expected["answer"]]
+    assert "{{" not in expected["answer"]
+    assert slot_sets(result)["clarifications"] == 0.0  # a good answer ends the clarification streak
+
+
+def test_product_question_after_the_form_uses_the_question_and_the_product(actions, shop):
+    question = "Does it run small?"
+    expected = ask_api(shop, question, product_id="DRS-101")
+    assert expected["intent"]["name"] == "product_question"
+    result = run_action(
+        actions, "action_answer_question", "it's DRS-101", intent="support_question",
+        slots={"product_id": "DRS-101", "product_question": question},
+        after=[slot("product_id", "DRS-101"), *form_done("product_question_form")],
+    )  # fmt: skip
+    assert said(result) == [expected["answer"]]
+
+
+def test_a_product_gone_from_the_catalogue_is_dropped_from_the_context(actions, shop):
+    result = run_action(actions, "action_answer_question", SUPPORT_QUESTION, slots={"product_id": "GONE-404"})
+    assert said(result) == [ask_api(shop, SUPPORT_QUESTION)["answer"]]
+
+
+def test_off_topic_gets_a_clarifying_question_then_a_person(actions, shop):
+    assert all(ask_api(shop, q)["out_of_scope"] for q in OFF_TOPIC)
+    first = run_action(actions, "action_answer_question", OFF_TOPIC[0], intent="out_of_scope")
+    assert said(first) == ["utter_ask_rephrase"] and slot_sets(first) == {"clarifications": 1.0}
+    second = run_action(
+        actions, "action_answer_question", OFF_TOPIC[1], intent="out_of_scope", slots={"clarifications": 1.0}
+    )
+    assert said(second) == ["utter_handoff"]
+    assert slot_sets(second) == {"clarifications": 0.0, "handoff": True}
+
+
+def test_default_fallback_asks_the_api_before_giving_up(actions, shop):
+    answered = run_action(actions, "action_default_fallback", SUPPORT_QUESTION, intent="nlu_fallback")
+    assert said(answered) == [ask_api(shop, SUPPORT_QUESTION)["answer"]]
+    assert not any(e["event"] == "rewind" for e in answered["events"])
+    gave_up = run_action(actions, "action_default_fallback", OFF_TOPIC[0], intent="nlu_fallback")
+    assert said(gave_up) == ["utter_default"]
+    assert [e["event"] for e in gave_up["events"]] == ["rewind"]  # UserUtteranceReverted
+
+
+# --- product opinions (GET /v1/products/{id}/insights) -------------------------------------------------
+
+
+def test_product_opinions_name_one_praised_and_one_criticised_aspect_with_quotes(actions, shop):
+    insights = httpx.get(
+        f"{shop['base']}/v1/products/DRS-101/insights", headers=shop["headers"], timeout=30
+    ).json()
+    praised, criticised = insights["praised_aspects"][0], insights["criticised_aspects"][0]
+    result = run_action(
+        actions, "action_product_opinions", "what do people say about DRS-101?", intent="product_opinion",
+        slots={"product_id": "DRS-101"}, after=form_done("product_opinion_form"),
+    )  # fmt: skip
+    [text] = said(result)
+    assert text.startswith(f"Linen wrap dress: {insights['review_count']} reviews")
+    assert f"praise the {praised['aspect']}" in text and praised["quotes"][0]["text"].strip() in text
+    assert f"criticise the {criticised['aspect']}" in text and criticised["quotes"][0]["text"].strip() in text
+
+
+def test_product_opinions_of_an_unknown_or_unreviewed_product(actions):
+    unknown = run_action(
+        actions, "action_product_opinions", "reviews of XYZ-999", slots={"product_id": "XYZ-999"}
+    )
+    assert unknown["responses"][0]["response"] == "utter_product_not_found"
+    assert unknown["responses"][0]["product_code"] == "XYZ-999"
+    assert slot_sets(unknown) == {"product_id": None}
+    unreviewed = run_action(actions, "action_product_opinions", "reviews?", slots={"product_id": "TOP-500"})
+    assert said(unreviewed) == ["utter_no_reviews"]
+    assert unreviewed["responses"][0]["product_name"] == "Cotton striped tee"
+
+
+def test_product_form_checks_the_code_in_the_catalogue(actions):
+    def validate(value: str) -> dict:
+        return run_action(
+            actions, "validate_product_opinion_form", value, intent="product_opinion",
+            slots={"product_id": value, "requested_slot": "product_id"},
+            after=[slot("product_id", value)], active_loop="product_opinion_form",
+        )  # fmt: skip
+
+    assert slot_sets(validate("it's COAT-220, thanks")) == {"product_id": "COAT-220"}
+    refused = validate("ABC-123")
+    assert slot_sets(refused) == {"product_id": None} and said(refused) == ["utter_product_not_found"]
+
+
+# --- suggestions (GET /v1/recommendations) -------------------------------------------------------------
+
+
+def test_suggestions_follow_category_need_and_budget(actions, shop):
+    result = run_action(
+        actions, "action_suggest_products", "a dress that is true to size under 100", intent="suggest_products",
+        slots={"category": "Dresses", "need": "true to size", "budget": "100"},
+    )  # fmt: skip
+    api = httpx.get(
+        f"{shop['base']}/v1/recommendations", headers=shop["headers"], timeout=60,
+        params={"q": "true to size Dresses", "category": "Dresses", "max_price": 100, "k": 3},
+    ).json()  # fmt: skip
+    assert api["items"], api
+    [text] = said(result)
+    lines = text.splitlines()[1:]
+    assert lines == [f"- {i['name']} ({i['product_id']}): {'; '.join(i['reasons'])}" for i in api["items"]]
+    # only dresses within the budget: DRS-330 (240) is a dress but too dear
+    assert {i["product_id"] for i in api["items"]} <= {"DRS-101", "DRS-205"}
+
+
+def test_suggestions_with_a_category_the_catalogue_does_not_use_fall_back_to_the_query(actions):
+    result = run_action(
+        actions, "action_suggest_products", "a warm parka", intent="suggest_products",
+        slots={"category": "Parkas", "need": "warm waterproof"},
+    )  # fmt: skip
+    [text] = said(result)
+    assert text.startswith("Here is what I would suggest:") and len(text.splitlines()) > 1
+
+
+def test_suggestions_when_nothing_fits_the_budget(actions):
+    result = run_action(
+        actions, "action_suggest_products", "a coat under 5", intent="suggest_products",
+        slots={"category": "Coats", "budget": "under $5"},
+    )  # fmt: skip
+    assert said(result) == ["utter_no_suggestions"]
+
+
+# --- feedback (POST /v1/reviews) -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "stored", "utterances"),
+    [
+        ("four stars", "4", []),
+        ("5", "5", []),
+        ("skip", "none", []),
+        ("banana", None, ["utter_invalid_rating"]),
+    ],
+)
+def test_feedback_form_reads_the_rating(actions, reply, stored, utterances):
+    result = run_action(
+        actions, "validate_feedback_form", reply, intent="give_feedback",
+        slots={"product_id": "KNT-118", "feedback_text": "Soft.", "feedback_rating": reply,
+               "requested_slot": "feedback_rating"},
+        after=[slot("feedback_rating", reply)], active_loop="feedback_form",
+    )  # fmt: skip
+    assert slot_sets(result) == {"feedback_rating": stored} and said(result) == utterances
+
+
+def _stored(shop: dict, product_id: str) -> list[dict]:
+    params = {"product_id": product_id, "limit": 200}
+    page = httpx.get(f"{shop['base']}/v1/reviews", params=params, headers=shop["headers"], timeout=30).json()
+    return [r for r in page["items"] if r["source"] == "chat"]
+
+
+def test_very_negative_feedback_is_stored_with_empathy_and_a_handoff_offer(actions, shop):
+    text = "Awful. The jumper fell apart after one wash and nobody answers my emails. Worst purchase ever."
+    slots = {"product_id": "KNT-118", "feedback_text": text, "feedback_rating": "1"}
+    sender = "customer-negative"
+    result = run_action(actions, "action_submit_feedback", "1", intent="give_feedback", slots=slots,
+                        after=form_done("feedback_form"), sender=sender)  # fmt: skip
+    assert said(result) == ["utter_feedback_empathy", "utter_offer_handoff"]
+    assert slot_sets(result) == {"feedback_text": None, "feedback_rating": None, "handoff_offered": True}
+    [review] = [r for r in _stored(shop, "KNT-118") if r["text"] == text]
+    assert review["rating"] == 1 and review["sentiment"]["label"] == "negative"
+    assert review["author_id"] == sender
+    # the same feedback sent again (a retry by Rasa) is stored once
+    run_action(
+        actions, "action_submit_feedback", "1", slots=slots, after=form_done("feedback_form"), sender=sender
+    )
+    assert [r["text"] for r in _stored(shop, "KNT-118")].count(text) == 1
+
+
+def test_positive_feedback_is_stored_with_thanks(actions, shop):
+    text = "I love this dress, the fabric is wonderful and it fits perfectly."
+    result = run_action(
+        actions, "action_submit_feedback", "skip", intent="deny",
+        slots={"product_id": "DRS-101", "feedback_text": text, "feedback_rating": "none"},
+        after=form_done("feedback_form"),
+    )  # fmt: skip
+    assert said(result) == ["utter_feedback_positive"]
+    assert slot_sets(result)["handoff_offered"] is False
+    [review] = [r for r in _stored(shop, "DRS-101") if r["text"] == text]
+    assert review["rating"] is None and review["sentiment"]["label"] == "positive"
+
+
+# --- faults: the API stopped, slow, failing ------------------------------------------------------------
+
+#: (action, user text, slots, what the customer is told)
+FAULT_CASES = [
+    ("action_answer_question", SUPPORT_QUESTION, {}, ["utter_api_unavailable"]),
+    ("action_default_fallback", SUPPORT_QUESTION, {}, ["utter_default"]),
+    ("action_product_opinions", "reviews of DRS-101", {"product_id": "DRS-101"}, ["utter_api_unavailable"]),
+    ("action_suggest_products", "a dress", {"category": "Dresses"}, ["utter_suggestions_unavailable"]),
+    ("action_submit_feedback", "5", {"product_id": "DRS-101", "feedback_text": "Nice.", "feedback_rating": "5"},
+     ["utter_feedback_not_saved"]),
+]  # fmt: skip
+#: One attempt takes at most 3 s and a read is tried twice: the customer hears back within this.
+ANSWER_WITHIN_SECONDS = 2 * 3.0 + 1.5
+
+
+def _assert_polite(base: str, action: str, text: str, slots: dict, expected: list[str]) -> float:
+    started = time.monotonic()
+    result = run_action(base, action, text, slots=slots)
+    elapsed = time.monotonic() - started
+    assert said(result) == expected, result
+    return elapsed
+
+
+@pytest.fixture(scope="module")
+def fault_api(tmp_path_factory):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "tests.fault_api:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    with running(command, f"{base}/_hits", tmp_path_factory.mktemp("fault") / "log", timeout=60):
+        yield base
+
+
+@pytest.fixture(scope="module")
+def faulty_actions(fault_api, tmp_path_factory):
+    with action_server(fault_api, "any-key", tmp_path_factory.mktemp("as-fault") / "log") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def stranded_actions(tmp_path_factory):
+    """The action server with no API at all (nothing listens on the port)."""
+    with action_server(
+        f"http://127.0.0.1:{free_port()}", "any-key", tmp_path_factory.mktemp("as-down") / "log"
+    ) as base:
+        yield base
+
+
+@pytest.mark.parametrize(
+    ("action", "text", "slots", "expected"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES]
+)
+def test_api_stopped_the_action_still_answers(stranded_actions, action, text, slots, expected):
+    assert _assert_polite(stranded_actions, action, text, slots, expected) < ANSWER_WITHIN_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("action", "text", "slots", "expected"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES]
+)
+def test_api_failing_the_action_still_answers_after_one_retry(
+    faulty_actions, fault_api, action, text, slots, expected
+):
+    assert httpx.put(f"{fault_api}/_mode/error").status_code == 200
+    httpx.get(f"{fault_api}/_hits")
+    _assert_polite(faulty_actions, action, text, slots, expected)
+    hits = httpx.get(f"{fault_api}/_hits").json()
+    writes = {"action_submit_feedback"}
+    assert hits and set(hits.values()) == ({1} if action in writes else {2}), hits  # reads twice, writes once
+
+
+@pytest.mark.parametrize(
+    ("action", "text", "slots", "expected"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES]
+)
+def test_api_slow_the_action_gives_up_within_the_timeout(
+    faulty_actions, fault_api, action, text, slots, expected
+):
+    assert httpx.put(f"{fault_api}/_mode/slow").status_code == 200
+    elapsed = _assert_polite(faulty_actions, action, text, slots, expected)
+    assert 2.5 < elapsed < ANSWER_WITHIN_SECONDS
+
+
+@pytest.mark.parametrize(
+    ("action", "text", "slots", "expected"), FAULT_CASES, ids=[c[0] for c in FAULT_CASES]
+)
+def test_api_answering_nonsense_the_action_still_answers(
+    faulty_actions, fault_api, action, text, slots, expected
+):
+    assert httpx.put(f"{fault_api}/_mode/garbage").status_code == 200
+    result = run_action(faulty_actions, action, text, slots=slots)
+    assert said(result) == ["utter_api_unavailable"] and result["events"] == []
+
+
+def test_form_validation_keeps_the_code_when_the_api_is_down(stranded_actions):
+    result = run_action(
+        stranded_actions, "validate_product_question_form", "DRS-101", intent="ask_product_question",
+        slots={"product_id": "DRS-101", "requested_slot": "product_id"},
+        after=[slot("product_id", "DRS-101")], active_loop="product_question_form",
+    )  # fmt: skip
+    assert slot_sets(result) == {"product_id": "DRS-101"} and said(result) == []
