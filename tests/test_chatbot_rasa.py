@@ -1,0 +1,187 @@
+"""End to end through a real Rasa server: Rasa Open Source 3.6.21 (its own virtual environment, installed
+or reused by ``../shared/tools/install-rasa.sh``) trains the assistant from ``chatbot/`` into a temporary
+directory and serves it (``rasa run --enable-api``, REST channel) with the action server and the API on
+loopback; customers talk to it through ``POST /webhooks/rest/webhook``.
+
+Select it with ``-m rasa``; it runs by default. Rasa's training cache lives in
+``~/.cache/reviewpulse-rasa-train`` so an unchanged project retrains in seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from tests.live import action_server, free_port, running
+from tests.shop import load_shop, writer_key
+
+pytestmark = pytest.mark.rasa
+
+ROOT = Path(__file__).resolve().parents[1]
+CHATBOT = ROOT / "chatbot"
+INSTALL_SCRIPT = ROOT.parent / "shared" / "tools" / "install-rasa.sh"
+TRAIN_CACHE = Path.home() / ".cache" / "reviewpulse-rasa-train"
+RESPONSES = yaml.safe_load((CHATBOT / "domain.yml").read_text())["responses"]
+
+
+def text_of(response: str) -> str:
+    """The text of a domain response (``utter_*``) as Rasa sends it."""
+    return RESPONSES[response][0]["text"]
+
+
+def _rasa_env() -> dict[str, str]:
+    # two TensorFlow threads: models are trained on the same cores
+    return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "RASA_CACHE_DIRECTORY": str(TRAIN_CACHE),
+            "TF_INTRA_OP_PARALLELISM_THREADS": "2", "TF_INTER_OP_PARALLELISM_THREADS": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def rasa_bin() -> Path:
+    """The ``rasa`` executable of the cached Rasa 3.6 venv (installed on first use, a few minutes)."""
+    if not INSTALL_SCRIPT.exists():
+        pytest.skip(f"Rasa's install script not found at {INSTALL_SCRIPT}")
+    done = subprocess.run(["bash", str(INSTALL_SCRIPT)], capture_output=True, text=True, timeout=3600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rasa = Path(done.stdout.strip().splitlines()[-1]) / "bin" / "rasa"
+    assert rasa.exists(), done.stdout[-2000:]
+    return rasa
+
+
+@pytest.fixture(scope="module")
+def model(rasa_bin, tmp_path_factory) -> Path:
+    """``rasa data validate`` then ``rasa train`` of ``chatbot/`` into a temporary directory."""
+    work = tmp_path_factory.mktemp("rasa")
+    project = ["--domain", str(CHATBOT / "domain.yml"), "--data", str(CHATBOT / "data")]
+    validated = subprocess.run(
+        [str(rasa_bin), "data", "validate", *project, "--config", str(CHATBOT / "config.yml")],
+        cwd=work, env=_rasa_env(), capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert validated.returncode == 0, validated.stdout[-4000:] + validated.stderr[-4000:]
+    trained = subprocess.run(
+        [str(rasa_bin), "train", *project, "--config", str(CHATBOT / "config.yml"),
+         "--augmentation", "0", "--out", str(work / "models"), "--fixed-model-name", "assistant"],
+        cwd=work, env=_rasa_env(), capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stdout[-4000:] + trained.stderr[-4000:]
+    return work / "models" / "assistant.tar.gz"
+
+
+@pytest.fixture(scope="module")
+def shop(server):
+    load_shop(server["base"], server["headers"])
+    return server
+
+
+@pytest.fixture(scope="module")
+def rasa(model, rasa_bin, shop, tmp_path_factory):
+    """``rasa run --enable-api`` (REST channel) calling the action server, which calls the API."""
+    work = tmp_path_factory.mktemp("rasa-run")
+    with action_server(shop["base"], writer_key(shop["env"]), work / "actions.log") as actions:
+        endpoints = work / "endpoints.yml"
+        endpoints.write_text(yaml.safe_dump({"action_endpoint": {"url": f"{actions}/webhook"}}))
+        port = free_port()
+        command = [str(rasa_bin), "run", "--enable-api", "--model", str(model), "--endpoints", str(endpoints),
+                   "--credentials", str(CHATBOT / "credentials.yml"), "--interface", "127.0.0.1",
+                   "--port", str(port)]  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        with running(command, f"{base}/status", work / "rasa.log", env=_rasa_env(), timeout=420):
+            yield base
+
+
+class Customer:
+    """One conversation with the assistant through the REST channel."""
+
+    def __init__(self, rasa: str) -> None:
+        self.rasa, self.sender = rasa, f"customer-{uuid.uuid4().hex[:10]}"
+
+    def say(self, message: str) -> list[str]:
+        """Send ``message``; the texts of the assistant's replies."""
+        response = httpx.post(
+            f"{self.rasa}/webhooks/rest/webhook",
+            json={"sender": self.sender, "message": message},
+            timeout=120,
+        )
+        assert response.status_code == 200, response.text
+        return [m["text"] for m in response.json() if "text" in m]
+
+    def slots(self) -> dict:
+        tracker = httpx.get(f"{self.rasa}/conversations/{self.sender}/tracker", timeout=30).json()
+        return tracker["slots"]
+
+
+def api_answer(shop: dict, question: str, product_id: str | None = None) -> str:
+    body = {"question": question, "context": {"order_id": None, "product_id": product_id}}
+    response = httpx.post(f"{shop['base']}/v1/answer", json=body, headers=shop["headers"], timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()["answer"]
+
+
+def test_support_question_answered_from_the_knowledge_base(rasa, shop):
+    customer = Customer(rasa)
+    assert customer.say("hello") == [text_of("utter_greet")]
+    question = "How do I get a refund for the dress I sent back?"
+    assert customer.say(question) == [api_answer(shop, question)]
+
+
+def test_product_opinion_then_a_question_about_the_same_product(rasa, shop):
+    customer = Customer(rasa)
+    [summary] = customer.say("What do people say about DRS-101?")
+    insights = httpx.get(f"{shop['base']}/v1/products/DRS-101/insights", headers=shop["headers"]).json()
+    assert summary.startswith(f"Linen wrap dress: {insights['review_count']} reviews")
+    assert f"praise the {insights['praised_aspects'][0]['aspect']}" in summary
+    assert f"criticise the {insights['criticised_aspects'][0]['aspect']}" in summary
+    question = "Does it run small?"
+    assert customer.say(question) == [api_answer(shop, question, product_id="DRS-101")]
+
+
+def test_product_opinion_asks_which_product(rasa):
+    customer = Customer(rasa)
+    assert customer.say("What do customers think of this coat?") == [text_of("utter_ask_product_id")]
+    [summary] = customer.say("COAT-220")
+    assert summary.startswith("Wool blend winter coat: 3 reviews")
+
+
+def test_product_suggestion(rasa, shop):
+    customer = Customer(rasa)
+    [reply] = customer.say("Can you suggest a dress that is true to size under 100 dollars?")
+    slots = customer.slots()
+    assert slots["category"] == "Dresses" and slots["budget"] == "100"
+    query = " ".join(part for part in (slots["need"], slots["category"]) if part)
+    expected = httpx.get(
+        f"{shop['base']}/v1/recommendations", headers=shop["headers"],
+        params={"q": query, "category": "Dresses", "max_price": 100, "k": 3},
+    ).json()["items"]  # fmt: skip
+    assert expected and reply.splitlines()[1:] == [
+        f"- {i['name']} ({i['product_id']}): {'; '.join(i['reasons'])}" for i in expected
+    ]
+
+
+def test_feedback_collected_stored_and_handed_over(rasa, shop):
+    customer = Customer(rasa)
+    assert customer.say("I'd like to leave some feedback") == [text_of("utter_ask_product_id")]
+    assert customer.say("KNT-118") == [text_of("utter_ask_feedback_text")]
+    feedback = "It fell apart after one wash and nobody answers my emails. Awful, worst purchase ever."
+    assert customer.say(feedback) == [text_of("utter_ask_feedback_rating")]
+    assert customer.say("1") == [text_of("utter_feedback_empathy"), text_of("utter_offer_handoff")]
+    assert customer.say("yes please") == [text_of("utter_handoff")]
+    assert customer.slots()["handoff"] is True
+    reviews = httpx.get(
+        f"{shop['base']}/v1/reviews", params={"product_id": "KNT-118"}, headers=shop["headers"]
+    ).json()["items"]
+    [stored] = [r for r in reviews if r["text"] == feedback]
+    assert stored["source"] == "chat" and stored["rating"] == 1 and stored["sentiment"]["label"] == "negative"
+    assert stored["author_id"] == customer.sender
+
+
+def test_off_topic_question_gets_a_clarifying_question_then_a_person(rasa):
+    customer = Customer(rasa)
+    assert customer.say("Write me a poem about the sea.") == [text_of("utter_ask_rephrase")]
+    assert customer.say("What will the weather be like in Madrid tomorrow?") == [text_of("utter_handoff")]
+    assert customer.slots()["handoff"] is True
