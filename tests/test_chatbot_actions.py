@@ -145,7 +145,7 @@ def test_support_question_is_answered_from_the_knowledge_base(actions, shop):
 
 
 def test_product_question_after_the_form_uses_the_question_and_the_product(actions, shop):
-    question = "Does it run small?"
+    question = "Does the dress run small?"
     expected = ask_api(shop, question, product_id="DRS-101")
     assert expected["intent"]["name"] == "product_question"
     result = run_action(

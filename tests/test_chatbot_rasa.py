@@ -137,7 +137,7 @@ def test_product_opinion_then_a_question_about_the_same_product(rasa, shop):
     assert summary.startswith(f"Linen wrap dress: {insights['review_count']} reviews")
     assert f"praise the {insights['praised_aspects'][0]['aspect']}" in summary
     assert f"criticise the {insights['criticised_aspects'][0]['aspect']}" in summary
-    question = "Does it run small?"
+    question = "Does the dress run small?"
     assert customer.say(question) == [api_answer(shop, question, product_id="DRS-101")]
 
 
