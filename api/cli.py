@@ -167,6 +167,91 @@ def train_sentiment(
     )
 
 
+@train_app.command("intent")
+def train_intent(
+    ctx: typer.Context,
+    data: Path | None = typer.Option(
+        None, "--data", help="Your labelled questions instead of the Bitext customer-support set."
+    ),
+    text_col: str = typer.Option("text", "--text-col"),
+    label_col: str = typer.Option("label", "--label-col", help="Column holding the intent name."),
+    test_data: Path | None = typer.Option(
+        None, "--test-data", help="An official test file with the same columns (else a held-out split)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Artifact folder; default models/intent/v<version>, registered as 'intent'."
+    ),
+    epochs: float = typer.Option(3.0, "--epochs"),
+    version: str = typer.Option("1", "--version"),
+    seed: int = typer.Option(13, "--seed"),
+    limit: int | None = typer.Option(
+        None, "--limit", help="Train on at most this many rows (a quick trial)."
+    ),
+) -> None:
+    """Fine-tune a customer-question intent classifier and calibrate its out-of-scope threshold."""
+    from nlp.recipes_intent import intent_config
+    from nlp.recipes_intent import train_intent as run
+
+    if test_data and not data:
+        raise fail("--test-data needs --data (the default Bitext set brings its own split)")
+    frame = _user_frame(data, text_col, label_col) if data else None
+    test = _user_frame(test_data, text_col, label_col) if test_data else None
+    config = intent_config(epochs=epochs, seed=seed, model_version=version)
+    metrics = run(out, config, data=frame, test_data=test, command=_invocation(ctx), limit=limit)
+    test_report = metrics["test"]
+    typer.echo(
+        json.dumps(
+            {
+                "test_accuracy": test_report["accuracy"],
+                "test_macro_f1": test_report["macro_f1"],
+                "baseline_test_accuracy": metrics["baseline_tfidf_logreg_test"]["accuracy"],
+                **metrics["out_of_scope"],
+                "training_minutes": metrics["training_minutes"],
+            },
+            indent=2,
+        )
+    )
+
+
+@app.command()
+def intent(
+    input: str = typer.Argument(
+        ..., help="CSV (.csv, .csv.gz), JSONL or Parquet file; '-' reads JSONL from stdin."
+    ),
+    text_col: str = typer.Option(..., "--text-col", help="Column holding the question."),
+    id_col: str | None = typer.Option(
+        None, "--id-col", help="Column holding the row id (default: row number)."
+    ),
+    out: str | None = typer.Option(
+        None, "--out", help="Output .jsonl (default), .csv or .parquet; stdout if omitted."
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", help="Intent model folder (default: the registered 'intent' model)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    """Classify customer questions: one record {id, intent, confidence, out_of_scope} per input row."""
+    from nlp.intents import INTENT_LAYOUT, IntentClassifier, IntentSummary
+    from nlp.registry import Registry
+    from nlp.scoring import MissingColumnError, UnsupportedFormatError
+    from nlp.scoring import score as run
+
+    if input != "-" and not Path(input).exists():
+        raise fail(f"input file {input} does not exist")
+    try:
+        classifier = IntentClassifier.load(model or Registry().path("intent"))
+    except (KeyError, FileNotFoundError) as exc:
+        raise fail(str(exc).strip("'\"")) from exc
+    try:
+        summary = run(
+            classifier, input, text_col, id_col, out,
+            progress=not quiet, summary=IntentSummary(), layout=INTENT_LAYOUT,
+        )  # fmt: skip
+    except (MissingColumnError, UnsupportedFormatError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(summary.render(), err=True)
+
+
 # Options shared by the commands that train on a text corpus (embeddings, topics).
 _CorpusData = typer.Option(None, "--data", help="Your file of texts instead of the shared review corpora.")
 _CorpusTextCol = typer.Option("text", "--text-col")

@@ -13,11 +13,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.analysis import AnalysisService
+from api.answers import AnswerService
 from api.core.config import Settings, get_settings
 from api.db.migrate import upgrade
 from api.db.session import make_engine, make_sessionmaker
 from api.deps import KeyGuard
-from api.routes import analyze, health, products, recommendations, reports, reviews, topics
+from api.routes import analyze, answer, health, products, recommendations, reports, reviews, topics
 from api.suggestions import SuggestionService
 
 DESCRIPTION = """Customer-review analysis, review store, product insights and brand-manager reports.
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upgrade(settings.db_url)
         await service.start()
+        await app.state.answers.start()
         yield
         await service.stop()
         engine.dispose()
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
     app.state.sessionmaker = sessionmaker
     app.state.analysis = service
     app.state.suggestions = SuggestionService()
+    app.state.answers = AnswerService(knowledge_base=settings.knowledge_base)
     app.state.key_guard = KeyGuard(sessionmaker, settings.rate_limit_per_minute)
     app.state.metrics = Metrics()
 
@@ -129,6 +132,6 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
             allow_methods=["GET", "POST"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
-    for module in (health, analyze, reviews, products, topics, reports, recommendations):
+    for module in (health, analyze, answer, reviews, products, topics, reports, recommendations):
         app.include_router(module.router)
     return app

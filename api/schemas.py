@@ -248,3 +248,55 @@ class RecommendationsOut(BaseModel):
         description="also_bought, similar_content, for_you, query(+reviews), popular or none."
     )
     reason: str | None = Field(None, description="Why the list is empty or fell back to popular items.")
+
+
+class AnswerContext(BaseModel):
+    order_id: Text | None = Field(None, max_length=128, examples=["113542617735902"])
+    product_id: Text | None = Field(None, max_length=128, examples=["1078"])
+
+
+class AnswerRequest(BaseModel):
+    question: Text = Field(min_length=1, max_length=2000, examples=["Where is my order 113542617735902?"])
+    session_id: Text | None = Field(None, max_length=128, description="The conversation, echoed back.")
+    context: AnswerContext | None = None
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is empty or whitespace only")
+        return value
+
+
+class IntentOut(BaseModel):
+    name: str = Field(description="Intent name, or product_question for an answer from reviews.")
+    confidence: float = Field(description="Probability of the intent (0..1).")
+
+
+class EntityOut(BaseModel):
+    type: str = Field(examples=["order_id"])
+    value: str
+    offset: int = Field(description="Character offset in the question.")
+    length: int
+
+
+class ProductAnswerOut(BaseModel):
+    product_id: str
+    aspect: str
+    reviews: int = Field(description="Reviews of the product that mention the aspect.")
+    sentiment: dict[str, float] = Field(description="Share of those reviews per sentiment label.")
+    opinion: dict | None = Field(
+        None, description="The most frequent matching opinion: text, reviews, share."
+    )
+    quote: dict = Field(description="review_id, text, sentiment.")
+
+
+class AnswerOut(BaseModel):
+    intent: IntentOut
+    ranking: list[IntentOut] = Field(description="The five most probable intents, best first.")
+    out_of_scope: bool
+    answer: str
+    entities: list[EntityOut]
+    product: ProductAnswerOut | None = None
+    session_id: str | None = None
+    model_version: str

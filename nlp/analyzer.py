@@ -96,6 +96,27 @@ class AnalysisError:
         return {"error": asdict(self)}
 
 
+def prepare_input(
+    preparer: TextPreparer, raw: object, redact_pii: bool | None = None
+) -> tuple[str, bool] | AnalysisError:
+    """``(prepared text, truncated)`` for one input value, or the :class:`AnalysisError` that rejects it.
+
+    Error codes: ``missing_text`` (None / NaN), ``invalid_type`` (not a string), ``empty_text`` (nothing
+    left after normalisation), ``undecodable_text`` (invalid UTF-8 bytes).
+    """
+    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+        return AnalysisError("missing_text", "no text in this row")
+    if not isinstance(raw, str):
+        return AnalysisError("invalid_type", f"text must be a string, got {type(raw).__name__}")
+    try:
+        text, truncated = preparer.prepare(raw, redact_pii)
+    except UndecodableTextError as exc:
+        return AnalysisError("undecodable_text", str(exc))
+    if not text:
+        return AnalysisError("empty_text", "text is empty or whitespace only")
+    return text, truncated
+
+
 @dataclass
 class _Prepared:
     index: int
@@ -149,8 +170,7 @@ class Analyzer:
 
         ``redact_pii`` overrides the analyzer's setting for this call.
 
-        Error codes: ``missing_text`` (None / NaN), ``invalid_type`` (not a string), ``empty_text`` (nothing
-        left after normalisation), ``undecodable_text`` (invalid UTF-8 bytes).
+        Error codes: see :func:`prepare_input`.
         """
         results: list[ReviewAnalysis | AnalysisError | None] = [None] * len(texts)
         batch: list[_Prepared] = []
@@ -168,17 +188,8 @@ class Analyzer:
         return [r for r in results if r is not None]
 
     def _prepare(self, index: int, raw: object, redact_pii: bool | None) -> _Prepared | AnalysisError:
-        if raw is None or (isinstance(raw, float) and np.isnan(raw)):
-            return AnalysisError("missing_text", "no text in this row")
-        if not isinstance(raw, str):
-            return AnalysisError("invalid_type", f"text must be a string, got {type(raw).__name__}")
-        try:
-            text, truncated = self.preparer.prepare(raw, redact_pii)
-        except UndecodableTextError as exc:
-            return AnalysisError("undecodable_text", str(exc))
-        if not text:
-            return AnalysisError("empty_text", "text is empty or whitespace only")
-        return _Prepared(index, text, truncated)
+        outcome = prepare_input(self.preparer, raw, redact_pii)
+        return outcome if isinstance(outcome, AnalysisError) else _Prepared(index, *outcome)
 
     def _analyze_batch(self, batch: list[_Prepared]) -> list[ReviewAnalysis]:
         segments: dict[str, int] = {}

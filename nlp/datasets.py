@@ -93,6 +93,34 @@ def sst2(split: str = "train", datasets_dir: Path = DATASETS_DIR) -> pd.DataFram
     return pd.DataFrame(rows, columns=["text", "label"])
 
 
+def bitext_support(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+    """Bitext customer-support requests: columns ``id, text, label, entity_type, entity_value, split``.
+
+    ``label`` is one of 27 intents; the split is by a hash of the row number (:func:`split_of`).
+    """
+    raw = pd.read_csv(
+        _require(datasets_dir / "bitext_customer_support" / "bitext_customer_support_v337b968.csv"),
+        keep_default_na=False,
+    )
+    frame = pd.DataFrame(
+        {
+            "id": range(len(raw)),
+            "text": raw["instruction"].astype(str).str.strip(),
+            "label": raw["intent"].astype(str),
+            "entity_type": raw["entity_type"].astype(str),
+            "entity_value": raw["entity_value"].astype(str),
+        }
+    )
+    frame["split"] = frame["id"].map(split_of)
+    return frame[frame["text"] != ""].reset_index(drop=True)
+
+
+def banking77(split: str = "train", datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+    """BANKING77 online-banking queries (official ``train`` / ``test`` split): columns ``text, label``."""
+    raw = pd.read_csv(_require(datasets_dir / "banking77" / f"{split}.csv"))
+    return raw.rename(columns={"category": "label"})[["text", "label"]]
+
+
 def review_corpus(datasets_dir: Path = DATASETS_DIR) -> list[str]:
     """All review texts (clothing and fine food) for unsupervised training: Word2Vec and topics."""
     return [*clothing_reviews(datasets_dir)["text"], *fine_food_reviews(datasets_dir)["text"]]

@@ -13,9 +13,9 @@ import gzip
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import pandas as pd
 import pyarrow as pa
@@ -178,32 +178,42 @@ def flatten(record: dict) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class FlatLayout:
+    """How records become flat rows for CSV / Parquet: the columns, the row function and column types."""
+
+    columns: list[str]
+    flatten: Callable[[dict], dict]
+    floats: frozenset[str] = frozenset()
+    bools: frozenset[str] = frozenset()
+
+    def arrow_schema(self) -> pa.Schema:
+        def kind(c: str) -> pa.DataType:
+            return pa.float64() if c in self.floats else pa.bool_() if c in self.bools else pa.string()
+
+        return pa.schema([(c, kind(c)) for c in self.columns])
+
+
+SENTIMENT_LAYOUT = FlatLayout(
+    FLAT_COLUMNS, flatten, frozenset({"negative", "neutral", "positive"}), frozenset({"truncated"})
+)
+
+
 class RecordWriter:
     """Write records as JSONL (default, stdout when ``path`` is None), CSV or Parquet, chunk by chunk."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, layout: FlatLayout = SENTIMENT_LAYOUT) -> None:
         self.kind = "jsonl" if path is None else _format(path, for_output=True)
+        self.layout = layout
         self._parquet: pq.ParquetWriter | None = None
         self._csv: Any = None
         self.path = path
         if self.kind == "parquet":
-            self._schema = pa.schema(
-                [
-                    (
-                        c,
-                        pa.float64()
-                        if c in {"negative", "neutral", "positive"}
-                        else pa.bool_()
-                        if c == "truncated"
-                        else pa.string(),
-                    )
-                    for c in FLAT_COLUMNS
-                ]
-            )
+            self._schema = layout.arrow_schema()
             return
         self._fh: IO[str] = sys.stdout if path is None else open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
         if self.kind == "csv":
-            self._csv = csv.DictWriter(self._fh, fieldnames=FLAT_COLUMNS)
+            self._csv = csv.DictWriter(self._fh, fieldnames=layout.columns)
             self._csv.writeheader()
 
     def write(self, records: list[dict]) -> None:
@@ -211,10 +221,10 @@ class RecordWriter:
             self._fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
             self._fh.flush()
         elif self.kind == "csv":
-            self._csv.writerows(flatten(r) for r in records)
+            self._csv.writerows(self.layout.flatten(r) for r in records)
             self._fh.flush()
         else:
-            table = pa.Table.from_pylist([flatten(r) for r in records], schema=self._schema)
+            table = pa.Table.from_pylist([self.layout.flatten(r) for r in records], schema=self._schema)
             if self._parquet is None:
                 self._parquet = pq.ParquetWriter(str(self.path), self._schema)
             self._parquet.write_table(table)
@@ -265,16 +275,35 @@ class ScoreSummary:
         return "\n".join(lines)
 
 
+class Summary(Protocol):
+    """Counts over a run: fed every record, rendered for the terminal at the end."""
+
+    def add(self, record: dict) -> None: ...
+
+    def render(self) -> str: ...
+
+
+class Model(Protocol):
+    """Anything that turns raw input values into results with ``to_dict()`` or :class:`AnalysisError` s."""
+
+    def analyze(self, texts: list[object]) -> list: ...
+
+
 def score(
-    analyzer: Analyzer,
+    analyzer: Analyzer | Model,
     input_path: str,
     text_col: str,
     id_col: str | None = None,
     out_path: str | None = None,
     chunk_size: int = 256,
     progress: bool = True,
-) -> ScoreSummary:
+    summary: Summary | None = None,
+    layout: FlatLayout = SENTIMENT_LAYOUT,
+) -> Summary:
     """Score ``input_path`` into ``out_path`` (JSONL on stdout when None); returns the summary.
+
+    ``analyzer`` is the review :class:`Analyzer` by default; any :class:`Model` (e.g. the intent classifier)
+    works with its own ``summary`` and flat ``layout``.
 
     Raises:
         MissingColumnError, UnsupportedFormatError: before anything is written.
@@ -282,8 +311,8 @@ def score(
     chunks = read_rows(input_path, text_col, id_col, chunk_size)
     first = next(chunks, [])  # surfaces a missing column before the output file is created
     total = pq.ParquetFile(input_path).metadata.num_rows if _format(input_path) == "parquet" else None
-    writer = RecordWriter(out_path)
-    summary = ScoreSummary()
+    writer = RecordWriter(out_path, layout)
+    summary = summary or ScoreSummary()
     bar = tqdm(total=total, unit="row", desc="scoring", disable=not progress, file=sys.stderr)
     try:
         for chunk in _chain(first, chunks):
@@ -313,6 +342,8 @@ def _plain(value: Any) -> Any:
 
 
 __all__ = [
+    "SENTIMENT_LAYOUT",
+    "FlatLayout",
     "MissingColumnError",
     "RecordWriter",
     "ScoreSummary",

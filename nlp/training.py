@@ -51,6 +51,8 @@ class TrainingConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.1
     warmup_share: float = 0.06
+    #: Label smoothing of the cross-entropy (Szegedy et al. 2016); keeps intent confidences informative.
+    label_smoothing: float = 0.0
     seed: int = 13
     model_version: str = "1"
 
@@ -135,7 +137,7 @@ def train_classifier(
             for k in range(len(label_names))
         ]
     )
-    loss_fn = nn.CrossEntropyLoss(weight=weights)
+    loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.01)
 

@@ -1,5 +1,5 @@
-"""Shared fixtures: the real analyzer over the committed models, the shared datasets when present, and the
-API served on loopback (``server``)."""
+"""Shared fixtures: the real analyzer over the committed models, the shared datasets when present, the API
+through TestClient (``api``, ``make_client``, ``make_key``) and served on loopback (``server``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from fastapi.testclient import TestClient
+
+from api import store
+from api.analysis import AnalysisService
+from api.core.config import Settings
+from api.main import create_app
 from nlp.paths import DATASETS_DIR, PROJECT_ROOT
 from tests.live import api_server
 
@@ -32,6 +38,27 @@ def analyzer():
 @pytest.fixture(scope="session")
 def examples_path() -> Path:
     return EXAMPLES
+
+
+def make_client(tmp_path, analyzer, **overrides) -> TestClient:
+    settings = Settings(data_dir=tmp_path, **overrides)
+    app = create_app(settings, AnalysisService(factory=lambda version: analyzer))
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def make_key(client: TestClient, role: str) -> dict[str, str]:
+    with client.app.state.sessionmaker() as session:
+        key = store.create_api_key(session, role)
+        session.commit()
+    return {"X-API-Key": key}
+
+
+@pytest.fixture
+def api(tmp_path, analyzer):
+    with make_client(tmp_path, analyzer) as client:
+        client.admin = make_key(client, "admin")
+        client.reader = make_key(client, "reader")
+        yield client
 
 
 def pytest_configure(config):

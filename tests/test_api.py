@@ -6,12 +6,8 @@ import csv
 import io
 
 import pytest
-from fastapi.testclient import TestClient
 
-from api import store
-from api.analysis import AnalysisService
-from api.core.config import Settings
-from api.main import create_app
+from tests.conftest import make_client, make_key
 
 PRODUCTS = [
     {"product_id": "DRS-1", "name": "Linen wrap dress", "category": "Dresses", "price": 89.0},
@@ -24,27 +20,6 @@ REVIEWS = [
     ("DRS-1", '=HYPERLINK("http://evil") the fit is terrible', 1),
     ("TEA-7", "Great taste, fresh and fragrant.", 5),
 ]
-
-
-def make_client(tmp_path, analyzer, **overrides) -> TestClient:
-    settings = Settings(data_dir=tmp_path, **overrides)
-    app = create_app(settings, AnalysisService(factory=lambda version: analyzer))
-    return TestClient(app, raise_server_exceptions=False)
-
-
-def make_key(client: TestClient, role: str) -> dict[str, str]:
-    with client.app.state.sessionmaker() as session:
-        key = store.create_api_key(session, role)
-        session.commit()
-    return {"X-API-Key": key}
-
-
-@pytest.fixture
-def api(tmp_path, analyzer):
-    with make_client(tmp_path, analyzer) as client:
-        client.admin = make_key(client, "admin")
-        client.reader = make_key(client, "reader")
-        yield client
 
 
 def _seed(api) -> list[dict]:

@@ -21,7 +21,7 @@ from api.cli import app as cli
 from api.core.config import get_settings
 from nlp.paths import DATASETS_DIR
 from nlp.recommend_eval import clean_retail, read_retail
-from tests.test_api import make_client, make_key
+from tests.conftest import make_client, make_key
 
 RETAIL = DATASETS_DIR / "uci_online_retail"
 pytestmark = pytest.mark.skipif(

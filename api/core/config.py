@@ -29,6 +29,7 @@ class Settings(BaseSettings):
         metrics_enabled: serve ``GET /metrics`` (Prometheus).
         analyze_max_documents: documents per ``POST /v1/analyze`` request.
         analyze_max_chars: characters per document.
+        knowledge_base: the shop's answers file for ``POST /v1/answer`` (default: the shipped example).
     """
 
     model_config = SettingsConfigDict(env_prefix="REVIEWPULSE_", extra="ignore")
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     analyze_max_documents: int = 100
     analyze_max_chars: int = 20_000
+    knowledge_base: Path | None = None
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -1,0 +1,113 @@
+"""The service's question answering: intent, entities, knowledge-base answer, or an answer from reviews.
+
+Loaded once at start-up (the intent model is ~100 MB in memory). A question about a product in the request
+context ("does it run small?") that the intent model does not recognise as a support request is answered
+from that product's analysed reviews (:func:`nlp.answers.product_answer`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+from spacy.lang.en.stop_words import STOP_WORDS
+from sqlalchemy.orm import Session
+
+from api import store
+from api.analysis import AnalysisService
+from nlp.analyzer import ReviewAnalysis
+from nlp.answers import KnowledgeBase, product_answer
+from nlp.intents import IntentClassifier, IntentResult, extract_entities
+from nlp.paths import MODELS_DIR
+from nlp.registry import Registry
+
+DEFAULT_KNOWLEDGE_BASE = Path(__file__).parent / "knowledge_base.yml"
+PRODUCT_QUESTION = "product_question"
+
+
+class AnswerUnavailableError(RuntimeError):
+    """No intent model is registered (train one with ``reviewpulse train intent``)."""
+
+
+class AnswerService:
+    """Answers questions with the registered intent model and the knowledge base.
+
+    Raises (on :meth:`start`):
+        nlp.answers.KnowledgeBaseError: the knowledge-base file is malformed (the service does not start).
+    """
+
+    def __init__(self, models_dir: Path = MODELS_DIR, knowledge_base: Path | None = None) -> None:
+        self.models_dir = models_dir
+        self.kb_path = knowledge_base or DEFAULT_KNOWLEDGE_BASE
+        self.classifier: IntentClassifier | None = None
+        self.kb: KnowledgeBase | None = None
+
+    async def start(self) -> None:
+        self.kb = KnowledgeBase.load(self.kb_path)
+        try:
+            path = Registry(self.models_dir).path("intent")
+        except KeyError:
+            return  # the endpoint answers 503 and says how to train one
+        self.classifier = await asyncio.to_thread(IntentClassifier.load, path)
+
+    def _classify(self, question: str) -> tuple[IntentResult, list]:
+        if self.classifier is None:
+            raise AnswerUnavailableError(
+                "no intent model is registered; train one with `reviewpulse train intent`"
+            )
+        [result] = self.classifier.predict([question])
+        return result, extract_entities(question, self.classifier.preparer)
+
+    async def answer(
+        self,
+        question: str,
+        context: dict[str, str | None],
+        session: Session,
+        analysis: AnalysisService,
+    ) -> dict:
+        """The ``POST /v1/answer`` body for one question (``context``: ``order_id``, ``product_id``).
+
+        Raises:
+            AnswerUnavailableError: no intent model is registered.
+            LookupError: ``context["product_id"]`` is not in the catalogue.
+        """
+        assert self.kb is not None, "start() loads the knowledge base"
+        result, entities = await asyncio.to_thread(self._classify, question)
+        body = {
+            "intent": {"name": result.intent, "confidence": result.confidence},
+            "ranking": [{"name": r.name, "confidence": r.confidence} for r in result.ranking],
+            "out_of_scope": result.out_of_scope,
+            "entities": [e.__dict__ for e in entities],
+            "product": None,
+            "model_version": result.model_version,
+        }
+        product_id = context.get("product_id")
+        if product_id and store.get_product(session, product_id) is None:
+            raise LookupError(f"product {product_id!r} not found")
+        if product_id and result.out_of_scope:
+            found = await self._from_reviews(question, product_id, session, analysis)
+            if found is not None:
+                answer = found.pop("answer")
+                confidence = round(1.0 - result.confidence, 4)
+                return body | {
+                    "intent": {"name": PRODUCT_QUESTION, "confidence": confidence},
+                    "out_of_scope": False,
+                    "answer": answer,
+                    "product": {"product_id": product_id, **found},
+                }
+        if result.out_of_scope:
+            return body | {"answer": self.kb.render(self.kb.out_of_scope)}
+        values = dict(context) | {e.type: e.value for e in reversed(entities)}
+        return body | {"answer": self.kb.answer(result.intent, values)}
+
+    async def _from_reviews(
+        self, question: str, product_id: str, session: Session, analysis: AnalysisService
+    ) -> dict | None:
+        _, [parsed] = await analysis.analyze([question])
+        if not isinstance(parsed, ReviewAnalysis):
+            return None
+        terms = {a.term for a in parsed.aspects}
+        words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP_WORDS} - terms
+        records = await asyncio.to_thread(store.review_records, session, product_id=product_id)
+        return product_answer(records, terms, {a.topic["id"] for a in parsed.aspects}, words)

@@ -1,0 +1,173 @@
+"""Answers to customer questions: knowledge-base templates per intent, and product questions from reviews.
+
+The knowledge base is one YAML file the shop edits (default ``api/knowledge_base.yml``; see that file for the
+format). A template's ``{{placeholders}}`` are filled from the shop's own facts, the request context and the
+entities found in the question; an intent lists templates from most to least specific and the first whose
+placeholders can all be filled is used, so an answer never shows a raw ``{{placeholder}}``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from nlp.reports import AspectRecord, ReviewRecord, shorten_around
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+#: Placeholders a template may use besides the shop's facts: request context and entity types.
+DYNAMIC_PLACEHOLDERS = frozenset(
+    {"order_id", "product_id", "invoice_id", "refund_amount", "account_type", "location", "person_name"}
+)
+
+
+class KnowledgeBaseError(ValueError):
+    """The knowledge-base file is malformed; the message names the file and the entry."""
+
+
+@dataclass
+class KnowledgeBase:
+    """Intent -> answer templates, the shop's facts, and the out-of-scope and fallback answers.
+
+    Raises (on :meth:`load`):
+        KnowledgeBaseError: unreadable YAML, a missing section, an unknown placeholder, or an intent whose
+            last template needs anything but the shop's facts (it could not always be filled).
+    """
+
+    shop: dict[str, str]
+    intents: dict[str, list[str]]
+    out_of_scope: str
+    fallback: str
+    source: str = "<memory>"
+
+    @classmethod
+    def load(cls, path: Path) -> KnowledgeBase:
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise KnowledgeBaseError(f"cannot read the knowledge base {path}: {exc}") from exc
+        if not isinstance(raw, dict) or not isinstance(raw.get("intents"), dict):
+            raise KnowledgeBaseError(f"{path}: expected a mapping with an 'intents' section")
+        kb = cls(
+            shop={str(k): str(v) for k, v in (raw.get("shop") or {}).items()},
+            intents={str(k): [v] if isinstance(v, str) else list(v) for k, v in raw["intents"].items()},
+            out_of_scope=str(raw.get("out_of_scope", "")),
+            fallback=str(raw.get("fallback", "")),
+            source=str(path),
+        )
+        kb.validate()
+        return kb
+
+    def validate(self) -> None:
+        known = DYNAMIC_PLACEHOLDERS | set(self.shop)
+        for name, text in [("out_of_scope", self.out_of_scope), ("fallback", self.fallback)]:
+            if not text or set(_PLACEHOLDER.findall(text)) - set(self.shop):
+                raise KnowledgeBaseError(f"{self.source}: '{name}' must be set and use only shop facts")
+        for intent, templates in self.intents.items():
+            if not templates or not all(isinstance(t, str) and t.strip() for t in templates):
+                raise KnowledgeBaseError(
+                    f"{self.source}: intent {intent!r} needs at least one non-empty template"
+                )
+            for template in templates:
+                unknown = set(_PLACEHOLDER.findall(template)) - known
+                if unknown:
+                    raise KnowledgeBaseError(
+                        f"{self.source}: intent {intent!r} uses unknown placeholders {sorted(unknown)}; "
+                        f"known: {sorted(known)}"
+                    )
+            if set(_PLACEHOLDER.findall(templates[-1])) - set(self.shop):
+                raise KnowledgeBaseError(
+                    f"{self.source}: the last template of {intent!r} must use only shop facts, so it can always be filled"
+                )
+
+    def answer(self, intent: str, values: Mapping[str, str | None]) -> str:
+        """The first template of ``intent`` whose placeholders are all known, filled in (fallback if no entry)."""
+        filled = {**self.shop, **{k: v for k, v in values.items() if v}}
+        for template in self.intents.get(intent, [self.fallback]):
+            if set(_PLACEHOLDER.findall(template)) <= set(filled):
+                return _PLACEHOLDER.sub(lambda m: filled[m.group(1)], template).strip()
+        raise AssertionError("unreachable: validate() guarantees a fillable last template")
+
+    def render(self, text: str) -> str:
+        """A shop-facts-only text (``out_of_scope``, ``fallback``) filled in."""
+        return _PLACEHOLDER.sub(lambda m: self.shop[m.group(1)], text).strip()
+
+
+def _mentions(records: Sequence[ReviewRecord], wanted: Callable[[AspectRecord], bool]) -> dict:
+    """``{review_id: (record, [matching aspect mentions])}`` for the reviews with at least one."""
+    found = {}
+    for record in records:
+        hits = [a for a in record.aspects if wanted(a)]
+        if hits:
+            found[record.review_id] = (record, hits)
+    return found
+
+
+def product_answer(
+    records: Sequence[ReviewRecord], terms: set[str], topic_ids: set[int], opinion_words: set[str]
+) -> dict | None:
+    """What the reviews of one product say about the aspect a question asks about, or None if none mention it.
+
+    Args:
+        records: the product's analysed reviews.
+        terms: lemmatised aspect terms of the question ("fabric"); mentions with the same term match.
+        topic_ids: the question's aspect topics; when no mention has one of ``terms``, mentions in the same
+            topic match instead (-1 is ignored).
+        opinion_words: lower-case content words of the question that are not aspects ("small", "soft").
+
+    Returns:
+        ``{"aspect", "reviews" (reviews mentioning it), "sentiment" {label: share of those reviews},
+        "opinion": {"text", "reviews", "share"} | None (the most frequent opinion sharing a word with the
+        question), "quote": {"review_id", "text", "sentiment"}, "answer": one readable sentence}``.
+    """
+    topic_ids = topic_ids - {-1}
+    matched = _mentions(records, lambda a: a.term in terms) or _mentions(
+        records, lambda a: a.topic_id in topic_ids
+    )
+    if not matched:
+        return None
+    mentions = [a for _, hits in matched.values() for a in hits]
+    aspect = Counter(a.text.lower() for a in mentions).most_common(1)[0][0]
+    n = len(matched)
+    labels = Counter(Counter(a.sentiment for a in hits).most_common(1)[0][0] for _, hits in matched.values())
+    shares = {label: round(labels[label] / n, 4) for label in ("negative", "neutral", "positive")}
+
+    opinion_reviews: Counter[str] = Counter()
+    for _, hits in matched.values():
+        said = {
+            o.lower() for a in hits for o in a.opinions if opinion_words & set(re.findall(r"\w+", o.lower()))
+        }
+        opinion_reviews.update(said)
+    opinion = None
+    if opinion_reviews:
+        text, count = opinion_reviews.most_common(1)[0]
+        opinion = {"text": text, "reviews": count, "share": round(count / n, 4)}
+        answer = f"{opinion['share']:.0%} of {n} reviews that mention {aspect} say \u201c{text}\u201d."
+    else:
+        top = max(shares, key=lambda k: shares[k])
+        answer = f"{shares[top]:.0%} of {n} reviews that mention {aspect} are {top} about it."
+
+    def strength(item: tuple[ReviewRecord, list]) -> tuple:
+        record, hits = item
+        says = any(o.lower() == (opinion or {}).get("text") for a in hits for o in a.opinions)
+        return (not says, -max(record.scores.values()), record.review_id)
+
+    record, hits = min(matched.values(), key=strength)
+    quote = {
+        "review_id": record.review_id,
+        "text": shorten_around(record.text, hits[0].text),
+        "sentiment": record.sentiment,
+    }
+    answer += f" One reviewer wrote: \u201c{quote['text']}\u201d"
+    return {
+        "aspect": aspect,
+        "reviews": n,
+        "sentiment": shares,
+        "opinion": opinion,
+        "quote": quote,
+        "answer": answer,
+    }

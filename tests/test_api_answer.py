@@ -1,0 +1,79 @@
+"""``POST /v1/answer`` over the real intent model, knowledge base, analyzer and a SQLite store."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from api.answers import AnswerService
+from tests.conftest import make_client, make_key
+from tests.test_api import _seed
+
+
+def _ask(api, question: str, **extra):
+    return api.post("/v1/answer", json={"question": question, **extra}, headers=api.reader)
+
+
+def test_support_question_answered_from_the_knowledge_base_with_the_order_number(api):
+    response = _ask(api, "where is my order 113542617735902?", session_id="s-1")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["intent"]["name"] == "track_order" and not body["out_of_scope"]
+    assert len(body["ranking"]) == 5 and body["ranking"][0]["name"] == "track_order"
+    assert body["entities"] == [{"type": "order_id", "value": "113542617735902", "offset": 18, "length": 15}]
+    assert "113542617735902" in body["answer"] and "{{" not in body["answer"]
+    assert body["session_id"] == "s-1" and body["model_version"].startswith("intent-v")
+
+
+def test_context_fills_placeholders_and_missing_values_fall_back(api):
+    with_context = _ask(api, "I want to cancel my order", context={"order_id": "A-99812"}).json()
+    assert with_context["intent"]["name"] == "cancel_order" and "A-99812" in with_context["answer"]
+    without = _ask(api, "I want to cancel my order").json()
+    assert "{{" not in without["answer"] and "/orders" in without["answer"]
+
+
+def test_off_topic_question_is_out_of_scope(api):
+    body = _ask(api, "write me a poem about the sea").json()
+    assert body["out_of_scope"] is True and "only help with" in body["answer"]
+
+
+def test_product_question_answered_from_its_reviews(api):
+    _seed(api)
+    body = _ask(api, "is the fabric soft?", context={"product_id": "DRS-1"}).json()
+    assert body["intent"]["name"] == "product_question" and not body["out_of_scope"]
+    product = body["product"]
+    assert product["product_id"] == "DRS-1" and product["aspect"] == "fabric" and product["reviews"] == 2
+    assert "reviews that mention fabric" in body["answer"] and product["quote"]["text"] in body["answer"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "field"),
+    [
+        ({"question": ""}, 422, "body.question"),
+        ({"question": "   "}, 422, "body.question"),
+        ({"question": "x" * 2001}, 422, "body.question"),
+        ({}, 422, "body.question"),
+        ({"question": "hi", "context": {"order_id": 5}}, 422, "body.context.order_id"),
+    ],
+)
+def test_malformed_requests_name_the_field(api, payload, status, field):
+    response = api.post("/v1/answer", json=payload, headers=api.reader)
+    assert response.status_code == status
+    assert response.json()["errors"][0]["field"] == field
+
+
+def test_unknown_product_is_a_404_and_no_key_a_401(api):
+    response = _ask(api, "does it run small?", context={"product_id": "NOPE"})
+    assert response.status_code == 404 and "context.product_id" in response.json()["detail"]
+    assert api.post("/v1/answer", json={"question": "hi"}).status_code == 401
+
+
+def test_without_an_intent_model_the_endpoint_says_how_to_train_one(tmp_path, analyzer):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "registry.json").write_text('{"models": []}')
+    with make_client(tmp_path, analyzer) as client:
+        client.app.state.answers = AnswerService(models_dir=tmp_path / "models")
+        asyncio.run(client.app.state.answers.start())
+        response = client.post("/v1/answer", json={"question": "hi"}, headers=make_key(client, "reader"))
+    assert response.status_code == 503 and "reviewpulse train intent" in response.json()["detail"]

@@ -1,0 +1,167 @@
+"""Intent model, entities, knowledge base and product answers: the registered model and real files."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from api.answers import DEFAULT_KNOWLEDGE_BASE
+from api.cli import app
+from nlp.answers import KnowledgeBase, KnowledgeBaseError, product_answer
+from nlp.intents import IntentClassifier, calibrate_threshold, extract_entities, out_of_scope_questions
+from nlp.paths import PROJECT_ROOT
+from nlp.registry import Registry
+from nlp.reports import AspectRecord, ReviewRecord
+
+QUESTIONS = PROJECT_ROOT / "examples" / "questions.csv"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def intents() -> IntentClassifier:
+    return IntentClassifier.load(Registry().path("intent"))
+
+
+def test_registered_model_answers_support_questions_and_flags_off_topic(intents):
+    results = intents.predict(
+        [
+            "where is my order 113542617735902?",
+            "I forgot my password",
+            "which payment methods do you accept",
+            "what's the weather like in Rome tomorrow",
+        ]
+    )
+    assert [r.intent for r in results[:3]] == ["track_order", "recover_password", "check_payment_methods"]
+    assert [r.out_of_scope for r in results] == [False, False, False, True]
+    for r in results:
+        assert len(r.ranking) == 5 and r.ranking[0].name == r.intent
+        assert 0 < r.confidence <= 1 and r.ranking[0].confidence >= r.ranking[1].confidence
+    assert results[0].model_version.startswith("intent-v")
+
+
+def test_analyze_keeps_bad_rows_in_place(intents):
+    out = intents.analyze(["I forgot my password", "   ", None, 42])
+    assert out[0].intent == "recover_password"
+    assert [getattr(o, "code", None) for o in out[1:]] == ["empty_text", "missing_text", "invalid_type"]
+
+
+def test_calibrated_threshold_is_the_quantile_and_needs_data():
+    assert calibrate_threshold([0.1 * k for k in range(1, 11)], 0.0) == pytest.approx(0.1)
+    assert calibrate_threshold([0.5] * 10) == 0.5
+    with pytest.raises(ValueError, match="validation"):
+        calibrate_threshold([])
+
+
+def test_off_topic_questions_are_a_hundred_distinct_lines():
+    questions = out_of_scope_questions()
+    assert len(questions) == len(set(questions)) == 100
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("how can I cancel purchase 113542617735902?", [("order_id", "113542617735902")]),
+        ("i need help to check my bill #37777", [("invoice_id", "37777")]),
+        (
+            "I want a refund of $45.50 for order ABC-12345",
+            [("refund_amount", "$45.50"), ("order_id", "ABC-12345")],
+        ),
+        ("switch me to the Platinum account", [("account_type", "Platinum")]),
+        ("hello there", []),
+    ],
+)
+def test_pattern_entities(text, expected):
+    found = extract_entities(text)
+    assert [(e.type, e.value) for e in found] == expected
+    for e in found:
+        assert text[e.offset : e.offset + e.length].lstrip("#") == e.value
+
+
+def test_shipped_knowledge_base_covers_every_intent_without_raw_placeholders(intents):
+    kb = KnowledgeBase.load(DEFAULT_KNOWLEDGE_BASE)
+    assert set(intents.labels) <= set(kb.intents)
+    for intent in intents.labels:
+        bare = kb.answer(intent, {})
+        full = kb.answer(intent, {"order_id": "123456", "invoice_id": "INV-9", "account_type": "Pro",
+                                  "refund_amount": "$20", "location": "Ireland", "product_id": "P1"})  # fmt: skip
+        assert "{{" not in bare and "{{" not in full and bare
+    assert "123456" in kb.answer("track_order", {"order_id": "123456"})
+    assert "{{" not in kb.render(kb.out_of_scope) and "{{" not in kb.render(kb.fallback)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("intents: [", "cannot read"),
+        ("shop: {}\n", "'intents' section"),
+        ("out_of_scope: x\nfallback: y\nintents:\n  a: 'Hi {{nope}}'\n", "unknown placeholders ['nope']"),
+        ("out_of_scope: x\nfallback: y\nintents:\n  a: 'Order {{order_id}}'\n", "last template of 'a'"),
+        ("fallback: y\nintents:\n  a: 'Hi'\n", "'out_of_scope' must be set"),
+    ],
+)
+def test_malformed_knowledge_base_names_the_problem(tmp_path, content, message):
+    path = tmp_path / "kb.yml"
+    path.write_text(content)
+    with pytest.raises(KnowledgeBaseError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        KnowledgeBase.load(path)
+
+
+def _record(review_id: int, text: str, sentiment: str, term: str, topic: int, opinions: tuple[str, ...]):
+    aspect = AspectRecord(term, term, topic, "fit", sentiment, opinions)
+    return ReviewRecord(review_id, "D1", "Dresses", 4, datetime(2026, 1, 1, tzinfo=UTC), text, sentiment,
+                        {sentiment: 0.9}, (aspect,))  # fmt: skip
+
+
+def test_product_answer_counts_reviews_that_share_the_question_opinion():
+    records = [
+        _record(1, "It runs small, size up.", "negative", "size", 3, ("runs small",)),
+        _record(2, "Runs small in the hips.", "negative", "hip", 3, ("runs small",)),
+        _record(3, "The size is perfect.", "positive", "size", 3, ("perfect",)),
+        _record(4, "Lovely colour.", "positive", "colour", 5, ("lovely",)),
+    ]
+    found = product_answer(records, {"dress"}, {3}, {"run", "small"})  # no "dress" mention: by topic
+    assert found is not None
+    assert found["reviews"] == 3 and found["opinion"] == {"text": "runs small", "reviews": 2, "share": 0.6667}
+    assert found["answer"].startswith("67% of 3 reviews that mention size say \u201cruns small\u201d")
+    assert found["quote"]["review_id"] in (1, 2)
+    assert product_answer(records, {"size"}, {3}, {"small"})["reviews"] == 2  # by term first
+    shares = product_answer(records, {"colour"}, set(), {"nice"})
+    assert shares is not None and shares["opinion"] is None and "100% of 1 reviews" in shares["answer"]
+    assert product_answer(records, {"zip"}, {-1}, {"broken"}) is None
+
+
+def test_cli_intent_classifies_the_example_questions(tmp_path):
+    out = tmp_path / "intents.jsonl"
+    args = ["intent", str(QUESTIONS), "--text-col", "question", "--id-col", "question_id", "--out", str(out)]
+    result = runner.invoke(app, [*args, "--quiet"])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    source = pd.read_csv(QUESTIONS, dtype=str, keep_default_na=False)
+    assert [r["id"] for r in records] == source["question_id"].tolist()
+    by_id = {r["id"]: r for r in records}
+    assert by_id["q15"]["error"]["code"] == "missing_text"
+    assert by_id["q01"]["intent"] == "track_order" and not by_id["q01"]["out_of_scope"]
+    assert by_id["q13"]["out_of_scope"] and by_id["q14"]["out_of_scope"]
+    assert set(by_id["q03"]) == {"id", "intent", "confidence", "out_of_scope", "model_version"}
+    assert "rows: 20" in result.output and "out of scope:" in result.output
+
+
+def test_cli_intent_csv_output_and_bad_column(tmp_path):
+    out = tmp_path / "intents.csv"
+    ok = runner.invoke(
+        app, ["intent", str(QUESTIONS), "--text-col", "question", "--out", str(out), "--quiet"]
+    )
+    assert ok.exit_code == 0, ok.output
+    frame = pd.read_csv(out)
+    assert len(frame) == 20 and {"intent", "confidence", "out_of_scope", "error_code"} <= set(frame.columns)
+    bad = runner.invoke(app, ["intent", str(QUESTIONS), "--text-col", "text"])
+    assert bad.exit_code == 2 and "available columns: question_id, question" in bad.output
+    missing = runner.invoke(
+        app, ["intent", str(QUESTIONS), "--text-col", "question", "--model", str(Path("/nope"))]
+    )
+    assert missing.exit_code == 2 and "not an intent model" in missing.output
