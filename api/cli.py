@@ -49,18 +49,35 @@ def _analyzer(model_version: str, redact_pii: bool):
         raise fail(str(exc).strip("'\"")) from exc
 
 
+# Options shared by the batch commands (score, intent).
+_Input = typer.Argument(..., help="CSV (.csv, .csv.gz), JSONL or Parquet file; '-' reads JSONL from stdin.")
+_IdCol = typer.Option(None, "--id-col", help="Column holding the row id (default: row number).")
+_Out = typer.Option(None, "--out", help="Output .jsonl (default), .csv or .parquet; stdout if omitted.")
+_Quiet = typer.Option(False, "--quiet", help="No progress bar.")
+
+
+def _check_input(input: str) -> None:
+    if input != "-" and not Path(input).exists():
+        raise fail(f"input file {input} does not exist")
+
+
+def _run_batch(model, input: str, text_col: str, id_col: str | None, out: str | None, **options) -> None:
+    """Stream ``input`` through ``model`` into ``out`` (:func:`nlp.scoring.score`); summary on stderr."""
+    from nlp.scoring import MissingColumnError, UnsupportedFormatError, score
+
+    try:
+        summary = score(model, input, text_col, id_col, out, **options)
+    except (MissingColumnError, UnsupportedFormatError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(summary.render(), err=True)
+
+
 @app.command()
 def score(
-    input: str = typer.Argument(
-        ..., help="CSV (.csv, .csv.gz), JSONL or Parquet file; '-' reads JSONL from stdin."
-    ),
+    input: str = _Input,
     text_col: str = typer.Option(..., "--text-col", help="Column holding the review text."),
-    id_col: str | None = typer.Option(
-        None, "--id-col", help="Column holding the row id (default: row number)."
-    ),
-    out: str | None = typer.Option(
-        None, "--out", help="Output .jsonl (default), .csv or .parquet; stdout if omitted."
-    ),
+    id_col: str | None = _IdCol,
+    out: str | None = _Out,
     redact_pii: bool = typer.Option(
         False, "--redact-pii", help="Redact e-mails, phone and card numbers first."
     ),
@@ -68,20 +85,12 @@ def score(
         "latest", "--model-version", help="Registered sentiment model version."
     ),
     chunk_size: int = typer.Option(256, "--chunk-size", min=1, help="Rows read and analysed per chunk."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    quiet: bool = _Quiet,
 ) -> None:
     """Score a review dump: one JSON record per input row, in order (errors are records too)."""
-    from nlp.scoring import MissingColumnError, UnsupportedFormatError
-    from nlp.scoring import score as run
-
-    if input != "-" and not Path(input).exists():
-        raise fail(f"input file {input} does not exist")
+    _check_input(input)
     analyzer = _analyzer(model_version, redact_pii)
-    try:
-        summary = run(analyzer, input, text_col, id_col, out, chunk_size=chunk_size, progress=not quiet)
-    except (MissingColumnError, UnsupportedFormatError) as exc:
-        raise fail(str(exc)) from exc
-    typer.echo(summary.render(), err=True)
+    _run_batch(analyzer, input, text_col, id_col, out, chunk_size=chunk_size, progress=not quiet)
 
 
 @app.command()
@@ -215,41 +224,28 @@ def train_intent(
 
 @app.command()
 def intent(
-    input: str = typer.Argument(
-        ..., help="CSV (.csv, .csv.gz), JSONL or Parquet file; '-' reads JSONL from stdin."
-    ),
+    input: str = _Input,
     text_col: str = typer.Option(..., "--text-col", help="Column holding the question."),
-    id_col: str | None = typer.Option(
-        None, "--id-col", help="Column holding the row id (default: row number)."
-    ),
-    out: str | None = typer.Option(
-        None, "--out", help="Output .jsonl (default), .csv or .parquet; stdout if omitted."
-    ),
+    id_col: str | None = _IdCol,
+    out: str | None = _Out,
     model: Path | None = typer.Option(
         None, "--model", help="Intent model folder (default: the registered 'intent' model)."
     ),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    quiet: bool = _Quiet,
 ) -> None:
     """Classify customer questions: one record {id, intent, confidence, out_of_scope} per input row."""
     from nlp.intents import INTENT_LAYOUT, IntentClassifier, IntentSummary
     from nlp.registry import Registry
-    from nlp.scoring import MissingColumnError, UnsupportedFormatError
-    from nlp.scoring import score as run
 
-    if input != "-" and not Path(input).exists():
-        raise fail(f"input file {input} does not exist")
+    _check_input(input)
     try:
         classifier = IntentClassifier.load(model or Registry().path("intent"))
     except (KeyError, FileNotFoundError) as exc:
         raise fail(str(exc).strip("'\"")) from exc
-    try:
-        summary = run(
-            classifier, input, text_col, id_col, out,
-            progress=not quiet, summary=IntentSummary(), layout=INTENT_LAYOUT,
-        )  # fmt: skip
-    except (MissingColumnError, UnsupportedFormatError) as exc:
-        raise fail(str(exc)) from exc
-    typer.echo(summary.render(), err=True)
+    _run_batch(
+        classifier, input, text_col, id_col, out,
+        progress=not quiet, summary=IntentSummary(), layout=INTENT_LAYOUT,
+    )  # fmt: skip
 
 
 # Options shared by the commands that train on a text corpus (embeddings, topics).
