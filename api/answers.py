@@ -1,8 +1,9 @@
 """The service's question answering: intent, entities, knowledge-base answer, or an answer from reviews.
 
 Loaded once at start-up (the intent model is ~100 MB in memory). A question about a product in the request
-context ("does it run small?") that the intent model does not recognise as a support request is answered
-from that product's analysed reviews (:func:`nlp.answers.product_answer`).
+context ("does it run small?") is answered from that product's analysed reviews
+(:func:`nlp.answers.product_answer`) when the intent model finds it out of scope, or when its words are
+those the reviews use about the product (an opinion such as "runs small").
 """
 
 from __future__ import annotations
@@ -85,9 +86,10 @@ class AnswerService:
         product_id = context.get("product_id")
         if product_id and store.get_product(session, product_id) is None:
             raise LookupError(f"product {product_id!r} not found")
-        if product_id and result.out_of_scope:
+        if product_id:
             found = await self._from_reviews(question, product_id, session, analysis)
-            if found is not None:
+            # a support intent wins unless the question echoes what reviews say ("runs small")
+            if found is not None and (result.out_of_scope or found["opinion"] is not None):
                 answer = found.pop("answer")
                 confidence = round(1.0 - result.confidence, 4)
                 return body | {

@@ -97,6 +97,10 @@ class KnowledgeBase:
         return _PLACEHOLDER.sub(lambda m: self.shop[m.group(1)], text).strip()
 
 
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
 def _mentions(records: Sequence[ReviewRecord], wanted: Callable[[AspectRecord], bool]) -> dict:
     """``{review_id: (record, [matching aspect mentions])}`` for the reviews with at least one."""
     found = {}
@@ -116,7 +120,8 @@ def product_answer(
         records: the product's analysed reviews.
         terms: lemmatised aspect terms of the question ("fabric"); mentions with the same term match.
         topic_ids: the question's aspect topics; when no mention has one of ``terms``, mentions in the same
-            topic match instead (-1 is ignored).
+            topic match instead (-1 is ignored); when none does either (the question names no aspect: "does
+            it run small?"), the mentions of the aspect most often described with ``opinion_words``.
         opinion_words: lower-case content words of the question that are not aspects ("small", "soft").
 
     Returns:
@@ -128,6 +133,13 @@ def product_answer(
     matched = _mentions(records, lambda a: a.term in terms) or _mentions(
         records, lambda a: a.topic_id in topic_ids
     )
+    if not matched:  # "does it run small?": the aspect most often described with the question's words
+        described = Counter(
+            a.term for r in records for a in r.aspects for o in a.opinions if opinion_words & _words(o)
+        )
+        if described:
+            term = described.most_common(1)[0][0]
+            matched = _mentions(records, lambda a: a.term == term)
     if not matched:
         return None
     mentions = [a for _, hits in matched.values() for a in hits]
@@ -138,9 +150,7 @@ def product_answer(
 
     opinion_reviews: Counter[str] = Counter()
     for _, hits in matched.values():
-        said = {
-            o.lower() for a in hits for o in a.opinions if opinion_words & set(re.findall(r"\w+", o.lower()))
-        }
+        said = {o.lower() for a in hits for o in a.opinions if opinion_words & _words(o)}
         opinion_reviews.update(said)
     opinion = None
     if opinion_reviews:

@@ -45,6 +45,13 @@ def test_product_question_answered_from_its_reviews(api):
     product = body["product"]
     assert product["product_id"] == "DRS-1" and product["aspect"] == "fabric" and product["reviews"] == 2
     assert "reviews that mention fabric" in body["answer"] and product["quote"]["text"] in body["answer"]
+    extra = {"product_id": "DRS-1", "text": "This dress runs small, size up.", "rating": 3}
+    assert api.post("/v1/reviews", json=extra, headers=api.admin).status_code == 201
+    pronoun = _ask(api, "Does it run small?", context={"product_id": "DRS-1"}).json()
+    assert pronoun["intent"]["name"] == "product_question", pronoun
+    assert pronoun["product"]["aspect"] == "dress" and "say \u201cruns small\u201d" in pronoun["answer"]
+    support = _ask(api, "how do I get a refund for it?", context={"product_id": "DRS-1"}).json()
+    assert support["intent"]["name"] == "get_refund" and support["product"] is None
 
 
 @pytest.mark.parametrize(

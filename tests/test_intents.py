@@ -133,6 +133,8 @@ def test_product_answer_counts_reviews_that_share_the_question_opinion():
     shares = product_answer(records, {"colour"}, set(), {"nice"})
     assert shares is not None and shares["opinion"] is None and "100% of 1 reviews" in shares["answer"]
     assert product_answer(records, {"zip"}, {-1}, {"broken"}) is None
+    by_opinion = product_answer(records, set(), set(), {"small"})  # "does it run small?"
+    assert by_opinion is not None and by_opinion["aspect"] == "size" and by_opinion["reviews"] == 2
 
 
 def test_cli_intent_classifies_the_example_questions(tmp_path):
