@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -135,6 +136,7 @@ class LoadSummary:
     rows: int = 0
     stored: int = 0
     duplicates: int = 0
+    skipped: int = 0
     errors: Counter = field(default_factory=Counter)
 
     def error(self, row: int, code: str, message: str) -> None:
@@ -149,6 +151,8 @@ class LoadSummary:
         parts = [f"rows: {self.rows}", f"{stored_label}: {self.stored}"]
         if stored_label == "stored":
             parts.append(f"duplicates: {self.duplicates}")
+        if self.skipped:
+            parts.append(f"skipped (product id not matching --product-pattern): {self.skipped}")
         parts.append(f"errors: {errors}" + (f" {dict(self.errors)}" if errors else ""))
         return "  ".join(parts)
 
@@ -294,13 +298,16 @@ def _load_rows(
     validate: Callable[[dict], dict],
     error_code: str,
     store: Callable[[Session, list[dict]], int],
+    product_pattern: str | None = None,
 ) -> LoadSummary:
     """Stream ``file`` in chunks: each row's ``columns`` (field -> column) go through ``validate`` (a
     ``ValueError`` becomes an ``error_code`` record naming the row), valid rows are stored chunk by chunk with
-    ``store`` and committed. Returns the counts; a progress bar runs on stderr unless ``quiet``."""
+    ``store`` and committed. Rows whose ``product_id`` does not fully match ``product_pattern`` (a regular
+    expression) are counted as skipped. Returns the counts; a progress bar runs on stderr unless ``quiet``."""
     from tqdm.auto import tqdm
 
     summary = LoadSummary()
+    wanted = re.compile(product_pattern) if product_pattern else None
     with _load_errors(), _session() as session:
         chunks = read_table(file, list(dict.fromkeys(columns.values())), chunk_size)
         bar = tqdm(total=_total_rows(file), unit="row", desc=desc, disable=quiet, file=sys.stderr)
@@ -312,8 +319,12 @@ def _load_rows(
                     if isinstance(values, str):
                         summary.error(row, "invalid_json", values)
                         continue
+                    fields = {name: values[col] for name, col in columns.items()}
+                    if wanted and not wanted.fullmatch(str(fields["product_id"] or "").strip()):
+                        summary.skipped += 1
+                        continue
                     try:  # row by row, so one bad row is reported and the rest still load
-                        batch.append(validate({name: values[col] for name, col in columns.items()}))
+                        batch.append(validate(fields))
                     except ValueError as exc:
                         summary.error(row, error_code, str(exc))
                 summary.stored += store(session, batch)
@@ -334,6 +345,12 @@ def load_products(
         "description", "--description-col", help="Description column."
     ),
     price_col: str | None = typer.Option("price", "--price-col", help="Price column."),
+    product_pattern: str | None = typer.Option(
+        None,
+        "--product-pattern",
+        help=r"Keep only product ids fully matching this regular expression, e.g. '\d{5}[A-Za-z]?' to drop "
+        "postage and fee codes; the others are counted as skipped.",
+    ),
     chunk_size: int = typer.Option(1000, "--chunk-size", min=1, help="Rows read and written per chunk."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
@@ -352,7 +369,15 @@ def load_products(
         return product
 
     summary = _load_rows(
-        file, columns, chunk_size, "products", quiet, valid, "invalid_product", upsert_products
+        file,
+        columns,
+        chunk_size,
+        "products",
+        quiet,
+        valid,
+        "invalid_product",
+        upsert_products,
+        product_pattern,
     )
     typer.echo(summary.render("upserted"), err=True)
 
@@ -367,6 +392,12 @@ def load_interactions(
     ),
     timestamp_col: str | None = typer.Option(
         None, "--timestamp-col", help="Column holding when it happened (ISO 8601 or 'YYYY-MM-DD HH:MM:SS')."
+    ),
+    product_pattern: str | None = typer.Option(
+        None,
+        "--product-pattern",
+        help=r"Keep only product ids fully matching this regular expression, e.g. '\d{5}[A-Za-z]?' to drop "
+        "postage and fee codes; the others are counted as skipped.",
     ),
     chunk_size: int = typer.Option(5000, "--chunk-size", min=1, help="Rows read and written per chunk."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -389,6 +420,7 @@ def load_interactions(
         normalize_interaction,
         "invalid_interaction",
         add_interactions,
+        product_pattern,
     )
     typer.echo(summary.render("added"), err=True)
 

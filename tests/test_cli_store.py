@@ -124,6 +124,28 @@ def test_load_products(tmp_path, data_dir, open_session, suffix):
         assert store.missing_products(session, ["coat", "dress"]) == set()
 
 
+def test_product_pattern_skips_postage_and_fee_codes(tmp_path, data_dir, open_session):
+    codes = ["85123A", "POST", "22423", "BANK CHARGES"]
+    catalogue = _write_csv(tmp_path / "c.csv", [{"StockCode": c, "Description": f"item {c}"} for c in codes])
+    orders = _write_csv(tmp_path / "o.csv", [{"CustomerID": "12347", "StockCode": c} for c in codes])
+    pattern = ["--product-pattern", r"\d{5}[A-Za-z]?", "--quiet"]
+    products = runner.invoke(app, ["load", "products", str(catalogue), "--id-col", "StockCode",
+                                   "--name-col", "Description", "--category-col", "", "--description-col", "",
+                                   "--price-col", "", *pattern])  # fmt: skip
+    assert products.exit_code == 0, products.output
+    assert (
+        "upserted: 2" in products.output
+        and "skipped (product id not matching --product-pattern): 2" in products.output
+    )
+    added = runner.invoke(app, ["load", "interactions", str(orders), "--user-col", "CustomerID",
+                                "--product-col", "StockCode", *pattern])  # fmt: skip
+    assert added.exit_code == 0 and "added: 2" in added.output and "errors: 0" in added.output
+    with open_session() as session:
+        assert store.missing_products(session, ["85123A", "22423"]) == set()
+        assert store.get_product(session, "POST") is None
+        assert sorted(i[1] for i in store.iter_interactions(session)) == ["22423", "85123A"]
+
+
 def test_load_products_names_a_missing_column(tmp_path, data_dir):
     path = _write_csv(tmp_path / "p.csv", PRODUCTS)
     result = runner.invoke(app, ["load", "products", str(path), "--id-col", "nope", "--name-col", "title"])
