@@ -1,6 +1,6 @@
 """The service's question answering: intent, entities, knowledge-base answer, or an answer from reviews.
 
-Loaded once at start-up (the intent model is ~100 MB in memory). A question about a product in the request
+Loaded once at start-up. A question about a product in the request
 context ("does it run small?") is answered from that product's analysed reviews
 (:func:`nlp.answers.product_answer`) when the intent model finds it out of scope, or when its words are
 those the reviews use about the product (an opinion such as "runs small").

@@ -135,23 +135,28 @@ def _user_frame(data: Path, text_col: str, label_col: str | None):
     return out.dropna(subset=["text"])
 
 
+# Options shared by every train command.
+_TextCol = typer.Option("text", "--text-col", help="Column holding the text.")
+_Version = typer.Option("1", "--version", help="Model version to write and register.")
+_Seed = typer.Option(13, "--seed", help="Random seed (data order, initialisation).")
+_Limit = typer.Option(None, "--limit", help="Train on at most this many rows (a quick trial).")
+
+
 @train_app.command("sentiment")
 def train_sentiment(
     ctx: typer.Context,
     data: Path | None = typer.Option(
         None, "--data", help="Your labelled file instead of the shared datasets."
     ),
-    text_col: str = typer.Option("text", "--text-col"),
+    text_col: str = _TextCol,
     label_col: str = typer.Option("label", "--label-col", help="Labels negative / neutral / positive."),
     epochs: float = typer.Option(2.0, "--epochs"),
-    version: str = typer.Option("1", "--version", help="Model version to write and register."),
+    version: str = _Version,
     out: Path | None = typer.Option(
         None, "--out", help="Artifact folder (default models/sentiment/v<version>)."
     ),
-    limit: int | None = typer.Option(
-        None, "--limit", help="Train on at most this many rows (a quick trial)."
-    ),
-    seed: int = typer.Option(13, "--seed"),
+    limit: int | None = _Limit,
+    seed: int = _Seed,
     learning_rate: float = typer.Option(1e-3, "--learning-rate"),
     init_from: Path | None = typer.Option(
         None, "--init-from", help="Continue from this sentiment artifact (e.g. models/sentiment/v1)."
@@ -182,7 +187,7 @@ def train_intent(
     data: Path | None = typer.Option(
         None, "--data", help="Your labelled questions instead of the Bitext customer-support set."
     ),
-    text_col: str = typer.Option("text", "--text-col"),
+    text_col: str = _TextCol,
     label_col: str = typer.Option("label", "--label-col", help="Column holding the intent name."),
     test_data: Path | None = typer.Option(
         None, "--test-data", help="An official test file with the same columns (else a held-out split)."
@@ -191,11 +196,9 @@ def train_intent(
         None, "--out", help="Artifact folder; default models/intent/v<version>, registered as 'intent'."
     ),
     epochs: float = typer.Option(3.0, "--epochs"),
-    version: str = typer.Option("1", "--version"),
-    seed: int = typer.Option(13, "--seed"),
-    limit: int | None = typer.Option(
-        None, "--limit", help="Train on at most this many rows (a quick trial)."
-    ),
+    version: str = _Version,
+    seed: int = _Seed,
+    limit: int | None = _Limit,
 ) -> None:
     """Fine-tune a customer-question intent classifier and calibrate its out-of-scope threshold."""
     from nlp.recipes_intent import intent_config
@@ -250,10 +253,7 @@ def intent(
 
 # Options shared by the commands that train on a text corpus (embeddings, topics).
 _CorpusData = typer.Option(None, "--data", help="Your file of texts instead of the shared review corpora.")
-_CorpusTextCol = typer.Option("text", "--text-col")
-_CorpusVersion = typer.Option("1", "--version")
 _CorpusOut = typer.Option(None, "--out")
-_CorpusSeed = typer.Option(13, "--seed")
 
 
 def _train_on_corpus(
@@ -267,10 +267,10 @@ def _train_on_corpus(
 def train_embeddings(
     ctx: typer.Context,
     data: Path | None = _CorpusData,
-    text_col: str = _CorpusTextCol,
-    version: str = _CorpusVersion,
+    text_col: str = _TextCol,
+    version: str = _Version,
     out: Path | None = _CorpusOut,
-    seed: int = _CorpusSeed,
+    seed: int = _Seed,
 ) -> None:
     """Train phrase-aware Word2Vec vectors (gensim) and register them."""
     from nlp.recipes import train_embeddings_artifact
@@ -282,10 +282,10 @@ def train_embeddings(
 def train_topics(
     ctx: typer.Context,
     data: Path | None = _CorpusData,
-    text_col: str = _CorpusTextCol,
-    version: str = _CorpusVersion,
+    text_col: str = _TextCol,
+    version: str = _Version,
     out: Path | None = _CorpusOut,
-    seed: int = _CorpusSeed,
+    seed: int = _Seed,
 ) -> None:
     """Discover aspect topics in the Word2Vec space and register the topic table."""
     from nlp.recipes import train_topics_artifact

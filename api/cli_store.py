@@ -335,6 +335,15 @@ def _load_rows(
     return summary
 
 
+# Shared by the loaders of suggestion data (products, interactions).
+_ProductPattern = typer.Option(
+    None,
+    "--product-pattern",
+    help=r"Keep only product ids fully matching this regular expression, e.g. '\d{5}[A-Za-z]?' to drop "
+    "postage and fee codes; the others are counted as skipped.",
+)
+
+
 @load_app.command("products")
 def load_products(
     file: str = typer.Argument(..., help="CSV (.csv, .csv.gz), JSONL or Parquet catalogue."),
@@ -345,12 +354,7 @@ def load_products(
         "description", "--description-col", help="Description column."
     ),
     price_col: str | None = typer.Option("price", "--price-col", help="Price column."),
-    product_pattern: str | None = typer.Option(
-        None,
-        "--product-pattern",
-        help=r"Keep only product ids fully matching this regular expression, e.g. '\d{5}[A-Za-z]?' to drop "
-        "postage and fee codes; the others are counted as skipped.",
-    ),
+    product_pattern: str | None = _ProductPattern,
     chunk_size: int = typer.Option(1000, "--chunk-size", min=1, help="Rows read and written per chunk."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
@@ -393,12 +397,7 @@ def load_interactions(
     timestamp_col: str | None = typer.Option(
         None, "--timestamp-col", help="Column holding when it happened (ISO 8601 or 'YYYY-MM-DD HH:MM:SS')."
     ),
-    product_pattern: str | None = typer.Option(
-        None,
-        "--product-pattern",
-        help=r"Keep only product ids fully matching this regular expression, e.g. '\d{5}[A-Za-z]?' to drop "
-        "postage and fee codes; the others are counted as skipped.",
-    ),
+    product_pattern: str | None = _ProductPattern,
     chunk_size: int = typer.Option(5000, "--chunk-size", min=1, help="Rows read and written per chunk."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
 ) -> None:
