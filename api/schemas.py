@@ -270,7 +270,9 @@ class AnswerRequest(BaseModel):
 
 class IntentOut(BaseModel):
     name: str = Field(description="Intent name, or product_question for an answer from reviews.")
-    confidence: float = Field(description="Probability of the intent (0..1).")
+    confidence: float = Field(
+        description="Probability of the intent (0..1); for product_question, 1 - the top support intent's."
+    )
 
 
 class EntityOut(BaseModel):

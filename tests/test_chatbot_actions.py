@@ -156,6 +156,18 @@ def test_product_question_after_the_form_uses_the_question_and_the_product(actio
     assert said(result) == [expected["answer"]]
 
 
+def test_an_answer_from_the_reviews_is_given_whatever_the_intent_confidence():
+    from chatbot.actions.common import is_confident
+
+    # routed to the reviews because the question echoes their opinions while looking like a support request
+    grounded = {"intent": {"name": "product_question", "confidence": 0.3}, "out_of_scope": False,
+                "answer": "40% of 10 reviews that mention size say “runs small”.", "product": {"aspect": "size"}}  # fmt: skip
+    assert is_confident(grounded)
+    assert not is_confident(grounded | {"intent": {"name": "get_refund", "confidence": 0.3}, "product": None})
+    assert is_confident(grounded | {"intent": {"name": "get_refund", "confidence": 0.9}, "product": None})
+    assert not is_confident(grounded | {"out_of_scope": True, "product": None})
+
+
 def test_a_product_gone_from_the_catalogue_is_dropped_from_the_context(actions, shop):
     result = run_action(actions, "action_answer_question", SUPPORT_QUESTION, slots={"product_id": "GONE-404"})
     assert said(result) == [ask_api(shop, SUPPORT_QUESTION)["answer"]]

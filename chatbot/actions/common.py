@@ -72,7 +72,14 @@ def product_code(text: str) -> str:
 
 
 def is_confident(answer: dict[str, Any]) -> bool:
-    """Whether an answer of ``POST /v1/answer`` is in scope and confident enough to give to the customer."""
+    """Whether an answer of ``POST /v1/answer`` is in scope and confident enough to give to the customer.
+
+    An answer from the product's reviews (``product`` set) is always given: the API chose it because the
+    reviews discuss what was asked, and it says how many reviews and quotes one; its intent confidence
+    only measures how little the question looks like a support request.
+    """
+    if answer.get("product"):
+        return True
     intent = answer.get("intent") or {}
     return not answer.get("out_of_scope", True) and float(intent.get("confidence", 0.0)) >= MIN_CONFIDENCE
 
