@@ -169,9 +169,40 @@ def train_sentiment(
     frame = _user_frame(data, text_col, label_col) if data else None
     config = TrainingConfig(epochs=epochs, seed=seed, model_version=version, learning_rate=learning_rate)
     metrics = run(out, config, data=frame, limit=limit, command=_invocation(ctx), init_from=init_from)
+    _echo_sentiment_metrics(metrics)
+
+
+@train_app.command("sentiment-ensemble")
+def train_sentiment_ensemble(
+    ctx: typer.Context,
+    members: list[Path] = typer.Argument(
+        ..., help="Two or more sentiment artifacts trained on the same data with different seeds."
+    ),
+    version: str = _Version,
+    out: Path | None = typer.Option(
+        None, "--out", help="Artifact folder (default models/sentiment/v<version>)."
+    ),
+    data: Path | None = typer.Option(
+        None, "--data", help="The labelled file the members were trained on (default: the shared datasets)."
+    ),
+    text_col: str = _TextCol,
+    label_col: str = typer.Option("label", "--label-col", help="Labels negative / neutral / positive."),
+) -> None:
+    """Average the probabilities of fine-tuned sentiment models; tune, evaluate, write the card, register."""
+    from nlp.recipes import ensemble_sentiment
+
+    frame = _user_frame(data, text_col, label_col) if data else None
+    try:
+        metrics = ensemble_sentiment(members, version, out, data=frame, command=_invocation(ctx))
+    except (ValueError, OSError) as exc:
+        raise fail(str(exc)) from exc
+    _echo_sentiment_metrics(metrics)
+
+
+def _echo_sentiment_metrics(metrics: dict) -> None:
     typer.echo(
         json.dumps(
-            {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+            {k: v for k, v in metrics.items() if not isinstance(v, dict | list)}
             | {
                 "test_macro_f1": metrics["test"]["macro_f1"],
                 "baseline_test_macro_f1": metrics["baseline_tfidf_logreg_test"]["macro_f1"],

@@ -3,7 +3,10 @@
 The same recipe serves document / sentence / aspect sentiment and customer-question intents. An artifact
 folder holds only what fine-tuning changed (a few MB): ``adapter/`` (peft LoRA weights), ``head.safetensors``
 and ``classifier.json`` (labels, max length, decision biases, model version). The base weights come from the
-installed base package (:func:`nlp.paths.base_transformer_dir`).
+installed base package (:func:`nlp.paths.base_transformer_dir`). An ensemble artifact keeps independently
+seeded fine-tunes in ``member-<k>/`` sub-folders (each an adapter, a head and its own model card) and averages
+their probabilities (Lakshminarayanan et al. 2017, "Simple and Scalable Predictive Uncertainty Estimation using
+Deep Ensembles").
 
 Mean pooling matches how ``all-MiniLM-L6-v2`` was trained (sentence-transformers), so the head starts from
 a meaningful sentence embedding.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +80,8 @@ class ClassifierConfig:
     model_version: str = "0"
     #: Weight of the transformer's probabilities; ``1 - weight`` goes to the lexical model when one is stored.
     ensemble_weight: float = 1.0
+    #: Sub-folders holding the fine-tunes of an ensemble (probabilities averaged); empty: this folder's own.
+    members: list[str] = field(default_factory=list)
 
     def save(self, folder: Path) -> None:
         (folder / CONFIG_FILE).write_text(json.dumps(self.__dict__, indent=2) + "\n")
@@ -118,8 +124,11 @@ class TextClassifier:
         FileNotFoundError: ``folder`` is not a classifier artifact.
     """
 
-    def __init__(self, model: PooledClassifier, tokenizer, config: ClassifierConfig, lexical=None) -> None:
-        self.model = model.eval()
+    def __init__(
+        self, models: Sequence[PooledClassifier], tokenizer, config: ClassifierConfig, lexical=None
+    ) -> None:
+        #: the fine-tunes whose probabilities are averaged (one unless the artifact is an ensemble)
+        self.models = [model.eval() for model in models]
         self.tokenizer = tokenizer
         self.config = config
         #: optional scikit-learn pipeline (TF-IDF + logistic regression) blended into the probabilities
@@ -132,14 +141,10 @@ class TextClassifier:
             raise FileNotFoundError(
                 f"{folder} is not a classifier artifact (no {CONFIG_FILE}); train one first"
             )
-        from peft import PeftModel
-
         config = ClassifierConfig.load(folder)
-        encoder = PeftModel.from_pretrained(load_encoder(), str(folder / ADAPTER_DIR)).merge_and_unload()
-        model = PooledClassifier(encoder, len(config.labels))
-        model.head.load_state_dict(load_file(str(folder / HEAD_FILE)))
+        models = [_load_fine_tune(folder / sub, len(config.labels)) for sub in config.members or [""]]
         lexical = joblib.load(folder / LEXICAL_FILE) if (folder / LEXICAL_FILE).exists() else None
-        return cls(model, load_tokenizer(), config, lexical)
+        return cls(models, load_tokenizer(), config, lexical)
 
     @property
     def labels(self) -> list[str]:
@@ -149,7 +154,8 @@ class TextClassifier:
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> Prediction:
         """Classify ``texts`` (any number; batched by length to limit padding).
 
-        When a lexical model is stored, probabilities are its ``ensemble_weight`` blend with the transformer's.
+        Probabilities are the mean over the ensemble's fine-tunes; when a lexical model is stored, they are
+        blended with its probabilities by ``ensemble_weight``.
         Emoji are spelled out first. Texts longer than ``config.max_length`` tokens are cut to it;
         ``Prediction.truncated`` says which.
         """
@@ -167,8 +173,8 @@ class TextClassifier:
                     truncated[i] = True
                     ids[j] = [*ids[j][: limit - 1], ids[j][-1]]
             batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
-            logits = self.model(batch["input_ids"], batch["attention_mask"])
-            probs[idx] = torch.softmax(logits.float(), dim=-1).numpy()
+            members = [model(batch["input_ids"], batch["attention_mask"]) for model in self.models]
+            probs[idx] = torch.stack([torch.softmax(m.float(), dim=-1) for m in members]).mean(0).numpy()
         if self.lexical is not None and n:
             weight = self.config.ensemble_weight
             probs = (weight * probs + (1 - weight) * self.lexical_probabilities(texts)).astype(np.float32)
@@ -186,6 +192,51 @@ class TextClassifier:
         bias = np.asarray(self.config.decision_bias or [0.0] * len(self.labels))
         picks = np.argmax(np.log(np.clip(probs, 1e-12, None)) + bias, axis=1)
         return [self.labels[int(k)] for k in picks]
+
+
+def _load_fine_tune(folder: Path, num_labels: int) -> PooledClassifier:
+    """The base encoder with ``folder``'s LoRA adapter merged in, and ``folder``'s head."""
+    from peft import PeftModel
+
+    encoder = PeftModel.from_pretrained(load_encoder(), str(folder / ADAPTER_DIR)).merge_and_unload()
+    model = PooledClassifier(encoder, num_labels)
+    model.head.load_state_dict(load_file(str(folder / HEAD_FILE)))
+    return model
+
+
+def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str) -> ClassifierConfig:
+    """Copy the fine-tunes of the classifier artifacts ``members`` into one ensemble artifact at ``folder``.
+
+    Member ``k``'s adapter, head and model card go to ``folder/member-<k>``. Lexical blends and decision
+    biases of the members are not carried over: they are chosen again for the ensemble. Returns the saved
+    config.
+
+    Raises:
+        ValueError: fewer than two members, or members with different labels.
+        FileNotFoundError: a member is not a classifier artifact.
+        FileExistsError: ``folder`` already holds a classifier (a member or a registered model).
+    """
+    if len(members) < 2:
+        raise ValueError(f"an ensemble needs at least two members, got {len(members)}")
+    folders = [Path(m) for m in members]
+    if (Path(folder) / CONFIG_FILE).exists():
+        raise FileExistsError(f"{folder} already holds a classifier; choose another --version or --out")
+    missing = [str(f) for f in folders if not (f / CONFIG_FILE).exists()]
+    if missing:
+        raise FileNotFoundError(f"not classifier artifacts (no {CONFIG_FILE}): {', '.join(missing)}")
+    labels = [ClassifierConfig.load(f).labels for f in folders]
+    if any(member_labels != labels[0] for member_labels in labels):
+        raise ValueError(f"members disagree on labels: {labels}")
+    subs = [f"member-{k}" for k in range(len(members))]
+    for member, sub in zip(folders, subs, strict=True):
+        shutil.copytree(member / ADAPTER_DIR, folder / sub / ADAPTER_DIR, dirs_exist_ok=True)
+        for name in (HEAD_FILE, "MODEL_CARD.md"):
+            if (member / name).exists():
+                shutil.copy2(member / name, folder / sub / name)
+    (folder / LEXICAL_FILE).unlink(missing_ok=True)
+    config = ClassifierConfig(labels=labels[0], model_version=model_version, members=subs)
+    config.save(folder)
+    return config
 
 
 def save_artifact(model: PooledClassifier, config: ClassifierConfig, folder: Path) -> None:

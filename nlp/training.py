@@ -32,7 +32,7 @@ from nlp.classifier import (
     load_tokenizer,
     save_artifact,
 )
-from nlp.metrics import tune_decision_bias
+from nlp.metrics import BIAS_BOOTSTRAP, tune_decision_bias
 
 #: Bias tuning searches a grid per class; beyond this many classes the arg-max is used unchanged.
 MAX_CLASSES_FOR_BIAS_TUNING = 4
@@ -176,9 +176,11 @@ def train_classifier(
     clf_config = ClassifierConfig(
         labels=label_names, max_length=INFERENCE_MAX_LENGTH, model_version=config.model_version
     )
-    clf = TextClassifier(model, tokenizer, clf_config)
+    clf = TextClassifier([model], tokenizer, clf_config)
     if validation is not None and len(label_names) <= MAX_CLASSES_FOR_BIAS_TUNING:
         val_probs = clf.predict(list(validation[0])).probabilities
-        clf_config.decision_bias = tune_decision_bias(val_probs, list(validation[1]), label_names)
+        clf_config.decision_bias = tune_decision_bias(
+            val_probs, list(validation[1]), label_names, bootstrap=BIAS_BOOTSTRAP, seed=config.seed
+        )
     save_artifact(model, clf_config, out_dir)
     return TextClassifier.load(out_dir)

@@ -145,3 +145,12 @@ def test_tune_decision_bias_values_come_from_grid() -> None:
     bias = tune_decision_bias(probs, gold, LABELS, grid=grid)
     assert bias[0] == 0.0
     assert all(b in grid for b in bias[1:])
+
+
+def test_bagged_decision_bias_is_reproducible_and_still_fixes_the_minority() -> None:
+    probs, gold = _minority_problem(LABELS)
+    probs, gold = np.repeat(probs, 5, axis=0), [g for g in gold for _ in range(5)]
+    bagged = tune_decision_bias(probs, gold, LABELS, bootstrap=10, seed=3)
+    assert bagged == tune_decision_bias(probs, gold, LABELS, bootstrap=10, seed=3)
+    assert bagged[0] == 0.0 and all(-2.0 <= b <= 2.0 for b in bagged)
+    assert _macro_f1(probs, gold, LABELS, bagged) == pytest.approx(1.0)

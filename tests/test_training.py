@@ -16,7 +16,7 @@ from tests.conftest import needs_datasets
 pytestmark = [pytest.mark.slow, needs_datasets]
 
 
-def test_train_sentiment_from_a_user_file(tmp_path):
+def test_train_continue_and_ensemble_sentiment_from_a_user_file(tmp_path):
     from nlp.datasets import clothing_reviews
 
     data = tmp_path / "reviews.csv"
@@ -51,9 +51,60 @@ def test_train_sentiment_from_a_user_file(tmp_path):
     assert "--init-from" in (resumed / "MODEL_CARD.md").read_text()
     assert Registry(tmp_path / "models").versions("sentiment") == ["0", "1"]
     # continued training starts from the saved head: a few steps move it only a little
-    start = TextClassifier.load(out).model.head.weight.detach()
-    moved = TextClassifier.load(resumed).model.head.weight.detach() - start
+    start = TextClassifier.load(out).models[0].head.weight.detach()
+    moved = TextClassifier.load(resumed).models[0].head.weight.detach() - start
     assert float(moved.norm()) < 0.5 * float(start.norm())
+
+    ensemble = tmp_path / "models" / "sentiment" / "v2"
+    combined = CliRunner().invoke(
+        app,
+        ["train", "sentiment-ensemble", str(out), str(resumed), "--version", "2", "--out", str(ensemble),
+         "--data", str(data), "--text-col", "body", "--label-col", "mood"],
+    )  # fmt: skip
+    assert combined.exit_code == 0, combined.output
+    card = (ensemble / "MODEL_CARD.md").read_text()
+    assert "An ensemble of 2 fine-tunes" in card and "train sentiment-ensemble" in card
+    members = json.loads((ensemble / "metrics.json").read_text())["members"]
+    assert [(m["folder"], m["train_rows"]) for m in members] == [("member-0", 200), ("member-1", 100)]
+    assert (ensemble / "member-1" / "MODEL_CARD.md").read_text().startswith("# sentiment v1")
+    assert Registry(tmp_path / "models").get("sentiment").version == "2"
+    texts = ["lovely", "awful", "it is ok i guess"]
+    alone = []
+    for folder in (out, resumed, ensemble):
+        clf = TextClassifier.load(folder)
+        clf.lexical = None
+        alone.append(clf.predict(texts).probabilities)
+    assert len(TextClassifier.load(ensemble).models) == 2
+    np.testing.assert_allclose(alone[2], (alone[0] + alone[1]) / 2, atol=1e-5)
+
+
+def test_an_ensemble_needs_compatible_members(tmp_path):
+    from nlp.classifier import ClassifierConfig, assemble_ensemble
+
+    for name, labels in [("a", ["negative", "positive"]), ("b", ["negative", "neutral", "positive"])]:
+        (tmp_path / name).mkdir()
+        ClassifierConfig(labels=labels).save(tmp_path / name)
+    with pytest.raises(ValueError, match="at least two members"):
+        assemble_ensemble([tmp_path / "a"], tmp_path / "out", "1")
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        assemble_ensemble([tmp_path / "a", tmp_path / "nowhere"], tmp_path / "out", "1")
+    with pytest.raises(ValueError, match="disagree on labels"):
+        assemble_ensemble([tmp_path / "a", tmp_path / "b"], tmp_path / "out", "1")
+    with pytest.raises(FileExistsError, match="already holds a classifier"):
+        assemble_ensemble([tmp_path / "a", tmp_path / "a"], tmp_path / "a", "1")
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "sentiment-ensemble",
+            str(tmp_path / "a"),
+            str(tmp_path / "b"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 2 and "disagree on labels" in result.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_train_embeddings_and_topics_on_a_subset(tmp_path):
