@@ -35,8 +35,10 @@ def _invocation(ctx: typer.Context) -> str:
     parts = ["reviewpulse", *ctx.command_path.split()[1:]]
     for param in ctx.command.params:
         value = ctx.params.get(param.name or "")
-        if value is not None and value != param.default:
-            parts += [param.opts[0], shlex.quote(str(value))]
+        if value is None or value == param.default:
+            continue
+        values = [shlex.quote(str(v)) for v in (value if isinstance(value, list | tuple) else [value])]
+        parts += values if param.param_type_name == "argument" else [param.opts[0], *values]
     return " ".join(parts)
 
 

@@ -36,7 +36,7 @@ def binary_accuracy(
 
 #: Bootstrap resamples whose tuned biases are averaged in the recipes: on repeated 2-fold splits of the
 #: sentiment validation split this raised held-out macro-F1 from 0.708 +- 0.015 (one search) to
-#: 0.715 +- 0.008 (see models/sentiment/v3/MODEL_CARD.md).
+#: 0.715 +- 0.008 (models/sentiment/v2/MODEL_CARD.md, "Known gaps").
 BIAS_BOOTSTRAP = 20
 #: Bias combinations scored at once (bounds memory to about this many times the number of rows).
 _CHUNK = 1024

@@ -63,7 +63,8 @@ def test_train_continue_and_ensemble_sentiment_from_a_user_file(tmp_path):
     )  # fmt: skip
     assert combined.exit_code == 0, combined.output
     card = (ensemble / "MODEL_CARD.md").read_text()
-    assert "An ensemble of 2 fine-tunes" in card and "train sentiment-ensemble" in card
+    assert "An ensemble of 2 fine-tunes" in card
+    assert f"`reviewpulse train sentiment-ensemble {out} {resumed} --version 2 --out {ensemble}" in card
     members = json.loads((ensemble / "metrics.json").read_text())["members"]
     assert [(m["folder"], m["train_rows"]) for m in members] == [("member-0", 200), ("member-1", 100)]
     assert (ensemble / "member-1" / "MODEL_CARD.md").read_text().startswith("# sentiment v1")
