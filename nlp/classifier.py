@@ -233,7 +233,6 @@ def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str)
         for name in (HEAD_FILE, "MODEL_CARD.md"):
             if (member / name).exists():
                 shutil.copy2(member / name, folder / sub / name)
-    (folder / LEXICAL_FILE).unlink(missing_ok=True)
     config = ClassifierConfig(labels=labels[0], model_version=model_version, members=subs)
     config.save(folder)
     return config
