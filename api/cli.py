@@ -159,18 +159,32 @@ def train_sentiment(
     ),
     limit: int | None = _Limit,
     seed: int = _Seed,
-    learning_rate: float = typer.Option(1e-3, "--learning-rate"),
+    learning_rate: float | None = typer.Option(
+        None, "--learning-rate", help="Default 1e-3 for a LoRA adapter, 1e-4 with --full-fine-tune."
+    ),
+    full_fine_tune: bool = typer.Option(
+        False, "--full-fine-tune", help="Train every transformer-layer weight instead of a LoRA adapter."
+    ),
     init_from: Path | None = typer.Option(
         None, "--init-from", help="Continue from this sentiment artifact (e.g. models/sentiment/v1)."
     ),
 ) -> None:
-    """Fine-tune the sentiment classifier (LoRA adapter + head) and write its model card."""
+    """Fine-tune the sentiment classifier (LoRA adapter or full layers, + head) and write its model card."""
     from nlp.recipes import train_sentiment as run
     from nlp.training import TrainingConfig
 
     frame = _user_frame(data, text_col, label_col) if data else None
-    config = TrainingConfig(epochs=epochs, seed=seed, model_version=version, learning_rate=learning_rate)
-    metrics = run(out, config, data=frame, limit=limit, command=_invocation(ctx), init_from=init_from)
+    config = TrainingConfig(
+        epochs=epochs,
+        seed=seed,
+        model_version=version,
+        learning_rate=learning_rate or (1e-4 if full_fine_tune else 1e-3),
+        full_fine_tune=full_fine_tune,
+    )
+    try:
+        metrics = run(out, config, data=frame, limit=limit, command=_invocation(ctx), init_from=init_from)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
     _echo_sentiment_metrics(metrics)
 
 

@@ -1,9 +1,11 @@
 """Transformer text classifier: the MiniLM base, a LoRA adapter and a mean-pooled linear head.
 
 The same recipe serves document / sentence / aspect sentiment and customer-question intents. An artifact
-folder holds only what fine-tuning changed (a few MB): ``adapter/`` (peft LoRA weights), ``head.safetensors``
-and ``classifier.json`` (labels, max length, decision biases, model version). The base weights come from the
-installed base package (:func:`nlp.paths.base_transformer_dir`). An ensemble artifact keeps independently
+folder holds only what fine-tuning changed: ``adapter/`` (peft LoRA weights, a few MB) or, after full
+fine-tuning of the encoder layers, ``encoder_delta.safetensors`` (fine-tuned minus base weights in float16,
+about 21 MB; the embeddings stay frozen), then ``head.safetensors`` and ``classifier.json`` (labels, max
+length, decision biases, model version). The base weights come from the installed base package
+(:func:`nlp.paths.base_transformer_dir`). An ensemble artifact keeps independently
 seeded fine-tunes in ``member-<k>/`` sub-folders (each an adapter, a head and its own model card) and averages
 their probabilities (Lakshminarayanan et al. 2017, "Simple and Scalable Predictive Uncertainty Estimation using
 Deep Ensembles").
@@ -37,6 +39,7 @@ CONFIG_FILE = "classifier.json"
 LEXICAL_FILE = "lexical.joblib"
 HEAD_FILE = "head.safetensors"
 ADAPTER_DIR = "adapter"
+ENCODER_DELTA_FILE = "encoder_delta.safetensors"
 #: Longest input the base model reads (its position embeddings); longer texts are truncated and flagged.
 INFERENCE_MAX_LENGTH = 512
 
@@ -195,13 +198,32 @@ class TextClassifier:
 
 
 def _load_fine_tune(folder: Path, num_labels: int) -> PooledClassifier:
-    """The base encoder with ``folder``'s LoRA adapter merged in, and ``folder``'s head."""
-    from peft import PeftModel
-
-    encoder = PeftModel.from_pretrained(load_encoder(), str(folder / ADAPTER_DIR)).merge_and_unload()
-    model = PooledClassifier(encoder, num_labels)
+    """The base encoder with ``folder``'s LoRA adapter merged in (or its full fine-tune's weight deltas added),
+    and ``folder``'s head."""
+    model = PooledClassifier(load_fine_tuned_encoder(folder), num_labels)
     model.head.load_state_dict(load_file(str(folder / HEAD_FILE)))
     return model
+
+
+def load_fine_tuned_encoder(folder: Path) -> nn.Module:
+    """The base encoder as fine-tuned in artifact ``folder`` (plain, not peft-wrapped).
+
+    Raises:
+        FileNotFoundError: ``folder`` holds neither an adapter nor encoder weight deltas.
+    """
+    encoder = load_encoder()
+    if (folder / ENCODER_DELTA_FILE).exists():
+        delta = load_file(str(folder / ENCODER_DELTA_FILE))
+        params = dict(encoder.named_parameters())
+        with torch.no_grad():
+            for name, change in delta.items():
+                params[name] += change.to(params[name].dtype)
+        return encoder
+    if not (folder / ADAPTER_DIR).exists():
+        raise FileNotFoundError(f"{folder} holds neither {ADAPTER_DIR}/ nor {ENCODER_DELTA_FILE}")
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(encoder, str(folder / ADAPTER_DIR)).merge_and_unload()
 
 
 def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str) -> ClassifierConfig:
@@ -229,8 +251,10 @@ def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str)
         raise ValueError(f"members disagree on labels: {labels}")
     subs = [f"member-{k}" for k in range(len(members))]
     for member, sub in zip(folders, subs, strict=True):
-        shutil.copytree(member / ADAPTER_DIR, folder / sub / ADAPTER_DIR, dirs_exist_ok=True)
-        for name in (HEAD_FILE, "MODEL_CARD.md"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        if (member / ADAPTER_DIR).exists():
+            shutil.copytree(member / ADAPTER_DIR, folder / sub / ADAPTER_DIR, dirs_exist_ok=True)
+        for name in (ENCODER_DELTA_FILE, HEAD_FILE, "MODEL_CARD.md"):
             if (member / name).exists():
                 shutil.copy2(member / name, folder / sub / name)
     config = ClassifierConfig(labels=labels[0], model_version=model_version, members=subs)
@@ -239,9 +263,23 @@ def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str)
 
 
 def save_artifact(model: PooledClassifier, config: ClassifierConfig, folder: Path) -> None:
-    """Write the adapter, head and config of a peft-wrapped :class:`PooledClassifier` to ``folder``."""
+    """Write what fine-tuning changed in ``model``, its head and ``config`` to ``folder``.
+
+    A peft-wrapped encoder saves its adapter; a fully fine-tuned one saves, for every trainable encoder
+    parameter, its difference from the base weights in float16 (the differences are small, so float16 keeps
+    them to about 1e-3 of their size while halving the file).
+    """
     folder.mkdir(parents=True, exist_ok=True)
-    model.encoder.save_pretrained(str(folder / ADAPTER_DIR))  # type: ignore[operator]
+    if hasattr(model.encoder, "peft_config"):
+        model.encoder.save_pretrained(str(folder / ADAPTER_DIR))  # type: ignore[operator]
+    else:
+        base = dict(load_encoder().named_parameters())
+        delta = {
+            name: (param.detach() - base[name].detach()).to(torch.float16).contiguous()
+            for name, param in model.encoder.named_parameters()
+            if param.requires_grad
+        }
+        save_file(delta, str(folder / ENCODER_DELTA_FILE))
     save_file(
         {k: v.detach().contiguous() for k, v in model.head.state_dict().items()}, str(folder / HEAD_FILE)
     )

