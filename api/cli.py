@@ -378,6 +378,38 @@ def evaluate_sentiment(
         typer.echo(label.ljust(width) + "".join(str(v).rjust(width) for v in row))
 
 
+@evaluate_app.command("sentiment-choices")
+def evaluate_sentiment_choices(
+    model_version: str = typer.Option("latest", "--model-version"),
+    model: Path | None = typer.Option(
+        None, "--model", help="A sentiment artifact folder instead of a registered version."
+    ),
+    repeats: int = typer.Option(5, "--repeats", min=1, help="Random halvings of the validation split."),
+) -> None:
+    """Cross-validate, inside the validation split, the blend weight and decision-bias choices made there.
+
+    For each transformer share of the TF-IDF blend: held-out macro-F1 (mean +- sd over 2 x repeats folds)
+    with biases from one search and bagged over bootstrap resamples, as training tunes them.
+    """
+    from nlp.recipes import cross_validate_sentiment_choices
+    from nlp.registry import Registry
+
+    try:
+        folder = model or Registry().path("sentiment", model_version)
+        rows = cross_validate_sentiment_choices(folder, repeats=repeats)
+    except KeyError as exc:
+        raise fail(str(exc).strip("'\"")) from exc
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"sentiment {folder}: repeated 2-fold cross-validation inside the validation split")
+    typer.echo("weight  single search     bagged biases")
+    for row in rows:
+        single, bagged = row["single"], row["bagged"]
+        typer.echo(
+            f"{row['weight']:<7} {single[0]:.4f} +- {single[1]:.4f}  {bagged[0]:.4f} +- {bagged[1]:.4f}"
+        )
+
+
 def pd_is_numeric(series) -> bool:
     from pandas.api.types import is_numeric_dtype
 

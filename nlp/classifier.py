@@ -217,7 +217,7 @@ def load_fine_tuned_encoder(folder: Path) -> nn.Module:
         params = dict(encoder.named_parameters())
         with torch.no_grad():
             for name, change in delta.items():
-                params[name] += change.to(params[name].dtype)
+                params[name].add_(change.to(params[name].dtype))
         return encoder
     if not (folder / ADAPTER_DIR).exists():
         raise FileNotFoundError(f"{folder} holds neither {ADAPTER_DIR}/ nor {ENCODER_DELTA_FILE}")

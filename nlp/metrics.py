@@ -84,3 +84,50 @@ def _best_bias(logp: np.ndarray, gold: np.ndarray, candidates: np.ndarray) -> in
             per_class.append(np.where(denominator > 0, 2 * true_pos / np.maximum(denominator, 1), 0.0))
         scores.append(np.mean(per_class, axis=0))
     return int(np.argmax(np.concatenate(scores)))
+
+
+def cross_validate_choices(
+    transformer: np.ndarray,
+    lexical: np.ndarray,
+    gold: Sequence[str],
+    labels: Sequence[str],
+    weights: Sequence[float],
+    repeats: int = 5,
+    bootstrap: int = BIAS_BOOTSTRAP,
+    seed: int = 13,
+) -> list[dict]:
+    """Repeated 2-fold cross-validation, inside a validation split, of the choices the recipes make on it.
+
+    For each blend ``weight`` (transformer share; ``1 - weight`` to the lexical model) the rows are split in
+    half ``repeats`` times; biases are tuned on one half, once by a single search and once bagged over
+    ``bootstrap`` resamples (:func:`tune_decision_bias`), and macro-F1 is measured on the other half, then
+    the halves swap. ``transformer`` and ``lexical`` are class probabilities ``(N, C)`` in ``labels`` order.
+
+    Returns one dict per weight: ``{"weight", "single": [mean, sd], "bagged": [mean, sd]}`` of held-out
+    macro-F1 over the ``2 * repeats`` folds, rounded to 4 places.
+    """
+    gold_arr = np.asarray(gold)
+    rng = np.random.default_rng(seed)
+    folds = []
+    for _ in range(repeats):
+        order = rng.permutation(len(gold_arr))
+        half = len(order) // 2
+        folds += [(order[:half], order[half:]), (order[half:], order[:half])]
+    results = []
+    for weight in weights:
+        blended = weight * transformer + (1 - weight) * lexical
+        logp = np.log(np.clip(blended, 1e-12, None))
+        scores: dict[str, list[float]] = {"single": [], "bagged": []}
+        for fit, held in folds:
+            for kind, resamples in (("single", 0), ("bagged", bootstrap)):
+                bias = tune_decision_bias(
+                    blended[fit], list(gold_arr[fit]), labels, bootstrap=resamples, seed=seed
+                )
+                picks = np.asarray(labels)[np.argmax(logp[held] + np.asarray(bias), axis=1)]
+                report = classification_report(list(gold_arr[held]), list(picks), labels)
+                scores[kind].append(report["macro_f1"])
+        results.append(
+            {"weight": float(weight)}
+            | {kind: [round(float(np.mean(v)), 4), round(float(np.std(v)), 4)] for kind, v in scores.items()}
+        )
+    return results

@@ -22,7 +22,13 @@ from nlp.aspects import aspect_terms
 from nlp.baseline import tfidf_logreg
 from nlp.classifier import LEXICAL_FILE, TextClassifier, assemble_ensemble
 from nlp.embeddings import PhraseEmbeddings, train_embeddings
-from nlp.metrics import BIAS_BOOTSTRAP, binary_accuracy, classification_report, tune_decision_bias
+from nlp.metrics import (
+    BIAS_BOOTSTRAP,
+    binary_accuracy,
+    classification_report,
+    cross_validate_choices,
+    tune_decision_bias,
+)
 from nlp.paths import DATASETS_DIR, MODELS_DIR
 from nlp.registry import ModelEntry, Registry
 from nlp.text import load_spacy, normalize
@@ -30,6 +36,8 @@ from nlp.topics import TopicModel, discover_topics, npmi_coherence
 from nlp.training import TrainingConfig, train_classifier
 
 LABELS = datasets.SENTIMENT_LABELS
+#: Transformer shares of the TF-IDF blend searched on the validation split (1.0 = no blend).
+BLEND_WEIGHTS = [round(1.0 - k / 10, 1) for k in range(10)]
 
 
 def evaluate_classifier(clf: TextClassifier, texts: Sequence[str], gold: Sequence[str]) -> dict:
@@ -186,7 +194,7 @@ def finish_sentiment(
     clf.lexical = baseline
     lexical_val = clf.lexical_probabilities(val_gold[0])
     choices = []
-    for weight in np.round(np.arange(1.0, 0.0, -0.1), 1):
+    for weight in BLEND_WEIGHTS:
         blended = weight * transformer_val + (1 - weight) * lexical_val
         bias = tune_decision_bias(blended, val_gold[1], LABELS, bootstrap=BIAS_BOOTSTRAP, seed=config.seed)
         clf.config.decision_bias = bias
@@ -243,6 +251,33 @@ def finish_sentiment(
             )
         )
     return metrics
+
+
+def cross_validate_sentiment_choices(
+    folder: Path, repeats: int = 5, datasets_dir: Path = DATASETS_DIR, seed: int = 13
+) -> list[dict]:
+    """How well the validation split chooses the blend weight and decision biases of the artifact ``folder``.
+
+    Runs :func:`nlp.metrics.cross_validate_choices` on the clothing validation split for every weight of
+    :data:`BLEND_WEIGHTS`. The lexical side is the artifact's stored TF-IDF model, else one fitted on the
+    training mixture as training does. Returns its list of ``{"weight", "single", "bagged"}``.
+    """
+    train, validation, _, _ = sentiment_data(datasets_dir)
+    clf = TextClassifier.load(folder)
+    lexical = clf.lexical or tfidf_logreg(train["text"].tolist(), train["label"].tolist(), seed=seed)
+    texts = validation["text"].tolist()
+    clf.lexical = None
+    transformer = clf.predict(texts).probabilities
+    clf.lexical = lexical
+    return cross_validate_choices(
+        transformer,
+        clf.lexical_probabilities(texts),
+        validation["label"].tolist(),
+        LABELS,
+        BLEND_WEIGHTS,
+        repeats=repeats,
+        seed=seed,
+    )
 
 
 def _summary(metrics: dict) -> dict:

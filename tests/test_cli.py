@@ -184,6 +184,19 @@ def test_analyze_prints_readably():
     assert empty.exit_code == 1 and "empty_text" in empty.output
 
 
+@pytest.mark.slow
+@needs_datasets
+def test_evaluate_sentiment_choices_cross_validates_the_validation_split(tmp_path):
+    result = runner.invoke(app, ["evaluate", "sentiment-choices", "--repeats", "1"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in result.output.splitlines() if line[:1].isdigit()]
+    assert [row[0] for row in rows] == ["1.0", "0.9", "0.8", "0.7", "0.6", "0.5", "0.4", "0.3", "0.2", "0.1"]
+    for row in rows:  # weight, single mean +- sd, bagged mean +- sd: real models score well above chance
+        assert all(0.6 < float(row[k]) < 0.9 for k in (1, 4)), row
+    missing = runner.invoke(app, ["evaluate", "sentiment-choices", "--model", str(tmp_path)])
+    assert missing.exit_code == 2 and "not a classifier artifact" in missing.output
+
+
 def test_evaluate_on_a_labelled_file_and_models_listing(tmp_path):
     data = tmp_path / "labelled.csv"
     pd.DataFrame(

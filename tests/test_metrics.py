@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nlp.metrics import binary_accuracy, classification_report, tune_decision_bias
+from nlp.metrics import binary_accuracy, classification_report, cross_validate_choices, tune_decision_bias
 
 LABELS = ["negative", "neutral", "positive"]
 
@@ -154,3 +154,21 @@ def test_bagged_decision_bias_is_reproducible_and_still_fixes_the_minority() -> 
     assert bagged == tune_decision_bias(probs, gold, LABELS, bootstrap=10, seed=3)
     assert bagged[0] == 0.0 and all(-2.0 <= b <= 2.0 for b in bagged)
     assert _macro_f1(probs, gold, LABELS, bagged) == pytest.approx(1.0)
+
+
+def test_cross_validated_choices_prefer_the_informative_model() -> None:
+    rng = np.random.default_rng(0)
+    gold_idx = rng.integers(0, 3, 300)
+    gold = [LABELS[i] for i in gold_idx]
+    informative = np.full((300, 3), 0.15)
+    informative[np.arange(300), gold_idx] = 0.7
+    noise = rng.dirichlet(np.ones(3), 300)
+    results = cross_validate_choices(noise, informative, gold, LABELS, [1.0, 0.0], repeats=2, bootstrap=3)
+    assert [r["weight"] for r in results] == [1.0, 0.0]
+    by_weight = {r["weight"]: r for r in results}
+    for kind in ("single", "bagged"):
+        assert by_weight[0.0][kind] == [1.0, 0.0]  # the lexical side alone is always right
+        assert by_weight[1.0][kind][0] < 0.5 and by_weight[1.0][kind][1] > 0  # noise: chance, varies by fold
+    assert results == cross_validate_choices(
+        noise, informative, gold, LABELS, [1.0, 0.0], repeats=2, bootstrap=3
+    )
