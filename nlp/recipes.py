@@ -338,7 +338,7 @@ The averaged probabilities are"""
     else:
         if config.full_fine_tune:
             how = """by full fine-tuning of its six transformer layers (embeddings frozen) and a mean-pooled linear
-head; only the layers' changes (`encoder_delta.safetensors`, float16), the head and `classifier.json` are stored
+head; only the layers' changes (`encoder_delta.safetensors`, int8 matrices), the head and `classifier.json` are stored
 here."""
         else:
             how = f"""with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on query/key/value/dense) and a mean-pooled

@@ -109,3 +109,17 @@ def test_path_is_under_models_dir(registry: Registry) -> None:
     assert registry.path("x", "1") == registry.models_dir / registry.get("x", "1").path
     with pytest.raises(KeyError):
         registry.path("x", "7")
+
+
+def test_committed_artifacts_fit_the_size_budget() -> None:
+    """Each registered artifact at most 25 MB and models/ at most 60 MB in all, so models/ lives in git."""
+    from nlp.paths import MODELS_DIR
+
+    def size(folder: Path) -> int:
+        return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+    entries = Registry(MODELS_DIR).entries()
+    assert {e.name for e in entries} >= {"sentiment", "intent", "embeddings", "topics"}
+    for entry in entries:
+        assert size(MODELS_DIR / entry.path) <= 25_000_000, entry.path
+    assert size(MODELS_DIR) <= 60_000_000

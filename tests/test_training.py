@@ -80,7 +80,7 @@ def test_train_continue_and_ensemble_sentiment_from_a_user_file(tmp_path):
     np.testing.assert_allclose(alone[2], (alone[0] + alone[1]) / 2, atol=1e-5)
 
 
-def test_full_fine_tune_artifact_round_trips_through_float16_deltas(tmp_path):
+def test_full_fine_tune_artifact_round_trips_through_int8_deltas(tmp_path):
     from nlp.classifier import ClassifierConfig, PooledClassifier, load_encoder, load_tokenizer, save_artifact
     from nlp.training import train_layers_only
 
@@ -96,11 +96,13 @@ def test_full_fine_tune_artifact_round_trips_through_float16_deltas(tmp_path):
     probe = ["true to size and so soft", "it ripped after one wash", "fine i guess"]
     in_memory = TextClassifier([model], load_tokenizer(), config).predict(probe).probabilities
     reloaded = TextClassifier.load(tmp_path)
-    np.testing.assert_allclose(reloaded.predict(probe).probabilities, in_memory, atol=1e-4)
+    error = np.abs(reloaded.predict(probe).probabilities - in_memory).max()
     untuned = PooledClassifier(load_encoder(), 3)
     untuned.head.load_state_dict(model.head.state_dict())
     reloaded.models = [untuned.eval()]
-    assert np.abs(reloaded.predict(probe).probabilities - in_memory).max() > 1e-3
+    effect = np.abs(reloaded.predict(probe).probabilities - in_memory).max()
+    # the int8 rounding moves probabilities by far less than the weight changes it stores
+    assert error < 5e-4 and effect > 20 * error, (error, effect)
 
 
 def test_full_fine_tune_trains_and_joins_an_lora_ensemble(tmp_path):
