@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+from tqdm.auto import tqdm
 
 
 def classification_report(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> dict:
@@ -95,6 +96,7 @@ def cross_validate_choices(
     repeats: int = 5,
     bootstrap: int = BIAS_BOOTSTRAP,
     seed: int = 13,
+    progress: bool = False,
 ) -> list[dict]:
     """Repeated 2-fold cross-validation, inside a validation split, of the choices the recipes make on it.
 
@@ -104,7 +106,7 @@ def cross_validate_choices(
     the halves swap. ``transformer`` and ``lexical`` are class probabilities ``(N, C)`` in ``labels`` order.
 
     Returns one dict per weight: ``{"weight", "single": [mean, sd], "bagged": [mean, sd]}`` of held-out
-    macro-F1 over the ``2 * repeats`` folds, rounded to 4 places.
+    macro-F1 over the ``2 * repeats`` folds, rounded to 4 places. ``progress`` shows a tqdm bar on stderr.
     """
     gold_arr = np.asarray(gold)
     rng = np.random.default_rng(seed)
@@ -114,7 +116,7 @@ def cross_validate_choices(
         half = len(order) // 2
         folds += [(order[:half], order[half:]), (order[half:], order[:half])]
     results = []
-    for weight in weights:
+    for weight in tqdm(weights, desc="cross-validating choices", unit="weight", disable=not progress):
         blended = weight * transformer + (1 - weight) * lexical
         logp = np.log(np.clip(blended, 1e-12, None))
         scores: dict[str, list[float]] = {"single": [], "bagged": []}

@@ -277,6 +277,7 @@ def cross_validate_sentiment_choices(
         BLEND_WEIGHTS,
         repeats=repeats,
         seed=seed,
+        progress=True,
     )
 
 
