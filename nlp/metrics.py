@@ -35,9 +35,11 @@ def binary_accuracy(
     return round(float(np.mean(decided == np.asarray(gold))), 4)
 
 
-#: Bootstrap resamples whose tuned biases are averaged in the recipes: on repeated 2-fold splits of the
-#: sentiment validation split this raised held-out macro-F1 from 0.708 +- 0.015 (one search) to
-#: 0.715 +- 0.008 (models/sentiment/v2/MODEL_CARD.md, "Known gaps").
+#: Bootstrap resamples whose tuned biases are averaged in the recipes. Held-out macro-F1 on repeated 2-fold
+#: splits of the sentiment validation split, v2 at its blend weight 0.8: 0.712 +- 0.016 bagged against
+#: 0.709 +- 0.022 for one search, ahead at 8 of the 10 weights; for v3 ahead at 6 of 10, always within one
+#: standard deviation, with a smaller spread at 8 of 10 (``reviewpulse evaluate sentiment-choices``;
+#: models/sentiment/v3/MODEL_CARD.md). A small, steadying gain, not a large one.
 BIAS_BOOTSTRAP = 20
 #: Bias combinations scored at once (bounds memory to about this many times the number of rows).
 _CHUNK = 1024
