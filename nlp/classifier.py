@@ -1,12 +1,12 @@
-"""Transformer text classifier: the MiniLM base, a LoRA adapter and a mean-pooled linear head.
+"""Transformer text classifier: the MiniLM base, a LoRA adapter or fine-tuned layers, a mean-pooled linear head.
 
 The same recipe serves document / sentence / aspect sentiment and customer-question intents. An artifact
 folder holds only what fine-tuning changed: ``adapter/`` (peft LoRA weights, a few MB) or, after full
 fine-tuning of the encoder layers, ``encoder_delta.safetensors`` (fine-tuned minus base weights, matrices
-quantised to int8, about 11 MB; the embeddings stay frozen), then ``head.safetensors`` and ``classifier.json`` (labels, max
-length, decision biases, model version). The base weights come from the installed base package
-(:func:`nlp.paths.base_transformer_dir`). An ensemble artifact keeps independently
-seeded fine-tunes in ``member-<k>/`` sub-folders (each an adapter, a head and its own model card) and averages
+quantised to int8, about 11 MB; the embeddings stay frozen), then ``head.safetensors`` and ``classifier.json``
+(labels, max length, decision biases, model version). The base weights come from the installed base package
+(:func:`nlp.paths.base_transformer_dir`). An ensemble artifact keeps independently trained fine-tunes in
+``member-<k>/`` sub-folders (each its fine-tuned weights, a head and its own model card) and averages
 their probabilities (Lakshminarayanan et al. 2017, "Simple and Scalable Predictive Uncertainty Estimation using
 Deep Ensembles").
 
