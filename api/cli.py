@@ -192,7 +192,7 @@ def train_sentiment(
 def train_sentiment_ensemble(
     ctx: typer.Context,
     members: list[Path] = typer.Argument(
-        ..., help="Two or more sentiment artifacts trained on the same data with different seeds."
+        ..., help="Two or more sentiment artifacts trained on the same data (other seeds or methods)."
     ),
     version: str = _Version,
     out: Path | None = typer.Option(

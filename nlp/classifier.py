@@ -232,9 +232,9 @@ def load_fine_tuned_encoder(folder: Path) -> nn.Module:
 def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str) -> ClassifierConfig:
     """Copy the fine-tunes of the classifier artifacts ``members`` into one ensemble artifact at ``folder``.
 
-    Member ``k``'s adapter, head and model card go to ``folder/member-<k>``. Lexical blends and decision
-    biases of the members are not carried over: they are chosen again for the ensemble. Returns the saved
-    config.
+    Member ``k``'s fine-tuned weights (adapter or layer deltas), head and model card go to
+    ``folder/member-<k>``. Lexical blends and decision biases of the members are not carried over: they are
+    chosen again for the ensemble. Returns the saved config.
 
     Raises:
         ValueError: fewer than two members, or members with different labels.

@@ -132,7 +132,8 @@ def ensemble_sentiment(
 ) -> dict:
     """Combine fine-tuned sentiment artifacts into an ensemble that averages their probabilities.
 
-    The members (trained with ``reviewpulse train sentiment`` on the same data, each with its own seed) are
+    The members (trained with ``reviewpulse train sentiment`` on the same data, each with its own seed or
+    fine-tuning method) are
     copied into ``out_dir`` (default ``models/sentiment/v<version>``); the lexical blend and the decision
     biases are then chosen for the ensemble on the validation split, and it is evaluated, documented and
     registered like a single model (:func:`finish_sentiment`). ``data`` must be the frame the members were
@@ -187,12 +188,9 @@ def finish_sentiment(
     """
     train, validation, test, sst2_dev = data
     clf = TextClassifier.load(out_dir)
-    clf.lexical = None  # choose the blend from the transformer alone
     baseline = tfidf_logreg(train["text"].tolist(), train["label"].tolist(), seed=config.seed)
     val_gold = validation["text"].tolist(), validation["label"].tolist()
-    transformer_val = clf.predict(val_gold[0]).probabilities
-    clf.lexical = baseline
-    lexical_val = clf.lexical_probabilities(val_gold[0])
+    transformer_val, lexical_val = _blend_inputs(clf, baseline, val_gold[0])
     choices = []
     for weight in BLEND_WEIGHTS:
         blended = weight * transformer_val + (1 - weight) * lexical_val
@@ -265,13 +263,8 @@ def cross_validate_sentiment_choices(
     train, validation, _, _ = sentiment_data(datasets_dir)
     clf = TextClassifier.load(folder)
     lexical = clf.lexical or tfidf_logreg(train["text"].tolist(), train["label"].tolist(), seed=seed)
-    texts = validation["text"].tolist()
-    clf.lexical = None
-    transformer = clf.predict(texts).probabilities
-    clf.lexical = lexical
     return cross_validate_choices(
-        transformer,
-        clf.lexical_probabilities(texts),
+        *_blend_inputs(clf, lexical, validation["text"].tolist()),
         validation["label"].tolist(),
         LABELS,
         BLEND_WEIGHTS,
@@ -279,6 +272,15 @@ def cross_validate_sentiment_choices(
         seed=seed,
         progress=True,
     )
+
+
+def _blend_inputs(clf: TextClassifier, lexical, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The class probabilities ``(N, C)`` of ``clf``'s fine-tunes alone and of ``lexical`` on ``texts``, from
+    which a blend weight is chosen; ``lexical`` is left set on ``clf``."""
+    clf.lexical = None
+    transformer = clf.predict(texts).probabilities
+    clf.lexical = lexical
+    return transformer, clf.lexical_probabilities(texts)
 
 
 def _summary(metrics: dict) -> dict:
