@@ -168,6 +168,14 @@ def train_sentiment(
     init_from: Path | None = typer.Option(
         None, "--init-from", help="Continue from this sentiment artifact (e.g. models/sentiment/v1)."
     ),
+    rating_smoothing: float = typer.Option(
+        0.0,
+        "--rating-smoothing",
+        min=0.0,
+        max=0.5,
+        help="Move this share of a 2- or 4-star review's target to neutral (ordinal soft labels; "
+        "shared datasets only).",
+    ),
 ) -> None:
     """Fine-tune the sentiment classifier (LoRA adapter or full layers, + head) and write its model card."""
     from nlp.recipes import train_sentiment as run
@@ -180,6 +188,7 @@ def train_sentiment(
         model_version=version,
         learning_rate=learning_rate or (1e-4 if full_fine_tune else 1e-3),
         full_fine_tune=full_fine_tune,
+        rating_smoothing=rating_smoothing,
     )
     try:
         metrics = run(out, config, data=frame, limit=limit, command=_invocation(ctx), init_from=init_from)

@@ -24,6 +24,21 @@ def rating_to_sentiment(rating: float) -> str:
     return "negative" if rating <= 2 else "neutral" if rating == 3 else "positive"
 
 
+def soft_sentiment_target(label: str, rating: float, smoothing: float) -> list[float]:
+    """Target probabilities over :data:`SENTIMENT_LABELS` for a review with a 1-5 star ``rating``.
+
+    A 2- or 4-star review moves ``smoothing`` (0-1) of its mass from its class to neutral; 1, 3 and 5 stars
+    and rows without a rating (NaN, e.g. SST-2 sentences) stay one-hot on ``label``. These are ordinal soft
+    labels in the spirit of SORD (Diaz & Marathe 2019, "Soft Labels for Ordinal Regression", CVPR): the
+    model learns that 2 and 4 stars lie nearer neutral than 1 and 5, which the hard 3-class labels hide.
+    """
+    target = [float(label == name) for name in SENTIMENT_LABELS]
+    if rating in (2, 4):
+        target[SENTIMENT_LABELS.index(label)] -= smoothing
+        target[SENTIMENT_LABELS.index("neutral")] += smoothing
+    return target
+
+
 def split_of(key: object, salt: str = "reviewpulse") -> str:
     """Stable split for a row key: ``test`` (15 %), ``validation`` (10 %) or ``train`` (75 %)."""
     bucket = int(hashlib.sha1(f"{salt}:{key}".encode()).hexdigest(), 16) % 100

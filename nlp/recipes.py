@@ -50,13 +50,14 @@ def sentiment_data(datasets_dir: Path = DATASETS_DIR, with_sst2: bool = True, wi
     """The training mixture and the held-out sets of the sentiment model.
 
     Returns ``(train, validation, test, sst2_dev)`` frames with ``text`` and ``label`` columns: train is the
-    clothing train split (+ fine-food reviews, + SST-2 train sentences for sentence-level signal);
+    clothing train split (+ fine-food reviews, + SST-2 train sentences for sentence-level signal), with the
+    star ``rating`` too (NaN for SST-2);
     validation and test are clothing splits; sst2_dev is the SST-2 dev set.
     """
     clothing = datasets.clothing_reviews(datasets_dir)
-    parts = [clothing[clothing.split == "train"][["text", "label"]]]
+    parts = [clothing[clothing.split == "train"][["text", "label", "rating"]]]
     if with_food:
-        parts.append(datasets.fine_food_reviews(datasets_dir)[["text", "label"]])
+        parts.append(datasets.fine_food_reviews(datasets_dir)[["text", "label", "rating"]])
     if with_sst2:
         parts.append(datasets.sst2("train", datasets_dir))
     train = pd.concat(parts, ignore_index=True)
@@ -94,6 +95,16 @@ def train_sentiment(
         train = train.sample(n=min(limit, len(train)), random_state=config.seed)
         validation, test = validation.head(max(limit // 4, 20)), test.head(max(limit // 4, 20))
 
+    soft_targets = None
+    if config.rating_smoothing:
+        if "rating" not in train:
+            raise ValueError("--rating-smoothing needs star ratings; a user file has labels only")
+        soft_targets = np.array(
+            [
+                datasets.soft_sentiment_target(label, rating, config.rating_smoothing)
+                for label, rating in zip(train["label"], train["rating"], strict=True)
+            ]
+        )
     started = time.time()
     train_classifier(
         train["text"].tolist(),
@@ -103,6 +114,7 @@ def train_sentiment(
         config,
         validation=(validation["text"].tolist(), validation["label"].tolist()),
         init_from=init_from,
+        soft_targets=soft_targets,
     )
     minutes = round((time.time() - started) / 60, 1)
     return finish_sentiment(
@@ -350,7 +362,13 @@ linear head; only the adapter, the head and `classifier.json` are stored here.""
 {how} Its class probabilities are"""
         training = (
             f"Training rows: {metrics['train_rows']}; epochs {config.epochs}, lr {config.learning_rate}, batch "
-            f"{config.batch_size},\n  max length {config.max_length} tokens, seed {config.seed}; "
+            f"{config.batch_size},\n  max length {config.max_length} tokens, seed {config.seed}"
+            + (
+                f", ordinal soft labels ({config.rating_smoothing} of a 2- or 4-star review's target on neutral)"
+                if config.rating_smoothing
+                else ""
+            )
+            + "; "
             f"{metrics['training_minutes']} minutes on 2 CPU cores."
         )
         command = f"`{command}`"

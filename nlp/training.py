@@ -58,6 +58,8 @@ class TrainingConfig:
     warmup_share: float = 0.06
     #: Label smoothing of the cross-entropy (Szegedy et al. 2016); keeps intent confidences informative.
     label_smoothing: float = 0.0
+    #: Share of a 2- or 4-star review's target moved to neutral (:func:`nlp.datasets.soft_sentiment_target`).
+    rating_smoothing: float = 0.0
     seed: int = 13
     model_version: str = "1"
 
@@ -97,6 +99,7 @@ def train_classifier(
     validation: tuple[Sequence[str], Sequence[str]] | None = None,
     progress: bool = True,
     init_from: Path | None = None,
+    soft_targets: np.ndarray | None = None,
 ) -> TextClassifier:
     """Fine-tune a LoRA classifier on ``texts`` / ``labels`` and save it to ``out_dir``.
 
@@ -105,13 +108,16 @@ def train_classifier(
         init_from: a classifier artifact whose fine-tune and head training continues from (same labels); a
             LoRA run needs a LoRA artifact, a full fine-tune starts from either kind.
         validation: optional held-out texts and labels for tuning the decision biases.
+        soft_targets: optional ``(len(texts), len(label_names))`` target probabilities (rows sum to 1) that
+            replace the one-hot labels in the loss; ``labels`` still set the class weights.
         progress: show a tqdm bar on stderr.
 
     Returns:
         The trained classifier, loaded back from ``out_dir`` (so what is returned is what was saved).
 
     Raises:
-        ValueError: empty data, a label outside ``label_names``, or a LoRA run from a full fine-tune.
+        ValueError: empty data, a label outside ``label_names``, soft targets of the wrong shape, or a LoRA
+            run from a full fine-tune.
     """
     from peft import LoraConfig, PeftModel, get_peft_model
 
@@ -119,6 +125,10 @@ def train_classifier(
     unknown = sorted(set(labels) - set(label_names))
     if not texts or unknown:
         raise ValueError(f"cannot train: {len(texts)} texts, labels not in {label_names}: {unknown[:5]}")
+    if soft_targets is not None and soft_targets.shape != (len(texts), len(label_names)):
+        raise ValueError(
+            f"soft targets of shape {soft_targets.shape}, not ({len(texts)}, {len(label_names)})"
+        )
     set_seed(config.seed)
     torch.set_num_threads(max(1, torch.get_num_threads()))
 
@@ -146,6 +156,7 @@ def train_classifier(
         model.head.load_state_dict(load_file(str(init_from / HEAD_FILE)))
     encoded = tokenizer(list(texts), truncation=True, max_length=config.max_length)["input_ids"]
     targets = torch.tensor([label_names.index(label) for label in labels])
+    loss_targets = targets if soft_targets is None else torch.tensor(soft_targets, dtype=torch.float32)
 
     counts = Counter(targets.tolist())
     weights = torch.tensor(
@@ -177,7 +188,7 @@ def train_classifier(
                 break
             batch = tokenizer.pad({"input_ids": [encoded[i] for i in batch_idx]}, return_tensors="pt")
             logits = model(batch["input_ids"], batch["attention_mask"])
-            loss = loss_fn(logits, targets[batch_idx])
+            loss = loss_fn(logits, loss_targets[batch_idx])
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()

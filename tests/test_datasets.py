@@ -15,6 +15,7 @@ from nlp.datasets import (
     fine_food_reviews,
     rating_to_sentiment,
     read_table,
+    soft_sentiment_target,
     split_of,
     sst2,
 )
@@ -41,6 +42,22 @@ needs_sst2 = pytest.mark.skipif(
 def test_rating_to_sentiment(rating: float, label: str) -> None:
     assert rating_to_sentiment(rating) == label
     assert label in SENTIMENT_LABELS
+
+
+@pytest.mark.parametrize(
+    ("label", "rating", "target"),
+    [
+        ("negative", 1, [1.0, 0.0, 0.0]),
+        ("negative", 2, [0.75, 0.25, 0.0]),
+        ("neutral", 3, [0.0, 1.0, 0.0]),
+        ("positive", 4.0, [0.0, 0.25, 0.75]),
+        ("positive", 5, [0.0, 0.0, 1.0]),
+        ("positive", float("nan"), [0.0, 0.0, 1.0]),  # an SST-2 sentence has no rating
+    ],
+)
+def test_soft_sentiment_target(label: str, rating: float, target: list[float]) -> None:
+    assert soft_sentiment_target(label, rating, 0.25) == target
+    assert soft_sentiment_target(label, rating, 0.0) == [float(label == n) for n in SENTIMENT_LABELS]
 
 
 @pytest.mark.parametrize("key", [0, 1, 12345, "abc", "B001E4KFG0"])

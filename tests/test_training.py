@@ -135,6 +135,42 @@ def test_full_fine_tune_trains_and_joins_an_lora_ensemble(tmp_path):
     assert result.exit_code == 2 and "no LoRA adapter to continue" in result.output
 
 
+def test_soft_targets_steer_the_fine_tune_and_need_ratings(tmp_path):
+    from nlp.datasets import clothing_reviews
+    from nlp.training import TrainingConfig, train_classifier
+
+    rows = clothing_reviews().head(160)
+    texts, labels = rows["text"].tolist(), rows["label"].tolist()
+    names = ["negative", "neutral", "positive"]
+    all_neutral = np.tile([0.0, 1.0, 0.0], (len(texts), 1))
+    with pytest.raises(ValueError, match="soft targets of shape"):
+        train_classifier(texts, labels, names, tmp_path / "x", TrainingConfig(), soft_targets=all_neutral[1:])
+    hard = train_classifier(texts, labels, names, tmp_path / "hard", TrainingConfig(epochs=2), progress=False)
+    soft = train_classifier(
+        texts,
+        labels,
+        names,
+        tmp_path / "soft",
+        TrainingConfig(epochs=2),
+        progress=False,
+        soft_targets=all_neutral,
+    )
+    probe = ["true to size and so soft", "it ripped after one wash", "fine i guess"]
+    neutral_hard, neutral_soft = (c.predict(probe).probabilities[:, 1].mean() for c in (hard, soft))
+    assert neutral_soft > neutral_hard + 0.1, (neutral_soft, neutral_hard)
+
+    # a user file has labels, not star ratings: a clear error before any training, exit code 2
+    data = tmp_path / "reviews.csv"
+    rows.to_csv(data, index=False)
+    result = CliRunner().invoke(
+        app,
+        ["train", "sentiment", "--data", str(data), "--limit", "50", "--rating-smoothing", "0.25",
+         "--out", str(tmp_path / "y")],
+    )  # fmt: skip
+    assert result.exit_code == 2 and "needs star ratings" in result.output
+    assert not (tmp_path / "y").exists()
+
+
 def test_an_ensemble_needs_compatible_members(tmp_path):
     from nlp.classifier import ClassifierConfig, assemble_ensemble
 
