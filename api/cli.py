@@ -419,6 +419,38 @@ def evaluate_sentiment_choices(
         )
 
 
+@evaluate_app.command("sentiment-ensembles")
+def evaluate_sentiment_ensembles(
+    members: list[Path] = typer.Argument(
+        ..., help="Sentiment artifacts trained on the same data (other seeds, methods or targets)."
+    ),
+    data: Path | None = typer.Option(
+        None, "--data", help="The labelled file the members were trained on (default: the shared datasets)."
+    ),
+    text_col: str = _TextCol,
+    label_col: str = typer.Option("label", "--label-col", help="Labels negative / neutral / positive."),
+) -> None:
+    """Score each member alone and every ensemble of them as `train sentiment-ensemble` would build it.
+
+    Blend weight and decision biases are chosen on the validation split; test and SST-2 dev are read with
+    that choice. Choose by validation; nothing is written or registered.
+    """
+    from nlp.recipes import compare_sentiment_ensembles
+
+    frame = _user_frame(data, text_col, label_col) if data else None
+    try:
+        rows = compare_sentiment_ensembles(members, data=frame)
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo("validation  test    SST-2   weight  MB     members (best validation first)")
+    for row in rows:
+        sst2 = f"{row['sst2_dev_binary_accuracy']:.4f}" if "sst2_dev_binary_accuracy" in row else "  -   "
+        typer.echo(
+            f"{row['validation_macro_f1']:.4f}      {row['test_macro_f1']:.4f}  {sst2}  {row['weight']:<7} "
+            f"{row['size_mb']:<6} {' + '.join(row['members'])}"
+        )
+
+
 def pd_is_numeric(series) -> bool:
     from pandas.api.types import is_numeric_dtype
 

@@ -194,9 +194,14 @@ class TextClassifier:
 
     def decide(self, probs: np.ndarray) -> list[str]:
         """Arg-max of log-probabilities plus the tuned decision biases -> one label per row."""
-        bias = np.asarray(self.config.decision_bias or [0.0] * len(self.labels))
-        picks = np.argmax(np.log(np.clip(probs, 1e-12, None)) + bias, axis=1)
-        return [self.labels[int(k)] for k in picks]
+        return decide(probs, self.config.decision_bias, self.labels)
+
+
+def decide(probs: np.ndarray, bias: Sequence[float] | None, labels: Sequence[str]) -> list[str]:
+    """One label per row of ``probs`` ``(N, C)``: arg-max of log-probabilities plus ``bias`` (None = zeros)."""
+    offsets = np.asarray(bias or [0.0] * len(labels))
+    picks = np.argmax(np.log(np.clip(probs, 1e-12, None)) + offsets, axis=1)
+    return [labels[int(k)] for k in picks]
 
 
 def _load_fine_tune(folder: Path, num_labels: int) -> PooledClassifier:
@@ -227,6 +232,13 @@ def load_fine_tuned_encoder(folder: Path) -> nn.Module:
     from peft import PeftModel
 
     return PeftModel.from_pretrained(encoder, str(folder / ADAPTER_DIR)).merge_and_unload()
+
+
+def fine_tune_bytes(folder: Path) -> int:
+    """Bytes of ``folder``'s fine-tune as an ensemble member stores it (adapter or layer deltas, and head)."""
+    folder = Path(folder)
+    files = [folder / ENCODER_DELTA_FILE, folder / HEAD_FILE, *(folder / ADAPTER_DIR).glob("*")]
+    return sum(f.stat().st_size for f in files if f.is_file())
 
 
 def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str) -> ClassifierConfig:

@@ -6,6 +6,8 @@ split, seed, command, time taken and the metrics next to the TF-IDF + logistic-r
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import time
 from collections.abc import Sequence
@@ -20,7 +22,7 @@ from tqdm.auto import tqdm
 from nlp import datasets
 from nlp.aspects import aspect_terms
 from nlp.baseline import tfidf_logreg
-from nlp.classifier import LEXICAL_FILE, TextClassifier, assemble_ensemble
+from nlp.classifier import LEXICAL_FILE, TextClassifier, assemble_ensemble, decide, fine_tune_bytes
 from nlp.embeddings import PhraseEmbeddings, train_embeddings
 from nlp.metrics import (
     BIAS_BOOTSTRAP,
@@ -202,17 +204,8 @@ def finish_sentiment(
     clf = TextClassifier.load(out_dir)
     baseline = tfidf_logreg(train["text"].tolist(), train["label"].tolist(), seed=config.seed)
     val_gold = validation["text"].tolist(), validation["label"].tolist()
-    transformer_val, lexical_val = _blend_inputs(clf, baseline, val_gold[0])
-    choices = []
-    for weight in BLEND_WEIGHTS:
-        blended = weight * transformer_val + (1 - weight) * lexical_val
-        bias = tune_decision_bias(blended, val_gold[1], LABELS, bootstrap=BIAS_BOOTSTRAP, seed=config.seed)
-        clf.config.decision_bias = bias
-        score = classification_report(val_gold[1], clf.decide(blended), LABELS)["macro_f1"]
-        choices.append((score, float(weight), bias))
-    score, weight, bias = max(
-        choices, key=lambda c: (c[0], c[1])
-    )  # ties keep the simpler, transformer-heavier
+    choices = _blend_choices(*_blend_inputs(clf, baseline, val_gold[0]), val_gold[1], config.seed)
+    score, weight, bias = _best_blend(choices)
 
     transformer_only_bias = next(c[2] for c in choices if c[1] == 1.0)
     clf.lexical, clf.config.ensemble_weight, clf.config.decision_bias = None, 1.0, transformer_only_bias
@@ -284,6 +277,92 @@ def cross_validate_sentiment_choices(
         seed=seed,
         progress=True,
     )
+
+
+def _blend_choices(
+    transformer: np.ndarray, lexical: np.ndarray, gold: list[str], seed: int
+) -> list[tuple[float, float, list[float]]]:
+    """``(validation macro-F1, transformer weight, decision biases)`` for every weight of :data:`BLEND_WEIGHTS`,
+    the biases tuned on that blend of the ``(N, C)`` probabilities."""
+    choices = []
+    for weight in BLEND_WEIGHTS:
+        blended = weight * transformer + (1 - weight) * lexical
+        bias = tune_decision_bias(blended, gold, LABELS, bootstrap=BIAS_BOOTSTRAP, seed=seed)
+        score = classification_report(gold, decide(blended, bias, LABELS), LABELS)["macro_f1"]
+        choices.append((score, float(weight), bias))
+    return choices
+
+
+def _best_blend(choices: list[tuple[float, float, list[float]]]) -> tuple[float, float, list[float]]:
+    """The best-scoring choice; ties keep the simpler, transformer-heavier blend."""
+    return max(choices, key=lambda c: (c[0], c[1]))
+
+
+def compare_sentiment_ensembles(
+    members: Sequence[Path],
+    data: pd.DataFrame | None = None,
+    datasets_dir: Path = DATASETS_DIR,
+    seed: int = 13,
+    progress: bool = True,
+) -> list[dict]:
+    """Score each of ``members`` alone and every ensemble of two or more of them, as
+    ``reviewpulse train sentiment-ensemble`` would build it, without writing any artifact.
+
+    For each subset the members' probabilities are averaged, and the TF-IDF blend weight and decision
+    biases are chosen on the validation split exactly as :func:`finish_sentiment` chooses them; the test
+    split and SST-2 dev are then scored once with that choice, for reading only (choose on validation).
+    Each member is run once, so n members cost n predictions of the splits, not one per subset.
+
+    Args:
+        members: sentiment artifacts trained on the same data (``data``, else the shared datasets).
+
+    Returns:
+        One dict per subset, best validation macro-F1 first: ``members`` (paths), ``validation_macro_f1``,
+        ``weight`` (transformer share), ``test_macro_f1``, ``sst2_dev_binary_accuracy`` (shared datasets
+        only) and ``size_mb`` (the fine-tunes plus, when blended, the compressed TF-IDF model).
+
+    Raises:
+        FileNotFoundError: a member is not a classifier artifact.
+    """
+    (train, validation, test, sst2_dev), _ = _sentiment_splits(data, datasets_dir)
+    sets = {"validation": validation, "test": test} | ({"sst2_dev": sst2_dev} if sst2_dev is not None else {})
+    lexical = tfidf_logreg(train["text"].tolist(), train["label"].tolist(), seed=seed)
+    packed = io.BytesIO()
+    joblib.dump(lexical, packed, compress=3)
+    lexical_mb = len(packed.getvalue()) / 1e6
+    order = [list(lexical.classes_).index(label) for label in LABELS]
+    lexical_probs = {k: lexical.predict_proba(v["text"].tolist())[:, order] for k, v in sets.items()}
+    member_probs = []
+    for member in tqdm(members, desc="members", unit="model", disable=not progress):
+        clf = TextClassifier.load(member)
+        clf.lexical = None
+        member_probs.append({k: clf.predict(v["text"].tolist()).probabilities for k, v in sets.items()})
+    member_mb = [fine_tune_bytes(member) / 1e6 for member in members]
+
+    rows = []
+    for size in range(1, len(members) + 1):
+        for subset in itertools.combinations(range(len(members)), size):
+            probs = {k: np.mean([member_probs[i][k] for i in subset], axis=0) for k in sets}
+            gold = validation["label"].tolist()
+            score, weight, bias = _best_blend(
+                _blend_choices(probs["validation"], lexical_probs["validation"], gold, seed)
+            )
+            blended = {k: weight * probs[k] + (1 - weight) * lexical_probs[k] for k in sets}
+            row = {
+                "members": [str(members[i]) for i in subset],
+                "validation_macro_f1": score,
+                "weight": weight,
+                "test_macro_f1": classification_report(
+                    test["label"].tolist(), decide(blended["test"], bias, LABELS), LABELS
+                )["macro_f1"],
+                "size_mb": round(sum(member_mb[i] for i in subset) + (lexical_mb if weight < 1 else 0), 1),
+            }
+            if sst2_dev is not None:
+                row["sst2_dev_binary_accuracy"] = binary_accuracy(
+                    blended["sst2_dev"], LABELS, sst2_dev["label"].tolist(), "positive", "negative"
+                )
+            rows.append(row)
+    return sorted(rows, key=lambda r: -r["validation_macro_f1"])
 
 
 def _blend_inputs(clf: TextClassifier, lexical, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -79,6 +79,24 @@ def test_train_continue_and_ensemble_sentiment_from_a_user_file(tmp_path):
     assert len(TextClassifier.load(ensemble).models) == 2
     np.testing.assert_allclose(alone[2], (alone[0] + alone[1]) / 2, atol=1e-5)
 
+    # comparing ensembles without building them chooses and scores exactly as building one does
+    compared = CliRunner().invoke(
+        app,
+        ["evaluate", "sentiment-ensembles", str(out), str(resumed), "--data", str(data), "--text-col", "body",
+         "--label-col", "mood"],
+    )  # fmt: skip
+    assert compared.exit_code == 0, compared.output
+    rows = [line.split() for line in compared.output.splitlines() if line[:1].isdigit()]  # not the bars
+    assert len(rows) == 3 and [float(r[0]) for r in rows] == sorted((float(r[0]) for r in rows), reverse=True)
+    both = next(r for r in rows if r[-2] == "+")
+    built = json.loads((ensemble / "metrics.json").read_text())
+    assert both[-3:] == [str(out), "+", str(resumed)]
+    assert (float(both[0]), float(both[1]), float(both[3])) == (
+        built["validation_macro_f1"],
+        built["test"]["macro_f1"],
+        built["ensemble_weight_transformer"],
+    )
+
 
 def test_full_fine_tune_artifact_round_trips_through_int8_deltas(tmp_path):
     from nlp.classifier import ClassifierConfig, PooledClassifier, load_encoder, load_tokenizer, save_artifact
