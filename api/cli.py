@@ -37,6 +37,10 @@ def _invocation(ctx: typer.Context) -> str:
         value = ctx.params.get(param.name or "")
         if value is None or value == param.default:
             continue
+        # a flag is typed bare: --full-fine-tune, not --full-fine-tune True
+        if getattr(param, "is_flag", False):
+            parts.append(param.opts[0] if value else param.secondary_opts[0])
+            continue
         values = [shlex.quote(str(v)) for v in (value if isinstance(value, list | tuple) else [value])]
         parts += values if param.param_type_name == "argument" else [param.opts[0], *values]
     return " ".join(parts)

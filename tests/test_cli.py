@@ -216,3 +216,20 @@ def test_evaluate_on_a_labelled_file_and_models_listing(tmp_path):
     unknown = runner.invoke(app, ["evaluate", "sentiment", "--data", str(data), "--text-col", "body",
                                   "--label-col", "stars", "--model-version", "99"])  # fmt: skip
     assert unknown.exit_code == 2 and "known" in unknown.output
+
+
+def test_model_cards_record_the_command_as_it_can_be_typed() -> None:
+    import typer
+    import typer.main
+
+    from api.cli import _invocation
+
+    root = typer.main.get_command(app)
+    train = root.commands["train"]  # type: ignore[attr-defined]
+    parent = typer.Context(train, info_name="train", parent=typer.Context(root, info_name="reviewpulse"))
+    args = ["--full-fine-tune", "--epochs", "3", "--rating-smoothing", "0.25", "--out", "runs/o v4"]
+    ctx = train.commands["sentiment"].make_context("sentiment", args, parent=parent)
+    typed = _invocation(ctx)
+    assert typed == (
+        "reviewpulse train sentiment --epochs 3.0 --out 'runs/o v4' --full-fine-tune --rating-smoothing 0.25"
+    )
