@@ -339,29 +339,33 @@ def compare_sentiment_ensembles(
         member_probs.append({k: clf.predict(v["text"].tolist()).probabilities for k, v in sets.items()})
     member_mb = [fine_tune_bytes(member) / 1e6 for member in members]
 
+    subsets = [
+        subset
+        for size in range(1, len(members) + 1)
+        for subset in itertools.combinations(range(len(members)), size)
+    ]
     rows = []
-    for size in range(1, len(members) + 1):
-        for subset in itertools.combinations(range(len(members)), size):
-            probs = {k: np.mean([member_probs[i][k] for i in subset], axis=0) for k in sets}
-            gold = validation["label"].tolist()
-            score, weight, bias = _best_blend(
-                _blend_choices(probs["validation"], lexical_probs["validation"], gold, seed)
+    for subset in tqdm(subsets, desc="blend and biases", unit="ensemble", disable=not progress):
+        probs = {k: np.mean([member_probs[i][k] for i in subset], axis=0) for k in sets}
+        gold = validation["label"].tolist()
+        score, weight, bias = _best_blend(
+            _blend_choices(probs["validation"], lexical_probs["validation"], gold, seed)
+        )
+        blended = {k: weight * probs[k] + (1 - weight) * lexical_probs[k] for k in sets}
+        row = {
+            "members": [str(members[i]) for i in subset],
+            "validation_macro_f1": score,
+            "weight": weight,
+            "test_macro_f1": classification_report(
+                test["label"].tolist(), decide(blended["test"], bias, LABELS), LABELS
+            )["macro_f1"],
+            "size_mb": round(sum(member_mb[i] for i in subset) + (lexical_mb if weight < 1 else 0), 1),
+        }
+        if sst2_dev is not None:
+            row["sst2_dev_binary_accuracy"] = binary_accuracy(
+                blended["sst2_dev"], LABELS, sst2_dev["label"].tolist(), "positive", "negative"
             )
-            blended = {k: weight * probs[k] + (1 - weight) * lexical_probs[k] for k in sets}
-            row = {
-                "members": [str(members[i]) for i in subset],
-                "validation_macro_f1": score,
-                "weight": weight,
-                "test_macro_f1": classification_report(
-                    test["label"].tolist(), decide(blended["test"], bias, LABELS), LABELS
-                )["macro_f1"],
-                "size_mb": round(sum(member_mb[i] for i in subset) + (lexical_mb if weight < 1 else 0), 1),
-            }
-            if sst2_dev is not None:
-                row["sst2_dev_binary_accuracy"] = binary_accuracy(
-                    blended["sst2_dev"], LABELS, sst2_dev["label"].tolist(), "positive", "negative"
-                )
-            rows.append(row)
+        rows.append(row)
     return sorted(rows, key=lambda r: -r["validation_macro_f1"])
 
 
