@@ -143,6 +143,10 @@ def _user_frame(data: Path, text_col: str, label_col: str | None):
 
 # Options shared by every train command.
 _TextCol = typer.Option("text", "--text-col", help="Column holding the text.")
+_SentimentLabelCol = typer.Option("label", "--label-col", help="Labels negative / neutral / positive.")
+_MembersData = typer.Option(
+    None, "--data", help="The labelled file the members were trained on (default: the shared datasets)."
+)
 _Version = typer.Option("1", "--version", help="Model version to write and register.")
 _Seed = typer.Option(13, "--seed", help="Random seed (data order, initialisation).")
 _Limit = typer.Option(None, "--limit", help="Train on at most this many rows (a quick trial).")
@@ -155,7 +159,7 @@ def train_sentiment(
         None, "--data", help="Your labelled file instead of the shared datasets."
     ),
     text_col: str = _TextCol,
-    label_col: str = typer.Option("label", "--label-col", help="Labels negative / neutral / positive."),
+    label_col: str = _SentimentLabelCol,
     epochs: float = typer.Option(2.0, "--epochs"),
     version: str = _Version,
     out: Path | None = typer.Option(
@@ -211,11 +215,9 @@ def train_sentiment_ensemble(
     out: Path | None = typer.Option(
         None, "--out", help="Artifact folder (default models/sentiment/v<version>)."
     ),
-    data: Path | None = typer.Option(
-        None, "--data", help="The labelled file the members were trained on (default: the shared datasets)."
-    ),
+    data: Path | None = _MembersData,
     text_col: str = _TextCol,
-    label_col: str = typer.Option("label", "--label-col", help="Labels negative / neutral / positive."),
+    label_col: str = _SentimentLabelCol,
 ) -> None:
     """Average the probabilities of fine-tuned sentiment models; tune, evaluate, write the card, register."""
     from nlp.recipes import ensemble_sentiment
@@ -428,11 +430,9 @@ def evaluate_sentiment_ensembles(
     members: list[Path] = typer.Argument(
         ..., help="Sentiment artifacts trained on the same data (other seeds, methods or targets)."
     ),
-    data: Path | None = typer.Option(
-        None, "--data", help="The labelled file the members were trained on (default: the shared datasets)."
-    ),
+    data: Path | None = _MembersData,
     text_col: str = _TextCol,
-    label_col: str = typer.Option("label", "--label-col", help="Labels negative / neutral / positive."),
+    label_col: str = _SentimentLabelCol,
 ) -> None:
     """Score each member alone and every ensemble of them as `train sentiment-ensemble` would build it.
 

