@@ -182,19 +182,21 @@ class TextClassifier:
             probs[idx] = torch.stack([torch.softmax(m.float(), dim=-1) for m in members]).mean(0).numpy()
         if self.lexical is not None and n:
             weight = self.config.ensemble_weight
-            probs = (weight * probs + (1 - weight) * self.lexical_probabilities(texts)).astype(np.float32)
+            lexical = lexical_probabilities(self.lexical, texts, self.labels)
+            probs = (weight * probs + (1 - weight) * lexical).astype(np.float32)
         return Prediction(probs, self.decide(probs), truncated)
-
-    def lexical_probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        """The lexical model's class probabilities ``(N, C)`` in this classifier's label order."""
-        assert self.lexical is not None
-        raw = self.lexical.predict_proba(list(texts))
-        order = [list(self.lexical.classes_).index(label) for label in self.labels]
-        return np.asarray(raw[:, order], dtype=np.float32)
 
     def decide(self, probs: np.ndarray) -> list[str]:
         """Arg-max of log-probabilities plus the tuned decision biases -> one label per row."""
         return decide(probs, self.config.decision_bias, self.labels)
+
+
+def lexical_probabilities(lexical, texts: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    """A scikit-learn classifier's (the TF-IDF blend's) probabilities ``(N, C)`` with columns in ``labels``'
+    order (scikit-learn sorts its ``classes_``)."""
+    raw = lexical.predict_proba(list(texts))
+    order = [list(lexical.classes_).index(label) for label in labels]
+    return np.asarray(raw[:, order], dtype=np.float32)
 
 
 def decide(probs: np.ndarray, bias: Sequence[float] | None, labels: Sequence[str]) -> list[str]:

@@ -22,7 +22,14 @@ from tqdm.auto import tqdm
 from nlp import datasets
 from nlp.aspects import aspect_terms
 from nlp.baseline import tfidf_logreg
-from nlp.classifier import LEXICAL_FILE, TextClassifier, assemble_ensemble, decide, fine_tune_bytes
+from nlp.classifier import (
+    LEXICAL_FILE,
+    TextClassifier,
+    assemble_ensemble,
+    decide,
+    fine_tune_bytes,
+    lexical_probabilities,
+)
 from nlp.embeddings import PhraseEmbeddings, train_embeddings
 from nlp.metrics import (
     BIAS_BOOTSTRAP,
@@ -330,8 +337,7 @@ def compare_sentiment_ensembles(
     packed = io.BytesIO()
     joblib.dump(lexical, packed, compress=3)
     lexical_mb = len(packed.getvalue()) / 1e6
-    order = [list(lexical.classes_).index(label) for label in LABELS]
-    lexical_probs = {k: lexical.predict_proba(v["text"].tolist())[:, order] for k, v in sets.items()}
+    lexical_probs = {k: lexical_probabilities(lexical, v["text"].tolist(), LABELS) for k, v in sets.items()}
     member_probs = []
     for member in tqdm(members, desc="members", unit="model", disable=not progress):
         clf = TextClassifier.load(member)
@@ -375,7 +381,7 @@ def _blend_inputs(clf: TextClassifier, lexical, texts: list[str]) -> tuple[np.nd
     clf.lexical = None
     transformer = clf.predict(texts).probabilities
     clf.lexical = lexical
-    return transformer, clf.lexical_probabilities(texts)
+    return transformer, lexical_probabilities(lexical, texts, clf.labels)
 
 
 def _summary(metrics: dict) -> dict:
