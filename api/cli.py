@@ -184,6 +184,14 @@ def train_sentiment(
         help="Move this share of a 2- or 4-star review's target to neutral (ordinal soft labels; "
         "shared datasets only).",
     ),
+    recommend_smoothing: float = typer.Option(
+        0.0,
+        "--recommend-smoothing",
+        min=0.0,
+        max=0.5,
+        help="Move this share of a clothing review's target by its recommend flag: a 3-star one towards "
+        "positive (recommended) or negative, a 2-star that recommends or a 4-star that does not to neutral.",
+    ),
 ) -> None:
     """Fine-tune the sentiment classifier (LoRA adapter or full layers, + head) and write its model card."""
     from nlp.recipes import train_sentiment as run
@@ -197,6 +205,7 @@ def train_sentiment(
         learning_rate=learning_rate or (1e-4 if full_fine_tune else 1e-3),
         full_fine_tune=full_fine_tune,
         rating_smoothing=rating_smoothing,
+        recommend_smoothing=recommend_smoothing,
     )
     try:
         metrics = run(out, config, data=frame, limit=limit, command=_invocation(ctx), init_from=init_from)

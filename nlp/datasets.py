@@ -24,18 +24,36 @@ def rating_to_sentiment(rating: float) -> str:
     return "negative" if rating <= 2 else "neutral" if rating == 3 else "positive"
 
 
-def soft_sentiment_target(label: str, rating: float, smoothing: float) -> list[float]:
+def soft_sentiment_target(
+    label: str,
+    rating: float,
+    smoothing: float,
+    recommended: float = float("nan"),
+    recommend_smoothing: float = 0.0,
+) -> list[float]:
     """Target probabilities over :data:`SENTIMENT_LABELS` for a review with a 1-5 star ``rating``.
 
     A 2- or 4-star review moves ``smoothing`` (0-1) of its mass from its class to neutral; 1, 3 and 5 stars
     and rows without a rating (NaN, e.g. SST-2 sentences) stay one-hot on ``label``. These are ordinal soft
     labels in the spirit of SORD (Diaz & Marathe 2019, "Soft Labels for Ordinal Regression", CVPR): the
     model learns that 2 and 4 stars lie nearer neutral than 1 and 5, which the hard 3-class labels hide.
+
+    ``recommended`` (1 / 0, NaN when unknown) is the reviewer's own "would recommend" flag, which splits a
+    star level further: a 3-star review moves ``recommend_smoothing`` of its mass towards the side the flag
+    leans to (positive if recommended, else negative), and a 2-star review that recommends or a 4-star one
+    that does not moves ``recommend_smoothing`` more to neutral. Labels are unchanged; only the targets say
+    where on the finer scale a review lies.
     """
     target = [float(label == name) for name in SENTIMENT_LABELS]
+    own, neutral = SENTIMENT_LABELS.index(label), SENTIMENT_LABELS.index("neutral")
     if rating in (2, 4):
-        target[SENTIMENT_LABELS.index(label)] -= smoothing
-        target[SENTIMENT_LABELS.index("neutral")] += smoothing
+        disagrees = (rating == 2 and recommended == 1) or (rating == 4 and recommended == 0)
+        shift = smoothing + (recommend_smoothing if disagrees else 0.0)
+        target[own] -= shift
+        target[neutral] += shift
+    elif rating == 3 and recommended in (0, 1):
+        target[neutral] -= recommend_smoothing
+        target[SENTIMENT_LABELS.index("positive" if recommended else "negative")] += recommend_smoothing
     return target
 
 
@@ -59,7 +77,8 @@ def _require(path: Path) -> Path:
 
 
 def clothing_reviews(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
-    """Women's e-commerce clothing reviews: columns ``id, text, label, split, rating, product_id, category``.
+    """Women's e-commerce clothing reviews: columns ``id, text, label, split, rating, recommended, product_id,
+    category`` (``recommended`` is the reviewer's 1 / 0 "would recommend" flag).
 
     Rows without any text are dropped (about 3 %).
     """
@@ -70,6 +89,7 @@ def clothing_reviews(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
             "id": raw["row"].astype(int),
             "text": _join_title(raw["Title"], raw["Review Text"]),
             "rating": raw["Rating"].astype(int),
+            "recommended": raw["Recommended IND"].astype(float),
             "product_id": raw["Clothing ID"].astype(str),
             "category": raw["Class Name"].fillna("").astype(str),
         }

@@ -60,11 +60,11 @@ def sentiment_data(datasets_dir: Path = DATASETS_DIR, with_sst2: bool = True, wi
 
     Returns ``(train, validation, test, sst2_dev)`` frames with ``text`` and ``label`` columns: train is the
     clothing train split (+ fine-food reviews, + SST-2 train sentences for sentence-level signal), with the
-    star ``rating`` too (NaN for SST-2);
+    star ``rating`` (NaN for SST-2) and the clothing reviews' ``recommended`` flag (NaN for the others);
     validation and test are clothing splits; sst2_dev is the SST-2 dev set.
     """
     clothing = datasets.clothing_reviews(datasets_dir)
-    parts = [clothing[clothing.split == "train"][["text", "label", "rating"]]]
+    parts = [clothing[clothing.split == "train"][["text", "label", "rating", "recommended"]]]
     if with_food:
         parts.append(datasets.fine_food_reviews(datasets_dir)[["text", "label", "rating"]])
     if with_sst2:
@@ -105,13 +105,19 @@ def train_sentiment(
         validation, test = validation.head(max(limit // 4, 20)), test.head(max(limit // 4, 20))
 
     soft_targets = None
-    if config.rating_smoothing:
+    if config.rating_smoothing or config.recommend_smoothing:
         if "rating" not in train:
-            raise ValueError("--rating-smoothing needs star ratings; a user file has labels only")
+            raise ValueError(
+                "--rating-smoothing and --recommend-smoothing need star ratings; a user file has labels only"
+            )
         soft_targets = np.array(
             [
-                datasets.soft_sentiment_target(label, rating, config.rating_smoothing)
-                for label, rating in zip(train["label"], train["rating"], strict=True)
+                datasets.soft_sentiment_target(
+                    label, rating, config.rating_smoothing, recommended, config.recommend_smoothing
+                )
+                for label, rating, recommended in zip(
+                    train["label"], train["rating"], train["recommended"], strict=True
+                )
             ]
         )
     started = time.time()
@@ -452,6 +458,11 @@ linear head; only the adapter, the head and `classifier.json` are stored here.""
         soft = (
             f", ordinal soft labels ({config.rating_smoothing} of a 2- or 4-star review's target on neutral)"
             if config.rating_smoothing
+            else ""
+        ) + (
+            f", recommendation-aware targets ({config.recommend_smoothing} moved by the clothing reviews'"
+            " recommend flag)"
+            if config.recommend_smoothing
             else ""
         )
         training = (

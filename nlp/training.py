@@ -60,6 +60,8 @@ class TrainingConfig:
     label_smoothing: float = 0.0
     #: Share of a 2- or 4-star review's target moved to neutral (:func:`nlp.datasets.soft_sentiment_target`).
     rating_smoothing: float = 0.0
+    #: Share moved by the reviewer's recommend flag (:func:`nlp.datasets.soft_sentiment_target`).
+    recommend_smoothing: float = 0.0
     seed: int = 13
     model_version: str = "1"
 

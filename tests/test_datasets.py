@@ -60,6 +60,35 @@ def test_soft_sentiment_target(label: str, rating: float, target: list[float]) -
     assert soft_sentiment_target(label, rating, 0.0) == [float(label == n) for n in SENTIMENT_LABELS]
 
 
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    ("label", "rating", "recommended", "target"),
+    [
+        ("negative", 1, 1.0, [1.0, 0.0, 0.0]),  # 1 and 5 stars stay one-hot whatever the flag says
+        ("negative", 2, 0.0, [0.75, 0.25, 0.0]),
+        ("negative", 2, 1.0, [0.55, 0.45, 0.0]),  # recommends despite 2 stars: nearer neutral
+        ("neutral", 3, 0.0, [0.2, 0.8, 0.0]),
+        ("neutral", 3, 1.0, [0.0, 0.8, 0.2]),
+        ("neutral", 3, NAN, [0.0, 1.0, 0.0]),  # fine-food reviews have no flag
+        ("positive", 4, 0.0, [0.0, 0.45, 0.55]),  # does not recommend despite 4 stars
+        ("positive", 4, 1.0, [0.0, 0.25, 0.75]),
+        ("positive", 5, 0.0, [0.0, 0.0, 1.0]),
+        ("positive", NAN, NAN, [0.0, 0.0, 1.0]),  # SST-2
+    ],
+)
+def test_recommend_flag_moves_the_target(
+    label: str, rating: float, recommended: float, target: list[float]
+) -> None:
+    got = soft_sentiment_target(label, rating, 0.25, recommended, 0.2)
+    assert got == pytest.approx(target) and sum(got) == pytest.approx(1.0)
+    # without recommend smoothing the flag changes nothing
+    assert soft_sentiment_target(label, rating, 0.25, recommended) == soft_sentiment_target(
+        label, rating, 0.25
+    )
+
+
 @pytest.mark.parametrize("key", [0, 1, 12345, "abc", "B001E4KFG0"])
 def test_split_of_is_deterministic(key: object) -> None:
     assert split_of(key) == split_of(key)
@@ -116,7 +145,9 @@ def clothing() -> pd.DataFrame:
 
 @needs_clothing
 def test_clothing_columns(clothing: pd.DataFrame) -> None:
-    assert set(clothing.columns) == {"id", "text", "label", "split", "rating", "product_id", "category"}
+    assert set(clothing.columns) == {
+        "id", "text", "label", "split", "rating", "recommended", "product_id", "category"
+    }  # fmt: skip
 
 
 @needs_clothing
@@ -130,6 +161,7 @@ def test_clothing_content(clothing: pd.DataFrame) -> None:
     assert clothing["rating"].between(1, 5).all()
     assert (clothing["label"] == clothing["rating"].map(rating_to_sentiment)).all()
     assert (clothing["split"] == clothing["id"].map(split_of)).all()
+    assert set(clothing["recommended"]) == {0.0, 1.0}
 
 
 @needs_fine_food

@@ -185,7 +185,7 @@ def test_soft_targets_steer_the_fine_tune_and_need_ratings(tmp_path):
         ["train", "sentiment", "--data", str(data), "--limit", "50", "--rating-smoothing", "0.25",
          "--out", str(tmp_path / "y")],
     )  # fmt: skip
-    assert result.exit_code == 2 and "needs star ratings" in result.output
+    assert result.exit_code == 2 and "need star ratings" in result.output
     assert not (tmp_path / "y").exists()
 
 
