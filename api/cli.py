@@ -128,22 +128,30 @@ def analyze(
     typer.echo(f"model version: {result.model_version}")
 
 
-def _user_frame(data: Path, text_col: str, label_col: str | None):
-    from nlp.datasets import read_table
+def _user_frame(data: Path, text_col: str, label_col: str | None, title_col: str | None = None):
+    """The user's file with ``text`` (title + ". " + text when ``title_col`` is given, as the shared reviews are
+    read) and ``label`` columns; rows without any text are dropped."""
+    from nlp.datasets import join_title, read_table
 
     if not data.exists():
         raise fail(f"data file {data} does not exist")
     frame = read_table(data)
-    for col in (text_col, label_col):
+    for col in (text_col, label_col, title_col):
         if col is not None and col not in frame.columns:
             raise fail(f"column {col!r} not found; available columns: {', '.join(map(str, frame.columns))}")
     out = frame.rename(columns={text_col: "text", **({label_col: "label"} if label_col else {})})
+    if title_col:
+        joined = join_title(frame[title_col], frame[text_col])
+        out["text"] = joined.where(joined != "")
     return out.dropna(subset=["text"])
 
 
 # Options shared by every train command.
 _TextCol = typer.Option("text", "--text-col", help="Column holding the text.")
 _SentimentLabelCol = typer.Option("label", "--label-col", help="Labels negative / neutral / positive.")
+_TitleCol = typer.Option(
+    None, "--title-col", help="Column holding a review title, read before the text as in training."
+)
 _MembersData = typer.Option(
     None, "--data", help="The labelled file the members were trained on (default: the shared datasets)."
 )
@@ -159,6 +167,7 @@ def train_sentiment(
         None, "--data", help="Your labelled file instead of the shared datasets."
     ),
     text_col: str = _TextCol,
+    title_col: str | None = _TitleCol,
     label_col: str = _SentimentLabelCol,
     epochs: float = typer.Option(2.0, "--epochs"),
     version: str = _Version,
@@ -197,7 +206,7 @@ def train_sentiment(
     from nlp.recipes import train_sentiment as run
     from nlp.training import TrainingConfig
 
-    frame = _user_frame(data, text_col, label_col) if data else None
+    frame = _user_frame(data, text_col, label_col, title_col) if data else None
     config = TrainingConfig(
         epochs=epochs,
         seed=seed,
@@ -370,6 +379,7 @@ def evaluate_sentiment(
         None, "--data", help="Labelled file; default: the held-out clothing test split."
     ),
     text_col: str = typer.Option("text", "--text-col"),
+    title_col: str | None = _TitleCol,
     label_col: str = typer.Option(
         "label", "--label-col", help="negative / neutral / positive, or 1-5 ratings."
     ),
@@ -382,7 +392,7 @@ def evaluate_sentiment(
     from nlp.registry import Registry
 
     if data:
-        frame = _user_frame(data, text_col, label_col).dropna(subset=["label"])
+        frame = _user_frame(data, text_col, label_col, title_col).dropna(subset=["label"])
         if pd_is_numeric(frame["label"]):
             frame["label"] = frame["label"].astype(float).map(rating_to_sentiment)
     else:

@@ -63,7 +63,8 @@ def split_of(key: object, salt: str = "reviewpulse") -> str:
     return "test" if bucket < 15 else "validation" if bucket < 25 else "train"
 
 
-def _join_title(title: pd.Series, body: pd.Series) -> pd.Series:
+def join_title(title: pd.Series, body: pd.Series) -> pd.Series:
+    """Review text as the models are trained on it: ``title + ". " + body`` (either may be missing)."""
     title = title.fillna("").astype(str).str.strip()
     body = body.fillna("").astype(str).str.strip()
     joined = title.where(title == "", title + ". ") + body
@@ -87,7 +88,7 @@ def clothing_reviews(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "id": raw["row"].astype(int),
-            "text": _join_title(raw["Title"], raw["Review Text"]),
+            "text": join_title(raw["Title"], raw["Review Text"]),
             "rating": raw["Rating"].astype(int),
             "recommended": raw["Recommended IND"].astype(float),
             "product_id": raw["Clothing ID"].astype(str),
@@ -107,7 +108,7 @@ def fine_food_reviews(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "id": raw["Id"].astype(int),
-            "text": _join_title(raw["Summary"], raw["Text"]),
+            "text": join_title(raw["Summary"], raw["Text"]),
             "rating": raw["Score"].astype(int),
             "product_id": raw["ProductId"].astype(str),
         }

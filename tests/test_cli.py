@@ -233,3 +233,27 @@ def test_model_cards_record_the_command_as_it_can_be_typed() -> None:
     assert typed == (
         "reviewpulse train sentiment --epochs 3.0 --out 'runs/o v4' --full-fine-tune --rating-smoothing 0.25"
     )
+
+
+def test_a_title_column_is_read_before_the_text_as_in_training(tmp_path):
+    import typer
+
+    from api.cli import _user_frame
+
+    data = tmp_path / "titled.csv"
+    pd.DataFrame(
+        {
+            "title": ["Love it", None, "Too small", None],
+            "body": ["perfect fit.", "Awful quality.", None, None],
+            "stars": [5, 1, 2, 3],
+        }
+    ).to_csv(data, index=False)
+    frame = _user_frame(data, "body", "stars", "title")
+    # the same join as the shared datasets' title + ". " + body; a row with neither is dropped
+    assert frame["text"].tolist() == ["Love it. perfect fit.", "Awful quality.", "Too small."]
+    assert frame["label"].tolist() == [5, 1, 2]
+    with pytest.raises(typer.Exit):
+        _user_frame(data, "body", "stars", "headline")
+    missing = runner.invoke(app, ["evaluate", "sentiment", "--data", str(data), "--text-col", "body",
+                                  "--title-col", "headline", "--label-col", "stars"])  # fmt: skip
+    assert missing.exit_code == 2 and "'headline' not found" in missing.output and "title" in missing.output
