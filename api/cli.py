@@ -201,6 +201,9 @@ def train_sentiment(
         help="Move this share of a clothing review's target by its recommend flag: a 3-star one towards "
         "positive (recommended) or negative, a 2-star that recommends or a 4-star that does not to neutral.",
     ),
+    max_length: int = typer.Option(
+        128, "--max-length", min=16, max=512, help="Cut training texts to this many tokens."
+    ),
 ) -> None:
     """Fine-tune the sentiment classifier (LoRA adapter or full layers, + head) and write its model card."""
     from nlp.recipes import train_sentiment as run
@@ -215,6 +218,7 @@ def train_sentiment(
         full_fine_tune=full_fine_tune,
         rating_smoothing=rating_smoothing,
         recommend_smoothing=recommend_smoothing,
+        max_length=max_length,
     )
     try:
         metrics = run(out, config, data=frame, limit=limit, command=_invocation(ctx), init_from=init_from)

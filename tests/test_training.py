@@ -46,10 +46,11 @@ def test_train_continue_and_ensemble_sentiment_from_a_user_file(tmp_path):
     again = CliRunner().invoke(
         app,
         ["train", "sentiment", "--data", str(data), "--text-col", "body", "--label-col", "mood", "--limit", "100",
-         "--epochs", "1", "--version", "1", "--out", str(resumed), "--init-from", str(out)],
+         "--epochs", "1", "--version", "1", "--out", str(resumed), "--init-from", str(out), "--max-length", "64"],
     )  # fmt: skip
     assert again.exit_code == 0, again.output
-    assert "--init-from" in (resumed / "MODEL_CARD.md").read_text()
+    resumed_card = (resumed / "MODEL_CARD.md").read_text()
+    assert "--init-from" in resumed_card and "max length 64 tokens" in resumed_card
     assert Registry(tmp_path / "models").versions("sentiment") == ["0", "1"]
     # continued training starts from the saved head: a few steps move it only a little
     start = TextClassifier.load(out).models[0].head.weight.detach()
