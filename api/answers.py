@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from api import store
 from api.analysis import AnalysisService
-from nlp.analyzer import ReviewAnalysis
 from nlp.answers import KnowledgeBase, product_answer
 from nlp.intents import IntentClassifier, IntentResult, extract_entities
 from nlp.paths import MODELS_DIR
@@ -106,10 +105,8 @@ class AnswerService:
     async def _from_reviews(
         self, question: str, product_id: str, session: Session, analysis: AnalysisService
     ) -> dict | None:
-        _, [parsed] = await analysis.analyze([question])
-        if not isinstance(parsed, ReviewAnalysis):
-            return None
-        terms = {a.term for a in parsed.aspects}
-        words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP_WORDS} - terms
+        # the question's aspects only: its sentiment is not needed, so the encoders are not run
+        aspects = await asyncio.to_thread(analysis.default_analyzer().aspect_topics, question)
+        words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP_WORDS} - set(aspects)
         records = await asyncio.to_thread(store.review_records, session, product_id=product_id)
-        return product_answer(records, terms, {a.topic["id"] for a in parsed.aspects}, words)
+        return product_answer(records, set(aspects), set(aspects.values()), words)

@@ -187,6 +187,23 @@ class Analyzer:
             results[item.index] = analysis
         return [r for r in results if r is not None]
 
+    def aspect_topics(self, text: object) -> dict[str, int]:
+        """The aspect terms of ``text`` (lemmatised, as ``AspectAnalysis.term``) and each one's topic id.
+
+        spaCy and Word2Vec only, no sentiment: for callers that need what a text is about but not how it
+        feels (the answer to a product question), without the transformer encoders :meth:`analyze` runs.
+        A text that is not usable (see :func:`prepare_input`) has no aspects: ``{}``.
+        """
+        prepared = prepare_input(self.preparer, text)
+        if isinstance(prepared, AnalysisError):
+            return {}
+        [doc] = self.preparer.parse([prepared[0]])
+        return {m.term: self._topic_of(m.term) for m in extract_aspects(doc, self.known_terms)}
+
+    def _topic_of(self, term: str) -> int:
+        topic_id, _ = self.topic_model.assign(self.embeddings.vector(term))
+        return topic_id
+
     def _prepare(self, index: int, raw: object, redact_pii: bool | None) -> _Prepared | AnalysisError:
         outcome = prepare_input(self.preparer, raw, redact_pii)
         return outcome if isinstance(outcome, AnalysisError) else _Prepared(index, *outcome)
@@ -224,7 +241,7 @@ class Analyzer:
             aspect_results = []
             topic_ids = []
             for mention, k in aspects:
-                topic_id, _ = self.topic_model.assign(self.embeddings.vector(mention.term))
+                topic_id = self._topic_of(mention.term)
                 topic_ids.append(topic_id)
                 topic = {"id": topic_id, "label": self.topic_model.label(topic_id)}
                 aspect_results.append(
