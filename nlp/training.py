@@ -132,7 +132,6 @@ def train_classifier(
             f"soft targets of shape {soft_targets.shape}, not ({len(texts)}, {len(label_names)})"
         )
     set_seed(config.seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
 
     tokenizer = load_tokenizer()
     if config.full_fine_tune:
