@@ -35,6 +35,16 @@ def analyzer():
     return Analyzer()
 
 
+@pytest.fixture
+def no_sentiment_encoder(analyzer, monkeypatch):
+    """Make the analyzer's sentiment classifier fail if called, for paths that must not run it."""
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the sentiment classifier ran")
+
+    monkeypatch.setattr(analyzer.sentiment, "predict", fail)
+
+
 @pytest.fixture(scope="session")
 def examples_path() -> Path:
     return EXAMPLES

@@ -7,9 +7,9 @@ Run on demand: ``make bench`` (prints questions/s and the ratio; asserts nothing
 
 from __future__ import annotations
 
-import time
-
 import pytest
+
+from tests.bench import rate
 
 QUESTIONS = [
     "is the fabric soft?",
@@ -25,18 +25,11 @@ QUESTIONS = [
 ]
 
 
-def _rate(fn, repeats: int = 5) -> float:
-    started = time.perf_counter()
-    for _ in range(repeats):
-        for question in QUESTIONS:
-            fn(question)
-    return repeats * len(QUESTIONS) / (time.perf_counter() - started)
-
-
 def test_aspects_only_vs_full_analysis(analyzer):
     analyzer.analyze(QUESTIONS[:2])  # warm-up
-    aspects_only = _rate(analyzer.aspect_topics)
-    full = _rate(lambda q: analyzer.analyze([q]))
+    questions = QUESTIONS * 5
+    aspects_only = rate(lambda qs: [analyzer.aspect_topics(q) for q in qs], questions)
+    full = rate(lambda qs: [analyzer.analyze([q]) for q in qs], questions)
     print(f"\n{len(QUESTIONS)} product questions, one per call, on this machine:")
     print(f"  full analysis (baseline)  {full:7.1f} questions/s")
     print(

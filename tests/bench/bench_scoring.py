@@ -6,11 +6,10 @@ Run on demand: ``make bench`` (prints docs/s and ratios; asserts nothing about s
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from nlp.paths import DATASETS_DIR
+from tests.bench import rate
 from tests.conftest import EXAMPLES, needs_datasets
 
 N = 200
@@ -26,20 +25,14 @@ def _texts() -> list[str]:
     return pd.read_csv(EXAMPLES)["text"].dropna().tolist()
 
 
-def _rate(fn, texts: list[str]) -> float:
-    started = time.perf_counter()
-    fn(texts)
-    return len(texts) / (time.perf_counter() - started)
-
-
 @needs_datasets
 def test_batched_vs_one_by_one(analyzer):
     texts = _texts()
     analyzer.analyze(texts[:8])  # warm-up
-    batched = _rate(analyzer.analyze, texts)
-    single = _rate(lambda ts: [analyzer.analyze([t]) for t in ts], texts)
-    spacy_only = _rate(lambda ts: list(analyzer.preparer.parse(ts)), texts)
-    classifier_only = _rate(lambda ts: analyzer.sentiment.predict(ts), texts)
+    batched = rate(analyzer.analyze, texts)
+    single = rate(lambda ts: [analyzer.analyze([t]) for t in ts], texts)
+    spacy_only = rate(lambda ts: list(analyzer.preparer.parse(ts)), texts)
+    classifier_only = rate(lambda ts: analyzer.sentiment.predict(ts), texts)
     print(f"\n{len(texts)} clothing reviews on this machine:")
     print(f"  batched analyze   {batched:7.1f} docs/s")
     print(f"  one text per call {single:7.1f} docs/s   batched / single = {batched / single:.2f}x")
@@ -50,7 +43,7 @@ def test_batched_vs_one_by_one(analyzer):
     if len(sentiment.models) > 1:  # what the ensemble costs against one of its members
         ensemble = sentiment.models
         sentiment.models = ensemble[:1]
-        one_member = _rate(sentiment.predict, texts)
+        one_member = rate(sentiment.predict, texts)
         sentiment.models = ensemble
         print(
             f"  classifier with one of its {len(ensemble)} ensemble members {one_member:7.1f} docs/s   "
