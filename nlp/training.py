@@ -23,6 +23,7 @@ from safetensors.torch import load_file
 from torch import nn
 from tqdm.auto import tqdm
 
+from nlp.base_models import DEFAULT_BASE_MODEL, base_model
 from nlp.classifier import (
     ADAPTER_DIR,
     HEAD_FILE,
@@ -64,6 +65,8 @@ class TrainingConfig:
     recommend_smoothing: float = 0.0
     seed: int = 13
     model_version: str = "1"
+    #: The base transformer fine-tuned (:data:`nlp.base_models.BASE_MODELS`).
+    base_model: str = DEFAULT_BASE_MODEL
 
 
 def set_seed(seed: int) -> None:
@@ -131,28 +134,35 @@ def train_classifier(
         raise ValueError(
             f"soft targets of shape {soft_targets.shape}, not ({len(texts)}, {len(label_names)})"
         )
+    spec = base_model(config.base_model)
+    if init_from is not None and ClassifierConfig.load(init_from).base_model != spec.name:
+        raise ValueError(f"{init_from} was not fine-tuned from {spec.name}; pass its own base model")
     set_seed(config.seed)
 
-    tokenizer = load_tokenizer()
+    tokenizer = load_tokenizer(spec.name)
     if config.full_fine_tune:
-        encoder = train_layers_only(load_fine_tuned_encoder(init_from) if init_from else load_encoder())
+        encoder = train_layers_only(
+            load_fine_tuned_encoder(init_from, spec.name) if init_from else load_encoder(spec.name)
+        )
     elif init_from is not None:
         if not (init_from / ADAPTER_DIR).exists():
             raise ValueError(
                 f"{init_from} has no LoRA adapter to continue; continue it with full fine-tuning"
             )
-        encoder = PeftModel.from_pretrained(load_encoder(), str(init_from / ADAPTER_DIR), is_trainable=True)
+        encoder = PeftModel.from_pretrained(
+            load_encoder(spec.name), str(init_from / ADAPTER_DIR), is_trainable=True
+        )
     else:
         encoder = get_peft_model(
-            load_encoder(),
+            load_encoder(spec.name),
             LoraConfig(
                 r=config.lora_r,
                 lora_alpha=config.lora_alpha,
                 lora_dropout=config.lora_dropout,
-                target_modules=["query", "key", "value", "dense"],
+                target_modules=list(spec.lora_targets),
             ),
         )
-    model = PooledClassifier(encoder, len(label_names))
+    model = PooledClassifier(encoder, len(label_names), base_model=spec.name)
     if init_from is not None:
         model.head.load_state_dict(load_file(str(init_from / HEAD_FILE)))
     encoded = tokenizer(list(texts), truncation=True, max_length=config.max_length)["input_ids"]
@@ -203,9 +213,12 @@ def train_classifier(
     model.eval()
 
     clf_config = ClassifierConfig(
-        labels=label_names, max_length=INFERENCE_MAX_LENGTH, model_version=config.model_version
+        labels=label_names,
+        max_length=INFERENCE_MAX_LENGTH,
+        model_version=config.model_version,
+        base_model=spec.name,
     )
-    clf = TextClassifier([model], tokenizer, clf_config)
+    clf = TextClassifier([model], clf_config)
     if validation is not None and len(label_names) <= MAX_CLASSES_FOR_BIAS_TUNING:
         val_probs = clf.predict(list(validation[0])).probabilities
         clf_config.decision_bias = tune_decision_bias(

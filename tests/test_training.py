@@ -100,7 +100,7 @@ def test_train_continue_and_ensemble_sentiment_from_a_user_file(tmp_path):
 
 
 def test_full_fine_tune_artifact_round_trips_through_int8_deltas(tmp_path):
-    from nlp.classifier import ClassifierConfig, PooledClassifier, load_encoder, load_tokenizer, save_artifact
+    from nlp.classifier import ClassifierConfig, PooledClassifier, load_encoder, save_artifact
     from nlp.training import train_layers_only
 
     torch.manual_seed(0)
@@ -113,7 +113,7 @@ def test_full_fine_tune_artifact_round_trips_through_int8_deltas(tmp_path):
     save_artifact(model, config, tmp_path)
     assert (tmp_path / "encoder_delta.safetensors").exists() and not (tmp_path / "adapter").exists()
     probe = ["true to size and so soft", "it ripped after one wash", "fine i guess"]
-    in_memory = TextClassifier([model], load_tokenizer(), config).predict(probe).probabilities
+    in_memory = TextClassifier([model], config).predict(probe).probabilities
     reloaded = TextClassifier.load(tmp_path)
     error = np.abs(reloaded.predict(probe).probabilities - in_memory).max()
     untuned = PooledClassifier(load_encoder(), 3)
