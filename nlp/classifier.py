@@ -4,11 +4,11 @@ The same recipe serves document / sentence / aspect sentiment and customer-quest
 folder holds only what fine-tuning changed: ``adapter/`` (peft LoRA weights, a few MB) or, after full
 fine-tuning of the encoder layers, ``encoder_delta.safetensors`` (fine-tuned minus base weights, matrices
 quantised to int8, about 11 MB; the embeddings stay frozen), then ``head.safetensors`` and ``classifier.json``
-(labels, max length, decision biases, model version, base model). The base weights are never stored: they come
-from the installed base model that ``base_model`` names (:mod:`nlp.base_models`). An ensemble artifact keeps independently trained fine-tunes in
-``member-<k>/`` sub-folders (each its fine-tuned weights, a head and its own model card) and averages
-their probabilities; members may be fine-tuned from different bases (Lakshminarayanan et al. 2017, "Simple and Scalable Predictive Uncertainty Estimation using
-Deep Ensembles").
+(labels, max length, decision biases, model version, base model). The base weights are never stored: they
+come from the installed base model that ``base_model`` names (:mod:`nlp.base_models`). An ensemble artifact
+keeps independently trained fine-tunes, possibly of different bases, in ``member-<k>/`` sub-folders (each its
+fine-tuned weights, a head and its own model card) and averages their probabilities (Lakshminarayanan et al.
+2017, "Simple and Scalable Predictive Uncertainty Estimation using Deep Ensembles").
 
 Mean pooling matches how both sentence-transformers bases were trained, so the head starts from a meaningful
 sentence embedding.
@@ -273,11 +273,11 @@ def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str)
     """Copy the fine-tunes of the classifier artifacts ``members`` into one ensemble artifact at ``folder``.
 
     Member ``k``'s fine-tuned weights (adapter or layer deltas), head and model card go to
-    ``folder/member-<k>``; each member's base model is recorded. Lexical blends and decision biases of the members are not carried over: they are
-    chosen again for the ensemble. Returns the saved config.
+    ``folder/member-<k>``; each member's base model is recorded. Lexical blends and decision biases of the
+    members are not carried over: they are chosen again for the ensemble. Returns the saved config.
 
     Raises:
-        ValueError: fewer than two members, or members with different labels.
+        ValueError: fewer than two members, members with different labels, or a member that is an ensemble.
         FileNotFoundError: a member is not a classifier artifact.
         FileExistsError: ``folder`` already holds a classifier (a member or a registered model).
     """
@@ -293,6 +293,8 @@ def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str)
     labels = [c.labels for c in configs]
     if any(member_labels != labels[0] for member_labels in labels):
         raise ValueError(f"members disagree on labels: {labels}")
+    if any(c.members for c in configs):
+        raise ValueError("an ensemble member is itself an ensemble; pass its members instead")
     subs = [f"member-{k}" for k in range(len(members))]
     for member, sub in zip(folders, subs, strict=True):
         (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -301,9 +303,7 @@ def assemble_ensemble(members: Sequence[Path], folder: Path, model_version: str)
         for name in (ENCODER_DELTA_FILE, HEAD_FILE, "MODEL_CARD.md"):
             if (member / name).exists():
                 shutil.copy2(member / name, folder / sub / name)
-    bases = [base for c in configs for _, base in c.fine_tunes()]
-    if len(bases) != len(subs):
-        raise ValueError("an ensemble member is itself an ensemble; pass its members instead")
+    bases = [c.base_model for c in configs]
     config = ClassifierConfig(labels=labels[0], model_version=model_version, members=subs)
     if set(bases) != {config.base_model}:
         config.member_base_models = bases

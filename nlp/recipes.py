@@ -21,11 +21,10 @@ from tqdm.auto import tqdm
 
 from nlp import datasets
 from nlp.aspects import aspect_terms
-from nlp.base_models import DEFAULT_BASE_MODEL, base_model
+from nlp.base_models import base_model
 from nlp.baseline import tfidf_logreg
 from nlp.classifier import (
     LEXICAL_FILE,
-    ClassifierConfig,
     TextClassifier,
     assemble_ensemble,
     decide,
@@ -175,16 +174,16 @@ def ensemble_sentiment(
         ValueError, FileNotFoundError, FileExistsError: see :func:`nlp.classifier.assemble_ensemble`.
     """
     out_dir = out_dir or MODELS_DIR / "sentiment" / f"v{version}"
-    assemble_ensemble(members, out_dir, version)
+    bases = [base for _, base in assemble_ensemble(members, out_dir, version).fine_tunes()]
     splits, source = _sentiment_splits(data, datasets_dir)
     described = []
-    for k, member in enumerate(members):
+    for k, (member, base) in enumerate(zip(members, bases, strict=True)):
         member_metrics = json.loads((Path(member) / "metrics.json").read_text())
         described.append(
             {
                 "folder": f"member-{k}",
                 "from": str(member),
-                "base_model": ClassifierConfig.load(Path(member)).base_model,
+                "base_model": base,
                 "train_rows": member_metrics["train_rows"],
                 "training_minutes": member_metrics["training_minutes"],
                 "validation_macro_f1": member_metrics["validation_macro_f1"],
@@ -428,14 +427,13 @@ def write_card(
     members = metrics.get("members")
     if members:
         table = "\n".join(
-            f"| `{m['folder']}` | `{m['from']}` | {m.get('base_model', DEFAULT_BASE_MODEL)} | {m['train_rows']} "
+            f"| `{m['folder']}` | `{m['from']}` | {m['base_model']} | {m['train_rows']} "
             f"| {m['training_minutes']} "
             f"| {m['validation_macro_f1']} | {m['test_macro_f1']} |"
             for m in members
         )
         origins = "; ".join(
-            base_model(name).origin
-            for name in dict.fromkeys(m.get("base_model", DEFAULT_BASE_MODEL) for m in members)
+            base_model(name).origin for name in dict.fromkeys(m["base_model"] for m in members)
         )
         model = f"""An ensemble of {len(members)} fine-tunes of {origins}: each a LoRA adapter or fully fine-tuned layers of
 its base, and a mean-pooled linear head, trained independently (another seed, fine-tuning method or base); their class probabilities are averaged

@@ -91,6 +91,7 @@ def test_an_ensemble_records_each_members_base_only_when_they_differ(tmp_path):
     nested = _fake_artifact(tmp_path / "d", DEFAULT_BASE_MODEL, members=["member-0", "member-1"])
     with pytest.raises(ValueError, match="itself an ensemble"):
         assemble_ensemble([minilm, nested], tmp_path / "nested", "9")
+    assert not (tmp_path / "nested").exists()  # refused before anything is copied
 
 
 @pytest.mark.parametrize(
