@@ -3,8 +3,10 @@
 Per text: document sentiment, sentence sentiment with character offsets, aspects with their opinions, the
 sentiment of the aspect's clause and its topic, the review's topics, and named entities - the shape of
 Azure AI Language opinion mining and AWS Comprehend targeted sentiment, offline. All offsets index the
-prepared text (:meth:`nlp.text.TextPreparer.prepare`). Work is batched: one spaCy pass and one classifier
-pass over every document, sentence and clause of the batch (duplicates classified once).
+prepared text (:meth:`nlp.text.TextPreparer.prepare`). Work is batched: one spaCy pass, then one sentiment
+call for every document, sentence and aspect clause of the batch. A one-pass span model
+(:class:`nlp.span_classifier.SpanClassifier`) reads each review once and classifies its spans from the
+pooled token states; an older per-text model reads each distinct span as a text of its own.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from pathlib import Path
 import numpy as np
 from spacy.tokens import Doc
 
-from nlp.aspects import Opinion, clause_spans, extract_aspects
-from nlp.classifier import TextClassifier
+from nlp.aspects import Opinion, extract_aspects, sentiment_spans
 from nlp.embeddings import PhraseEmbeddings
 from nlp.paths import MODELS_DIR
 from nlp.registry import Registry
+from nlp.span_classifier import load_sentiment_model
 from nlp.text import TextPreparer, UndecodableTextError
 from nlp.topics import TopicModel, TopicScore
 
@@ -140,6 +142,7 @@ class Analyzer:
         sentiment_version: registered sentiment model version, or ``latest``.
         redact_pii: redact e-mails, phone and card numbers before analysis (nothing unredacted is returned).
         batch_size: texts per classifier batch.
+        runtime: how a one-pass span model's encoder runs (:data:`nlp.span_classifier.RUNTIMES`).
 
     Raises:
         KeyError: a model or version is not registered (the message lists the known versions).
@@ -151,10 +154,11 @@ class Analyzer:
         models_dir: Path = MODELS_DIR,
         sentiment_version: str = "latest",
         redact_pii: bool = False,
-        batch_size: int = 64,
+        batch_size: int = 32,
+        runtime: str = "onnx-int8",
     ) -> None:
         registry = Registry(models_dir)
-        self.sentiment = TextClassifier.load(registry.path("sentiment", sentiment_version))
+        self.sentiment = load_sentiment_model(registry.path("sentiment", sentiment_version), runtime)
         self.embeddings = PhraseEmbeddings.load(registry.path("embeddings"))
         self.topic_model = TopicModel.load(registry.path("topics"))
         self.known_terms = {term for topic in self.topic_model.topics for term, _ in topic.terms}
@@ -209,37 +213,33 @@ class Analyzer:
         return outcome if isinstance(outcome, AnalysisError) else _Prepared(index, *outcome)
 
     def _analyze_batch(self, batch: list[_Prepared]) -> list[ReviewAnalysis]:
-        segments: dict[str, int] = {}
-
-        def segment(text: str) -> int:
-            return segments.setdefault(text, len(segments))
-
-        plans = []
+        plans, spans = [], []
         for item in batch:
             assert item.doc is not None
-            doc = item.doc
-            sentences = [s for s in doc.sents if s.text.strip()]
-            clauses = [c for s in sentences for c in clause_spans(s)]
-            aspects = []
-            for mention in extract_aspects(doc, self.known_terms):
-                start, end = next((c for c in clauses if c[0] <= mention.offset < c[1]), (0, len(doc.text)))
-                aspects.append((mention, segment(doc.text[start:end].strip())))
-            sentence_plan = [(s, segment(s.text.strip())) for s in sentences]
-            plans.append((segment(item.text), sentence_plan, aspects))
+            sentences, clauses = sentiment_spans(item.doc)
+            document = (0, len(item.text))
+            # an aspect takes the sentiment of its clause (of the document if it lies in none)
+            mentions = [
+                (m, next((c for c in clauses if c[0] <= m.offset < c[1]), document))
+                for m in extract_aspects(item.doc, self.known_terms)
+            ]
+            # the document first, then every distinct sentence and aspect clause, each classified once
+            item_spans = list(dict.fromkeys([document, *sentences, *(c for _, c in mentions)]))
+            where = {span: k for k, span in enumerate(item_spans)}
+            plans.append(([(s, where[s]) for s in sentences], [(m, where[c]) for m, c in mentions]))
+            spans.append(item_spans)
 
-        prediction = self.sentiment.predict(list(segments), batch_size=self.batch_size)
-        long_inputs = {k for k, cut in enumerate(prediction.truncated) if cut}
-
-        def sentiment(k: int) -> Sentiment:
-            scores = dict(
-                zip(self.sentiment.labels, prediction.probabilities[k].round(4).tolist(), strict=True)
-            )
-            return Sentiment(prediction.labels[k], scores)
-
+        predictions = self.sentiment.predict_spans([item.text for item in batch], spans, self.batch_size)
         out = []
-        for item, (doc_k, sentence_plan, aspects) in zip(batch, plans, strict=True):
-            aspect_results = []
-            topic_ids = []
+        for item, (sentence_plan, aspects), pred in zip(batch, plans, predictions, strict=True):
+
+            def sentiment(k: int, pred=pred) -> Sentiment:
+                scores = dict(
+                    zip(self.sentiment.labels, pred.probabilities[k].round(4).tolist(), strict=True)
+                )
+                return Sentiment(pred.labels[k], scores)
+
+            aspect_results, topic_ids = [], []
             for mention, k in aspects:
                 topic_id = self._topic_of(mention.term)
                 topic_ids.append(topic_id)
@@ -259,16 +259,16 @@ class Analyzer:
             out.append(
                 ReviewAnalysis(
                     text=item.text,
-                    sentiment=sentiment(doc_k),
+                    sentiment=sentiment(0),
                     sentences=[
-                        SentenceAnalysis(s.text.strip(), s.start_char, len(s.text.strip()), sentiment(k))
-                        for s, k in sentence_plan
+                        SentenceAnalysis(item.text[a:b], a, b - a, sentiment(k))
+                        for (a, b), k in sentence_plan
                     ],
                     aspects=aspect_results,
                     topics=self.topic_model.score([t for t in topic_ids if t != -1]),
                     entities=[Entity(e.text, e.label_, e.start_char, len(e.text)) for e in item.doc.ents],
                     model_version=self.model_version,
-                    truncated=item.truncated or doc_k in long_inputs,
+                    truncated=item.truncated or pred.truncated,
                 )
             )
         return out

@@ -105,6 +105,24 @@ def clause_spans(sentence: Span) -> list[tuple[int, int]]:
     return spans or [(sentence.start_char, sentence.end_char)]
 
 
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` moved inwards past surrounding whitespace of ``text[start:end]``."""
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    return start + lead, start + lead + len(piece.strip())
+
+
+def sentiment_spans(doc: Doc) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Character ranges that get a sentiment of their own: ``(sentences, clauses)``, whitespace stripped.
+
+    Sentences are spaCy's with any text; clauses are :func:`clause_spans` of each sentence, in order. The
+    document itself (``(0, len(doc.text))``) is the third kind; an aspect takes the clause it lies in.
+    """
+    sentences = [s for s in doc.sents if s.text.strip()]
+    clauses = [strip_span(doc.text, a, b) for s in sentences for a, b in clause_spans(s)]
+    return [strip_span(doc.text, s.start_char, s.end_char) for s in sentences], clauses
+
+
 def _term_tokens(noun: Token) -> list[Token]:
     compounds = [c for c in noun.lefts if c.dep_ == "compound" and c.pos_ in {"NOUN", "PROPN"}]
     return [*compounds, noun]

