@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -47,11 +48,11 @@ def _invocation(ctx: typer.Context) -> str:
     return " ".join(parts)
 
 
-def _analyzer(model_version: str, redact_pii: bool):
+def _analyzer(model_version: str, redact_pii: bool, only: str | None = None):
     from nlp.analyzer import Analyzer
 
     try:
-        return Analyzer(sentiment_version=model_version, redact_pii=redact_pii)
+        return Analyzer(sentiment_version=model_version, redact_pii=redact_pii, only=only)
     except (KeyError, FileNotFoundError) as exc:
         raise fail(str(exc).strip("'\"")) from exc
 
@@ -79,6 +80,10 @@ def _run_batch(model, input: str, text_col: str, id_col: str | None, out: str | 
     typer.echo(summary.render(), err=True)
 
 
+class Only(str, Enum):
+    sentiment = "sentiment"
+
+
 @app.command()
 def score(
     input: str = _Input,
@@ -92,11 +97,16 @@ def score(
         "latest", "--model-version", help="Registered sentiment model version."
     ),
     chunk_size: int = typer.Option(256, "--chunk-size", min=1, help="Rows read and analysed per chunk."),
+    only: Only | None = typer.Option(
+        None,
+        "--only",
+        help="'sentiment': document sentiment only, no sentences, aspects or topics (fastest).",
+    ),
     quiet: bool = _Quiet,
 ) -> None:
     """Score a review dump: one JSON record per input row, in order (errors are records too)."""
     _check_input(input)
-    analyzer = _analyzer(model_version, redact_pii)
+    analyzer = _analyzer(model_version, redact_pii, only.value if only else None)
     _run_batch(analyzer, input, text_col, id_col, out, chunk_size=chunk_size, progress=not quiet)
 
 

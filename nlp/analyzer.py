@@ -27,6 +27,10 @@ from nlp.text import TextPreparer, UndecodableTextError
 from nlp.topics import TopicModel, TopicScore
 
 
+#: What ``Analyzer(only=...)`` accepts: None (the full analysis) or ``"sentiment"`` (document sentiment).
+ONLY = (None, "sentiment")
+
+
 @dataclass
 class Sentiment:
     """A label and the probability of every class (negative / neutral / positive), summing to 1."""
@@ -88,6 +92,21 @@ class ReviewAnalysis:
 
 
 @dataclass
+class DocumentSentiment:
+    """Document sentiment only (``Analyzer(only="sentiment")``): no parse, sentences, aspects or topics."""
+
+    sentiment: Sentiment
+    model_version: str
+    truncated: bool = False
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        if not self.truncated:
+            out.pop("truncated")
+        return out
+
+
+@dataclass
 class AnalysisError:
     """Why one input could not be analysed; ``code`` is machine-readable."""
 
@@ -143,6 +162,8 @@ class Analyzer:
         redact_pii: redact e-mails, phone and card numbers before analysis (nothing unredacted is returned).
         batch_size: texts per classifier batch.
         runtime: how a one-pass span model's encoder runs (:data:`nlp.span_classifier.RUNTIMES`).
+        only: ``"sentiment"``: :meth:`analyze` gives document sentiment only (:class:`DocumentSentiment`),
+            without the spaCy parse; None: the full analysis.
 
     Raises:
         KeyError: a model or version is not registered (the message lists the known versions).
@@ -156,7 +177,11 @@ class Analyzer:
         redact_pii: bool = False,
         batch_size: int = 32,
         runtime: str = "onnx-int8",
+        only: str | None = None,
     ) -> None:
+        if only not in ONLY:
+            raise ValueError(f"only must be one of {ONLY}, got {only!r}")
+        self.only = only
         registry = Registry(models_dir)
         self.sentiment = load_sentiment_model(registry.path("sentiment", sentiment_version), runtime)
         self.embeddings = PhraseEmbeddings.load(registry.path("embeddings"))
@@ -165,18 +190,20 @@ class Analyzer:
         self.preparer = TextPreparer(redact_pii=redact_pii)
         self.batch_size = batch_size
         topics_version = registry.get("topics").version
-        self.model_version = f"sentiment-v{self.sentiment.config.model_version}+topics-v{topics_version}"
+        sentiment_version = f"sentiment-v{self.sentiment.config.model_version}"
+        self.model_version = sentiment_version if only else f"{sentiment_version}+topics-v{topics_version}"
 
     def analyze(
         self, texts: Sequence[object], redact_pii: bool | None = None
-    ) -> list[ReviewAnalysis | AnalysisError]:
+    ) -> list[ReviewAnalysis | DocumentSentiment | AnalysisError]:
         """Analyse ``texts`` in order; an input that is not usable text yields an :class:`AnalysisError`.
 
-        ``redact_pii`` overrides the analyzer's setting for this call.
+        ``redact_pii`` overrides the analyzer's setting for this call. Results are :class:`ReviewAnalysis`, or
+        :class:`DocumentSentiment` when the analyzer was made with ``only="sentiment"``.
 
         Error codes: see :func:`prepare_input`.
         """
-        results: list[ReviewAnalysis | AnalysisError | None] = [None] * len(texts)
+        results: list[ReviewAnalysis | DocumentSentiment | AnalysisError | None] = [None] * len(texts)
         batch: list[_Prepared] = []
         for i, raw in enumerate(texts):
             outcome = self._prepare(i, raw, redact_pii)
@@ -184,9 +211,12 @@ class Analyzer:
                 results[i] = outcome
             else:
                 batch.append(outcome)
-        for item, doc in zip(batch, self.preparer.parse([p.text for p in batch]), strict=True):
-            item.doc = doc
-        results_ok = self._analyze_batch(batch)
+        if self.only == "sentiment":
+            results_ok: Sequence[ReviewAnalysis | DocumentSentiment] = self._document_sentiment(batch)
+        else:
+            for item, doc in zip(batch, self.preparer.parse([p.text for p in batch]), strict=True):
+                item.doc = doc
+            results_ok = self._analyze_batch(batch)
         for item, analysis in zip(batch, results_ok, strict=True):
             results[item.index] = analysis
         return [r for r in results if r is not None]
@@ -212,6 +242,18 @@ class Analyzer:
         outcome = prepare_input(self.preparer, raw, redact_pii)
         return outcome if isinstance(outcome, AnalysisError) else _Prepared(index, *outcome)
 
+    def _document_sentiment(self, batch: list[_Prepared]) -> list[DocumentSentiment]:
+        prediction = self.sentiment.predict([item.text for item in batch], batch_size=self.batch_size)
+        return [
+            DocumentSentiment(self._sentiment(probs, label), self.model_version, item.truncated or truncated)
+            for item, probs, label, truncated in zip(
+                batch, prediction.probabilities, prediction.labels, prediction.truncated, strict=True
+            )
+        ]
+
+    def _sentiment(self, probs: np.ndarray, label: str) -> Sentiment:
+        return Sentiment(label, dict(zip(self.sentiment.labels, probs.round(4).tolist(), strict=True)))
+
     def _analyze_batch(self, batch: list[_Prepared]) -> list[ReviewAnalysis]:
         plans, spans = [], []
         for item in batch:
@@ -234,10 +276,7 @@ class Analyzer:
         for item, (sentence_plan, aspects), pred in zip(batch, plans, predictions, strict=True):
 
             def sentiment(k: int, pred=pred) -> Sentiment:
-                scores = dict(
-                    zip(self.sentiment.labels, pred.probabilities[k].round(4).tolist(), strict=True)
-                )
-                return Sentiment(pred.labels[k], scores)
+                return self._sentiment(pred.probabilities[k], pred.labels[k])
 
             aspect_results, topic_ids = [], []
             for mention, k in aspects:

@@ -255,7 +255,7 @@ class ScoreSummary:
             return
         self.sentiment[record["sentiment"]["label"]] += 1
         self.truncated += bool(record.get("truncated"))
-        for topic in record["topics"]:
+        for topic in record.get("topics", []):
             if topic["id"] != -1:
                 self.topics[topic["label"]] += 1
 
