@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -80,7 +80,7 @@ def _run_batch(model, input: str, text_col: str, id_col: str | None, out: str | 
     typer.echo(summary.render(), err=True)
 
 
-class Only(str, Enum):
+class Only(StrEnum):
     sentiment = "sentiment"
 
 

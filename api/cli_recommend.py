@@ -137,7 +137,7 @@ def _aspect_check(path: Path, limit: int, k: int, quiet: bool) -> list[dict]:
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from nlp.analyzer import AnalysisError, Analyzer
+    from nlp.analyzer import Analyzer, ReviewAnalysis
     from nlp.recommend import aspect_of_term
     from nlp.recommend_eval import aspect_ranking_check
 
@@ -152,7 +152,7 @@ def _aspect_check(path: Path, limit: int, k: int, quiet: bool) -> list[dict]:
     with tqdm(total=len(texts), desc="aspects", unit="review", disable=quiet) as bar:
         for start in range(0, len(texts), 64):
             for offset, result in enumerate(analyzer.analyze(texts[start : start + 64])):
-                if isinstance(result, AnalysisError):
+                if not isinstance(result, ReviewAnalysis):  # an error record
                     continue
                 for aspect in result.aspects:
                     name = aspect_of_term(aspect.term)

@@ -26,7 +26,6 @@ from nlp.span_classifier import load_sentiment_model
 from nlp.text import TextPreparer, UndecodableTextError
 from nlp.topics import TopicModel, TopicScore
 
-
 #: What ``Analyzer(only=...)`` accepts: None (the full analysis) or ``"sentiment"`` (document sentiment).
 ONLY = (None, "sentiment")
 
