@@ -259,6 +259,81 @@ def train_sentiment(
     _echo_sentiment_metrics(metrics)
 
 
+@train_app.command("distill")
+def train_distill(
+    ctx: typer.Context,
+    teacher_version: str = typer.Option(
+        "5", "--teacher-version", help="Registered sentiment version to learn from."
+    ),
+    labels: Path | None = typer.Option(
+        None, "--labels", help="Teacher-label file (JSONL; default runs/distill/teacher-v<teacher>.jsonl)."
+    ),
+    labelling: str = typer.Option(
+        "run",
+        "--labelling",
+        help="'run': label (or finish labelling) every text, then train; 'only': label and stop; 'skip': "
+        "train on the labels written so far (texts not reached train on their gold label).",
+    ),
+    layers: str = typer.Option("0,2,5", "--layers", help="Base-model layers the student keeps (indices)."),
+    epochs: float = typer.Option(2.0, "--epochs"),
+    learning_rate: float = typer.Option(1e-4, "--learning-rate"),
+    batch_size: int = typer.Option(16, "--batch-size", min=1),
+    version: str = typer.Option("6", "--version", help="Version to register the student as."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Artifact folder (default models/sentiment/v<version>)."
+    ),
+    seed: int = _Seed,
+    register: bool = typer.Option(True, "--register/--no-register"),
+) -> None:
+    """Distil a registered sentiment model into a small one-pass span student and write its model card.
+
+    The teacher reads every document, sentence and clause of the training texts (hours on 2 cores for
+    all-mpnet-base-v2; resumable: run the same command again); the student then trains on its probabilities.
+    """
+    import time
+
+    from nlp import distill
+    from nlp.paths import MODELS_DIR, PROJECT_ROOT
+    from nlp.registry import Registry
+    from nlp.span_classifier import load_sentiment_model
+
+    if labelling not in ("run", "only", "skip"):
+        raise fail(f"--labelling must be run, only or skip, not {labelling!r}", code=2)
+    try:
+        teacher_path = Registry().path("sentiment", teacher_version)
+        student = distill.StudentConfig(
+            layers=tuple(int(k) for k in layers.split(",")),
+            epochs=epochs,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            seed=seed,
+            model_version=version,
+        )
+    except (KeyError, ValueError) as exc:
+        raise fail(str(exc).strip("'\""), code=2) from exc
+    labels = labels or PROJECT_ROOT / "runs" / "distill" / f"teacher-v{teacher_version}.jsonl"
+    corpus = distill.distillation_corpus()
+    if labelling != "skip":
+        distill.label_with_teacher(load_sentiment_model(teacher_path), corpus, labels)
+    if labelling == "only":
+        return
+    if not labels.exists():
+        raise fail(f"{labels} does not exist: run with --labelling run first")
+    records = distill.read_teacher_labels(labels)
+    records += distill.gold_only_records(corpus, records)
+    out = out or MODELS_DIR / "sentiment" / f"v{version}"
+    started = time.time()
+    distill.train_student(records, out, student, teacher=f"sentiment v{teacher_version}")
+    minutes = round((time.time() - started) / 60, 1)
+    metrics = distill.finish_student(
+        out, student, f"sentiment v{teacher_version}", records, _invocation(ctx), minutes, register=register
+    )
+    for runtime, m in metrics["runtimes"].items():
+        typer.echo(
+            f"{runtime}: clothing test macro-F1 {m['test']['macro_f1']}, SST-2 dev accuracy {m['sst2']}"
+        )
+
+
 @train_app.command("sentiment-ensemble")
 def train_sentiment_ensemble(
     ctx: typer.Context,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +22,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from jinja2 import Environment, PackageLoader
 from tqdm.auto import tqdm
 
 from nlp import datasets
 from nlp.aspects import sentiment_spans
 from nlp.base_models import DEFAULT_BASE_MODEL
-from nlp.classifier import TextClassifier, load_tokenizer
+from nlp.baseline import tfidf_logreg
+from nlp.classifier import TextClassifier, lexical_probabilities, load_tokenizer
+from nlp.metrics import BIAS_BOOTSTRAP, binary_accuracy, classification_report, tune_decision_bias
 from nlp.paths import DATASETS_DIR
+from nlp.recipes import evaluate_classifier, sentiment_data
+from nlp.registry import ModelEntry, Registry
 from nlp.span_classifier import (
+    SpanClassifier,
     SpanClassifierConfig,
     SpanPooledClassifier,
     encode_spans,
@@ -69,13 +76,13 @@ def review_spans(doc) -> list[tuple[int, int]]:
 
 
 def label_with_teacher(
-    teacher: TextClassifier, corpus: pd.DataFrame, out: Path, progress: bool = True
+    teacher: TextClassifier | SpanClassifier, corpus: pd.DataFrame, out: Path, progress: bool = True
 ) -> Path:
     """Write the teacher's probabilities for every span of every text of ``corpus`` to JSONL ``out``.
 
     One line per text: ``{"source", "split", "text" (prepared), "label", "rating", "spans": [[start, end],
     ...], "teacher": [[p_negative, p_neutral, p_positive], ...]}`` (span 0 is the whole text; probabilities
-    are the teacher's blended ones, before its decision biases). Texts the preparer rejects are skipped.
+    are the teacher's blended ones, before its decision biases).
     Lines already in ``out`` are kept and labelling resumes after them.
 
     Returns ``out``.
@@ -90,14 +97,10 @@ def label_with_teacher(
             texts = [preparer.prepare(str(t))[0] for t in chunk["text"]]
             docs = list(preparer.parse(texts))
             spans = [review_spans(doc) for doc in docs]
-            unique = list(
-                dict.fromkeys(
-                    text[a:b] for text, doc_spans in zip(texts, spans, strict=True) for a, b in doc_spans
-                )
-            )
-            probs = teacher.predict(unique).probabilities.round(4).tolist()
-            lookup = dict(zip(unique, probs, strict=True))
-            for (_, row), text, doc_spans in zip(chunk.iterrows(), texts, spans, strict=True):
+            predictions = teacher.predict_spans(texts, spans)
+            for (_, row), text, doc_spans, pred in zip(
+                chunk.iterrows(), texts, spans, predictions, strict=True
+            ):
                 record = {
                     "source": row.source,
                     "split": row.split,
@@ -105,7 +108,7 @@ def label_with_teacher(
                     "label": row.label,
                     "rating": None if pd.isna(row.rating) else float(row.rating),
                     "spans": [list(s) for s in doc_spans],
-                    "teacher": [lookup[text[a:b]] for a, b in doc_spans],
+                    "teacher": pred.probabilities.astype(np.float64).round(4).tolist(),
                 }
                 sink.write(json.dumps(record) + "\n")
             sink.flush()
@@ -146,14 +149,16 @@ def read_teacher_labels(path: Path) -> list[dict]:
         return [json.loads(line) for line in lines if line.strip()]
 
 
-def gold_only_records(frame: pd.DataFrame, labelled: Sequence[dict], source: str) -> list[dict]:
-    """Records for the rows of ``frame`` (``text, label, rating``) whose prepared text the teacher has not
-    labelled: the document span only, with its gold target in place of the teacher's (so a partial teacher
-    run still trains on every row)."""
+def gold_only_records(corpus: pd.DataFrame, labelled: Sequence[dict]) -> list[dict]:
+    """Records for the rows of ``corpus`` (:func:`distillation_corpus`) whose prepared text the teacher has
+    not labelled: the document span only, with its gold target in place of the teacher's and ``"gold":
+    True`` (so a partial teacher run still trains on every row)."""
     preparer = TextPreparer()
     seen = {r["text"] for r in labelled}
     out = []
-    for text, label, rating in zip(frame["text"], frame["label"], frame["rating"], strict=True):
+    for source, text, label, rating in zip(
+        corpus["source"], corpus["text"], corpus["label"], corpus["rating"], strict=True
+    ):
         prepared = preparer.prepare(str(text))[0]
         if prepared and prepared not in seen:
             rating = None if pd.isna(rating) else float(rating)
@@ -254,3 +259,112 @@ def train_student(
     )
     save_student(model, span_config, out_dir)
     return model
+
+
+def finish_student(
+    out_dir: Path,
+    student: StudentConfig,
+    teacher: str,
+    records: Sequence[dict],
+    command: str,
+    minutes: float,
+    datasets_dir: Path = DATASETS_DIR,
+    register: bool = True,
+) -> dict:
+    """Tune the student's decision biases on the clothing validation split, evaluate it (int8 and fp32 ONNX)
+    on the clothing test split and SST-2 dev beside the TF-IDF baseline and its teacher, write its card and
+    ``metrics.json`` and register it as ``sentiment`` version ``student.model_version``. Returns the metrics."""
+    train, validation, test, sst2_dev = sentiment_data(datasets_dir)
+    config = SpanClassifierConfig.load(out_dir)
+    clf = SpanClassifier.load(out_dir, "onnx-int8")
+    config.decision_bias = tune_decision_bias(
+        clf.predict(validation["text"].tolist()).probabilities,
+        validation["label"].tolist(),
+        LABELS,
+        bootstrap=BIAS_BOOTSTRAP,
+        seed=student.seed,
+    )
+    config.save(out_dir)
+
+    def scores(model) -> dict:
+        return {
+            "test": evaluate_classifier(model, test["text"].tolist(), test["label"].tolist()),
+            "sst2": binary_accuracy(
+                model.predict(sst2_dev["text"].tolist()).probabilities,
+                LABELS,
+                sst2_dev["label"].tolist(),
+                "positive",
+                "negative",
+            ),
+        }
+
+    runtimes = {
+        runtime: scores(SpanClassifier.load(out_dir, runtime)) for runtime in ("onnx-int8", "onnx-fp32")
+    }
+    baseline = tfidf_logreg(train["text"].tolist(), train["label"].tolist(), seed=student.seed)
+    baseline_scores: dict = {
+        "test": classification_report(test["label"].tolist(), list(baseline.predict(test["text"])), LABELS),
+        "sst2": binary_accuracy(
+            lexical_probabilities(baseline, sst2_dev["text"].tolist(), LABELS),
+            LABELS,
+            sst2_dev["label"].tolist(),
+            "positive",
+            "negative",
+        ),
+    }
+    teacher_version = teacher.rsplit("v", 1)[-1]
+    teacher_metrics = Registry().get("sentiment", teacher_version).metrics
+    gold_only = sum(1 for r in records if "gold" in r)
+    labelled = [r for r in records if "gold" not in r]
+    metrics: dict = {
+        "runtimes": runtimes,
+        "test": runtimes["onnx-int8"]["test"],
+        "sst2_dev_binary_accuracy": runtimes["onnx-int8"]["sst2"],
+        "baseline_tfidf_logreg": baseline_scores,
+        "teacher": teacher,
+        "teacher_labelled_texts": len(labelled),
+        "gold_only_texts": gold_only,
+        "training_minutes": minutes,
+    }
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    size = sum(f.stat().st_size for f in out_dir.iterdir() if f.is_file())
+    template = Environment(loader=PackageLoader("nlp"), keep_trailing_newline=True).get_template(
+        "student_card.md.j2"
+    )
+    (out_dir / "MODEL_CARD.md").write_text(
+        template.render(
+            config=config,
+            student=student,
+            teacher=teacher,
+            teacher_metrics=teacher_metrics,
+            labelled=len(labelled),
+            label_sources=", ".join(f"{n} {s}" for s, n in Counter(r["source"] for r in labelled).items()),
+            gold_only=gold_only,
+            records=len(records),
+            minutes=minutes,
+            bootstrap=BIAS_BOOTSTRAP,
+            command=command,
+            runtimes=runtimes,
+            baseline=baseline_scores,
+            test=runtimes["onnx-int8"]["test"],
+            size_mb=round(size / 1e6, 1),
+            zip=zip,
+        )
+    )
+    if register:
+        registry = Registry(out_dir.parent.parent)
+        summary = {
+            "test_macro_f1": metrics["test"]["macro_f1"],
+            "test_accuracy": metrics["test"]["accuracy"],
+            "baseline_test_macro_f1": baseline_scores["test"]["macro_f1"],
+            "sst2_dev_binary_accuracy": metrics["sst2_dev_binary_accuracy"],
+        }
+        registry.register(
+            ModelEntry(
+                "sentiment",
+                config.model_version,
+                str(out_dir.relative_to(registry.models_dir)),
+                metrics=summary,
+            )
+        )
+    return metrics

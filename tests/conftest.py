@@ -43,6 +43,7 @@ def no_sentiment_encoder(analyzer, monkeypatch):
         raise AssertionError("the sentiment classifier ran")
 
     monkeypatch.setattr(analyzer.sentiment, "predict", fail)
+    monkeypatch.setattr(analyzer.sentiment, "predict_spans", fail)
 
 
 @pytest.fixture(scope="session")

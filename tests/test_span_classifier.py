@@ -1,0 +1,92 @@
+"""The one-pass span classifier: emoji-aware offsets, span-to-token mapping, span pooling, and a trained
+student served by PyTorch, ONNX fp32 and ONNX int8 giving the same answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from nlp.classifier import load_tokenizer
+from nlp.distill import StudentConfig, train_student
+from nlp.span_classifier import (
+    SpanClassifier,
+    describe_emoji_mapped,
+    encode_spans,
+    pool_spans,
+)
+
+
+def test_emoji_are_spelled_out_and_spans_follow_them():
+    text = "Love it 😍 but the zip broke"
+    described, positions = describe_emoji_mapped(text)
+    assert "smiling face with heart-eyes" in described
+    start = text.index("but")
+    assert described[positions[start] : positions[len(text)]] == "but the zip broke"
+    assert described[positions[0] : positions[4]] == "Love"
+    plain, same = describe_emoji_mapped("no emoji here")
+    assert plain == "no emoji here" and same.tolist() == list(range(len(plain) + 1))
+
+
+def test_spans_map_to_exactly_their_tokens():
+    tokenizer = load_tokenizer()
+    text = "Soft fabric, but it runs small."
+    spans = [(0, len(text)), (0, 11), (13, len(text))]
+    batch = encode_spans(tokenizer, [text], [spans], max_length=64)
+    ids = batch.input_ids[0]
+    pieces = [tokenizer.decode(ids[a:b]) for a, b in zip(batch.starts, batch.ends, strict=True)]
+    assert pieces == ["soft fabric, but it runs small.", "soft fabric", "but it runs small."]
+    assert batch.truncated == [False] and batch.span_truncated == [False, False, False]
+
+
+def test_a_span_past_the_truncation_point_falls_back_to_the_read_text_and_says_so():
+    tokenizer = load_tokenizer()
+    text = "great " * 40 + "but the zip broke."
+    spans = [(0, len(text)), (text.index("but"), len(text))]
+    batch = encode_spans(tokenizer, [text], [spans], max_length=16)
+    assert batch.truncated == [True]
+    assert batch.span_truncated == [False, True]
+    assert (batch.starts[1], batch.ends[1]) == (batch.starts[0], batch.ends[0]) == (1, 15)
+
+
+def test_pooling_is_the_mean_of_the_span_tokens_in_numpy_and_torch():
+    hidden = np.random.default_rng(0).normal(size=(2, 6, 4)).astype(np.float32)
+    rows, starts, ends = np.array([0, 1, 1]), np.array([1, 0, 2]), np.array([4, 6, 3])
+    expected = np.stack([hidden[r, s:e].mean(0) for r, s, e in zip(rows, starts, ends, strict=True)])
+    assert np.allclose(pool_spans(hidden, rows, starts, ends), expected, atol=1e-5)
+    pooled = pool_spans(torch.from_numpy(hidden), *(torch.from_numpy(a) for a in (rows, starts, ends)))
+    assert np.allclose(pooled.numpy(), expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_a_trained_student_answers_alike_in_every_runtime(tmp_path):
+    texts = [
+        "Love this dress, the fabric is so soft.",
+        "Terrible. It fell apart after one wash and the zip broke.",
+        "It is fine, nothing special, but the colour is nice.",
+    ] * 4
+    records = []
+    for k, text in enumerate(texts):
+        cut = text.index(".") + 1
+        label = ["positive", "negative", "neutral"][k % 3]
+        target = {"positive": [0.05, 0.1, 0.85], "negative": [0.9, 0.05, 0.05], "neutral": [0.2, 0.6, 0.2]}[
+            label
+        ]
+        records.append(
+            {
+                "source": "test", "text": text, "label": label, "rating": None,
+                "spans": [[0, len(text)], [0, cut]], "teacher": [target, target],
+            }
+        )  # fmt: skip
+    train_student(records, tmp_path, StudentConfig(epochs=3, batch_size=4), progress=False)
+    spans = [[(0, len(t)), (0, t.index(".") + 1)] for t in texts[:3]]
+    answers = {
+        runtime: SpanClassifier.load(tmp_path, runtime).predict_spans(texts[:3], spans)
+        for runtime in ("torch", "onnx-fp32", "onnx-int8")
+    }
+    for torch_pred, fp32_pred, int8_pred in zip(*answers.values(), strict=True):
+        assert torch_pred.probabilities.shape == (2, 3)
+        assert np.allclose(torch_pred.probabilities, fp32_pred.probabilities, atol=1e-4)
+        assert np.allclose(torch_pred.probabilities, int8_pred.probabilities, atol=0.05)
+    whole = SpanClassifier.load(tmp_path, "onnx-fp32").predict(texts[:3])
+    assert np.allclose(whole.probabilities, [p.probabilities[0] for p in answers["onnx-fp32"]], atol=1e-5)
