@@ -12,13 +12,15 @@ pooled token states; an older per-text model reads each distinct span as a text 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from spacy.tokens import Doc
 
-from nlp.aspects import Opinion, extract_aspects, sentiment_spans
+from nlp.aspects import AspectMention, Opinion, extract_aspects, sentiment_spans
+from nlp.classifier import SpanPrediction
 from nlp.embeddings import PhraseEmbeddings
 from nlp.paths import MODELS_DIR
 from nlp.registry import Registry
@@ -139,11 +141,16 @@ def prepare_input(
 
 @dataclass
 class _Prepared:
+    """One usable input on its way through :meth:`Analyzer.analyze`: its parse and the spans to classify
+    (with, per sentence and aspect mention, the index of its span)."""
+
     index: int
     text: str
     truncated: bool
     doc: Doc | None = None
-    segments: dict[str, int] = field(default_factory=dict)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    sentences: list[tuple[tuple[int, int], int]] = field(default_factory=list)
+    mentions: list[tuple[AspectMention, int]] = field(default_factory=list)
 
 
 class Analyzer:
@@ -188,6 +195,8 @@ class Analyzer:
         self.known_terms = {term for topic in self.topic_model.topics for term, _ in topic.terms}
         self.preparer = TextPreparer(redact_pii=redact_pii)
         self.batch_size = batch_size
+        #: reads one sub-batch with the sentiment model while spaCy parses the next (:meth:`_analyze_parsed`)
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="sentiment")
         topics_version = registry.get("topics").version
         sentiment_version = f"sentiment-v{self.sentiment.config.model_version}"
         self.model_version = sentiment_version if only else f"{sentiment_version}+topics-v{topics_version}"
@@ -213,9 +222,7 @@ class Analyzer:
         if self.only == "sentiment":
             results_ok: Sequence[ReviewAnalysis | DocumentSentiment] = self._document_sentiment(batch)
         else:
-            for item, doc in zip(batch, self.preparer.parse([p.text for p in batch]), strict=True):
-                item.doc = doc
-            results_ok = self._analyze_batch(batch)
+            results_ok = self._analyze_parsed(batch)
         for item, analysis in zip(batch, results_ok, strict=True):
             results[item.index] = analysis
         return [r for r in results if r is not None]
@@ -251,62 +258,69 @@ class Analyzer:
         ]
 
     def _sentiment(self, probs: np.ndarray, label: str) -> Sentiment:
-        return Sentiment(label, dict(zip(self.sentiment.labels, probs.round(4).tolist(), strict=True)))
+        scores = probs.astype(np.float64).round(4).tolist()  # float32 would print 0.2608000040054
+        return Sentiment(label, dict(zip(self.sentiment.labels, scores, strict=True)))
 
-    def _analyze_batch(self, batch: list[_Prepared]) -> list[ReviewAnalysis]:
-        plans, spans = [], []
-        for item in batch:
-            assert item.doc is not None
-            sentences, clauses = sentiment_spans(item.doc)
-            document = (0, len(item.text))
-            # an aspect takes the sentiment of its clause (of the document if it lies in none)
-            mentions = [
-                (m, next((c for c in clauses if c[0] <= m.offset < c[1]), document))
-                for m in extract_aspects(item.doc, self.known_terms)
-            ]
-            # the document first, then every distinct sentence and aspect clause, each classified once
-            item_spans = list(dict.fromkeys([document, *sentences, *(c for _, c in mentions)]))
-            where = {span: k for k, span in enumerate(item_spans)}
-            plans.append(([(s, where[s]) for s in sentences], [(m, where[c]) for m, c in mentions]))
-            spans.append(item_spans)
-
-        predictions = self.sentiment.predict_spans([item.text for item in batch], spans, self.batch_size)
-        out = []
-        for item, (sentence_plan, aspects), pred in zip(batch, plans, predictions, strict=True):
-
-            def sentiment(k: int, pred=pred) -> Sentiment:
-                return self._sentiment(pred.probabilities[k], pred.labels[k])
-
-            aspect_results, topic_ids = [], []
-            for mention, k in aspects:
-                topic_id = self._topic_of(mention.term)
-                topic_ids.append(topic_id)
-                topic = {"id": topic_id, "label": self.topic_model.label(topic_id)}
-                aspect_results.append(
-                    AspectAnalysis(
-                        mention.text,
-                        mention.offset,
-                        mention.length,
-                        mention.term,
-                        topic,
-                        sentiment(k),
-                        list(mention.opinions),
-                    )
-                )
-            assert item.doc is not None
-            out.append(
-                ReviewAnalysis(
-                    text=item.text,
-                    sentiment=sentiment(0),
-                    sentences=[
-                        SentenceAnalysis(item.text[a:b], a, b - a, sentiment(k))
-                        for (a, b), k in sentence_plan
-                    ],
-                    aspects=aspect_results,
-                    topics=self.topic_model.score([t for t in topic_ids if t != -1]),
-                    entities=[Entity(e.text, e.label_, e.start_char, len(e.text)) for e in item.doc.ents],
-                    model_version=self.model_version,
-                    truncated=item.truncated or pred.truncated,
-                )
+    def _analyze_parsed(self, batch: list[_Prepared]) -> list[ReviewAnalysis]:
+        """Parse, plan and classify ``batch`` in sub-batches of ``batch_size``: spaCy parses one sub-batch in
+        this thread while the sentiment model reads the previous one in the worker thread (ONNX Runtime and
+        torch release the GIL), so on two cores the parser and the encoder work at the same time."""
+        docs = self.preparer.parse([item.text for item in batch], batch_size=self.batch_size)
+        pending = []
+        for start in range(0, len(batch), self.batch_size):
+            sub = batch[start : start + self.batch_size]
+            for item in sub:
+                self._plan(item, next(docs))
+            texts, spans = [item.text for item in sub], [item.spans for item in sub]
+            pending.append(
+                (sub, self._worker.submit(self.sentiment.predict_spans, texts, spans, self.batch_size))
             )
-        return out
+        return [
+            self._assemble(item, pred)
+            for sub, future in pending
+            for item, pred in zip(sub, future.result(), strict=True)
+        ]
+
+    def _plan(self, item: _Prepared, doc: Doc) -> None:
+        """Set ``item``'s parse and the spans to classify: the document first, then every distinct sentence
+        and aspect clause (an aspect takes its clause's sentiment, the document's if it lies in none)."""
+        item.doc = doc
+        sentences, clauses = sentiment_spans(doc)
+        document = (0, len(item.text))
+        mentions = [
+            (m, next((c for c in clauses if c[0] <= m.offset < c[1]), document))
+            for m in extract_aspects(doc, self.known_terms)
+        ]
+        item.spans = list(dict.fromkeys([document, *sentences, *(c for _, c in mentions)]))
+        where = {span: k for k, span in enumerate(item.spans)}
+        item.sentences = [(span, where[span]) for span in sentences]
+        item.mentions = [(m, where[c]) for m, c in mentions]
+
+    def _assemble(self, item: _Prepared, pred: SpanPrediction) -> ReviewAnalysis:
+        def sentiment(k: int) -> Sentiment:
+            return self._sentiment(pred.probabilities[k], pred.labels[k])
+
+        aspects, topic_ids = [], []
+        for mention, k in item.mentions:
+            topic_id = self._topic_of(mention.term)
+            topic_ids.append(topic_id)
+            topic = {"id": topic_id, "label": self.topic_model.label(topic_id)}
+            aspects.append(
+                AspectAnalysis(
+                    mention.text, mention.offset, mention.length, mention.term, topic, sentiment(k),
+                    list(mention.opinions),
+                )
+            )  # fmt: skip
+        assert item.doc is not None
+        return ReviewAnalysis(
+            text=item.text,
+            sentiment=sentiment(0),
+            sentences=[
+                SentenceAnalysis(item.text[a:b], a, b - a, sentiment(k)) for (a, b), k in item.sentences
+            ],
+            aspects=aspects,
+            topics=self.topic_model.score([t for t in topic_ids if t != -1]),
+            entities=[Entity(e.text, e.label_, e.start_char, len(e.text)) for e in item.doc.ents],
+            model_version=self.model_version,
+            truncated=item.truncated or pred.truncated,
+        )

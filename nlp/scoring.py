@@ -11,10 +11,13 @@ import contextlib
 import csv
 import gzip
 import json
+import os
+import shutil
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any, Protocol
 
 import pandas as pd
@@ -69,9 +72,16 @@ def _check(columns: list[str], *wanted: str | None) -> None:
 
 
 def read_rows(
-    path: str, text_col: str, id_col: str | None = None, chunk_size: int = 256
+    path: str,
+    text_col: str,
+    id_col: str | None = None,
+    chunk_size: int = 256,
+    source: IO[bytes] | None = None,
 ) -> Iterator[list[Row]]:
     """Yield the input as chunks of :class:`Row`, in order.
+
+    ``source``: read this binary stream (the file's decompressed bytes; seekable for Parquet) instead of
+    opening ``path``, whose name still decides the format. The Ray engine reads through Ray's file system.
 
     Raises:
         MissingColumnError: ``text_col`` or ``id_col`` is not in the input (checked before any row is read).
@@ -79,23 +89,51 @@ def read_rows(
     """
     kind = _format(path)
     if kind == "csv":
-        yield from _read_csv(path, text_col, id_col, chunk_size)
+        yield from _read_csv(source or path, _csv_separator(path), text_col, id_col, chunk_size)
     elif kind == "parquet":
-        yield from _read_parquet(path, text_col, id_col, chunk_size)
+        yield from _read_parquet(source or path, text_col, id_col, chunk_size)
     else:
-        yield from _read_jsonl(path, text_col, id_col, chunk_size)
+        with contextlib.ExitStack() as stack:
+            yield from _read_jsonl(source or _open_binary(path, stack), text_col, id_col, chunk_size)
 
 
-def _read_csv(path: str, text_col: str, id_col: str | None, chunk_size: int) -> Iterator[list[Row]]:
-    reader = pd.read_csv(
-        path,
-        chunksize=chunk_size,
-        dtype=object,  # Python strings: arrow-backed str cannot hold the escaped bad bytes
-        keep_default_na=False,
-        na_values=[""],
-        encoding_errors="surrogateescape",  # undecodable bytes become a row error, not a crash
-        sep="\t" if path.lower().endswith(".tsv") else ",",
-    )
+def count_rows(path: str) -> int | None:
+    """How many rows :func:`read_rows` will yield, for the progress bar's total and time left; None for stdin.
+
+    Parquet: from the file footer. JSONL: the non-empty lines. CSV: a real parse, since quoted cells hold
+    newlines, with the same pandas parser and options as the read itself, keeping one column: ~0.2 s per
+    100 MB here (measured on 8 MB, 40,000 rows), exact, and nothing beside the hours the analysis of 100 MB
+    takes. An estimate from the file size would be about as fast to get but off by the spread of review
+    lengths, and the csv module is 6x slower than pandas on the same file.
+    """
+    kind = _format(path)
+    if path == STDIN:
+        return None
+    if kind == "parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    if kind == "csv":
+        chunks = pd.read_csv(path, usecols=[0], chunksize=100_000, sep=_csv_separator(path), **_CSV_OPTIONS)
+        return sum(len(chunk) for chunk in chunks)
+    with contextlib.ExitStack() as stack:
+        return sum(1 for line in _open_binary(path, stack) if line.strip())
+
+
+_CSV_OPTIONS: dict[str, Any] = {
+    "dtype": object,  # Python strings: arrow-backed str cannot hold the escaped bad bytes
+    "keep_default_na": False,
+    "na_values": [""],
+    "encoding_errors": "surrogateescape",  # undecodable bytes become a row error, not a crash
+}
+
+
+def _csv_separator(path: str) -> str:
+    return "\t" if path.lower().endswith(".tsv") else ","
+
+
+def _read_csv(
+    source: str | IO[bytes], sep: str, text_col: str, id_col: str | None, chunk_size: int
+) -> Iterator[list[Row]]:
+    reader = pd.read_csv(source, chunksize=chunk_size, sep=sep, **_CSV_OPTIONS)
     row_number = 0
     for chunk in reader:
         _check(list(chunk.columns), text_col, id_col)
@@ -104,8 +142,10 @@ def _read_csv(path: str, text_col: str, id_col: str | None, chunk_size: int) -> 
         row_number += len(chunk)
 
 
-def _read_parquet(path: str, text_col: str, id_col: str | None, chunk_size: int) -> Iterator[list[Row]]:
-    file = pq.ParquetFile(path)
+def _read_parquet(
+    source: str | IO[bytes], text_col: str, id_col: str | None, chunk_size: int
+) -> Iterator[list[Row]]:
+    file = pq.ParquetFile(source)
     _check(file.schema_arrow.names, text_col, id_col)
     columns = [text_col] if id_col is None else [text_col, id_col]
     row_number = 0
@@ -124,23 +164,24 @@ def _open_binary(path: str, stack: contextlib.ExitStack) -> IO[bytes] | gzip.Gzi
     return stack.enter_context(open(path, "rb"))
 
 
-def _read_jsonl(path: str, text_col: str, id_col: str | None, chunk_size: int) -> Iterator[list[Row]]:
+def _read_jsonl(
+    lines: Iterable[bytes], text_col: str, id_col: str | None, chunk_size: int
+) -> Iterator[list[Row]]:
     checked, chunk, row_number = False, [], 0
-    with contextlib.ExitStack() as stack:
-        for raw in _open_binary(path, stack):
-            if not raw.strip():
-                continue
-            row = _parse_json_line(raw, row_number)
-            if isinstance(row, dict):
-                if not checked:  # the first object decides whether the column exists at all
-                    _check(list(row), text_col)
-                    checked = True
-                row = Row(row.get(id_col, row_number) if id_col else row_number, row.get(text_col))
-            chunk.append(row)
-            row_number += 1
-            if len(chunk) >= chunk_size:
-                yield chunk
-                chunk = []
+    for raw in lines:
+        if not raw.strip():
+            continue
+        row = _parse_json_line(raw, row_number)
+        if isinstance(row, dict):
+            if not checked:  # the first object decides whether the column exists at all
+                _check(list(row), text_col)
+                checked = True
+            row = Row(row.get(id_col, row_number) if id_col else row_number, row.get(text_col))
+        chunk.append(row)
+        row_number += 1
+        if len(chunk) >= chunk_size:
+            yield chunk
+            chunk = []
     if chunk:
         yield chunk
 
@@ -303,30 +344,202 @@ def score(
     """Score ``input_path`` into ``out_path`` (JSONL on stdout when None); returns the summary.
 
     ``analyzer`` is the review :class:`Analyzer` by default; any :class:`Model` (e.g. the intent classifier)
-    works with its own ``summary`` and flat ``layout``.
+    works with its own ``summary`` and flat ``layout``. :func:`score_resumable` writes in parts instead.
 
     Raises:
         MissingColumnError, UnsupportedFormatError: before anything is written.
     """
     chunks = read_rows(input_path, text_col, id_col, chunk_size)
     first = next(chunks, [])  # surfaces a missing column before the output file is created
-    total = pq.ParquetFile(input_path).metadata.num_rows if _format(input_path) == "parquet" else None
     writer = RecordWriter(out_path, layout)
     summary = summary or ScoreSummary()
-    bar = tqdm(total=total, unit="row", desc="scoring", disable=not progress, file=sys.stderr)
+    bar = progress_bar(input_path, progress)
     try:
         for chunk in _chain(first, chunks):
-            results = analyzer.analyze([r.text if r.error is None else "" for r in chunk])
-            records = []
-            for row, result in zip(chunk, results, strict=True):
-                body = (row.error or result).to_dict()
-                records.append({"id": _plain(row.id), **body})
-                summary.add(records[-1])
+            records = analyse_rows(analyzer, chunk)
+            for record in records:
+                summary.add(record)
             writer.write(records)
             bar.update(len(chunk))
     finally:
         bar.close()
         writer.close()
+    return summary
+
+
+def analyse_rows(analyzer: Analyzer | Model, rows: list[Row]) -> list[dict]:
+    """One record per row, in order: ``{"id", **analysis}`` or ``{"id", "error": {"code", "message"}}``."""
+    results = analyzer.analyze([r.text if r.error is None else "" for r in rows])
+    return [
+        {"id": _plain(row.id), **(row.error or result).to_dict()}
+        for row, result in zip(rows, results, strict=True)
+    ]
+
+
+def progress_bar(input_path: str, progress: bool, initial: int = 0) -> tqdm:
+    """The ``scoring`` bar on stderr, with the input's row count (:func:`count_rows`) as total when shown."""
+    total = count_rows(input_path) if progress else None
+    return tqdm(
+        total=total, initial=initial, unit="row", desc="scoring", disable=not progress, file=sys.stderr
+    )
+
+
+class ResumeError(ValueError):
+    """The parts of an earlier run are in the way (no ``resume``), or they belong to a different run."""
+
+
+class PartStore:
+    """The output of a resumable run, in parts beside ``OUT``: a folder ``OUT.parts/`` holding
+    ``part-00000.jsonl``, ``part-00001.jsonl``, ... (one per analysed chunk) and ``manifest.json``::
+
+        {"run": {"input": "/abs/reviews.csv", "input_bytes": 1234, "text_col": ..., ...},
+         "parts": [{"file": "part-00000.jsonl", "first_row": 0, "last_row": 255, "rows": 256}, ...]}
+
+    A part counts once the manifest lists it: the part file is fsynced first, then the manifest is
+    replaced atomically (``os.replace``). A file the manifest does not list (a part cut short by a kill)
+    is deleted when the run resumes, and its rows are analysed again.
+    """
+
+    def __init__(self, out_path: str) -> None:
+        self.out_path = out_path
+        self.folder = Path(f"{out_path}.parts")
+        self.manifest = self.folder / "manifest.json"
+        self.run: dict = {}
+        self.parts: list[dict] = []
+
+    def check(self, resume: bool) -> None:
+        """Raise :class:`ResumeError` when parts are there and ``resume`` is False (nothing is overwritten)."""
+        if self.folder.exists() and not resume:
+            raise ResumeError(
+                f"{self.folder} holds the parts of an unfinished run into {self.out_path}: "
+                "pass --resume to finish it, or delete the folder to start over"
+            )
+
+    def open(self, run: dict, resume: bool) -> int:
+        """Start the parts of ``run`` (JSON-able: what is read and how), or continue them with ``resume``.
+
+        Returns the number of input rows the listed parts already hold (0 for a new run).
+
+        Raises:
+            ResumeError: parts are there without ``resume``; they were written for another ``run``; or a
+                listed part file is missing.
+        """
+        self.check(resume)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.manifest.exists():  # no manifest (a run killed before its first save): nothing is done
+            saved = json.loads(self.manifest.read_text(encoding="utf-8"))
+            changed = {k: (saved["run"].get(k), v) for k, v in run.items() if saved["run"].get(k) != v}
+            if changed:
+                then_now = "; ".join(f"{k}: {a!r} then, {b!r} now" for k, (a, b) in changed.items())
+                raise ResumeError(
+                    f"{self.folder} was written by another run ({then_now}); delete it to start over"
+                )
+            self.parts = saved["parts"]
+        listed = {part["file"] for part in self.parts}
+        if missing := sorted(listed - {f.name for f in self.folder.iterdir()}):
+            raise ResumeError(f"{self.folder} lacks listed parts {missing}; delete it to start over")
+        for stray in self.folder.iterdir():
+            if stray.name not in listed and stray != self.manifest:
+                stray.unlink()
+        self.run = run
+        self._save()
+        return self.rows_done
+
+    @property
+    def rows_done(self) -> int:
+        return sum(part["rows"] for part in self.parts)
+
+    def add(self, records: list[dict]) -> None:
+        """Write the records of the next input rows (from row :attr:`rows_done` on) as one part."""
+        name = f"part-{len(self.parts):05d}.jsonl"
+        writer = RecordWriter(str(self.folder / name))
+        writer.write(records)
+        writer.close()
+        _fsync(self.folder / name)
+        first = self.rows_done
+        self.parts.append(
+            {"file": name, "first_row": first, "last_row": first + len(records) - 1, "rows": len(records)}
+        )
+        self._save()
+
+    def finish(self, summary: ScoreSummary) -> None:
+        """Write every part, in order, to ``OUT`` in its format (:class:`RecordWriter`); remove the folder."""
+        writer = RecordWriter(self.out_path)
+        try:
+            for part in self.parts:
+                with open(self.folder / part["file"], encoding="utf-8") as fh:
+                    records = [json.loads(line) for line in fh]
+                for record in records:
+                    summary.add(record)
+                writer.write(records)
+        finally:
+            writer.close()
+        self.manifest.unlink()  # first: a folder left half-removed by a kill holds nothing "done"
+        shutil.rmtree(self.folder)
+
+    def _save(self) -> None:
+        staged = self.manifest.with_name("manifest.json.tmp")
+        staged.write_text(json.dumps({"run": self.run, "parts": self.parts}, indent=1), encoding="utf-8")
+        _fsync(staged)
+        os.replace(staged, self.manifest)
+        _fsync(self.folder)  # the rename itself
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def score_resumable(
+    analyzer: Analyzer | Model,
+    input_path: str,
+    text_col: str,
+    id_col: str | None,
+    out_path: str,
+    resume: bool = False,
+    options: dict | None = None,
+    chunk_size: int = 256,
+    progress: bool = True,
+) -> ScoreSummary:
+    """Score ``input_path`` into ``out_path`` through a :class:`PartStore`, so a killed run can be resumed.
+
+    With ``resume``, the rows of the listed parts are read but not analysed, and the run goes on from the
+    first row after them; the output is then the same as an uninterrupted run's. ``options`` (JSON-able,
+    e.g. the model version) are saved with the input's absolute path and size, and must match on resume.
+    When every row is done, ``out_path`` is written in its format and the parts folder removed.
+
+    Raises:
+        MissingColumnError, UnsupportedFormatError, ResumeError: before anything is analysed.
+    """
+    chunks = read_rows(input_path, text_col, id_col, chunk_size)
+    first = next(chunks, [])  # a missing column fails before the parts folder is made
+    run = {
+        "input": input_path if input_path == STDIN else os.path.abspath(input_path),
+        "input_bytes": None if input_path == STDIN else os.path.getsize(input_path),
+        "text_col": text_col,
+        "id_col": id_col,
+        **(options or {}),
+    }
+    parts = PartStore(out_path)
+    done = parts.open(run, resume)
+    bar = progress_bar(input_path, progress, initial=done)
+    row_number = 0
+    try:
+        for chunk in _chain(first, chunks):
+            todo = chunk[max(done - row_number, 0) :]  # the rows of listed parts are skipped
+            row_number += len(chunk)
+            if todo:
+                parts.add(analyse_rows(analyzer, todo))
+                bar.update(len(todo))
+    finally:
+        bar.close()
+    if row_number < done:
+        raise ResumeError(f"{parts.folder} holds {done} rows but {input_path} has {row_number}")
+    summary = ScoreSummary()
+    parts.finish(summary)
     return summary
 
 
@@ -345,9 +558,16 @@ __all__ = [
     "SENTIMENT_LAYOUT",
     "FlatLayout",
     "MissingColumnError",
+    "PartStore",
     "RecordWriter",
+    "ResumeError",
+    "Row",
     "ScoreSummary",
     "UnsupportedFormatError",
+    "analyse_rows",
+    "count_rows",
+    "progress_bar",
     "read_rows",
     "score",
+    "score_resumable",
 ]

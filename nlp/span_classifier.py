@@ -234,8 +234,9 @@ class SpanClassifier:
         ValueError: an unknown runtime.
     """
 
-    def __init__(self, encoder, head: nn.Linear, config: SpanClassifierConfig) -> None:
+    def __init__(self, encoder, head: nn.Linear, config: SpanClassifierConfig, folder: Path) -> None:
         self.encoder = encoder
+        self.folder = folder
         self.weight = head.weight.detach().numpy().T.copy()
         self.bias = head.bias.detach().numpy().copy()
         self.config = config
@@ -253,9 +254,9 @@ class SpanClassifier:
         state = load_file(str(folder / HEAD_FILE))
         head.weight, head.bias = nn.Parameter(state["weight"]), nn.Parameter(state["bias"])
         if runtime == "torch":
-            return cls(_TorchEncoder(fine_tuned_student(folder, config)), head, config)
+            return cls(_TorchEncoder(fine_tuned_student(folder, config)), head, config, folder)
         path = onnx_encoder(folder, config, quantize=runtime == "onnx-int8")
-        return cls(_OnnxEncoder(path, threads), head, config)
+        return cls(_OnnxEncoder(path, threads), head, config, folder)
 
     @property
     def labels(self) -> list[str]:

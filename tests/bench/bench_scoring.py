@@ -1,55 +1,145 @@
-"""Throughput of the Analyzer on real reviews: batched (as ``reviewpulse score`` runs it) against one text
-per call (the naive baseline), and the share of time spent in spaCy versus the classifier.
+"""What scoring a review dump costs, side by side in one run on the same clothing reviews:
 
-Run on demand: ``make bench`` (prints docs/s and ratios; asserts nothing about speed).
+- the reference: one plain sentence-transformers ``encode()`` pass of all-MiniLM-L6-v2 (batch 32), the figure
+  that travels between machines (every rate below is also printed as a ratio to it);
+- the full analysis (document, sentence and aspect sentiment, aspects, topics, entities) as ``reviewpulse
+  score`` runs it, and document sentiment only (``--only sentiment``), with the registered default model;
+- the naive pipeline a user would write over the same fine-tuned model: ``transformers.pipeline(
+  "text-classification")`` over each document (batch size 1 and its best batch size) and, for the full
+  record, over the document and every sentence and aspect clause as texts of their own;
+- the accurate, slow model (sentiment v5) on a smaller sample, for the speed-up the default buys.
+
+Run on demand: ``make bench`` (set ``BENCH_N`` for the number of reviews, default 1500; asserts nothing about
+speed). The memory figure is in ``bench_memory.py``.
 """
 
 from __future__ import annotations
 
+import os
+
+import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from nlp.paths import DATASETS_DIR
 from tests.bench import rate
-from tests.conftest import EXAMPLES, needs_datasets
+from tests.conftest import EXAMPLES
 
-N = 200
+N = int(os.environ.get("BENCH_N", "1500"))
 
 
-def _texts() -> list[str]:
+def _texts(n: int = N) -> list[str]:
     import pandas as pd
 
     if (DATASETS_DIR / "womens_clothing_reviews").exists():
         from nlp.datasets import clothing_reviews
 
-        return clothing_reviews()["text"].head(N).tolist()
+        return clothing_reviews()["text"].head(n).tolist()
     return pd.read_csv(EXAMPLES)["text"].dropna().tolist()
 
 
-@needs_datasets
-def test_batched_vs_one_by_one(analyzer):
-    texts = _texts()
-    analyzer.analyze(texts[:8])  # warm-up
-    batched = rate(analyzer.analyze, texts)
-    single = rate(lambda ts: [analyzer.analyze([t]) for t in ts], texts)
-    spacy_only = rate(lambda ts: list(analyzer.preparer.parse(ts)), texts)
-    classifier_only = rate(lambda ts: analyzer.sentiment.predict(ts), texts)
-    print(f"\n{len(texts)} clothing reviews on this machine:")
-    print(f"  batched analyze   {batched:7.1f} docs/s")
-    print(f"  one text per call {single:7.1f} docs/s   batched / single = {batched / single:.2f}x")
-    print(
-        f"  spaCy parse only  {spacy_only:7.1f} docs/s;  classifier (documents only) {classifier_only:7.1f} docs/s"
+def _plain_minilm_encode(texts: list[str]) -> float:
+    from sentence_transformers import SentenceTransformer
+
+    from nlp.base_models import base_model_dir
+
+    model = SentenceTransformer(str(base_model_dir("all-MiniLM-L6-v2")), device="cpu")
+    model.encode(texts[:32])
+    return rate(lambda ts: model.encode(ts, batch_size=32), texts)
+
+
+def _naive_pipeline(student, batch_size: int):
+    """``transformers.pipeline("text-classification")`` over the student's fine-tuned encoder and head."""
+    from transformers import BertConfig, PreTrainedModel, pipeline
+    from transformers.modeling_outputs import SequenceClassifierOutput
+
+    from nlp.classifier import load_tokenizer, mean_pool
+    from nlp.span_classifier import fine_tuned_student
+
+    encoder = fine_tuned_student(student.folder, student.config)
+    labels = student.labels
+
+    class MeanPooledClassifier(PreTrainedModel):
+        config_class = BertConfig
+
+        def __init__(self, config: BertConfig) -> None:
+            super().__init__(config)
+            self.encoder = encoder
+            self.head = nn.Linear(config.hidden_size, len(labels))
+
+        def forward(self, input_ids=None, attention_mask=None, **_):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            return SequenceClassifierOutput(logits=self.head(mean_pool(hidden, attention_mask)))
+
+    config = BertConfig(**encoder.config.to_dict())
+    config.id2label = dict(enumerate(labels))
+    config.label2id = {label: k for k, label in enumerate(labels)}
+    model = MeanPooledClassifier(config).eval()
+    with torch.no_grad():
+        model.head.weight.copy_(torch.from_numpy(student.weight.T))
+        model.head.bias.copy_(torch.from_numpy(student.bias))
+    classify = pipeline(
+        "text-classification", model=model, tokenizer=load_tokenizer(student.config.base_model), device="cpu"
     )
-    sentiment = analyzer.sentiment
-    if len(sentiment.models) > 1:  # what the ensemble costs against one of its members
-        ensemble = sentiment.models
-        sentiment.models = ensemble[:1]
-        one_member = rate(sentiment.predict, texts)
-        sentiment.models = ensemble
+    return lambda texts: classify(texts, batch_size=batch_size, truncation=True, max_length=512)
+
+
+def test_scoring_throughput(analyzer):
+    from nlp.analyzer import Analyzer
+    from nlp.span_classifier import SpanClassifier
+
+    texts = _texts()
+    student = analyzer.sentiment
+    if not isinstance(student, SpanClassifier):
+        pytest.skip("the registered default sentiment model is not a one-pass span model")
+    reference = _plain_minilm_encode(texts)
+    analyzer.analyze(texts[:32])
+    full = rate(analyzer.analyze, texts)
+    only = Analyzer(only="sentiment")
+    only.analyze(texts[:32])
+    document_only = rate(only.analyze, texts)
+
+    sample = texts[: max(50, N // 10)]
+    naive = {bs: rate(_naive_pipeline(student, bs), sample) for bs in (1, 8, 32, 64)}
+    best_bs = max(naive, key=naive.__getitem__)
+    docs = list(analyzer.preparer.parse(sample))
+    from nlp.distill import review_spans
+
+    span_texts = [doc.text[a:b] for doc in docs for a, b in review_spans(doc)]
+    naive_full = len(sample) / (len(span_texts) / rate(_naive_pipeline(student, best_bs), span_texts))
+
+    teacher = Analyzer(sentiment_version="5")
+    teacher_sample = texts[:100]
+    teacher.analyze(teacher_sample[:8])
+    slow = rate(teacher.analyze, teacher_sample)
+    spans_per_review = len(span_texts) / len(sample)
+
+    print(
+        f"\n{len(texts)} clothing reviews, {torch.get_num_threads()} torch threads; {analyzer.model_version}:"
+    )
+    print(f"  plain MiniLM-L6 encode (reference) {reference:8.1f} reviews/s")
+    print(
+        f"  full analysis                      {full:8.1f} reviews/s   / reference = {full / reference:.2f}"
+    )
+    print(
+        f"  document sentiment only            {document_only:8.1f} reviews/s   / reference = "
+        f"{document_only / reference:.2f}"
+    )
+    for bs, r in naive.items():
         print(
-            f"  classifier with one of its {len(ensemble)} ensemble members {one_member:7.1f} docs/s   "
-            f"ensemble / one member = {classifier_only / one_member:.2f}x"
+            f"  naive pipeline, documents, batch {bs:<3} {r:7.1f} reviews/s   document-only / it = "
+            f"{document_only / r:.2f}"
         )
-    assert batched > 0 and single > 0
+    print(
+        f"  naive pipeline, every span as a text (batch {best_bs}, {spans_per_review:.1f} spans per review) "
+        f"{naive_full:7.1f} reviews/s   full analysis / it = {full / naive_full:.2f}"
+    )
+    print(
+        f"  full analysis with sentiment v5 ({len(teacher_sample)} reviews) {slow:7.1f} reviews/s   "
+        f"default / v5 = {full / slow:.2f}"
+    )
+    assert np.isfinite([reference, full, document_only, slow]).all()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,59 @@
+"""Latency of ``POST /v1/analyze`` for one document per request, served by ``reviewpulse serve`` on loopback,
+at 1 and at 8 concurrent clients: the registered default model against sentiment v5 (``?model_version=5``,
+the accurate, slow model) in the same run. Goal: p99 at most 150 ms for one document at 8 clients.
+
+Run on demand: ``make bench`` (prints p50 / p99 in ms and the ratios; asserts nothing about speed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import numpy as np
+
+from tests.bench.bench_scoring import _texts
+
+REQUESTS = 160
+
+
+async def _latencies(server: dict, texts: list[str], clients: int, version: str) -> np.ndarray:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for text in texts:
+        queue.put_nowait(text)
+    seconds: list[float] = []
+
+    async def client(http: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            text = queue.get_nowait()
+            started = time.perf_counter()
+            response = await http.post(
+                "/v1/analyze",
+                params={"model_version": version},
+                json={"documents": [{"id": "1", "text": text}]},
+            )
+            seconds.append(time.perf_counter() - started)
+            response.raise_for_status()
+
+    async with httpx.AsyncClient(base_url=server["base"], headers=server["headers"], timeout=120) as http:
+        await http.post(
+            "/v1/analyze", params={"model_version": version}, json={"documents": [{"text": texts[0]}]}
+        )
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+    return np.asarray(seconds) * 1000
+
+
+def test_analyze_latency(server):
+    texts = _texts(REQUESTS)
+    print(f"\nPOST /v1/analyze, one clothing review per request, {REQUESTS} requests per row (ms):")
+    for clients in (1, 8):
+        figures = {}
+        for version in ("latest", "5"):
+            sample = texts if version == "latest" else texts[: REQUESTS // 4]
+            ms = asyncio.run(_latencies(server, sample, clients, version))
+            figures[version] = np.percentile(ms, [50, 99])
+            p50, p99 = figures[version]
+            print(f"  {clients} client(s), model {version:<6}  p50 {p50:7.1f}   p99 {p99:7.1f}")
+        ratio = figures["5"] / figures["latest"]
+        print(f"  {clients} client(s): v5 / default = p50 {ratio[0]:.1f}x, p99 {ratio[1]:.1f}x")
