@@ -70,6 +70,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TRANSFORMERS_OFFLINE=1 \
     REVIEWPULSE_MODELS_DIR=/app/models \
     REVIEWPULSE_BASE_MODELS_DIR=/opt/base-models \
+    REVIEWPULSE_CACHE_DIR=/app/cache \
     REVIEWPULSE_DATA_DIR=/data
 
 # Unprivileged user with a real home (transformers / torch may create ~/.cache), and the data volume it owns.
@@ -86,6 +87,8 @@ WORKDIR /app
 
 # Model artifacts stay root-owned: readable by the service, not modifiable by it.
 COPY models/ /app/models/
+# The one-pass sentiment model's ONNX encoder, exported at build time (read-only at run time like the models).
+RUN reviewpulse warm-up
 
 # Numeric uid:gid so runtimes enforcing runAsNonRoot can verify it (= reviewpulse:reviewpulse).
 USER 10001:10001

@@ -20,7 +20,9 @@ MPNET := .base-models/all-mpnet-base-v2/model.safetensors
 $(MPNET): | $(BIN)/reviewpulse
 	$(BIN)/reviewpulse fetch-base-model all-mpnet-base-v2
 
+# The one-pass sentiment model's ONNX encoder is exported once into .cache/ (a no-op when it is there).
 install: $(BIN)/reviewpulse $(MPNET)
+	$(BIN)/reviewpulse warm-up
 
 demo: install
 	mkdir -p out

@@ -629,5 +629,21 @@ def models() -> None:
         )
 
 
+@app.command("warm-up")
+def warm_up() -> None:
+    """Build the run-time files of every registered one-pass sentiment model (its ONNX encoder, fp32 and
+    int8) now, so that the first analysis does not wait for the export."""
+    from nlp.registry import Registry
+    from nlp.span_classifier import SPAN_CONFIG_FILE, SpanClassifier
+
+    registry = Registry()
+    for entry in registry.entries():
+        folder = registry.models_dir / entry.path
+        if entry.name == "sentiment" and (folder / SPAN_CONFIG_FILE).exists():
+            for runtime in ("onnx-fp32", "onnx-int8"):
+                SpanClassifier.load(folder, runtime)
+            typer.echo(f"sentiment v{entry.version}: ONNX encoder ready")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
