@@ -103,11 +103,66 @@ def score(
         help="'sentiment': document sentiment only, no sentences, aspects or topics (fastest).",
     ),
     quiet: bool = _Quiet,
+    resume: bool = typer.Option(
+        False, "--resume", help="Finish a killed run into the same --out: the rows it wrote are skipped."
+    ),
 ) -> None:
-    """Score a review dump: one JSON record per input row, in order (errors are records too)."""
+    """Score a review dump: one JSON record per input row, in order (errors are records too).
+
+    With --out the records go to parts in OUT.parts/ first and are joined into OUT at the end, so a killed
+    run can be finished with --resume.
+    """
     _check_input(input)
-    analyzer = _analyzer(model_version, redact_pii, only.value if only else None)
-    _run_batch(analyzer, input, text_col, id_col, out, chunk_size=chunk_size, progress=not quiet)
+    only_value = only.value if only else None
+    if out is None:
+        if resume:
+            raise fail("--resume needs --out: only a run written to a file leaves parts to resume from")
+        analyzer = _analyzer(model_version, redact_pii, only_value)
+        _run_batch(analyzer, input, text_col, id_col, out, chunk_size=chunk_size, progress=not quiet)
+        return
+    _score_in_parts(
+        input, text_col, id_col, out, model_version, redact_pii, only_value, chunk_size, quiet, resume
+    )
+
+
+def _score_in_parts(
+    input: str,
+    text_col: str,
+    id_col: str | None,
+    out: str,
+    model_version: str,
+    redact_pii: bool,
+    only: str | None,
+    chunk_size: int,
+    quiet: bool,
+    resume: bool,
+) -> None:
+    """``score --out``: :func:`nlp.scoring.score_resumable`; a bad suffix or parts in the way fail before
+    the models load."""
+    from nlp.scoring import (
+        MissingColumnError,
+        PartStore,
+        ResumeError,
+        UnsupportedFormatError,
+        output_format,
+        score_resumable,
+    )
+
+    try:
+        output_format(out)
+        PartStore(out).check(resume)
+    except (UnsupportedFormatError, ResumeError) as exc:
+        raise fail(str(exc)) from exc
+    analyzer = _analyzer(model_version, redact_pii, only)
+    # the resolved version ("sentiment-v5+topics-v1", not "latest"): a resume must not mix models
+    options = {"model_version": analyzer.model_version, "redact_pii": redact_pii}
+    try:
+        summary = score_resumable(
+            analyzer, input, text_col, id_col, out, resume, options, chunk_size, progress=not quiet
+        )
+    except (MissingColumnError, UnsupportedFormatError, ResumeError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(summary.render(), err=True)
 
 
 @app.command()

@@ -98,13 +98,14 @@ def read_rows(
 
 
 def count_rows(path: str) -> int | None:
-    """How many rows :func:`read_rows` will yield, for the progress bar's total and time left; None for stdin.
+    """How many rows :func:`read_rows` will yield (the progress bar's total, hence its time left); None for
+    stdin.
 
-    Parquet: from the file footer. JSONL: the non-empty lines. CSV: a real parse, since quoted cells hold
-    newlines, with the same pandas parser and options as the read itself, keeping one column: ~0.2 s per
-    100 MB here (measured on 8 MB, 40,000 rows), exact, and nothing beside the hours the analysis of 100 MB
-    takes. An estimate from the file size would be about as fast to get but off by the spread of review
-    lengths, and the csv module is 6x slower than pandas on the same file.
+    Counted, not estimated from the file size (which would be off by the spread of review lengths), since
+    counting is cheap beside the analysis, which takes hours for 100 MB: Parquet from the file footer; JSONL
+    as its non-empty lines (~0.25 s per 100 MB here); CSV by a real parse, as quoted cells hold newlines, with
+    the read's own pandas parser and options but one column kept (~0.2 s per 100 MB here, measured on 8 MB;
+    the csv module took 6x as long).
     """
     kind = _format(path)
     if path == STDIN:
@@ -240,11 +241,20 @@ SENTIMENT_LAYOUT = FlatLayout(
 )
 
 
+def output_format(path: str | None) -> str:
+    """``jsonl``, ``csv`` or ``parquet``: how :class:`RecordWriter` writes ``path`` (None: JSONL on stdout).
+
+    Raises:
+        UnsupportedFormatError: unknown suffix.
+    """
+    return "jsonl" if path is None else _format(path, for_output=True)
+
+
 class RecordWriter:
     """Write records as JSONL (default, stdout when ``path`` is None), CSV or Parquet, chunk by chunk."""
 
     def __init__(self, path: str | None, layout: FlatLayout = SENTIMENT_LAYOUT) -> None:
-        self.kind = "jsonl" if path is None else _format(path, for_output=True)
+        self.kind = output_format(path)
         self.layout = layout
         self._parquet: pq.ParquetWriter | None = None
         self._csv: Any = None
@@ -308,6 +318,7 @@ class ScoreSummary:
         if ok:
             dist = ", ".join(f"{k} {self.sentiment[k] / ok:.1%}" for k in ("positive", "neutral", "negative"))
             lines.append(f"document sentiment: {dist}")
+        if self.topics:  # none with --only sentiment
             lines.append(
                 "top topics: " + "; ".join(f"{label} ({n})" for label, n in self.topics.most_common(5))
             )
@@ -514,6 +525,7 @@ def score_resumable(
     Raises:
         MissingColumnError, UnsupportedFormatError, ResumeError: before anything is analysed.
     """
+    output_format(out_path)  # an unknown suffix fails now, not after the analysis
     chunks = read_rows(input_path, text_col, id_col, chunk_size)
     first = next(chunks, [])  # a missing column fails before the parts folder is made
     run = {
@@ -566,6 +578,7 @@ __all__ = [
     "UnsupportedFormatError",
     "analyse_rows",
     "count_rows",
+    "output_format",
     "progress_bar",
     "read_rows",
     "score",
