@@ -170,6 +170,7 @@ class Analyzer:
         runtime: how a one-pass span model's encoder runs (:data:`nlp.span_classifier.RUNTIMES`).
         only: ``"sentiment"``: :meth:`analyze` gives document sentiment only (:class:`DocumentSentiment`),
             without the spaCy parse; None: the full analysis.
+        threads: ONNX Runtime threads of a one-pass span model (0: one per core).
 
     Raises:
         KeyError: a model or version is not registered (the message lists the known versions).
@@ -184,12 +185,13 @@ class Analyzer:
         batch_size: int = 32,
         runtime: str = "onnx-int8",
         only: str | None = None,
+        threads: int = 0,
     ) -> None:
         if only not in ONLY:
             raise ValueError(f"only must be one of {ONLY}, got {only!r}")
         self.only = only
         registry = Registry(models_dir)
-        self.sentiment = load_sentiment_model(registry.path("sentiment", sentiment_version), runtime)
+        self.sentiment = load_sentiment_model(registry.path("sentiment", sentiment_version), runtime, threads)
         self.embeddings = PhraseEmbeddings.load(registry.path("embeddings"))
         self.topic_model = TopicModel.load(registry.path("topics"))
         self.known_terms = {term for topic in self.topic_model.topics for term, _ in topic.terms}

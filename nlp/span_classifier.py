@@ -362,10 +362,12 @@ def _export(encoder: nn.Module, path: Path) -> None:
     partial.rename(path)
 
 
-def load_sentiment_model(folder: Path, runtime: str = "onnx-int8") -> SpanClassifier | TextClassifier:
-    """The sentiment model in artifact ``folder``: a one-pass :class:`SpanClassifier` (served by ``runtime``)
-    or a :class:`nlp.classifier.TextClassifier` that reads each span separately. Both offer ``predict`` and
-    ``predict_spans``. Raises as their ``load``."""
+def load_sentiment_model(
+    folder: Path, runtime: str = "onnx-int8", threads: int = 0
+) -> SpanClassifier | TextClassifier:
+    """The sentiment model in artifact ``folder``: a one-pass :class:`SpanClassifier` (served by ``runtime``
+    on ``threads`` ONNX Runtime threads) or a :class:`nlp.classifier.TextClassifier` that reads each span
+    separately. Both offer ``predict`` and ``predict_spans``. Raises as their ``load``."""
     if (Path(folder) / SPAN_CONFIG_FILE).exists():
-        return SpanClassifier.load(folder, runtime)
+        return SpanClassifier.load(folder, runtime, threads)
     return TextClassifier.load(folder)
