@@ -167,11 +167,10 @@ def pool_spans(hidden, rows, starts, ends):
 
     Works on NumPy arrays and torch tensors alike (prefix sums over the token axis).
     """
-    lib = torch if isinstance(hidden, torch.Tensor) else np
-    zero = lib.zeros_like(hidden[:, :1])
-    prefix = (
-        lib.concatenate([zero, hidden.cumsum(1)], 1) if lib is np else torch.cat([zero, hidden.cumsum(1)], 1)
-    )
+    if isinstance(hidden, torch.Tensor):
+        prefix = torch.cat([torch.zeros_like(hidden[:, :1]), hidden.cumsum(1)], 1)
+    else:
+        prefix = np.concatenate([np.zeros_like(hidden[:, :1]), hidden.cumsum(1)], 1)
     total = prefix[rows, ends] - prefix[rows, starts]
     return total / (ends - starts)[:, None]
 
