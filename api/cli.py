@@ -84,6 +84,11 @@ class Only(StrEnum):
     sentiment = "sentiment"
 
 
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 @app.command()
 def score(
     input: str = _Input,
@@ -106,6 +111,20 @@ def score(
     resume: bool = typer.Option(
         False, "--resume", help="Finish a killed run into the same --out: the rows it wrote are skipped."
     ),
+    engine: Engine = typer.Option(
+        Engine.local,
+        "--engine",
+        help="'local': this process; 'ray': Ray Data actors on a Ray cluster (pip install 'reviewpulse[ray]').",
+    ),
+    address: str | None = typer.Option(
+        None, "--address", help="Ray cluster to join (head host:port); default: a local Ray instance."
+    ),
+    ray_actors: int | None = typer.Option(
+        None,
+        "--ray-actors",
+        min=1,
+        help="Ray actors, each with its own copy of the models (default: one per 2 CPUs of the cluster).",
+    ),
 ) -> None:
     """Score a review dump: one JSON record per input row, in order (errors are records too).
 
@@ -114,6 +133,16 @@ def score(
     """
     _check_input(input)
     only_value = only.value if only else None
+    if engine is Engine.ray:
+        if resume:
+            raise fail("--resume works with the local engine only")
+        _score_on_ray(
+            input, text_col, id_col, out, model_version, redact_pii, only_value, chunk_size, quiet,
+            address, ray_actors,
+        )  # fmt: skip
+        return
+    if address or ray_actors:
+        raise fail("--address and --ray-actors go with --engine ray")
     if out is None:
         if resume:
             raise fail("--resume needs --out: only a run written to a file leaves parts to resume from")
@@ -162,6 +191,54 @@ def _score_in_parts(
         )
     except (MissingColumnError, UnsupportedFormatError, ResumeError) as exc:
         raise fail(str(exc)) from exc
+    typer.echo(summary.render(), err=True)
+
+
+def _score_on_ray(
+    input: str,
+    text_col: str,
+    id_col: str | None,
+    out: str | None,
+    model_version: str,
+    redact_pii: bool,
+    only: str | None,
+    chunk_size: int,
+    quiet: bool,
+    address: str | None,
+    actors: int | None,
+) -> None:
+    """``score --engine ray``: :func:`nlp.scoring_ray.score_on_ray`; exit 2 when Ray is not installed."""
+    from functools import partial
+
+    from nlp.analyzer import Analyzer
+    from nlp.registry import Registry
+    from nlp.scoring import MissingColumnError, UnsupportedFormatError
+
+    try:
+        import ray
+
+        from nlp.scoring_ray import score_on_ray
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "ray":
+            raise
+        raise fail(
+            "--engine ray needs Ray: pip install 'ray[data]>=2.60,<3' (or, in a checkout, pip install -e '.[ray]')"
+        ) from exc
+    if input == "-":
+        raise fail("--engine ray reads a file, not stdin")
+    try:
+        Registry().path("sentiment", model_version)  # an unknown version fails here, not in every actor
+    except KeyError as exc:
+        raise fail(str(exc).strip("'\"")) from exc
+    make_analyzer = partial(Analyzer, sentiment_version=model_version, redact_pii=redact_pii, only=only)
+    try:
+        summary = score_on_ray(
+            make_analyzer, input, text_col, id_col, out, address, actors, chunk_size, progress=not quiet
+        )
+    except (MissingColumnError, UnsupportedFormatError, ValueError, ConnectionError) as exc:
+        raise fail(str(exc)) from exc
+    except ray.exceptions.RayError as exc:
+        raise fail(f"the Ray run failed: {exc}", code=1) from exc
     typer.echo(summary.render(), err=True)
 
 

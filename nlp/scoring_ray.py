@@ -1,9 +1,9 @@
-"""Batch scoring on a Ray cluster (``reviewpulse score --engine ray``): the same records as :func:`nlp.scoring.score`.
+"""Batch scoring on a Ray cluster (``reviewpulse score --engine ray``): the records of :func:`nlp.scoring.score`.
 
-Ray Data reads the input on this machine (``local://``) through a datasource that calls the local engine's own
-reader (:func:`nlp.scoring.read_rows`), so rows, ids and error records are the same; blocks of ``chunk_size``
-rows go to a fixed pool of actors, each building the analyzer once; the records come back here in input
-order and are written with :class:`nlp.scoring.RecordWriter`.
+Ray Data reads the input on this machine (a read task pinned to this node) through a datasource that calls
+the local engine's own reader (:func:`nlp.scoring.read_rows`), so rows, ids and error records are the same;
+blocks of ``chunk_size`` rows go to a fixed pool of actors, each building the analyzer once; the records
+come back here in input order and are written with :class:`nlp.scoring.RecordWriter`.
 
 Order: Ray Data runs with ``preserve_order``, which streams results back in input order without a global
 sort (a sort would shuffle and hold every record before the first is written), and every record carries its
@@ -24,12 +24,14 @@ from collections.abc import Callable, Iterator
 import pyarrow as pa
 import ray
 from ray.data.datasource import FileBasedDatasource
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from nlp.analyzer import Analyzer
 from nlp.scoring import (
     RecordWriter,
     ScoreSummary,
     analyse_rows,
+    output_format,
     progress_bar,
     read_rows,
 )
@@ -53,7 +55,7 @@ class ReviewRows(FileBasedDatasource):
     """
 
     def __init__(self, path: str, text_col: str, id_col: str | None, chunk_size: int) -> None:
-        super().__init__(f"local://{os.path.abspath(path)}")
+        super().__init__(os.path.abspath(path))
         self.path, self.text_col, self.id_col, self.chunk_size = path, text_col, id_col, chunk_size
 
     def _open_input_source(self, filesystem, path: str, **open_args) -> pa.NativeFile:
@@ -100,21 +102,24 @@ def score_on_ray(
 
     ``make_analyzer`` is a picklable zero-argument callable run in each actor (e.g. a ``functools.partial``
     of :class:`Analyzer`). Without ``address`` a local Ray instance is started with ``actors + 1`` CPUs;
-    with it, this process joins that cluster. ``actors`` (each reserves 1 CPU and loads its own copy of
-    the models) defaults to one per 2 CPUs of the cluster, leaving CPUs for the read and for the encoders'
-    own threads.
+    with it, this process joins that cluster. ``actors`` (each reserves 1 CPU, so Ray gives it one OpenMP
+    thread, and loads its own copy of the models) defaults to one per 2 CPUs of the cluster, to spare
+    memory; at least one CPU must stay free for Ray Data's tasks that cut the read into blocks.
 
     Raises:
         MissingColumnError, UnsupportedFormatError: before Ray is started.
-        ConnectionError: no Ray cluster at ``address``.
-        ValueError: the cluster has no CPU left for reading beside ``actors``.
+        ConnectionError: ``address="auto"`` and no running cluster.
+        ValueError: ``actors`` leave no CPU of the cluster free.
         RuntimeError: a record came back out of input order.
     """
+    output_format(out_path)
     next(read_rows(input_path, text_col, id_col, chunk_size=1), None)  # a missing column fails here
     env = {"env_vars": {k: os.environ[k] for k in FORWARDED_ENV if k in os.environ}}
     if address:
         ray.init(address=address, runtime_env=env, log_to_driver=False)
     else:
+        # offline: no usage report from an instance we start (RAY_USAGE_STATS_ENABLED=1 allows it)
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         actors = actors or max(1, (os.cpu_count() or 2) // 2)
         ray.init(
             address="local",
@@ -128,7 +133,7 @@ def score_on_ray(
         actors = actors or max(1, cpus // 2)
         if actors >= cpus:
             raise ValueError(
-                f"{actors} actors need {actors + 1} CPUs (one reads the input); the cluster has {cpus}"
+                f"{actors} actors need {actors + 1} CPUs (one stays free to cut blocks); the cluster has {cpus}"
             )
         return _run(make_analyzer, input_path, text_col, id_col, out_path, actors, chunk_size, progress)
     finally:
@@ -145,11 +150,18 @@ def _run(
     chunk_size: int,
     progress: bool,
 ) -> ScoreSummary:
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True
     context.enable_progress_bars = False  # the scoring bar below counts the rows
     records = (
-        ray.data.read_datasource(ReviewRows(input_path, text_col, id_col, chunk_size))
+        # The file is on this machine, maybe on no other: the read runs here, and reserves no CPU, so that
+        # an actor placed here cannot starve it.
+        ray.data.read_datasource(
+            ReviewRows(input_path, text_col, id_col, chunk_size),
+            num_cpus=0,
+            ray_remote_args={"scheduling_strategy": here},
+        )
         .repartition(target_num_rows_per_block=chunk_size)  # the read makes big blocks: one per actor call
         .map_batches(
             AnalyzerActor,
