@@ -167,6 +167,7 @@ def pool_spans(hidden, rows, starts, ends):
 
     Works on NumPy arrays and torch tensors alike (prefix sums over the token axis).
     """
+    prefix: torch.Tensor | np.ndarray
     if isinstance(hidden, torch.Tensor):
         prefix = torch.cat([torch.zeros_like(hidden[:, :1]), hidden.cumsum(1)], 1)
     else:
