@@ -752,12 +752,17 @@ def fetch_base_model(
 
 @app.command()
 def models() -> None:
-    """List the registered models with their versions and headline metrics."""
+    """List the registered models with their versions and headline metrics; ``(default)`` marks a version
+    pinned to run by default instead of the newest."""
     from nlp.registry import Registry
 
-    for entry in Registry().entries():
+    registry = Registry()
+    pinned = registry.defaults()
+    for entry in registry.entries():
+        default = "(default)" if pinned.get(entry.name) == entry.version else ""
         typer.echo(
-            f"{entry.name:<11} v{entry.version:<4} {entry.path:<18} {entry.created}  {json.dumps(entry.metrics)}"
+            f"{entry.name:<11} v{entry.version:<4} {default:<9} {entry.path:<18} {entry.created}  "
+            f"{json.dumps(entry.metrics)}"
         )
 
 

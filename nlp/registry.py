@@ -33,21 +33,30 @@ class Registry:
         self.models_dir = Path(models_dir)
         self.file = self.models_dir / REGISTRY_FILE
 
+    def _payload(self) -> dict:
+        return json.loads(self.file.read_text()) if self.file.exists() else {"models": []}
+
     def entries(self) -> list[ModelEntry]:
-        if not self.file.exists():
-            return []
-        return [ModelEntry(**e) for e in json.loads(self.file.read_text())["models"]]
+        return [ModelEntry(**e) for e in self._payload()["models"]]
+
+    def defaults(self) -> dict[str, str]:
+        """Pinned versions by model name (``"defaults"`` in ``registry.json``): what ``latest`` means for a
+        name whose newest artifact is registered but not chosen to run by default."""
+        return dict(self._payload().get("defaults", {}))
 
     def versions(self, name: str) -> list[str]:
         return [e.version for e in self.entries() if e.name == name]
 
     def get(self, name: str, version: str = "latest") -> ModelEntry:
-        """The entry for ``name`` at ``version`` (``latest``: the last registered).
+        """The entry for ``name`` at ``version`` (``latest``: the pinned default if :meth:`defaults` names
+        one, else the last registered).
 
         Raises:
             KeyError: unknown name or version; the message lists the known versions.
         """
         found = [e for e in self.entries() if e.name == name]
+        if version == "latest":
+            version = self.defaults().get(name, "latest")
         if version != "latest":
             found = [e for e in found if e.version == version]
         if not found:
@@ -61,5 +70,19 @@ class Registry:
         """Add ``entry``, replacing one with the same name and version."""
         kept = [e for e in self.entries() if (e.name, e.version) != (entry.name, entry.version)]
         self.models_dir.mkdir(parents=True, exist_ok=True)
-        payload = {"models": [asdict(e) for e in [*kept, entry]]}
+        payload = {**self._payload(), "models": [asdict(e) for e in [*kept, entry]]}
         self.file.write_text(json.dumps(payload, indent=2) + "\n")
+
+    def pin(self, name: str, version: str | None) -> None:
+        """Make ``version`` what ``latest`` means for ``name`` (None: the last registered again).
+
+        Raises:
+            KeyError: ``version`` of ``name`` is not registered.
+        """
+        defaults = self.defaults()
+        if version is None:
+            defaults.pop(name, None)
+        else:
+            self.get(name, version)
+            defaults[name] = version
+        self.file.write_text(json.dumps({**self._payload(), "defaults": defaults}, indent=2) + "\n")

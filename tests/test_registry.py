@@ -123,3 +123,16 @@ def test_committed_artifacts_fit_the_size_budget() -> None:
     for entry in entries:
         assert size(MODELS_DIR / entry.path) <= 25_000_000, entry.path
     assert size(MODELS_DIR) <= 60_000_000
+
+
+def test_a_pinned_default_is_latest_until_unpinned(registry: Registry) -> None:
+    for version in ("1", "2"):
+        registry.register(ModelEntry("sentiment", version, f"sentiment/v{version}"))
+    registry.pin("sentiment", "1")
+    registry.register(ModelEntry("sentiment", "3", "sentiment/v3"))
+    assert registry.get("sentiment").version == "1"
+    assert registry.get("sentiment", "3").version == "3"
+    with pytest.raises(KeyError):
+        registry.pin("sentiment", "9")
+    registry.pin("sentiment", None)
+    assert registry.get("sentiment").version == "3"
