@@ -398,7 +398,9 @@ def train_distill(
         "5", "--teacher-version", help="Registered sentiment version to learn from."
     ),
     labels: Path | None = typer.Option(
-        None, "--labels", help="Teacher-label file (JSONL; default runs/distill/teacher-v<teacher>.jsonl)."
+        None,
+        "--labels",
+        help="Teacher-label file (gzip JSONL; default models/sentiment/teacher-labels/v<teacher>.jsonl.gz).",
     ),
     labelling: str = typer.Option(
         "run",
@@ -425,7 +427,7 @@ def train_distill(
     import time
 
     from nlp import distill
-    from nlp.paths import MODELS_DIR, PROJECT_ROOT
+    from nlp.paths import MODELS_DIR
     from nlp.registry import Registry
     from nlp.span_classifier import load_sentiment_model
 
@@ -443,16 +445,13 @@ def train_distill(
         )
     except (KeyError, ValueError) as exc:
         raise fail(str(exc).strip("'\""), code=2) from exc
-    labels = labels or PROJECT_ROOT / "runs" / "distill" / f"teacher-v{teacher_version}.jsonl"
+    labels = labels or MODELS_DIR / "sentiment" / "teacher-labels" / f"v{teacher_version}.jsonl.gz"
     corpus = distill.distillation_corpus()
     if labelling != "skip":
         distill.label_with_teacher(load_sentiment_model(teacher_path), corpus, labels)
     if labelling == "only":
         return
-    if not labels.exists():
-        raise fail(f"{labels} does not exist: run with --labelling run first")
-    records = distill.read_teacher_labels(labels)
-    records += distill.gold_only_records(corpus, records)
+    records = distill.distillation_records(corpus, labels)
     out = out or MODELS_DIR / "sentiment" / f"v{version}"
     started = time.time()
     distill.train_student(records, out, student, teacher=f"sentiment v{teacher_version}")

@@ -11,11 +11,12 @@ DistilBERT (Sanh et al. 2019).
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import random
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,48 +79,72 @@ def review_spans(doc) -> list[tuple[int, int]]:
 def label_with_teacher(
     teacher: TextClassifier | SpanClassifier, corpus: pd.DataFrame, out: Path, progress: bool = True
 ) -> Path:
-    """Write the teacher's probabilities for every span of every text of ``corpus`` to JSONL ``out``.
+    """Append the teacher's probabilities for every span of every text of ``corpus`` to gzip JSONL ``out``.
 
-    One line per text: ``{"source", "split", "text" (prepared), "label", "rating", "spans": [[start, end],
-    ...], "teacher": [[p_negative, p_neutral, p_positive], ...]}`` (span 0 is the whole text; probabilities
-    are the teacher's blended ones, before its decision biases).
-    Lines already in ``out`` are kept and labelling resumes after them.
+    One line per corpus row, in order: ``{"row", "spans": [[start, end], ...], "teacher": [[p_negative,
+    p_neutral, p_positive], ...]}``; spans index the prepared text, span 0 is the whole text, probabilities
+    are the teacher's blended ones, before its decision biases. No review text is stored: it is read again
+    from the shared datasets (:func:`distillation_records`). Rows already in ``out`` are kept and labelling
+    resumes after them, so a killed run loses at most one chunk.
 
     Returns ``out``.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = sum(1 for _ in out.open()) if out.exists() else 0
+    done = len(_read_labels(out))
     preparer = TextPreparer()
-    rows = corpus.iloc[done:]
     bar = tqdm(total=len(corpus), initial=done, desc="teacher labels", unit="text", disable=not progress)
-    with out.open("a") as sink:
-        for chunk in _chunks(rows, TEACHER_CHUNK):
-            texts = [preparer.prepare(str(t))[0] for t in chunk["text"]]
-            docs = list(preparer.parse(texts))
-            spans = [review_spans(doc) for doc in docs]
-            predictions = teacher.predict_spans(texts, spans)
-            for (_, row), text, doc_spans, pred in zip(
-                chunk.iterrows(), texts, spans, predictions, strict=True
-            ):
-                record = {
-                    "source": row.source,
-                    "split": row.split,
-                    "text": text,
-                    "label": row.label,
-                    "rating": None if pd.isna(row.rating) else float(row.rating),
+    for start in range(done, len(corpus), TEACHER_CHUNK):
+        chunk = corpus.iloc[start : start + TEACHER_CHUNK]
+        texts = [preparer.prepare(str(t))[0] for t in chunk["text"]]
+        spans = [review_spans(doc) for doc in preparer.parse(texts)]
+        predictions = teacher.predict_spans(texts, spans)
+        lines = [
+            json.dumps(
+                {
+                    "row": start + k,
                     "spans": [list(s) for s in doc_spans],
                     "teacher": pred.probabilities.astype(np.float64).round(4).tolist(),
                 }
-                sink.write(json.dumps(record) + "\n")
-            sink.flush()
-            bar.update(len(chunk))
+            )
+            for k, (doc_spans, pred) in enumerate(zip(spans, predictions, strict=True))
+        ]
+        with gzip.open(out, "at") as sink:  # one gzip member per chunk: a kill leaves whole members
+            sink.write("".join(line + "\n" for line in lines))
+        bar.update(len(chunk))
     bar.close()
     return out
 
 
-def _chunks(frame: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
-    for start in range(0, len(frame), size):
-        yield frame.iloc[start : start + size]
+def _read_labels(path: Path) -> dict[int, dict]:
+    if not path.exists():
+        return {}
+    with gzip.open(path, "rt") as lines:
+        labels = [json.loads(line) for line in lines if line.strip()]
+    return {label["row"]: label for label in labels}
+
+
+def distillation_records(corpus: pd.DataFrame, labels: Path) -> list[dict]:
+    """Training records for :func:`train_student`, one per row of ``corpus`` (:func:`distillation_corpus`):
+    ``{"source", "text" (prepared), "label", "rating", "spans", "teacher"}`` with the teacher's spans and
+    probabilities from ``labels`` (:func:`label_with_teacher`). A row the teacher has not reached gets its
+    document span only, its gold target in place of the teacher's, and ``"gold": True``.
+    """
+    labelled = _read_labels(labels)
+    preparer = TextPreparer()
+    records = []
+    for row, (source, text, label, rating) in enumerate(
+        zip(corpus["source"], corpus["text"], corpus["label"], corpus["rating"], strict=True)
+    ):
+        prepared = preparer.prepare(str(text))[0]
+        rating = None if pd.isna(rating) else float(rating)
+        record = {"source": source, "text": prepared, "label": label, "rating": rating}
+        if row in labelled:
+            record |= {"spans": labelled[row]["spans"], "teacher": labelled[row]["teacher"]}
+        else:
+            target = datasets.soft_sentiment_target(label, rating or float("nan"), 0.0)
+            record |= {"spans": [[0, len(prepared)]], "teacher": [target], "gold": True}
+        records.append(record)
+    return records
 
 
 @dataclass
@@ -141,40 +166,6 @@ class StudentConfig:
     rating_smoothing: float = 0.25
     seed: int = 13
     model_version: str = "6"
-
-
-def read_teacher_labels(path: Path) -> list[dict]:
-    """The records :func:`label_with_teacher` wrote."""
-    with path.open() as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
-def gold_only_records(corpus: pd.DataFrame, labelled: Sequence[dict]) -> list[dict]:
-    """Records for the rows of ``corpus`` (:func:`distillation_corpus`) whose prepared text the teacher has
-    not labelled: the document span only, with its gold target in place of the teacher's and ``"gold":
-    True`` (so a partial teacher run still trains on every row)."""
-    preparer = TextPreparer()
-    seen = {r["text"] for r in labelled}
-    out = []
-    for source, text, label, rating in zip(
-        corpus["source"], corpus["text"], corpus["label"], corpus["rating"], strict=True
-    ):
-        prepared = preparer.prepare(str(text))[0]
-        if prepared and prepared not in seen:
-            rating = None if pd.isna(rating) else float(rating)
-            target = datasets.soft_sentiment_target(label, rating or float("nan"), 0.0)
-            out.append(
-                {
-                    "source": source,
-                    "split": "train",
-                    "text": prepared,
-                    "label": label,
-                    "rating": rating,
-                    "spans": [[0, len(prepared)]],
-                    "teacher": [target],
-                }
-            )
-    return out
 
 
 def train_student(
