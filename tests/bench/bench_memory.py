@@ -1,5 +1,6 @@
-"""Peak memory of ``reviewpulse score`` (full analysis, JSONL out) on 2,000 and on 20,000 clothing reviews:
-streaming in chunks keeps it flat whatever the dump size (goal: at most 1.2 GB, and the same for both).
+"""Peak memory of ``reviewpulse score`` (full analysis, JSONL out, the newest one-pass sentiment model) on
+2,000 and on 20,000 clothing reviews: streaming in chunks keeps it flat whatever the dump size (goal: at most
+1.2 GB, and the same for both).
 
 Run on demand: ``make bench`` (prints peak RSS from GNU time; several minutes for the 20,000 reviews).
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.bench.bench_scoring import _student_version
 from tests.conftest import needs_datasets
 
 BIN = Path(sys.executable).parent
@@ -34,7 +36,7 @@ def test_peak_memory_is_flat(tmp_path):
         out = tmp_path / f"scored-{n}.jsonl"
         done = subprocess.run(
             ["/usr/bin/time", "-f", "%M", str(BIN / "reviewpulse"), "score", str(source), "--text-col", "text",
-             "--id-col", "id", "--out", str(out), "--quiet"],
+             "--id-col", "id", "--out", str(out), "--quiet", "--model-version", _student_version()],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         peaks[n] = int(done.stderr.strip().splitlines()[-1]) / 1024
