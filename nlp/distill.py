@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import math
-import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,7 +42,7 @@ from nlp.span_classifier import (
     student_encoder,
 )
 from nlp.text import TextPreparer
-from nlp.training import batches_by_length, linear_schedule, set_seed, train_layers_only
+from nlp.training import optimise, set_seed, train_layers_only
 
 LABELS = datasets.SENTIMENT_LABELS
 
@@ -198,49 +196,32 @@ def train_student(
             for r in records
         ]
     )
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.01)
-    total_steps = max(1, int(math.ceil(len(records) / config.batch_size) * config.epochs))
-    scheduler = linear_schedule(optimizer, total_steps, config.warmup_share)
-    rng = random.Random(config.seed)
-    lengths = [len(r["text"]) for r in records]
 
-    model.train()
-    step, running = 0, None
-    bar = tqdm(total=total_steps, desc="distilling", unit="batch", disable=not progress)
-    while step < total_steps:
-        for idx in batches_by_length(lengths, config.batch_size, rng):
-            if step >= total_steps:
-                break
-            batch = [records[i] for i in idx]
-            enc = encode_spans(
-                tokenizer, [r["text"] for r in batch], [r["spans"] for r in batch], config.max_length
-            )
-            log_probs = torch.log_softmax(
-                model(
-                    *(
-                        torch.from_numpy(a)
-                        for a in (enc.input_ids, enc.attention_mask, enc.rows, enc.starts, enc.ends)
-                    )
-                ),
-                dim=-1,
-            )
-            targets = torch.tensor([p for r in batch for p in r["teacher"]])
-            firsts = torch.from_numpy(np.flatnonzero(np.r_[True, enc.rows[1:] != enc.rows[:-1]]))
-            distill = -(targets * log_probs).sum(1).mean()
-            supervised = -(gold[idx] * log_probs[firsts]).sum(1).mean()
-            loss = distill + config.gold_weight * supervised
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            step += 1
-            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-            bar.set_postfix(loss=f"{running:.3f}")
-            bar.update()
-    bar.close()
-    model.eval()
+    def loss_of(idx: list[int]) -> torch.Tensor:
+        batch = [records[i] for i in idx]
+        enc = encode_spans(
+            tokenizer, [r["text"] for r in batch], [r["spans"] for r in batch], config.max_length
+        )
+        tensors = (enc.input_ids, enc.attention_mask, enc.rows, enc.starts, enc.ends)
+        log_probs = torch.log_softmax(model(*(torch.from_numpy(a) for a in tensors)), dim=-1)
+        targets = torch.tensor([p for r in batch for p in r["teacher"]])
+        firsts = torch.from_numpy(np.flatnonzero(np.r_[True, enc.rows[1:] != enc.rows[:-1]]))
+        distill = -(targets * log_probs).sum(1).mean()
+        supervised = -(gold[idx] * log_probs[firsts]).sum(1).mean()
+        return distill + config.gold_weight * supervised
+
+    optimise(
+        model,
+        [len(r["text"]) for r in records],
+        loss_of,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_share=config.warmup_share,
+        seed=config.seed,
+        desc="distilling",
+        progress=progress,
+    )
     span_config = SpanClassifierConfig(
         labels=list(LABELS),
         layers=list(config.layers),

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +88,51 @@ def linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_s
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
     )
+
+
+def optimise(
+    model: nn.Module,
+    lengths: Sequence[int],
+    loss_of: Callable[[list[int]], torch.Tensor],
+    *,
+    epochs: float,
+    batch_size: int,
+    learning_rate: float,
+    warmup_share: float,
+    seed: int,
+    desc: str = "fine-tuning",
+    progress: bool = True,
+) -> None:
+    """Train ``model``'s trainable parameters for ``epochs`` over examples of the given ``lengths``.
+
+    Each step takes a batch of example indices (:func:`batches_by_length`), minimises ``loss_of(indices)``
+    with AdamW (weight decay 0.01, gradients clipped to norm 1) under :func:`linear_schedule`, and shows the
+    running loss on a tqdm bar. Leaves the model in eval mode.
+    """
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=0.01)
+    total_steps = max(1, int(math.ceil(len(lengths) / batch_size) * epochs))
+    scheduler = linear_schedule(optimizer, total_steps, warmup_share)
+    rng = random.Random(seed)
+    model.train()
+    step, running = 0, None
+    bar = tqdm(total=total_steps, desc=desc, unit="batch", disable=not progress)
+    while step < total_steps:
+        for batch_idx in batches_by_length(lengths, batch_size, rng):
+            if step >= total_steps:
+                break
+            loss = loss_of(batch_idx)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            step += 1
+            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+            bar.set_postfix(loss=f"{running:.3f}")
+            bar.update()
+    bar.close()
+    model.eval()
 
 
 def batches_by_length(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -185,36 +230,22 @@ def train_classifier(
         ]
     )
     loss_fn = nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.01)
 
-    rng = random.Random(config.seed)
-    lengths = [len(ids) for ids in encoded]
-    total_steps = max(1, int(math.ceil(len(encoded) / config.batch_size) * config.epochs))
-    scheduler = linear_schedule(optimizer, total_steps, config.warmup_share)
+    def loss_of(batch_idx: list[int]) -> torch.Tensor:
+        batch = tokenizer.pad({"input_ids": [encoded[i] for i in batch_idx]}, return_tensors="pt")
+        return loss_fn(model(batch["input_ids"], batch["attention_mask"]), loss_targets[batch_idx])
 
-    model.train()
-    step = 0
-    bar = tqdm(total=total_steps, desc="fine-tuning", unit="batch", disable=not progress)
-    running = None
-    while step < total_steps:
-        for batch_idx in batches_by_length(lengths, config.batch_size, rng):
-            if step >= total_steps:
-                break
-            batch = tokenizer.pad({"input_ids": [encoded[i] for i in batch_idx]}, return_tensors="pt")
-            logits = model(batch["input_ids"], batch["attention_mask"])
-            loss = loss_fn(logits, loss_targets[batch_idx])
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            step += 1
-            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-            bar.set_postfix(loss=f"{running:.3f}")
-            bar.update()
-    bar.close()
-    model.eval()
+    optimise(
+        model,
+        [len(ids) for ids in encoded],
+        loss_of,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_share=config.warmup_share,
+        seed=config.seed,
+        progress=progress,
+    )
 
     clf_config = ClassifierConfig(
         labels=label_names,
