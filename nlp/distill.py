@@ -88,7 +88,7 @@ def label_with_teacher(
     Returns ``out``.
     """
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = len(_read_labels(out))
+    done = len(read_labels(out))
     preparer = TextPreparer()
     bar = tqdm(total=len(corpus), initial=done, desc="teacher labels", unit="text", disable=not progress)
     for start in range(done, len(corpus), TEACHER_CHUNK):
@@ -106,18 +106,27 @@ def label_with_teacher(
             )
             for k, (doc_spans, pred) in enumerate(zip(spans, predictions, strict=True))
         ]
-        with gzip.open(out, "at") as sink:  # one gzip member per chunk: a kill leaves whole members
+        with gzip.open(out, "at") as sink:  # one gzip member per chunk
             sink.write("".join(line + "\n" for line in lines))
         bar.update(len(chunk))
     bar.close()
     return out
 
 
-def _read_labels(path: Path) -> dict[int, dict]:
+def read_labels(path: Path) -> dict[int, dict]:
+    """The teacher labels in ``path`` by corpus row (``{}`` if there is none yet).
+
+    A file whose end was torn by a killed run is cut back to its last whole line, so labelling can resume.
+    """
     if not path.exists():
         return {}
-    with gzip.open(path, "rt") as lines:
-        labels = [json.loads(line) for line in lines if line.strip()]
+    labels: list[dict] = []
+    try:
+        with gzip.open(path, "rt") as lines:
+            labels.extend(json.loads(line) for line in lines if line.strip())
+    except (EOFError, gzip.BadGzipFile, json.JSONDecodeError):
+        with gzip.open(path, "wt") as sink:
+            sink.write("".join(json.dumps(label) + "\n" for label in labels))
     return {label["row"]: label for label in labels}
 
 
@@ -127,7 +136,7 @@ def distillation_records(corpus: pd.DataFrame, labels: Path) -> list[dict]:
     probabilities from ``labels`` (:func:`label_with_teacher`). A row the teacher has not reached gets its
     document span only, its gold target in place of the teacher's, and ``"gold": True``.
     """
-    labelled = _read_labels(labels)
+    labelled = read_labels(labels)
     preparer = TextPreparer()
     records = []
     for row, (source, text, label, rating) in enumerate(

@@ -90,3 +90,22 @@ def test_a_trained_student_answers_alike_in_every_runtime(tmp_path):
         assert np.allclose(torch_pred.probabilities, int8_pred.probabilities, atol=0.05)
     whole = SpanClassifier.load(tmp_path, "onnx-fp32").predict(texts[:3])
     assert np.allclose(whole.probabilities, [p.probabilities[0] for p in answers["onnx-fp32"]], atol=1e-5)
+
+
+def test_teacher_labels_torn_by_a_kill_are_cut_back_to_whole_lines(tmp_path):
+    import gzip
+    import json
+
+    from nlp.distill import read_labels
+
+    path = tmp_path / "labels.jsonl.gz"
+    for row in range(3):
+        with gzip.open(path, "at") as sink:
+            sink.write(json.dumps({"row": row, "spans": [[0, 4]], "teacher": [[0.1, 0.2, 0.7]]}) + "\n")
+    whole = path.read_bytes()
+    path.write_bytes(whole[:-30])  # the last chunk's write was cut short, inside its line
+    assert sorted(read_labels(path)) == [0, 1]
+    assert sorted(read_labels(path)) == [0, 1]  # the file was repaired and reads cleanly
+    with gzip.open(path, "at") as sink:
+        sink.write(json.dumps({"row": 2, "spans": [[0, 4]], "teacher": [[0.1, 0.2, 0.7]]}) + "\n")
+    assert sorted(read_labels(path)) == [0, 1, 2]
