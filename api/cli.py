@@ -716,6 +716,66 @@ def evaluate_sentiment_ensembles(
         )
 
 
+@evaluate_app.command("intents")
+def evaluate_intents(
+    question_set: str | None = typer.Option(
+        None,
+        "--set",
+        help="natural-test (default; reported only) or natural-dev (for model choice and calibration).",
+    ),
+    data: Path | None = typer.Option(
+        None,
+        "--data",
+        help="Your labelled questions instead: columns text, intent ('out_of_scope' if off-topic), "
+        "optionally near_miss (1/0).",
+    ),
+    model: Path | None = typer.Option(
+        None, "--model", help="Intent model folder (default: the registered 'intent' model)."
+    ),
+) -> None:
+    """Measure the intent model on labelled questions: right intent and not flagged, out-of-scope flags
+    (all off-topic questions and near misses), top-1 accuracy, per-intent figures and the threshold curve."""
+    from nlp.intents import NATURAL_SETS, IntentClassifier, evaluate_intents, labelled_questions
+    from nlp.registry import Registry
+
+    if data and question_set:
+        raise fail("give --set or --data, not both")
+    name = question_set or "natural-test"
+    if not data and name not in NATURAL_SETS:
+        raise fail(f"unknown question set {name!r}; choose {' or '.join(NATURAL_SETS)}")
+    path = data or NATURAL_SETS[name]
+    try:
+        classifier = IntentClassifier.load(model or Registry().path("intent"))
+        report = evaluate_intents(classifier, labelled_questions(path))
+    except (KeyError, FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc).strip("'\"")) from exc
+    typer.echo(
+        f"{classifier.model_version} on {data or name}: {report['questions']} questions, {report['in_scope']} in scope, "
+        f"{report['off_topic']} off topic ({report['near_miss']} near misses); "
+        f"{report['questions_per_second']} questions/s"
+    )
+    typer.echo(f"at the model's out-of-scope threshold {report['threshold']}:")
+    for label, key in [
+        ("in-scope questions with the right intent, not flagged", "in_scope_correct"),
+        ("in-scope questions flagged out of scope", "in_scope_flagged"),
+        ("in-scope questions with the right top-1 intent (flag ignored)", "top1_accuracy"),
+        ("off-topic questions flagged", "off_topic_flagged"),
+        ("near misses flagged", "near_miss_flagged"),
+    ]:
+        typer.echo(f"  {label:<64} {report[key]}")
+    width = max(len(intent) for intent in report["per_intent"] or [""]) + 2
+    typer.echo(f"per intent: {'intent'.ljust(width)}  n  right, not flagged  top-1 right")
+    for intent, row in report["per_intent"].items():
+        typer.echo(f"            {intent.ljust(width)}{row['n']:>3}  {row['correct']:<18}  {row['top1']}")
+    typer.echo("trade-off over the threshold (flagged when confidence < threshold):")
+    typer.echo("  threshold  in-scope right, not flagged  off-topic flagged  near misses flagged")
+    for point in report["curve"]:
+        typer.echo(
+            f"  {point['threshold']:<9}  {point['in_scope_correct']!s:<27}  {point['off_topic_flagged']!s:<17}  "
+            f"{point['near_miss_flagged']}"
+        )
+
+
 def pd_is_numeric(series) -> bool:
     from pandas.api.types import is_numeric_dtype
 

@@ -5,18 +5,25 @@ The classifier is the same MiniLM + LoRA recipe as sentiment (:mod:`nlp.classifi
 in-scope validation questions only: the maximum-softmax-probability detector of Hendrycks & Gimpel (2017),
 "A Baseline for Detecting Misclassified and Out-of-Distribution Examples". The threshold lives in
 ``intent.json`` beside the classifier files.
+
+:func:`evaluate_intents` measures a model as a support chat meets it: on labelled questions that mix the
+intents with off-topic ones (:data:`NATURAL_SETS`, written the way shoppers write), the share of in-scope
+questions answered with the right intent and not flagged, the share of off-topic ones flagged, and the
+trade-off between the two over the threshold.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from nlp.analyzer import AnalysisError, prepare_input
 from nlp.classifier import TextClassifier
@@ -27,15 +34,129 @@ INTENT_FILE = "intent.json"
 #: Share of in-scope validation questions the calibrated threshold may flag as out of scope. Low, because a
 #: validation split of templated data (Bitext) is easier than real traffic: with 3 %, 44 % of our hand-written
 #: in-scope questions (``examples/questions.csv``) got the right intent unflagged, with 1 %, 69 % (the
-#: ``hand_written`` figures that ``reviewpulse train intent`` writes to ``metrics.json``).
+#: ``hand_written`` figures in ``models/intent/v1/metrics.json``).
 TARGET_IN_SCOPE_FLAG_RATE = 0.01
 OUT_OF_SCOPE_QUESTIONS = Path(__file__).parent / "data" / "out_of_scope.txt"
+#: The gold label of an off-topic question in labelled question files.
+OUT_OF_SCOPE = "out_of_scope"
+#: Support questions and off-topic ones written the way shoppers write (``nlp/data/intents_natural/README.md``):
+#: ``natural-dev`` for model choice and threshold calibration, ``natural-test`` reported only.
+NATURAL_SETS = {
+    f"natural-{split}": Path(__file__).parent / "data" / "intents_natural" / f"{split}.csv"
+    for split in ("dev", "test")
+}
+#: Out-of-scope thresholds at which :func:`evaluate_intents` draws the trade-off curve.
+CURVE_THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(1, 20))
 
 
 def out_of_scope_questions(path: Path = OUT_OF_SCOPE_QUESTIONS) -> list[str]:
     """The hand-written off-topic questions (comment lines starting with ``#`` skipped)."""
     lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
     return [line for line in lines if line and not line.startswith("#")]
+
+
+def labelled_questions(path: Path) -> pd.DataFrame:
+    """A labelled question file (CSV, JSONL or Parquet, by suffix) as a frame of ``text`` (str), ``intent``
+    (str: an intent name or :data:`OUT_OF_SCOPE`) and ``near_miss`` (bool; a cell of 1, true or yes marks an
+    off-topic question close to the shop's business; all False when the file has no such column).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the ``text`` or ``intent`` column is missing, or a row has no text or no intent.
+    """
+    from nlp.datasets import read_table
+
+    if not Path(path).exists():
+        raise FileNotFoundError(f"question file {path} does not exist")
+    frame = read_table(Path(path))
+    missing = [col for col in ("text", "intent") if col not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{path}: column(s) {', '.join(missing)} not found; available columns: "
+            f"{', '.join(map(str, frame.columns))}"
+        )
+    out = frame[["text", "intent"]].fillna("").astype(str)
+    if ((out["text"].str.strip() == "") | (out["intent"].str.strip() == "")).any():
+        raise ValueError(
+            f"{path}: every row needs a text and an intent ({OUT_OF_SCOPE!r} for off-topic ones)"
+        )
+    flags = frame["near_miss"] if "near_miss" in frame.columns else pd.Series("", index=frame.index)
+    out["near_miss"] = [str(v).strip().lower() in ("1", "1.0", "true", "yes") for v in flags]
+    return out
+
+
+def _share(mask: np.ndarray) -> float | None:
+    return round(float(mask.mean()), 4) if len(mask) else None
+
+
+def evaluate_intents(
+    clf: IntentClassifier, questions: pd.DataFrame, thresholds: Sequence[float] = CURVE_THRESHOLDS
+) -> dict:
+    """Measure ``clf`` on labelled questions as the answer service uses it (:meth:`IntentClassifier.predict`).
+
+    Args:
+        questions: N rows of ``text``, ``intent`` (one of ``clf.labels`` or :data:`OUT_OF_SCOPE`) and
+            ``near_miss`` (bool), as :func:`labelled_questions` reads them.
+        thresholds: out-of-scope thresholds of the trade-off curve (confidence below one = flagged).
+
+    Returns:
+        ``{"questions", "in_scope", "off_topic", "near_miss"}`` counts; at the model's own ``threshold``:
+        ``in_scope_correct`` (share of in-scope questions given the right intent and not flagged),
+        ``in_scope_flagged``, ``top1_accuracy`` (right intent, flag ignored), ``off_topic_flagged``,
+        ``near_miss_flagged``; ``per_intent`` ``{intent: {"n", "correct", "top1"}}``; ``curve``, one
+        ``{"threshold", "in_scope_correct", "off_topic_flagged", "near_miss_flagged"}`` per threshold; and
+        ``questions_per_second`` of the prediction (batched). Shares are rounded to 4 places, None over no
+        questions.
+
+    Raises:
+        ValueError: no questions, or a gold intent is neither an intent of ``clf`` nor :data:`OUT_OF_SCOPE`
+            (a typo would otherwise count as a miss).
+    """
+    if questions.empty:
+        raise ValueError("no questions to evaluate")
+    gold = questions["intent"].to_numpy(dtype=object)
+    unknown = sorted(set(gold) - set(clf.labels) - {OUT_OF_SCOPE})
+    if unknown:
+        raise ValueError(f"unknown intents {unknown}; the model knows {clf.labels} and {OUT_OF_SCOPE!r}")
+    started = time.perf_counter()
+    results = clf.predict(questions["text"].tolist(), top_k=1)
+    seconds = time.perf_counter() - started
+    top1 = np.array([r.intent for r in results], dtype=object) == gold
+    flagged = np.array([r.out_of_scope for r in results])
+    confidence = np.array([r.confidence for r in results])
+    inside, outside = gold != OUT_OF_SCOPE, gold == OUT_OF_SCOPE
+    near = questions["near_miss"].to_numpy(dtype=bool) & outside
+    curve = [
+        {
+            "threshold": float(t),
+            "in_scope_correct": _share((top1 & (confidence >= t))[inside]),
+            "off_topic_flagged": _share((confidence < t)[outside]),
+            "near_miss_flagged": _share((confidence < t)[near]),
+        }
+        for t in thresholds
+    ]
+    return {
+        "questions": len(gold),
+        "in_scope": int(inside.sum()),
+        "off_topic": int(outside.sum()),
+        "near_miss": int(near.sum()),
+        "threshold": clf.threshold,
+        "in_scope_correct": _share((top1 & ~flagged)[inside]),
+        "in_scope_flagged": _share(flagged[inside]),
+        "top1_accuracy": _share(top1[inside]),
+        "off_topic_flagged": _share(flagged[outside]),
+        "near_miss_flagged": _share(flagged[near]),
+        "per_intent": {
+            intent: {
+                "n": int((gold == intent).sum()),
+                "correct": _share((top1 & ~flagged)[gold == intent]),
+                "top1": _share(top1[gold == intent]),
+            }
+            for intent in sorted(set(gold) - {OUT_OF_SCOPE})
+        },
+        "curve": curve,
+        "questions_per_second": round(len(gold) / seconds, 1) if seconds else None,
+    }
 
 
 def calibrate_threshold(

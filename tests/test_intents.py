@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,16 @@ from typer.testing import CliRunner
 from api.answers import DEFAULT_KNOWLEDGE_BASE
 from api.cli import app
 from nlp.answers import KnowledgeBase, KnowledgeBaseError, product_answer
-from nlp.intents import IntentClassifier, calibrate_threshold, extract_entities, out_of_scope_questions
+from nlp.intents import (
+    NATURAL_SETS,
+    OUT_OF_SCOPE,
+    IntentClassifier,
+    calibrate_threshold,
+    evaluate_intents,
+    extract_entities,
+    labelled_questions,
+    out_of_scope_questions,
+)
 from nlp.paths import PROJECT_ROOT
 from nlp.registry import Registry
 from nlp.reports import AspectRecord, ReviewRecord
@@ -60,6 +70,62 @@ def test_calibrated_threshold_is_the_quantile_and_needs_data():
 def test_off_topic_questions_are_a_hundred_distinct_lines():
     questions = out_of_scope_questions()
     assert len(questions) == len(set(questions)) == 100
+
+
+def test_natural_sets_are_split_once_and_cover_every_intent(intents):
+    dev, test = (labelled_questions(NATURAL_SETS[f"natural-{split}"]) for split in ("dev", "test"))
+    both = pd.concat([dev, test])
+    assert len(both) == both["text"].str.lower().nunique()  # no question twice, nor in both splits
+    assert not set(both["text"].str.lower()) & {q.lower() for q in out_of_scope_questions()}
+    assert set(both["intent"]) == {*intents.labels, OUT_OF_SCOPE}
+    for frame, per_intent in ((dev, 6), (test, 9)):  # 40 / 60 within each intent
+        counts = frame.loc[frame["intent"] != OUT_OF_SCOPE, "intent"].value_counts()
+        assert counts.min() >= per_intent
+    off_topic = both[both["intent"] == OUT_OF_SCOPE]
+    assert len(off_topic) >= 160 and off_topic["near_miss"].sum() >= len(off_topic) / 3
+    assert not both.loc[both["intent"] != OUT_OF_SCOPE, "near_miss"].any()
+
+
+def test_evaluate_intents_counts_right_flagged_and_near_misses(intents):
+    questions = pd.DataFrame(
+        [
+            ("where is my order 113542617735902?", "track_order", False),
+            ("I forgot my password", "recover_password", False),
+            ("which payment methods do you accept", "check_payment_methods", False),
+            ("I forgot my password", "delete_account", False),  # a wrong top-1 intent
+            ("what's the weather like in Rome tomorrow", OUT_OF_SCOPE, False),
+            ("do you sell laptops", OUT_OF_SCOPE, True),
+        ],
+        columns=["text", "intent", "near_miss"],
+    )
+    report = evaluate_intents(intents, questions, thresholds=(0.0, 1.01))
+    assert (report["questions"], report["in_scope"], report["off_topic"], report["near_miss"]) == (6, 4, 2, 1)
+    assert report["threshold"] == intents.threshold
+    assert report["top1_accuracy"] == report["in_scope_correct"] == 0.75 and report["in_scope_flagged"] == 0.0
+    [laptops] = intents.predict(["do you sell laptops"])
+    assert report["near_miss_flagged"] == float(laptops.out_of_scope)
+    assert report["off_topic_flagged"] == (1 + laptops.out_of_scope) / 2  # the weather question is flagged
+    assert report["per_intent"]["delete_account"] == {"n": 1, "correct": 0.0, "top1": 0.0}
+    assert report["per_intent"]["track_order"] == {"n": 1, "correct": 1.0, "top1": 1.0}
+    assert OUT_OF_SCOPE not in report["per_intent"]
+    nothing, everything = report["curve"]
+    assert nothing == {
+        "threshold": 0.0,
+        "in_scope_correct": 0.75,
+        "off_topic_flagged": 0.0,
+        "near_miss_flagged": 0.0,
+    }
+    assert everything == {
+        "threshold": 1.01,
+        "in_scope_correct": 0.0,
+        "off_topic_flagged": 1.0,
+        "near_miss_flagged": 1.0,
+    }
+    assert report["questions_per_second"] > 0
+    with pytest.raises(ValueError, match="unknown intents \\['track_ordr'\\]"):
+        evaluate_intents(intents, questions.assign(intent="track_ordr"))
+    with pytest.raises(ValueError, match="no questions"):
+        evaluate_intents(intents, questions.head(0))
 
 
 @pytest.mark.parametrize(
@@ -167,3 +233,32 @@ def test_cli_intent_csv_output_and_bad_column(tmp_path):
         app, ["intent", str(QUESTIONS), "--text-col", "question", "--model", str(Path("/nope"))]
     )
     assert missing.exit_code == 2 and "not an intent model" in missing.output
+
+
+def test_cli_evaluate_intents_on_own_questions_and_bad_input(tmp_path):
+    data = tmp_path / "questions.csv"
+    pd.DataFrame(
+        {
+            "text": ["I forgot my password", "which payment methods do you accept", "tell me a joke please"],
+            "intent": ["recover_password", "check_payment_methods", OUT_OF_SCOPE],
+            "near_miss": ["", "", "0"],
+        }
+    ).to_csv(data, index=False)
+    result = runner.invoke(app, ["evaluate", "intents", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "3 questions, 2 in scope, 1 off topic (0 near misses)" in result.output
+    assert re.search(r"in-scope questions with the right intent, not flagged +1\.0\n", result.output)
+    assert re.search(r"recover_password +1 +1\.0 +1\.0\n", result.output)
+    assert result.output.count("\n  0.") >= 18  # the curve, one line per threshold
+    (tmp_path / "bad.csv").write_text("question,label\nhi,review\n")
+    for args, message in [
+        (
+            ["--data", str(tmp_path / "bad.csv")],
+            "column(s) text, intent not found; available columns: question, label",
+        ),
+        (["--set", "natural-train"], "unknown question set 'natural-train'"),
+        (["--set", "natural-dev", "--data", str(data)], "give --set or --data, not both"),
+        (["--data", str(tmp_path / "none.csv")], "does not exist"),
+    ]:
+        bad = runner.invoke(app, ["evaluate", "intents", *args])
+        assert bad.exit_code == 2 and message in bad.output, bad.output
