@@ -224,9 +224,9 @@ def natural_section(metrics: dict) -> str:
 ## Natural questions (the headline)
 
 Support questions and off-topic ones written the way shoppers write in a chat, none taken from Bitext
-(`nlp/data/intents_natural/`, whose README gives the label rules): test {test["questions"]} questions
-({test["in_scope"]} in scope, {test["off_topic"]} off topic of which {test["near_miss"]} near misses), dev
-{dev["questions"]}. At the model's out-of-scope threshold {test["threshold"]}:
+(`nlp/data/intents_natural/`, whose README gives the label rules). Test: {test["questions"]} questions,
+{test["in_scope"]} in scope and {test["off_topic"]} off topic ({test["near_miss"]} near misses); dev:
+{dev["questions"]} questions. At the model's out-of-scope threshold {test["threshold"]}:
 
 | | natural test | natural dev | Bitext test |
 |---|---|---|---|
