@@ -776,6 +776,62 @@ def evaluate_intents(
         )
 
 
+class GoldSplit(StrEnum):
+    dev = "dev"
+    test = "test"
+
+
+@evaluate_app.command("absa")
+def evaluate_absa(
+    split: GoldSplit = typer.Option(GoldSplit.test, "--split", help="Gold split (nlp/data/absa_gold)."),
+    model_version: str = typer.Option("latest", "--model-version", help="Sentiment model version."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the figures to this JSON file."),
+) -> None:
+    """Aspect-based sentiment on the hand-annotated clothing gold set: aspect-term F1 (exact, head word),
+    polarity accuracy, opinion-target pair F1 and category F1, for today's aspects and a noun-chunk baseline.
+    """
+    from nlp.absa_eval import GOALS, run
+    from nlp.datasets import clothing_reviews
+
+    try:
+        figures = run(split.value, _analyzer(model_version, False), clothing_reviews())
+    except (FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(
+        f"ABSA gold {figures['split']}: {figures['sentences']} sentences of {figures['reviews']} reviews, "
+        f"{figures['opinion_tuples']} opinion tuples, {figures['aspect_terms']} aspect terms; "
+        f"{figures['model_version']}"
+    )
+    names = list(figures["systems"])
+    typer.echo(f"{'':34}" + "".join(f"{name:>24}" for name in names))
+    rows = [
+        ("aspect terms, exact (P/R/F1)", "aspect_terms_exact"),
+        ("aspect terms, head word (P/R/F1)", "aspect_terms_head_word"),
+        ("opinion-target pairs, exact", "opinion_target_pairs_exact"),
+        ("opinion-target pairs, head word", "opinion_target_pairs_head_word"),
+        ("aspect categories, by mapping", "aspect_categories_by_mapping"),
+    ]
+    for label, key in rows:
+        cells = [figures["systems"][n][key] for n in names]
+        typer.echo(
+            f"{label:34}"
+            + "".join(f"{c['precision']:.3f}/{c['recall']:.3f}/{c['f1']:.3f}".rjust(24) for c in cells)
+        )
+    polarity = [f"{s['polarity_accuracy']:.3f} of {s['polarity_terms']}" for s in figures["systems"].values()]
+    typer.echo(f"{'polarity accuracy, matched terms':34}" + "".join(f"{p:>24}" for p in polarity))
+    seconds = [f"{s['seconds']:.1f} s" for s in figures["systems"].values()]
+    typer.echo(f"{'wall time':34}" + "".join(f"{s:>24}" for s in seconds))
+    system = figures["systems"]["system"]
+    for goal, value in (
+        ("term_f1", system["aspect_terms_exact"]["f1"]),
+        ("polarity_accuracy", system["polarity_accuracy"]),
+    ):
+        verdict = "met" if value >= GOALS[goal] else "not met"
+        typer.echo(f"goal {goal} >= {GOALS[goal]}: {value:.3f}, {verdict}")
+    if out:
+        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
 def pd_is_numeric(series) -> bool:
     from pandas.api.types import is_numeric_dtype
 
