@@ -473,7 +473,6 @@ def load_reviews(
         try:
             for chunk in _chain(first, chunks):
                 _load_review_chunk(session, analyzer, chunk, columns, source, summary)
-                session.commit()
                 bar.update(len(chunk))
         finally:
             bar.close()
@@ -512,6 +511,11 @@ def _load_review_chunk(
     source: str,
     summary: LoadSummary,
 ) -> None:
+    """Check, analyse and store one chunk. The store is read in a read transaction that ends before the
+    (slow) analysis, and the chunk is written and committed in a short write transaction afterwards, so the
+    service keeps reading and writing throughout a load (``add_reviews`` checks products and duplicates
+    again inside the write)."""
+    from api.db.session import begin_read
     from api.store import add_reviews, existing_external_ids, missing_products
     from nlp.analyzer import AnalysisError
 
@@ -529,10 +533,12 @@ def _load_review_chunk(
         item["source"] = source
         candidates.append((row, item))
 
+    begin_read(session)
     unknown = missing_products(session, {item["product_id"] for _, item in candidates})
     stored_ids = existing_external_ids(
         session, source, [item["external_id"] for _, item in candidates if item.get("external_id")]
     )
+    session.rollback()  # ends the read: no transaction is open while the chunk is analysed
     pending: list[tuple[int, dict[str, Any]]] = []
     for row, item in candidates:
         if item["product_id"] in unknown:
@@ -557,6 +563,7 @@ def _load_review_chunk(
             summary.stored += 1
         else:
             summary.duplicates += 1
+    session.commit()
 
 
 def _analysis_text(item: dict[str, Any]) -> Any:

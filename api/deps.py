@@ -16,13 +16,18 @@ from sqlalchemy.orm import Session
 
 from api import store
 from api.core.security import hash_key, role_allows
+from api.db.session import begin_read
 
 #: How long a verified key is trusted without asking the database again, in seconds.
 KEY_CACHE_SECONDS = 30.0
 
 
 def get_db(request: Request) -> Iterator[Session]:
+    """A session for the request; a GET (or HEAD) request only reads, so on SQLite its transaction is a
+    deferred one that never waits for a writer (see :mod:`api.db.session`)."""
     with request.app.state.sessionmaker() as session:
+        if request.method in ("GET", "HEAD"):
+            begin_read(session)
         yield session
 
 
@@ -52,6 +57,7 @@ class KeyGuard:
         if cached and cached[1] > time.monotonic():
             return cached[0]
         with self.sessionmaker() as session:
+            begin_read(session)
             key = store.find_api_key(session, plain)
             caller = Caller(key.id, key.role) if key else None
         self.cache[digest] = (caller, time.monotonic() + KEY_CACHE_SECONDS)

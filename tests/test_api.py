@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
+import time
 
 import pytest
 
@@ -221,3 +223,23 @@ def test_implausible_review_dates_are_rejected(api):
     assert response.status_code == 422 and response.json()["errors"][0]["field"].endswith("created_at")
     future = {**old, "created_at": "2999-01-01T00:00:00Z"}
     assert api.post("/v1/reviews", json=future, headers=api.admin).status_code == 422
+
+
+def test_reads_go_on_while_a_writer_holds_the_sqlite_lock(api, tmp_path):
+    """A bulk load or a slow writer holding SQLite's write lock must not fail reads (nor key lookups)."""
+    _seed(api)
+    writer = sqlite3.connect(tmp_path / "reviewpulse.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute(
+            "INSERT INTO products (product_id, name, created_at) VALUES ('HELD', 'held', '2026-01-01')"
+        )
+        for path in ["/v1/reviews?limit=5", "/v1/products/DRS-1", "/v1/products/DRS-1/insights", "/v1/topics",
+                     "/v1/reports/sentiment", "/readyz"]:  # fmt: skip
+            started = time.perf_counter()
+            response = api.get(path, headers=api.reader)
+            assert response.status_code == 200, (path, response.text)
+            assert time.perf_counter() - started < 3, path  # no waiting for the lock (busy_timeout is 5 s)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

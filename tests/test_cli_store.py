@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -246,6 +247,44 @@ def test_load_reviews_reports_bad_rows_and_is_idempotent(tmp_path, data_dir, ope
     assert rerun.exit_code == 0, rerun.output
     assert "rows: 3  stored: 0  duplicates: 3  errors: 0" in rerun.output
     assert StubAnalyzer.loads == loads
+
+
+def test_load_reviews_leaves_the_store_writable_while_it_analyses(tmp_path, data_dir, monkeypatch):
+    """The loader holds no transaction while models load and chunks are analysed: the service can write
+    (and read) meanwhile, and each chunk is written in a short transaction of its own."""
+    probes: list[str] = []
+
+    class ProbingAnalyzer(StubAnalyzer):
+        def __init__(self) -> None:
+            super().__init__()
+            self.probe()  # while the models load
+
+        def analyze(self, texts):
+            self.probe()
+            return super().analyze(texts)
+
+        def probe(self) -> None:
+            other = sqlite3.connect(data_dir / "reviewpulse.db", timeout=0, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                probes.append("free")
+            except sqlite3.OperationalError as exc:
+                probes.append(str(exc))
+            finally:
+                other.close()
+
+    monkeypatch.setattr("nlp.analyzer.Analyzer", ProbingAnalyzer)
+    products = _write_csv(tmp_path / "products.csv", PRODUCTS[:1])
+    assert runner.invoke(app, ["load", "products", str(products), "--id-col", "sku", "--name-col", "title",
+                               "--quiet"]).exit_code == 0  # fmt: skip
+    rows = [{"id": f"r{i}", "product": "coat", "body": f"Warm coat number {i}."} for i in range(7)]
+    reviews = _write_csv(tmp_path / "reviews.csv", rows)
+    result = runner.invoke(app, ["load", "reviews", str(reviews), "--product-col", "product", "--text-col",
+                                 "body", "--external-id-col", "id", "--chunk-size", "3", "--quiet"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "stored: 7" in result.output
+    assert probes == ["free"] * 4  # at the model load and at each of the 3 chunks
 
 
 def _json_lines(text: str) -> list[str]:

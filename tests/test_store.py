@@ -17,7 +17,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api import store
 from api.core.security import hash_key, role_allows
-from api.db import ApiKey, Base, Review, ReviewAspect, ReviewTopic, make_engine, make_sessionmaker
+from api.db import (
+    ApiKey,
+    Base,
+    Review,
+    ReviewAspect,
+    ReviewTopic,
+    begin_read,
+    make_engine,
+    make_sessionmaker,
+)
 from api.db.migrate import current, downgrade, upgrade
 from nlp.reports import AspectRecord, ReviewRecord
 
@@ -168,6 +177,25 @@ def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path):
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+    finally:
+        engine.dispose()
+
+
+def test_a_write_in_a_read_transaction_is_refused_on_sqlite(tmp_path):
+    """A deferred (read) transaction that later writes fails at random on SQLite ("database is locked" once
+    another writer commits first), so it is refused every time."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            begin_read(session)
+            store.get_product(session, "coat")
+            with pytest.raises(RuntimeError, match="read transaction"):
+                store.upsert_products(session, [{"product_id": "coat", "name": "Coat"}])
+            session.rollback()
+            assert store.upsert_products(session, [{"product_id": "coat", "name": "Coat"}]) == 1
+            session.commit()
     finally:
         engine.dispose()
 

@@ -5,9 +5,12 @@ SQLAlchemy emits ``BEGIN`` itself (pysqlite's own transaction handling breaks SA
 start as ``BEGIN IMMEDIATE`` by default: a transaction that reads and then writes (look up the product,
 then insert the review) would otherwise fail at once with "database is locked" whenever another writer
 committed in between (SQLite cannot upgrade a stale read snapshot); taking the write lock up front makes
-it wait its turn instead (up to ``busy_timeout``). Units of work that only read and may run long
-(reports) can call :func:`begin_read` first to start a deferred transaction, which never blocks writers.
-PostgreSQL engines ping pooled connections before use.
+it wait its turn instead (up to ``busy_timeout``). Units of work that only read call :func:`begin_read`
+first to start a deferred transaction: in WAL mode it neither waits for nor blocks a writer (the service
+does so for every GET request and every key lookup, so reads go on while a bulk load writes). Writers keep
+their transactions short (a bulk load analyses outside any transaction and writes each chunk in its own), so
+a writer waits milliseconds, not the whole ``busy_timeout``. PostgreSQL engines ping pooled connections
+before use.
 """
 
 from __future__ import annotations
@@ -75,8 +78,14 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def begin_write(session: Session) -> None:
     """Start ``session``'s transaction as a write transaction (SQLite: ``BEGIN IMMEDIATE``, the default
-    anyway; no-op on other databases or once the session holds a connection). The store's write functions
-    call it."""
+    anyway; no-op on other databases or once the session's write transaction has begun). The store's write
+    functions call it.
+
+    Raises:
+        RuntimeError: the transaction already began as a read (:func:`begin_read`): on SQLite its writes
+            could fail with "database is locked" whenever another writer commits first, so this is refused
+            every time instead; commit or roll back the read first.
+    """
     _begin(session, immediate=True)
 
 
@@ -93,5 +102,8 @@ def _begin(session: Session, immediate: bool) -> None:
         return
     transaction = session.get_transaction()
     if transaction is not None and bind in getattr(transaction, "_connections", {}):
-        return  # already connected: the transaction has begun, its mode can no longer change
+        # already connected: the transaction has begun, its mode can no longer change
+        if immediate and not session.connection().get_execution_options().get(IMMEDIATE, True):
+            raise RuntimeError("a write in a read transaction: commit or roll back before begin_write")
+        return
     session.connection(execution_options={IMMEDIATE: immediate})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 
 from api.answers import AnswerUnavailableError
+from api.db.session import begin_read
 from api.deps import Reader, SessionDep
 from api.schemas import AnswerOut, AnswerRequest, Problem
 
@@ -19,6 +20,7 @@ async def answer(body: AnswerRequest, request: Request, session: SessionDep, cal
     answer from the knowledge base with placeholders filled from ``context`` and the entities. With
     ``context.product_id``, a question about the product ("does it run small?") is answered from its reviews
     (intent ``product_question``). An unknown ``context.product_id`` is a 404."""
+    begin_read(session)  # answering only reads the store
     context = body.context.model_dump() if body.context else {}
     try:
         result = await request.app.state.answers.answer(

@@ -6,6 +6,8 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from api.db.session import begin_read
+
 router = APIRouter(tags=["operations"])
 
 
@@ -21,6 +23,7 @@ def readyz(request: Request) -> dict:
     checks = {"models": request.app.state.analysis.ready, "database": False}
     try:
         with request.app.state.sessionmaker() as session:
+            begin_read(session)
             session.execute(text("SELECT 1"))
         checks["database"] = True
     except Exception:  # any driver error means not ready
