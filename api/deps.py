@@ -15,11 +15,8 @@ from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.orm import Session
 
 from api import store
-from api.core.security import hash_key, role_allows
+from api.core.security import role_allows
 from api.db.session import begin_read
-
-#: How long a verified key is trusted without asking the database again, in seconds.
-KEY_CACHE_SECONDS = 30.0
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -43,35 +40,42 @@ class Caller:
 
 
 class KeyGuard:
-    """Verifies ``X-API-Key`` (cached for :data:`KEY_CACHE_SECONDS`) and applies the per-key rate limit."""
+    """Verifies ``X-API-Key`` and applies the rate limits.
+
+    Every request looks its key up in the store (one indexed query on the key's SHA-256): nothing about
+    keys is cached, so a key revoked by ``reviewpulse apikey revoke``, from any process, fails from the
+    next request on. Failed lookups count against the caller's address (``per_minute`` a minute, as valid
+    keys do against their key), so guessing keys is throttled while valid keys from the same address
+    still work. The rate limiter keeps its counters only for the current window.
+    """
 
     def __init__(self, sessionmaker: Callable[[], Session], per_minute: int) -> None:
         self.sessionmaker = sessionmaker
-        self.cache: dict[str, tuple[Caller | None, float]] = {}
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.item = RateLimitItemPerMinute(per_minute)
 
     def lookup(self, plain: str) -> Caller | None:
-        digest = hash_key(plain)
-        cached = self.cache.get(digest)
-        if cached and cached[1] > time.monotonic():
-            return cached[0]
+        """The active key ``plain``, or None when it is unknown or revoked."""
         with self.sessionmaker() as session:
             begin_read(session)
             key = store.find_api_key(session, plain)
-            caller = Caller(key.id, key.role) if key else None
-        self.cache[digest] = (caller, time.monotonic() + KEY_CACHE_SECONDS)
-        return caller
+            return Caller(key.id, key.role) if key else None
 
     def check_rate(self, caller: Caller) -> None:
-        if not self.limiter.hit(self.item, str(caller.key_id)):
-            reset = self.limiter.get_window_stats(self.item, str(caller.key_id)).reset_time
+        """Count a request of ``caller``; 429 (with ``Retry-After``) over the per-key limit."""
+        self._hit(f"key:{caller.key_id}", f"rate limit of {self.item.amount} requests per minute exceeded")
+
+    def failed(self, address: str) -> None:
+        """Count a failed key lookup from ``address``; 429 (with ``Retry-After``) over the limit."""
+        self._hit(
+            f"failed:{address}", f"too many invalid API keys from this address ({self.item.amount} a minute)"
+        )
+
+    def _hit(self, name: str, message: str) -> None:
+        if not self.limiter.hit(self.item, name):
+            reset = self.limiter.get_window_stats(self.item, name).reset_time
             retry = max(1, math.ceil(reset - time.time()))
-            raise HTTPException(
-                429,
-                f"rate limit of {self.item.amount} requests per minute exceeded",
-                {"Retry-After": str(retry)},
-            )
+            raise HTTPException(429, message, {"Retry-After": str(retry)})
 
 
 def require(role: str) -> Callable[..., Caller]:
@@ -83,6 +87,7 @@ def require(role: str) -> Callable[..., Caller]:
         guard: KeyGuard = request.app.state.key_guard
         caller = guard.lookup(x_api_key)
         if caller is None:
+            guard.failed(request.client.host if request.client else "unknown")
             raise HTTPException(401, "invalid or revoked API key")
         if not role_allows(caller.role, role):
             raise HTTPException(403, f"this key has role {caller.role!r}; {role!r} is needed")

@@ -9,6 +9,8 @@ import time
 
 import pytest
 
+from api import store
+from api.db import make_engine, make_sessionmaker
 from tests.conftest import make_client, make_key
 
 PRODUCTS = [
@@ -243,3 +245,28 @@ def test_reads_go_on_while_a_writer_holds_the_sqlite_lock(api, tmp_path):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_a_revoked_key_stops_at_once_even_when_revoked_by_another_process(api, tmp_path):
+    key = make_key(api, "reader")
+    assert api.get("/v1/topics", headers=key).status_code == 200
+    # `reviewpulse apikey revoke` runs in another process, with its own engine and connections
+    engine = make_engine(f"sqlite:///{tmp_path / 'reviewpulse.db'}")
+    try:
+        with make_sessionmaker(engine)() as session:
+            [stored] = [k for k in store.list_api_keys(session) if k.prefix == key["X-API-Key"][:8]]
+            assert store.revoke_api_key(session, stored.id)
+            session.commit()
+    finally:
+        engine.dispose()
+    revoked = api.get("/v1/topics", headers=key)
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
+
+
+def test_invalid_keys_are_rate_limited_per_address(tmp_path, analyzer):
+    with make_client(tmp_path, analyzer, rate_limit_per_minute=5) as client:
+        valid = make_key(client, "reader")
+        codes = [client.get("/v1/topics", headers={"X-API-Key": f"rp_{i}"}).status_code for i in range(7)]
+        assert codes == [401] * 5 + [429] * 2
+        assert int(client.get("/v1/topics", headers={"X-API-Key": "rp_x"}).headers["Retry-After"]) >= 1
+        assert client.get("/v1/topics", headers=valid).status_code == 200  # a valid key is never locked out
