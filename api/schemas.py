@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+)
 
 #: Reviews dated earlier than this are rejected as implausible (e-commerce reviews start in the mid-1990s).
 EARLIEST_REVIEW = datetime(1995, 1, 1, tzinfo=UTC)
@@ -22,8 +30,45 @@ def _encodable(value: str) -> str:
     return value
 
 
-#: A string that can be stored: valid Unicode.
+#: A string that can be stored or searched for: valid Unicode, no NUL (bodies, query and path values).
 Text = Annotated[str, AfterValidator(_encodable)]
+
+
+def _date_or_instant(value: object) -> date | datetime:
+    """A ``from`` / ``to`` query value: a ``date`` for ``YYYY-MM-DD`` (a whole day, UTC), else an aware UTC
+    ``datetime`` for an ISO 8601 date-time: without an offset it is UTC; with one it is converted, so
+    ``2026-12-04T00:00:00-08:00`` is 2026-12-04 08:00 UTC (never read as the date 2026-12-04).
+
+    Raises:
+        ValueError: not ISO 8601, or outside the years 1-9999 once converted to UTC.
+    """
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    moment = value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if not any(sep in text for sep in "Tt "):
+                return date.fromisoformat(text)
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 date (YYYY-MM-DD) or date-time") from None
+    if not isinstance(moment, datetime):
+        raise ValueError("must be an ISO 8601 date or date-time")
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is outside the years 1-9999 in UTC") from None
+
+
+#: A ``from`` / ``to`` filter: a date (its whole UTC day) or an instant (see :func:`_date_or_instant`).
+DateOrInstant = Annotated[
+    date | datetime,
+    PlainValidator(_date_or_instant),
+    WithJsonSchema({"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}),
+]
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
 

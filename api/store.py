@@ -48,6 +48,8 @@ DEFAULT_SOURCE = "api"
 #: Representative reviews kept per topic by :func:`topic_stats`.
 REPRESENTATIVES = 3
 _UPSERT_CHUNK = 500
+#: The largest review id: ``reviews.id`` is an ``INTEGER``, 32 bits on PostgreSQL.
+_MAX_ID = 2**31 - 1
 _PRODUCT_FIELDS = ("name", "category", "description", "price")
 
 
@@ -408,11 +410,10 @@ def _review_filters(
         where.append(Product.category == category)
     if date_from is not None:
         where.append(Review.created_at >= _bound(date_from))
-    if date_to is not None:
-        if isinstance(date_to, datetime):
-            where.append(Review.created_at <= _bound(date_to))
-        else:
-            where.append(Review.created_at < _bound(date_to) + timedelta(days=1))
+    if isinstance(date_to, datetime):
+        where.append(Review.created_at <= _bound(date_to))
+    elif date_to is not None and date_to < date.max:  # the calendar's last day has no next day to stop at
+        where.append(Review.created_at < _bound(date_to + timedelta(days=1)))
     return where
 
 
@@ -438,9 +439,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, review_id = json.loads(raw)
         moment = datetime.fromisoformat(created_at)
-        if not isinstance(review_id, int) or moment.tzinfo is None:
+        if type(review_id) is not int or not 0 < review_id <= _MAX_ID or moment.tzinfo is None:
             raise ValueError
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        moment = moment.astimezone(UTC)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, OverflowError):
         raise InvalidCursorError(f"invalid cursor {cursor!r}") from None
     return moment, review_id
 

@@ -1,9 +1,12 @@
-"""Shared fixtures: the real analyzer over the committed models, the shared datasets when present, the API
-through TestClient (``api``, ``make_client``, ``make_key``) and served on loopback (``server``)."""
+"""Shared fixtures: the real analyzer over the committed models, the shared datasets when present, an empty
+database on SQLite and on PostgreSQL (``db_url``), the API through TestClient (``api``, ``make_client``,
+``make_key``) and served on loopback (``server``)."""
 
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,10 +15,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from api import store
 from api.analysis import AnalysisService
 from api.core.config import Settings
+from api.db import make_engine
 from api.main import create_app
 from nlp.paths import DATASETS_DIR, PROJECT_ROOT
 from tests.live import api_server
@@ -26,6 +32,49 @@ needs_datasets = pytest.mark.skipif(
     not (DATASETS_DIR / "womens_clothing_reviews").exists(),
     reason=f"shared datasets not found at {DATASETS_DIR} (set REVIEWPULSE_DATASETS_DIR)",
 )
+
+
+POSTGRES_URL = os.environ.get(
+    "REVIEWPULSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_unavailable() -> str | None:
+    engine = make_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {make_url(POSTGRES_URL).render_as_string()}: {exc.__class__.__name__}"
+    finally:
+        engine.dispose()
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_reason() -> str | None:
+    return _postgres_unavailable()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path, postgres_reason) -> Iterator[str]:
+    """A URL to an empty database: a fresh SQLite file, or a fresh PostgreSQL schema (dropped after)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if postgres_reason:
+        pytest.skip(postgres_reason)
+    schema = f"rp_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
 import sqlite3
 import time
 
@@ -270,3 +272,80 @@ def test_invalid_keys_are_rate_limited_per_address(tmp_path, analyzer):
         assert codes == [401] * 5 + [429] * 2
         assert int(client.get("/v1/topics", headers={"X-API-Key": "rp_x"}).headers["Retry-After"]) >= 1
         assert client.get("/v1/topics", headers=valid).status_code == 200  # a valid key is never locked out
+
+
+@pytest.fixture
+def api_on(tmp_path, analyzer, db_url):
+    """The API over each store: SQLite and PostgreSQL (skipped when it is not reachable)."""
+    with make_client(tmp_path, analyzer, database_url=db_url) as client:
+        client.admin = make_key(client, "admin")
+        client.reader = make_key(client, "reader")
+        yield client
+
+
+def _cursor(created_at: object, review_id: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps([created_at, review_id]).encode()).decode().rstrip("=")
+
+
+BAD_QUERIES = [
+    ("/v1/reviews", {"cursor": _cursor("2026-01-01T00:00:00+00:00", 2**31)}, "cursor"),
+    ("/v1/reviews", {"cursor": _cursor("2026-01-01T00:00:00+00:00", 2**63)}, "cursor"),
+    ("/v1/reviews", {"cursor": _cursor("2026-01-01T00:00:00+00:00", 2**70)}, "cursor"),
+    ("/v1/reviews", {"cursor": _cursor("2026-01-01T00:00:00+00:00", True)}, "cursor"),
+    ("/v1/reviews", {"cursor": _cursor("0001-01-01T00:00:00+14:00", 5)}, "cursor"),
+    ("/v1/reviews", {"from": "0001-01-01T01:00:00+14:00"}, "from"),
+    ("/v1/reviews", {"to": "9999-12-31T23:00:00-05:00"}, "to"),
+    ("/v1/reviews", {"from": "last tuesday"}, "from"),
+    ("/v1/reviews", {"product_id": "a\x00b"}, "product_id"),
+    ("/v1/reviews", {"category": "a\x00b"}, "category"),
+    ("/v1/reports/sentiment", {"from": "0001-01-01T01:00:00+14:00"}, "from"),
+    ("/v1/reports/sentiment", {"to": "9999-12-31T23:00:00-05:00"}, "to"),
+    ("/v1/reports/sentiment", {"product_id": "a\x00b"}, "product_id"),
+    ("/v1/reports/sentiment", {"category": "a\x00b"}, "category"),
+    ("/v1/recommendations", {"q": "a\x00b"}, "q"),
+    ("/v1/products/a%00b", {}, "product_id"),
+]
+
+
+@pytest.mark.parametrize(("path", "params", "name"), BAD_QUERIES)
+def test_bad_query_values_are_4xx_problems_naming_the_parameter(api_on, path, params, name):
+    response = api_on.get(path, params=params, headers=api_on.reader)
+    assert response.status_code in (400, 422), response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert name in response.json()["detail"]
+
+
+def test_a_well_formed_cursor_past_the_last_id_is_an_empty_page(api_on):
+    params = {"cursor": _cursor("2026-01-01T00:00:00+00:00", 2**31 - 1)}
+    response = api_on.get("/v1/reviews", params=params, headers=api_on.reader)
+    assert response.status_code == 200 and response.json() == {"items": [], "next_cursor": None}
+
+
+def test_dates_at_the_ends_of_the_calendar_and_with_offsets(api):
+    """``to=9999-12-31`` is the whole last day; a time with an offset is that instant (not its date)."""
+    api.post("/v1/products", json=PRODUCTS, headers=api.admin)
+    for external_id, created_at in [("early", "2026-12-04T06:00:00Z"), ("late", "2026-12-04T09:00:00Z")]:
+        review = {
+            "product_id": "DRS-1",
+            "text": "Soft fabric.",
+            "external_id": external_id,
+            "created_at": created_at,
+        }
+        assert api.post("/v1/reviews", json=review, headers=api.admin).status_code == 201
+    for path in ["/v1/reviews", "/v1/reports/sentiment"]:
+        assert (
+            api.get(path, params={"from": "0001-01-01", "to": "9999-12-31"}, headers=api.reader).status_code
+            == 200
+        )
+    # 2026-12-04T00:00:00-08:00 is 08:00 UTC: "early" (06:00 UTC) is before it
+    since = {"from": "2026-12-04T00:00:00-08:00"}
+    items = api.get("/v1/reviews", params=since, headers=api.reader).json()["items"]
+    assert [r["external_id"] for r in items] == ["late"]
+    report = api.get("/v1/reports/sentiment", params=since, headers=api.reader).json()
+    assert report["scorecards"]["reviews"] == 1
+    until = {"to": "2026-12-04T00:00:00-08:00"}
+    assert [
+        r["external_id"] for r in api.get("/v1/reviews", params=until, headers=api.reader).json()["items"]
+    ] == ["early"]
+    day = {"from": "2026-12-04", "to": "2026-12-04"}  # dates are whole UTC days
+    assert len(api.get("/v1/reviews", params=day, headers=api.reader).json()["items"]) == 2

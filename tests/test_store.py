@@ -3,16 +3,13 @@ cursor pagination, report records, topic statistics and API keys. Analyses are h
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, func, inspect, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import store
@@ -30,49 +27,8 @@ from api.db import (
 from api.db.migrate import current, downgrade, upgrade
 from nlp.reports import AspectRecord, ReviewRecord
 
-POSTGRES_URL = os.environ.get(
-    "REVIEWPULSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 TABLES = {"products", "reviews", "review_aspects", "review_topics", "api_keys", "interactions"}
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def _postgres_unavailable() -> str | None:
-    engine = make_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as exc:
-        return f"PostgreSQL not reachable at {make_url(POSTGRES_URL).render_as_string()}: {exc.__class__.__name__}"
-    finally:
-        engine.dispose()
-    return None
-
-
-@pytest.fixture(scope="session")
-def postgres_reason() -> str | None:
-    return _postgres_unavailable()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path, postgres_reason) -> Iterator[str]:
-    """A URL to an empty database: a fresh SQLite file, or a fresh PostgreSQL schema (dropped after)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
-        return
-    if postgres_reason:
-        pytest.skip(postgres_reason)
-    schema = f"rp_test_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, HTTPException, Query
 
 from api import store
 from api.deps import Reader, SessionDep, Writer
-from api.schemas import Problem, ProductIn, ProductOut
+from api.schemas import Problem, ProductIn, ProductOut, Text
 from nlp.reports import product_insights
 
 router = APIRouter(prefix="/v1", tags=["products"])
@@ -39,13 +39,13 @@ def _product_or_404(session, product_id: str):
 
 
 @router.get("/products/{product_id}", response_model=ProductOut, responses={404: {"model": Problem}})
-def get_product(product_id: str, session: SessionDep, caller: Reader) -> ProductOut:
+def get_product(product_id: Text, session: SessionDep, caller: Reader) -> ProductOut:
     return ProductOut.model_validate(_product_or_404(session, product_id))
 
 
 @router.get("/products/{product_id}/insights", responses={404: {"model": Problem}})
 def insights(
-    product_id: str,
+    product_id: Text,
     session: SessionDep,
     caller: Reader,
     granularity: Literal["week", "month"] = Query("month", description="Period of the trend series."),

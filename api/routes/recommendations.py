@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from api.deps import Reader, SessionDep
-from api.schemas import Problem, RecommendationsOut
+from api.schemas import Problem, RecommendationsOut, Text
 from nlp.recommend import UnknownProductError
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
@@ -19,12 +19,14 @@ def recommendations(
     request: Request,
     session: SessionDep,
     caller: Reader,
-    user_id: Annotated[str | None, Query(max_length=128, description="Suggest for this customer.")] = None,
+    user_id: Annotated[Text | None, Query(max_length=128, description="Suggest for this customer.")] = None,
     product_id: Annotated[
-        str | None, Query(max_length=128, description="Products bought with this one.")
+        Text | None, Query(max_length=128, description="Products bought with this one.")
     ] = None,
-    q: Annotated[str | None, Query(max_length=500, description='A free-text need, e.g. "warm coat".')] = None,
-    category: Annotated[str | None, Query(max_length=200)] = None,
+    q: Annotated[
+        Text | None, Query(max_length=500, description='A free-text need, e.g. "warm coat".')
+    ] = None,
+    category: Annotated[Text | None, Query(max_length=200)] = None,
     max_price: Annotated[float | None, Query(ge=0)] = None,
     k: Annotated[int, Query(ge=1, le=100, description="How many suggestions.")] = 10,
 ) -> RecommendationsOut:

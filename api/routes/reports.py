@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query
@@ -11,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import store
 from api.deps import Reader, SessionDep
+from api.schemas import DateOrInstant, Text
 from nlp.reports import report_csv, report_html, sentiment_report
 
 router = APIRouter(prefix="/v1", tags=["reports"])
@@ -23,11 +23,13 @@ router = APIRouter(prefix="/v1", tags=["reports"])
 def sentiment(
     session: SessionDep,
     caller: Reader,
-    product_id: str | None = None,
-    category: str | None = None,
-    date_from: date | datetime | None = Query(None, alias="from", description="ISO 8601 date or time."),
-    date_to: date | datetime | None = Query(
-        None, alias="to", description="Inclusive; a date includes its whole day."
+    product_id: Text | None = None,
+    category: Text | None = None,
+    date_from: DateOrInstant | None = Query(
+        None, alias="from", description="An ISO 8601 date (UTC) or date-time."
+    ),
+    date_to: DateOrInstant | None = Query(
+        None, alias="to", description="Inclusive; a date includes its whole day (UTC)."
     ),
     granularity: Literal["week", "month"] = "week",
     format: Literal["json", "csv", "html"] = "json",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
@@ -10,7 +9,17 @@ from starlette.concurrency import run_in_threadpool
 
 from api import store
 from api.deps import Reader, SessionDep, Writer
-from api.schemas import IngestError, IngestItem, IngestResponse, Problem, ReviewIn, ReviewOut, ReviewPage
+from api.schemas import (
+    DateOrInstant,
+    IngestError,
+    IngestItem,
+    IngestResponse,
+    Problem,
+    ReviewIn,
+    ReviewOut,
+    ReviewPage,
+    Text,
+)
 from nlp.analyzer import AnalysisError
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
@@ -98,15 +107,15 @@ async def ingest(
 def list_reviews(
     session: SessionDep,
     caller: Reader,
-    product_id: str | None = None,
-    category: str | None = None,
+    product_id: Text | None = None,
+    category: Text | None = None,
     sentiment: Literal["negative", "neutral", "positive"] | None = None,
     topic: int | None = Query(None, ge=-1, le=100_000, description="Topic id (see GET /v1/topics)."),
-    date_from: date | datetime | None = Query(
-        None, alias="from", description="Created at or after (ISO 8601)."
+    date_from: DateOrInstant | None = Query(
+        None, alias="from", description="Created at or after: an ISO 8601 date (UTC) or date-time."
     ),
-    date_to: date | datetime | None = Query(
-        None, alias="to", description="Created at or before; a date includes its whole day."
+    date_to: DateOrInstant | None = Query(
+        None, alias="to", description="Created at or before; a date includes its whole day (UTC)."
     ),
     cursor: str | None = Query(None, description="next_cursor of the previous page."),
     limit: int = Query(50, ge=1, le=200),
@@ -117,6 +126,6 @@ def list_reviews(
             session, product_id=product_id, category=category, sentiment=sentiment, topic_id=topic,
             date_from=date_from, date_to=date_to, cursor=cursor, limit=limit,
         )  # fmt: skip
-    except ValueError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    except store.InvalidCursorError as exc:
+        raise HTTPException(400, f"cursor: {exc}") from exc
     return ReviewPage(items=[review_out(r) for r in reviews], next_cursor=next_cursor)
