@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("reviewpulse.api")
@@ -43,13 +44,49 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(422, f"invalid request: {detail}", errors=errors)
 
 
+INTERNAL_ERROR = "internal error; the server log has the details"
+
+
+class UnexpectedErrorMiddleware:
+    """Answers an unhandled exception of the app with a 500 problem (logged once, with its traceback) and
+    ends the exchange there, so the client's keep-alive connection stays usable. (Starlette's own last-resort
+    handler re-raises after responding, and uvicorn then drops the connection.) An exception after the
+    response has started is re-raised: the server can only close the connection then."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            await problem(500, INTERNAL_ERROR)(scope, receive, send)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Last resort, for errors outside UnexpectedErrorMiddleware (in an outer middleware): the server drops
+    # the connection after this response, so the client is told not to reuse it.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, "internal error; the server log has the details")
+    return problem(500, INTERNAL_ERROR, headers={"Connection": "close"})
 
 
 def install(app: FastAPI) -> None:
-    """Register the problem+json handlers on ``app``."""
+    """Register the problem+json handlers on ``app``, and :class:`UnexpectedErrorMiddleware` (call this
+    before adding other middleware, so that it runs inside them: they see its 500 as a response)."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(UnexpectedErrorMiddleware)

@@ -3,16 +3,25 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import shutil
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
-from tests.live import BIN
+from api.analysis import AnalysisService
+from api.core.config import Settings
+from api.main import create_app
+from tests.live import BIN, free_port
 
 CLIENTS, INGESTS_PER_CLIENT, DUPLICATE_EVERY = 8, 30, 5
 
@@ -105,3 +114,45 @@ def test_served_html_report_renders_charts_in_chromium(server, tmp_path):
     shot.parent.mkdir(exist_ok=True)
     run_chromium([f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri()], tmp_path)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+@contextmanager
+def _serving(app) -> Iterator[int]:
+    """``app`` under uvicorn on a free loopback port, in a thread; yields the port."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.time() + 120
+        while not server.started:
+            assert thread.is_alive() and time.time() < deadline, "uvicorn did not start"
+            time.sleep(0.1)
+        yield server.config.port
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_after_a_500_the_keep_alive_connection_still_works(tmp_path, analyzer):
+    """A client reusing its connection after a 500 gets its next answer (the server must not reset the
+    connection it kept alive, or must say ``Connection: close``)."""
+    app = create_app(Settings(data_dir=tmp_path), AnalysisService(factory=lambda version: analyzer))
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("an unexpected bug")
+
+    with _serving(app) as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            for _ in range(3):
+                connection.request("GET", "/boom")
+                failed = connection.getresponse()
+                body = json.loads(failed.read())
+                assert failed.status == 500 and failed.getheader("content-type") == "application/problem+json"
+                assert body["status"] == 500 and "unexpected bug" not in json.dumps(body)
+                connection.request("GET", "/healthz")  # on the same connection unless told to close
+                ok = connection.getresponse()
+                assert ok.status == 200 and json.loads(ok.read()) == {"status": "ok"}
+        finally:
+            connection.close()
