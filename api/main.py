@@ -6,7 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -27,8 +27,12 @@ Send an API key in the `X-API-Key` header (`reviewpulse apikey create --role rea
 Errors are `application/problem+json` (RFC 9457)."""
 
 
-class BodyTooLargeError(Exception):
-    """The request body exceeded ``max_body_bytes``."""
+class BodyTooLargeError(HTTPException):
+    """The request body exceeded ``limit`` bytes: a 413 problem. An ``HTTPException``, so that FastAPI's
+    body parsing passes it on as it is (it turns any other error while reading a body into a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over {limit} bytes")
 
 
 class BodyLimitMiddleware:
@@ -53,10 +57,39 @@ class BodyLimitMiddleware:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise BodyTooLargeError
+                raise BodyTooLargeError(self.limit)
             return message
 
         await self.app(scope, limited, send)
+
+
+class MetricsMiddleware:
+    """Counts each HTTP request by method, route template and status, and observes its latency.
+
+    A plain ASGI middleware (not ``@app.middleware("http")``, whose task group would wrap errors raised
+    while the body is read, such as :class:`BodyTooLargeError`, in an ``ExceptionGroup``)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), 500
+
+        async def observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            route = getattr(scope.get("route"), "path_format", "unmatched")
+            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            self.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
 
 
 class Metrics:
@@ -109,21 +142,7 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
     app.state.metrics = Metrics()
 
     errors.install(app)
-
-    async def too_large(request: Request, exc: Exception) -> errors.JSONResponse:
-        return errors.problem(413, f"request body over {settings.max_body_bytes} bytes")
-
-    app.add_exception_handler(BodyTooLargeError, too_large)
-
-    @app.middleware("http")
-    async def measure(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path_format", "unmatched")
-        app.state.metrics.requests.labels(request.method, route, str(response.status_code)).inc()
-        app.state.metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
-        return response
-
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -122,6 +122,16 @@ def test_body_limit(tmp_path, analyzer):
         assert response.status_code == 413 and response.headers["content-type"].startswith(
             "application/problem+json"
         )
+        body = json.dumps({"documents": [{"id": "1", "text": "a" * 5_000}]}).encode()
+        chunked = client.post(  # no Content-Length: the limit is found while reading
+            "/v1/analyze",
+            content=(body[i : i + 500] for i in range(0, len(body), 500)),
+            headers={**key, "Content-Type": "application/json"},
+        )
+        assert chunked.request.headers.get("transfer-encoding") == "chunked"
+        assert chunked.status_code == 413, chunked.text
+        assert chunked.headers["content-type"] == "application/problem+json"
+        assert "2000 bytes" in chunked.json()["detail"]
 
 
 def test_rate_limit(tmp_path, analyzer):
