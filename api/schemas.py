@@ -11,9 +11,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    StrictFloat,
+    StrictInt,
     WithJsonSchema,
     field_validator,
 )
+
+from api.store import check_product_id
 
 #: Reviews dated earlier than this are rejected as implausible (e-commerce reviews start in the mid-1990s).
 EARLIEST_REVIEW = datetime(1995, 1, 1, tzinfo=UTC)
@@ -170,11 +174,13 @@ class AnalyzeResponse(BaseModel):
 
 
 class ProductIn(BaseModel):
-    product_id: Text = Field(min_length=1, max_length=128, examples=["DRS-101"])
+    product_id: Annotated[Text, AfterValidator(check_product_id)] = Field(
+        min_length=1, max_length=128, examples=["DRS-101"], description="No '/', and not '.' or '..'."
+    )
     name: Text = Field(min_length=1, max_length=500, examples=["Linen wrap dress"])
     category: Text | None = Field(None, max_length=200, examples=["Dresses"])
     description: Text | None = Field(None, max_length=20_000)
-    price: float | None = Field(None, ge=0, le=1_000_000_000, examples=[89.0])
+    price: StrictFloat | None = Field(None, ge=0, le=1_000_000_000, examples=[89.0])
 
 
 class ProductOut(ProductIn):
@@ -199,7 +205,7 @@ class ReviewIn(BaseModel):
     product_id: Text = Field(min_length=1, max_length=128)
     text: Text = Field(min_length=1, max_length=20_000)
     title: Text | None = Field(None, max_length=500)
-    rating: int | None = Field(None, ge=1, le=5)
+    rating: StrictInt | None = Field(None, ge=1, le=5, description='A JSON integer (not true, 4.0 or "4").')
     created_at: datetime | None = Field(
         None, description="When the review was written (ISO 8601); default now."
     )

@@ -116,6 +116,7 @@ def normalize_product(raw: Mapping[str, Any]) -> dict[str, Any]:
     name = _clean(raw.get("name"))
     if product_id is None:
         raise ValueError("a product needs a product_id")
+    check_product_id(product_id)
     if name is None:
         raise ValueError(f"product {product_id!r} needs a name")
     row: dict[str, Any] = {"product_id": product_id, "name": name, "created_at": utcnow()}
@@ -125,6 +126,18 @@ def normalize_product(raw: Mapping[str, Any]) -> dict[str, Any]:
     if "price" in raw:
         row["price"] = _price(raw["price"], product_id)
     return row
+
+
+def check_product_id(product_id: str) -> str:
+    """``product_id`` if a URL path segment can carry it (``GET /v1/products/{product_id}``).
+
+    Raises:
+        ValueError: it holds a ``/`` (even encoded as ``%2F`` it would split the path) or is ``.`` or
+            ``..`` (which clients resolve away as dot segments).
+    """
+    if "/" in product_id or product_id in (".", ".."):
+        raise ValueError(f"product_id {product_id!r} cannot be part of a URL: no '/', and not '.' or '..'")
+    return product_id
 
 
 def _price(value: Any, product_id: str) -> Decimal | None:
@@ -709,6 +722,7 @@ __all__ = [
     "UnknownProductError",
     "add_interactions",
     "add_reviews",
+    "check_product_id",
     "count_reviews",
     "create_api_key",
     "data_version",

@@ -359,3 +359,22 @@ def test_dates_at_the_ends_of_the_calendar_and_with_offsets(api):
     ] == ["early"]
     day = {"from": "2026-12-04", "to": "2026-12-04"}  # dates are whole UTC days
     assert len(api.get("/v1/reviews", params=day, headers=api.reader).json()["items"]) == 2
+
+
+def test_a_boolean_is_not_a_number(api):
+    api.post("/v1/products", json=PRODUCTS, headers=api.admin)
+    review = {"product_id": "DRS-1", "text": "Lovely.", "rating": True}
+    response = api.post("/v1/reviews", json=review, headers=api.admin)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.ReviewIn.rating"
+    product = {"product_id": "X-1", "name": "X", "price": True}
+    response = api.post("/v1/products", json=product, headers=api.admin)
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.ProductIn.price"
+    assert api.post("/v1/products", json={**product, "price": 12}, headers=api.admin).status_code == 201
+
+
+@pytest.mark.parametrize("product_id", ["../../etc/passwd", "a/b", "..", "."])
+def test_a_product_id_that_no_url_can_reach_is_refused(api, product_id):
+    response = api.post("/v1/products", json={"product_id": product_id, "name": "X"}, headers=api.admin)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "body.ProductIn.product_id"
+    assert "URL" in response.json()["detail"]

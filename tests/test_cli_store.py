@@ -147,6 +147,18 @@ def test_product_pattern_skips_postage_and_fee_codes(tmp_path, data_dir, open_se
         assert sorted(i[1] for i in store.iter_interactions(session)) == ["22423", "85123A"]
 
 
+def test_load_products_reports_ids_no_url_can_reach(tmp_path, data_dir, open_session):
+    rows = [{"sku": sku, "title": f"item {sku}"} for sku in ("ok-1", "a/b", "..")]
+    path = _write_csv(tmp_path / "p.csv", rows)
+    result = runner.invoke(app, ["load", "products", str(path), "--id-col", "sku", "--name-col", "title",
+                                 "--category-col", "", "--description-col", "", "--price-col", "", "--quiet"])  # fmt: skip
+    assert result.exit_code == 0 and "upserted: 1" in result.output, result.output
+    errors = {e["row"]: e["error"]["code"] for e in map(json.loads, _json_lines(result.stderr))}
+    assert errors == {1: "invalid_product", 2: "invalid_product"}
+    with open_session() as session:
+        assert [p.product_id for p in store.list_products(session)] == ["ok-1"]
+
+
 def test_load_products_names_a_missing_column(tmp_path, data_dir):
     path = _write_csv(tmp_path / "p.csv", PRODUCTS)
     result = runner.invoke(app, ["load", "products", str(path), "--id-col", "nope", "--name-col", "title"])
