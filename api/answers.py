@@ -20,6 +20,7 @@ from api.analysis import AnalysisService
 from nlp.answers import KnowledgeBase, product_answer
 from nlp.intents import IntentClassifier, IntentResult, extract_entities
 from nlp.paths import MODELS_DIR
+from nlp.pii import find_pii
 from nlp.registry import Registry
 
 DEFAULT_KNOWLEDGE_BASE = Path(__file__).parent / "knowledge_base.yml"
@@ -52,12 +53,20 @@ class AnswerService:
         self.classifier = await asyncio.to_thread(IntentClassifier.load, path)
 
     def _classify(self, question: str) -> tuple[IntentResult, list]:
+        """The intent, and the entities of ``question`` that overlap no PII (:func:`nlp.pii.find_pii`):
+        a card number after "order" is still a card number, so it never becomes an ``order_id``."""
         if self.classifier is None:
             raise AnswerUnavailableError(
                 "no intent model is registered; train one with `reviewpulse train intent`"
             )
         [result] = self.classifier.predict([question])
-        return result, extract_entities(question, self.classifier.preparer)
+        pii = find_pii(question)
+        entities = [
+            e
+            for e in extract_entities(question, self.classifier.preparer)
+            if all(e.offset + e.length <= span.start or e.offset >= span.end for span in pii)
+        ]
+        return result, entities
 
     async def answer(
         self,
@@ -68,11 +77,15 @@ class AnswerService:
     ) -> dict:
         """The ``POST /v1/answer`` body for one question (``context``: ``order_id``, ``product_id``).
 
+        PII (e-mail addresses, phone and card numbers) in the question or the context is never echoed: it
+        is not returned as an entity, and a context value holding some is ignored. Nothing is stored.
+
         Raises:
             AnswerUnavailableError: no intent model is registered.
             LookupError: ``context["product_id"]`` is not in the catalogue.
         """
         assert self.kb is not None, "start() loads the knowledge base"
+        context = {k: v for k, v in context.items() if not (v and find_pii(v))}
         result, entities = await asyncio.to_thread(self._classify, question)
         body = {
             "intent": {"name": result.intent, "confidence": result.confidence},

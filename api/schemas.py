@@ -302,12 +302,12 @@ class RecommendationsOut(BaseModel):
 
 
 class AnswerContext(BaseModel):
-    order_id: Text | None = Field(None, max_length=128, examples=["113542617735902"])
+    order_id: Text | None = Field(None, max_length=128, examples=["113542617735904"])
     product_id: Text | None = Field(None, max_length=128, examples=["1078"])
 
 
 class AnswerRequest(BaseModel):
-    question: Text = Field(min_length=1, max_length=2000, examples=["Where is my order 113542617735902?"])
+    question: Text = Field(min_length=1, max_length=2000, examples=["Where is my order 113542617735904?"])
     session_id: Text | None = Field(None, max_length=128, description="The conversation, echoed back.")
     context: AnswerContext | None = None
 

@@ -16,13 +16,13 @@ def _ask(api, question: str, **extra):
 
 
 def test_support_question_answered_from_the_knowledge_base_with_the_order_number(api):
-    response = _ask(api, "where is my order 113542617735902?", session_id="s-1")
+    response = _ask(api, "where is my order 113542617735904?", session_id="s-1")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["intent"]["name"] == "track_order" and not body["out_of_scope"]
     assert len(body["ranking"]) == 5 and body["ranking"][0]["name"] == "track_order"
-    assert body["entities"] == [{"type": "order_id", "value": "113542617735902", "offset": 18, "length": 15}]
-    assert "113542617735902" in body["answer"] and "{{" not in body["answer"]
+    assert body["entities"] == [{"type": "order_id", "value": "113542617735904", "offset": 18, "length": 15}]
+    assert "113542617735904" in body["answer"] and "{{" not in body["answer"]
     assert body["session_id"] == "s-1" and body["model_version"].startswith("intent-v")
 
 
@@ -92,3 +92,22 @@ def test_without_an_intent_model_the_endpoint_says_how_to_train_one(tmp_path, an
         asyncio.run(client.app.state.answers.start())
         response = client.post("/v1/answer", json={"question": "hi"}, headers=make_key(client, "reader"))
     assert response.status_code == 503 and "reviewpulse train intent" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("question", "context", "secret"),
+    [
+        ("track order 4111111111111111", None, "4111111111111111"),
+        ("where is order 4111 1111 1111 1111?", None, "4111 1111 1111 1111"),
+        ("track my order, I am jane.doe@example.com", None, "jane.doe@example.com"),
+        ("where is my order?", {"order_id": "4111111111111111"}, "4111111111111111"),
+        ("where is my order? call me on +44 20 7946 0958", None, "7946 0958"),
+    ],
+)
+def test_pii_in_a_question_is_never_echoed(api, question, context, secret):
+    response = _ask(api, question, **({"context": context} if context else {}))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert secret not in response.text and secret.replace(" ", "") not in response.text
+    assert all(e["type"] != "order_id" for e in body["entities"])
+    assert "{{" not in body["answer"]
