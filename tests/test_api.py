@@ -6,6 +6,7 @@ import base64
 import csv
 import io
 import json
+import re
 import sqlite3
 import time
 
@@ -378,3 +379,22 @@ def test_a_product_id_that_no_url_can_reach_is_refused(api, product_id):
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "body.ProductIn.product_id"
     assert "URL" in response.json()["detail"]
+
+
+def test_docs_work_offline_and_pages_carry_security_headers(api):
+    for page in ["/docs", "/redoc"]:
+        html = api.get(page)
+        assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
+        assert "https://" not in html.text and "http://" not in html.text  # no CDN: assets are served here
+        assert "default-src 'self'" in html.headers["content-security-policy"]
+        assets = re.findall(r'(?:src|href)="(/[^"]+)"', html.text)
+        assert any(a.endswith(".js") for a in assets)
+        for asset in assets:
+            served = api.get(asset)
+            assert served.status_code == 200 and len(served.content) > 1000, asset
+    for response in [api.get("/healthz"), api.get("/v1/topics"), api.get("/openapi.json")]:
+        assert response.headers["x-content-type-options"] == "nosniff"
+    _seed(api)
+    report = api.get("/v1/reports/sentiment", params={"format": "html"}, headers=api.reader)
+    assert report.headers["content-security-policy"].startswith("default-src 'none'")  # no script at all
+    assert report.headers["x-content-type-options"] == "nosniff"

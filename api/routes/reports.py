@@ -14,6 +14,10 @@ from api.schemas import DateOrInstant, Text
 from nlp.reports import report_csv, report_html, sentiment_report
 
 router = APIRouter(prefix="/v1", tags=["reports"])
+#: Content-Security-Policy of the HTML report.
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+)
 
 
 @router.get(
@@ -46,6 +50,6 @@ def sentiment(
     if format == "csv":
         headers = {"Content-Disposition": 'attachment; filename="sentiment-report.csv"'}
         return Response(report_csv(report), media_type="text/csv; charset=utf-8", headers=headers)
-    if format == "html":
-        return HTMLResponse(report_html(report))
+    if format == "html":  # inline styles and SVG only: the page may run no script and load nothing
+        return HTMLResponse(report_html(report), headers={"Content-Security-Policy": REPORT_CSP})
     return JSONResponse(jsonable_encoder(report))
