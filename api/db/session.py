@@ -1,6 +1,7 @@
 """Engines and sessions for SQLite (embedded default) and PostgreSQL.
 
-SQLite connections get ``journal_mode=WAL``, ``foreign_keys=ON`` and a 5-second ``busy_timeout``, and
+SQLite connections get ``journal_mode=WAL``, ``synchronous=FULL`` (a commit is on disk before it returns,
+power loss included), ``foreign_keys=ON`` and a 5-second ``busy_timeout``, and
 SQLAlchemy emits ``BEGIN`` itself (pysqlite's own transaction handling breaks SAVEPOINT). Transactions
 start as ``BEGIN IMMEDIATE`` by default: a transaction that reads and then writes (look up the product,
 then insert the review) would otherwise fail at once with "database is locked" whenever another writer
@@ -57,6 +58,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=5000")
         finally:
