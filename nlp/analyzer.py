@@ -166,7 +166,8 @@ class Analyzer:
         models_dir: folder holding ``registry.json`` (default :data:`nlp.paths.MODELS_DIR`).
         sentiment_version: registered sentiment model version, or ``latest``.
         redact_pii: redact e-mails, phone and card numbers before analysis (nothing unredacted is returned).
-        batch_size: texts per classifier batch.
+        batch_size: texts per pipeline stage (parse, entities, sentiment); the sentiment model batches them
+            by length on its own.
         runtime: how a one-pass span model's encoder runs (:data:`nlp.span_classifier.RUNTIMES`).
         only: ``"sentiment"``: :meth:`analyze` gives document sentiment only (:class:`DocumentSentiment`),
             without the spaCy parse; None: the full analysis.
@@ -197,8 +198,9 @@ class Analyzer:
         self.known_terms = {term for topic in self.topic_model.topics for term, _ in topic.terms}
         self.preparer = TextPreparer(redact_pii=redact_pii)
         self.batch_size = batch_size
-        #: reads one sub-batch with the sentiment model while spaCy parses the next (:meth:`_analyze_parsed`)
-        self._worker = ThreadPoolExecutor(1, thread_name_prefix="sentiment")
+        # the stages of :meth:`_analyze_parsed` that run beside the parse
+        self._entity_worker = ThreadPoolExecutor(1, thread_name_prefix="entities")
+        self._sentiment_worker = ThreadPoolExecutor(1, thread_name_prefix="sentiment")
         topics_version = registry.get("topics").version
         sentiment_version = f"sentiment-v{self.sentiment.config.model_version}"
         self.model_version = sentiment_version if only else f"{sentiment_version}+topics-v{topics_version}"
@@ -251,7 +253,7 @@ class Analyzer:
         return outcome if isinstance(outcome, AnalysisError) else _Prepared(index, *outcome)
 
     def _document_sentiment(self, batch: list[_Prepared]) -> list[DocumentSentiment]:
-        prediction = self.sentiment.predict([item.text for item in batch], batch_size=self.batch_size)
+        prediction = self.sentiment.predict([item.text for item in batch])
         return [
             DocumentSentiment(self._sentiment(probs, label), self.model_version, item.truncated or truncated)
             for item, probs, label, truncated in zip(
@@ -264,24 +266,26 @@ class Analyzer:
         return Sentiment(label, dict(zip(self.sentiment.labels, scores, strict=True)))
 
     def _analyze_parsed(self, batch: list[_Prepared]) -> list[ReviewAnalysis]:
-        """Parse, plan and classify ``batch`` in sub-batches of ``batch_size``: spaCy parses one sub-batch in
-        this thread while the sentiment model reads the previous one in the worker thread (ONNX Runtime and
-        torch release the GIL), so on two cores the parser and the encoder work at the same time."""
+        """Parse, plan and classify ``batch`` in sub-batches of ``batch_size``, in three stages that overlap:
+        spaCy parses a sub-batch in this thread while, for the sub-batch before, one worker thread finds its
+        named entities and another reads it with the sentiment model (thinc's matrix products, the transition
+        parser and ONNX Runtime release the GIL), so the two cores share the work."""
         docs = self.preparer.parse([item.text for item in batch], batch_size=self.batch_size)
         pending = []
         for start in range(0, len(batch), self.batch_size):
             sub = batch[start : start + self.batch_size]
-            for item in sub:
-                self._plan(item, next(docs))
+            parsed = [next(docs) for _ in sub]
+            for item, doc in zip(sub, parsed, strict=True):
+                self._plan(item, doc)
+            entities = self._entity_worker.submit(self.preparer.recognise_entities, parsed)
             texts, spans = [item.text for item in sub], [item.spans for item in sub]
-            pending.append(
-                (sub, self._worker.submit(self.sentiment.predict_spans, texts, spans, self.batch_size))
-            )
-        return [
-            self._assemble(item, pred)
-            for sub, future in pending
-            for item, pred in zip(sub, future.result(), strict=True)
-        ]
+            sentiment = self._sentiment_worker.submit(self.sentiment.predict_spans, texts, spans)
+            pending.append((sub, entities, sentiment))
+        results: list[ReviewAnalysis] = []
+        for sub, entities, sentiment in pending:
+            entities.result()
+            results += map(self._assemble, sub, sentiment.result())
+        return results
 
     def _plan(self, item: _Prepared, doc: Doc) -> None:
         """Set ``item``'s parse and the spans to classify: the document first, then every distinct sentence

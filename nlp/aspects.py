@@ -118,9 +118,10 @@ def sentiment_spans(doc: Doc) -> tuple[list[tuple[int, int]], list[tuple[int, in
     Sentences are spaCy's with any text; clauses are :func:`clause_spans` of each sentence, in order. The
     document itself (``(0, len(doc.text))``) is the third kind; an aspect takes the clause it lies in.
     """
+    text = doc.text  # spaCy joins every token for each read of Doc.text
     sentences = [s for s in doc.sents if s.text.strip()]
-    clauses = [strip_span(doc.text, a, b) for s in sentences for a, b in clause_spans(s)]
-    return [strip_span(doc.text, s.start_char, s.end_char) for s in sentences], clauses
+    clauses = [strip_span(text, a, b) for s in sentences for a, b in clause_spans(s)]
+    return [strip_span(text, s.start_char, s.end_char) for s in sentences], clauses
 
 
 def _term_tokens(noun: Token) -> list[Token]:
