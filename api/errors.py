@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,7 +46,10 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(422, f"invalid request: {detail}", errors=errors)
 
 
-INTERNAL_ERROR = "internal error; the server log has the details"
+def _internal_error(method: str, path: str, headers: dict | None = None) -> JSONResponse:
+    """The 500 problem, without details; the exception being handled goes to the log with its traceback."""
+    log.exception("unhandled error on %s %s", method, path)
+    return problem(500, "internal error; the server log has the details", headers=headers)
 
 
 class UnexpectedErrorMiddleware:
@@ -72,15 +77,43 @@ class UnexpectedErrorMiddleware:
         except Exception:
             if started:
                 raise
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            await problem(500, INTERNAL_ERROR)(scope, receive, send)
+            await _internal_error(scope["method"], scope["path"])(scope, receive, send)
+
+
+#: Seconds a client is told to wait (``Retry-After``) when the database is unavailable.
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database cannot be reached or is busy for now (worth a retry), not a bug:
+    a connection refused or lost (PostgreSQL down or restarting), the connection pool exhausted, or SQLite's
+    write lock not obtained within its busy timeout."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if isinstance(exc.orig, sqlite3.OperationalError):  # also "no such table" and the like: those are bugs
+        return "locked" in str(exc.orig) or "busy" in str(exc.orig)
+    return isinstance(exc, sa_exc.OperationalError)  # psycopg: cannot connect, server closed the connection
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if not database_unavailable(exc):
+        raise exc  # a bug: UnexpectedErrorMiddleware answers 500
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem(
+        503,
+        "the database is unavailable or busy; try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Last resort, for errors outside UnexpectedErrorMiddleware (in an outer middleware): the server drops
     # the connection after this response, so the client is told not to reuse it.
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, INTERNAL_ERROR, headers={"Connection": "close"})
+    return _internal_error(request.method, request.url.path, {"Connection": "close"})
 
 
 def install(app: FastAPI) -> None:
@@ -88,5 +121,6 @@ def install(app: FastAPI) -> None:
     before adding other middleware, so that it runs inside them: they see its 500 as a response)."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(sa_exc.SQLAlchemyError, _database_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(UnexpectedErrorMiddleware)

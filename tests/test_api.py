@@ -11,10 +11,12 @@ import sqlite3
 import time
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from api import store
 from api.db import make_engine, make_sessionmaker
 from tests.conftest import make_client, make_key
+from tests.live import TcpProxy
 
 PRODUCTS = [
     {"product_id": "DRS-1", "name": "Linen wrap dress", "category": "Dresses", "price": 89.0},
@@ -398,3 +400,37 @@ def test_docs_work_offline_and_pages_carry_security_headers(api):
     report = api.get("/v1/reports/sentiment", params={"format": "html"}, headers=api.reader)
     assert report.headers["content-security-policy"].startswith("default-src 'none'")  # no script at all
     assert report.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_while_postgresql_is_unreachable_requests_are_503_then_recover(tmp_path, analyzer, db_url):
+    """The database goes away under the running service (a proxy in front of PostgreSQL is cut off):
+    503 problems with Retry-After, and once it is back the same service answers again, without a restart."""
+    url = make_url(db_url)
+    with TcpProxy((url.host or "127.0.0.1", url.port or 5432)) as proxy:
+        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+        with make_client(tmp_path, analyzer, database_url=proxied) as client:
+            admin = make_key(client, "admin")
+            assert client.get("/v1/reviews", headers=admin).status_code == 200
+            proxy.stop()
+            for response in [client.get("/v1/reviews", headers=admin),
+                             client.post("/v1/products", json=PRODUCTS[0], headers=admin)]:  # fmt: skip
+                assert response.status_code == 503, response.text
+                assert response.headers["content-type"] == "application/problem+json"
+                assert int(response.headers["Retry-After"]) >= 1
+            assert client.get("/readyz").status_code == 503
+            proxy.start()
+            assert client.post("/v1/products", json=PRODUCTS[0], headers=admin).status_code == 201
+            assert client.get("/v1/products/DRS-1", headers=admin).status_code == 200
+
+
+def test_a_write_that_cannot_get_the_sqlite_lock_in_time_is_503(api, tmp_path):
+    writer = sqlite3.connect(tmp_path / "reviewpulse.db", isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # held past the 5-second busy timeout
+        response = api.post("/v1/products", json=PRODUCTS[0], headers=api.admin)
+        assert response.status_code == 503 and int(response.headers["Retry-After"]) >= 1, response.text
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert api.post("/v1/products", json=PRODUCTS[0], headers=api.admin).status_code == 201
