@@ -17,6 +17,9 @@ from pathlib import Path
 import httpx
 
 BIN = Path(sys.executable).parent
+#: This checkout: its code, not whichever checkout the environment was installed from, is what the
+#: served processes run (``PYTHONPATH`` comes before an editable install).
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -75,7 +78,8 @@ def api_server(data: Path) -> Iterator[dict]:
     Yields ``{"base", "headers" (an admin key), "env", "data"}``.
     """
     env = {**os.environ, "REVIEWPULSE_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1",
-           "REVIEWPULSE_RATE_LIMIT_PER_MINUTE": "100000"}  # fmt: skip
+           "REVIEWPULSE_RATE_LIMIT_PER_MINUTE": "100000",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
     env.pop("REVIEWPULSE_DATABASE_URL", None)
     admin = cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
     port = free_port()

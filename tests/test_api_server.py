@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import http.client
+import itertools
 import json
+import re
 import shutil
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -21,7 +24,8 @@ import uvicorn
 from api.analysis import AnalysisService
 from api.core.config import Settings
 from api.main import create_app
-from tests.live import BIN, free_port
+from tests.conftest import EXAMPLES
+from tests.live import BIN, cli, free_port
 
 CLIENTS, INGESTS_PER_CLIENT, DUPLICATE_EVERY = 8, 30, 5
 
@@ -156,3 +160,40 @@ def test_after_a_500_the_keep_alive_connection_still_works(tmp_path, analyzer):
                 assert ok.status == 200 and json.loads(ok.read()) == {"status": "ok"}
         finally:
             connection.close()
+
+
+def test_the_api_keeps_answering_during_a_bulk_load(server, tmp_path):
+    """The drill of issue 25: ``reviewpulse load reviews`` runs against the served SQLite store while
+    clients read and ingest; every request succeeds (no "database is locked", no reset connection)."""
+    base, headers, env = server["base"], server["headers"], server["env"]
+    cli(env, "load", "products", str(EXAMPLES.parent / "products.csv"), "--quiet")
+    log = tmp_path / "load.log"
+    with open(log, "w") as out:
+        loader = subprocess.Popen(
+            [str(BIN / "reviewpulse"), "load", "reviews", str(EXAMPLES), "--product-col", "product_id",
+             "--text-col", "text", "--title-col", "title", "--rating-col", "rating",
+             "--external-id-col", "review_id", "--source", "bulk", "--chunk-size", "8", "--quiet"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        outcomes: Counter[str] = Counter()
+        with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+            for i in itertools.count():
+                if loader.poll() is not None:
+                    break
+                review = {
+                    "product_id": "DRS-101",
+                    "text": "Soft and warm.",
+                    "source": "drill",
+                    "external_id": str(i),
+                }
+                for method, path, body in [("GET", "/v1/reviews?limit=5", None),
+                                           ("GET", "/v1/products/DRS-101/insights", None),
+                                           ("POST", "/v1/reviews", review)]:  # fmt: skip
+                    try:
+                        outcomes[str(http.request(method, path, json=body).status_code)] += 1
+                    except httpx.TransportError as exc:
+                        outcomes[type(exc).__name__] += 1
+    assert loader.wait() == 0, log.read_text()[-3000:]
+    assert outcomes["200"] > 0 and set(outcomes) <= {"200", "201"}, outcomes
+    stored = re.search(r"stored: (\d+)", log.read_text())
+    assert stored and int(stored.group(1)) > 40, log.read_text()[-3000:]
