@@ -71,22 +71,28 @@ def running(
                 proc.wait()
 
 
-@contextmanager
-def api_server(data: Path) -> Iterator[dict]:
-    """``reviewpulse serve`` on a free loopback port over a fresh SQLite store in ``data``.
-
-    Yields ``{"base", "headers" (an admin key), "env", "data"}``.
-    """
+def store_env(data: Path) -> dict[str, str]:
+    """The environment of a ``reviewpulse`` process over the SQLite store in ``data``, running this
+    checkout's code, offline."""
     env = {**os.environ, "REVIEWPULSE_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1",
-           "REVIEWPULSE_RATE_LIMIT_PER_MINUTE": "100000",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
     env.pop("REVIEWPULSE_DATABASE_URL", None)
+    return env
+
+
+@contextmanager
+def api_server(data: Path) -> Iterator[dict]:
+    """``reviewpulse serve`` on a free loopback port over the SQLite store in ``data`` (new or not).
+
+    Yields ``{"base", "headers" (a new admin key), "env", "data", "process"}``.
+    """
+    env = store_env(data) | {"REVIEWPULSE_RATE_LIMIT_PER_MINUTE": "100000"}
     admin = cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(BIN / "reviewpulse"), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with running(command, f"{base}/readyz", data / "server.log", env=env):
-        yield {"base": base, "headers": {"X-API-Key": admin}, "env": env, "data": data}
+    with running(command, f"{base}/readyz", data / "server.log", env=env) as process:
+        yield {"base": base, "headers": {"X-API-Key": admin}, "env": env, "data": data, "process": process}
 
 
 @contextmanager

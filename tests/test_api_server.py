@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import http.client
 import itertools
 import json
 import re
 import shutil
+import sqlite3
 import subprocess
 import threading
 import time
@@ -25,7 +28,7 @@ from api.analysis import AnalysisService
 from api.core.config import Settings
 from api.main import create_app
 from tests.conftest import EXAMPLES
-from tests.live import BIN, cli, free_port
+from tests.live import BIN, api_server, cli, free_port, store_env
 
 CLIENTS, INGESTS_PER_CLIENT, DUPLICATE_EVERY = 8, 30, 5
 
@@ -197,3 +200,87 @@ def test_the_api_keeps_answering_during_a_bulk_load(server, tmp_path):
     assert outcomes["200"] > 0 and set(outcomes) <= {"200", "201"}, outcomes
     stored = re.search(r"stored: (\d+)", log.read_text())
     assert stored and int(stored.group(1)) > 40, log.read_text()[-3000:]
+
+
+def _stored_ids(base: str, headers: dict, product_id: str) -> list[str]:
+    """The external ids of every stored review of ``product_id``, paging through ``GET /v1/reviews``."""
+    stored, cursor = [], None
+    while True:
+        params = {"product_id": product_id, "limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = httpx.get(f"{base}/v1/reviews", params=params, headers=headers, timeout=60).json()
+        stored += [r["external_id"] for r in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            return stored
+
+
+def test_acknowledged_writes_survive_a_sigkill_of_the_server(tmp_path):
+    """Fault drill: the server is killed (SIGKILL) while clients ingest; after a restart every review that
+    was acknowledged is there, once."""
+    data = tmp_path / "data"
+    acknowledged: list[str] = []
+    with api_server(data) as live:
+        base, headers = live["base"], live["headers"]
+        product = {"product_id": "K-1", "name": "Wool hat"}
+        assert httpx.post(f"{base}/v1/products", json=product, headers=headers).status_code == 201
+
+        def client(n: int) -> None:
+            with httpx.Client(base_url=base, headers=headers, timeout=60) as http:
+                for i in itertools.count():
+                    body = {
+                        "product_id": "K-1",
+                        "text": "Warm and soft.",
+                        "source": "kill",
+                        "external_id": f"{n}-{i}",
+                    }
+                    try:
+                        response = http.post("/v1/reviews", json=body)
+                    except httpx.TransportError:
+                        return  # the server is gone
+                    if response.status_code in (200, 201):
+                        acknowledged.append(body["external_id"])
+
+        with ThreadPoolExecutor(4) as pool:
+            futures = [pool.submit(client, n) for n in range(4)]
+            deadline = time.time() + 120
+            while len(acknowledged) < 20 and time.time() < deadline:
+                time.sleep(0.05)
+            live["process"].kill()
+            for future in futures:
+                future.result()
+    assert len(acknowledged) >= 20
+    with api_server(data) as again:
+        stored = _stored_ids(again["base"], again["headers"], "K-1")
+    assert len(stored) == len(set(stored))  # nothing twice
+    assert set(acknowledged) <= set(stored)  # nothing acknowledged is lost
+
+
+def test_a_bulk_load_killed_midway_and_resumed_stores_each_row_once(tmp_path):
+    """Fault drill: ``reviewpulse load reviews`` is killed (SIGKILL) after some chunks; running it again
+    stores the rest, and every row is stored exactly once."""
+    data = tmp_path / "data"
+    env = store_env(data)
+    cli(env, "load", "products", str(EXAMPLES.parent / "products.csv"), "--quiet")
+    command = [str(BIN / "reviewpulse"), "load", "reviews", str(EXAMPLES), "--product-col", "product_id",
+               "--text-col", "text", "--external-id-col", "review_id", "--source", "bulk", "--chunk-size", "8",
+               "--quiet"]  # fmt: skip
+
+    def stored() -> list[str]:
+        with contextlib.closing(sqlite3.connect(data / "reviewpulse.db")) as db:
+            return [row[0] for row in db.execute("SELECT external_id FROM reviews WHERE source = 'bulk'")]
+
+    loader = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while len(stored()) < 8 and loader.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    loader.kill()
+    loader.wait()
+    first = stored()
+    assert 8 <= len(first) < 40, len(first)  # killed midway
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"duplicates: {len(first)}" in done.stderr, done.stderr[-1000:]
+    final = stored()
+    assert len(final) == len(set(final)) and set(first) <= set(final)
+    with open(EXAMPLES, encoding="utf-8") as fh:
+        rows = {r["review_id"] for r in csv.DictReader(fh) if (r["text"] or "").strip()}
+    assert set(final) == rows  # every row with a text, once
