@@ -71,22 +71,25 @@ def running(
                 proc.wait()
 
 
-def store_env(data: Path) -> dict[str, str]:
-    """The environment of a ``reviewpulse`` process over the SQLite store in ``data``, running this
-    checkout's code, offline."""
+def store_env(data: Path, database_url: str | None = None) -> dict[str, str]:
+    """The environment of a ``reviewpulse`` process over ``database_url``, or else the SQLite store in
+    ``data``, running this checkout's code, offline."""
     env = {**os.environ, "REVIEWPULSE_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
     env.pop("REVIEWPULSE_DATABASE_URL", None)
+    if database_url:
+        env["REVIEWPULSE_DATABASE_URL"] = database_url
     return env
 
 
 @contextmanager
-def api_server(data: Path) -> Iterator[dict]:
-    """``reviewpulse serve`` on a free loopback port over the SQLite store in ``data`` (new or not).
+def api_server(data: Path, database_url: str | None = None) -> Iterator[dict]:
+    """``reviewpulse serve`` on a free loopback port over ``database_url``, or else the SQLite store in
+    ``data`` (new or not; ``data`` also holds the server's log).
 
     Yields ``{"base", "headers" (a new admin key), "env", "data", "process"}``.
     """
-    env = store_env(data) | {"REVIEWPULSE_RATE_LIMIT_PER_MINUTE": "100000"}
+    env = store_env(data, database_url) | {"REVIEWPULSE_RATE_LIMIT_PER_MINUTE": "100000"}
     admin = cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -91,15 +91,23 @@ def test_real_http_errors_are_problem_json(server):
 @pytest.mark.skipif(
     shutil.which("st") is None and not (BIN / "st").exists(), reason="schemathesis not installed"
 )
-def test_schemathesis_finds_no_server_errors(server):
-    st = str(BIN / "st") if (BIN / "st").exists() else "st"
-    done = subprocess.run(
-        [st, "run", f"{server['base']}/openapi.json", "--checks", "not_a_server_error",
-         "--header", f"X-API-Key: {server['headers']['X-API-Key']}", "--max-examples", "15"],
-        capture_output=True, text=True, timeout=1200, env=server["env"],
-    )  # fmt: skip
-    server_log = (server["data"] / "server.log").read_text()
+@pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+def test_schemathesis_finds_no_server_errors(db_url, tmp_path):
+    """Schemathesis over the OpenAPI schema, on each store: examples, coverage and fuzzing of each
+    operation, then its stateful phase, which chains calls by the links it infers from the schema (a
+    product created, then fetched, reviewed, listed and reported on)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    with api_server(data, db_url) as live:
+        st = str(BIN / "st") if (BIN / "st").exists() else "st"
+        done = subprocess.run(
+            [st, "run", f"{live['base']}/openapi.json", "--checks", "not_a_server_error",
+             "--header", f"X-API-Key: {live['headers']['X-API-Key']}", "--max-examples", "15"],
+            capture_output=True, text=True, timeout=1500, env=live["env"],
+        )  # fmt: skip
+        server_log = (data / "server.log").read_text()
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:] + server_log[-3000:]
+    assert "API Links:" in done.stdout, done.stdout[-3000:]  # the stateful phase ran
 
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
