@@ -11,6 +11,7 @@ import sqlite3
 import time
 
 import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from api import store
@@ -434,3 +435,13 @@ def test_a_write_that_cannot_get_the_sqlite_lock_in_time_is_503(api, tmp_path):
         writer.execute("ROLLBACK")
         writer.close()
     assert api.post("/v1/products", json=PRODUCTS[0], headers=api.admin).status_code == 201
+
+
+def test_a_database_error_that_is_a_bug_stays_a_500(api, monkeypatch):
+    def broken(session):
+        raise sa_exc.OperationalError("SELECT nope", {}, sqlite3.OperationalError("no such column: nope"))
+
+    monkeypatch.setattr(store, "topic_stats", broken)
+    response = api.get("/v1/topics", headers=api.reader)
+    assert response.status_code == 500 and "Retry-After" not in response.headers
+    assert response.headers["content-type"] == "application/problem+json" and "nope" not in response.text
