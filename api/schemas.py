@@ -291,6 +291,7 @@ class SuggestionOut(BaseModel):
     reasons: list[str] = Field(
         min_length=1, examples=[["bought together with Linen wrap dress by 38 customers"]]
     )
+    price: float | None = Field(None, description="The catalogue price, if it has one.")
 
 
 class RecommendationsOut(BaseModel):

@@ -456,6 +456,7 @@ class Suggestion:
     name: str
     score: float
     reasons: list[str]
+    price: float | None = None
 
 
 @dataclass
@@ -668,7 +669,7 @@ class Recommender:
 
     def _suggestion(self, i: int, score: float, reasons: list[str]) -> Suggestion:
         product = self.catalogue[i]
-        return Suggestion(product.product_id, product.name, round(float(score), 4), reasons)
+        return Suggestion(product.product_id, product.name, round(float(score), 4), reasons, product.price)
 
 
 __all__ = [

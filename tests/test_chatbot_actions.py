@@ -154,6 +154,19 @@ def test_product_question_after_the_form_uses_the_question_and_the_product(actio
         after=[slot("product_id", "DRS-101"), *form_done("product_question_form")],
     )  # fmt: skip
     assert said(result) == [expected["answer"]]
+    # the chat widget sets the review quote the answer rests on apart
+    quote = expected["product"]["quote"]
+    assert result["responses"][0]["custom"] == {
+        "type": "review_answer", "text": expected["answer"], "product_id": "DRS-101",
+        "aspect": expected["product"]["aspect"], "reviews": expected["product"]["reviews"],
+        "quote": {"text": quote["text"], "sentiment": quote["sentiment"]},
+    }  # fmt: skip
+    assert f"\u201c{quote['text']}\u201d" in expected["answer"]
+
+
+def test_a_knowledge_base_answer_carries_no_custom_payload(actions):
+    result = run_action(actions, "action_answer_question", SUPPORT_QUESTION)
+    assert not result["responses"][0]["custom"]
 
 
 def test_an_answer_from_the_reviews_is_given_whatever_the_intent_confidence():
@@ -236,6 +249,49 @@ def test_product_form_checks_the_code_in_the_catalogue(actions):
     assert slot_sets(refused) == {"product_id": None} and said(refused) == ["utter_product_not_found"]
 
 
+# --- the page's product (metadata of the chat widget's messages) ----------------------------------------
+
+
+def page_product(
+    base: str, page: str | None, before: str | None = None, slot_value: str | None = None
+) -> dict:
+    """Run ``action_page_product`` (as the ``product_id`` slot's custom mapping) after a message sent from a
+    page of product ``page``; ``before``: the page of the previous message, if there was one."""
+    body = payload("action_page_product", "is it true to size?", slots={"product_id": slot_value})
+    events = body["tracker"]["events"]
+    user = events[-1]
+    user["metadata"] = {"product_id": page} if page else {}
+    if before is not None:
+        earlier = {
+            **user,
+            "text": "hello",
+            "metadata": {"product_id": before},
+            "timestamp": user["timestamp"] - 1,
+        }
+        events.insert(len(events) - 1, earlier)
+    response = httpx.post(f"{base}/webhook", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_page_product_fills_the_slot_when_the_page_changes(actions):
+    first = page_product(actions, "DRS-101")
+    assert slot_sets(first) == {"product_id": "DRS-101"} and first["responses"] == []
+    moved = page_product(actions, "COAT-220", before="DRS-101", slot_value="DRS-101")
+    assert slot_sets(moved) == {"product_id": "COAT-220"}
+
+
+def test_a_product_named_in_the_chat_is_kept_while_the_page_stays(actions):
+    # on the DRS-101 page the customer asked about COAT-220: the same page again does not undo that
+    assert page_product(actions, "DRS-101", before="DRS-101", slot_value="COAT-220")["events"] == []
+
+
+def test_no_page_product_or_one_the_catalogue_lacks_changes_nothing(actions):
+    assert page_product(actions, None, slot_value="COAT-220")["events"] == []
+    assert page_product(actions, "XYZ-999")["events"] == []
+    assert page_product(actions, " " * 3)["events"] == []
+
+
 # --- suggestions (GET /v1/recommendations) -------------------------------------------------------------
 
 
@@ -254,6 +310,12 @@ def test_suggestions_follow_category_need_and_budget(actions, shop):
     assert lines == [f"- {i['name']} ({i['product_id']}): {'; '.join(i['reasons'])}" for i in api["items"]]
     # only dresses within the budget: DRS-330 (240) is a dress but too dear
     assert {i["product_id"] for i in api["items"]} <= {"DRS-101", "DRS-205"}
+    # the chat widget's cards: the same items with their prices, and the text they stand for
+    [custom] = [r["custom"] for r in result["responses"]]
+    assert custom == {"type": "product_suggestions", "text": text, "intro": "Here is what I would suggest:",
+                      "items": [{"product_id": i["product_id"], "name": i["name"], "price": i["price"],
+                                 "reasons": i["reasons"]} for i in api["items"]]}  # fmt: skip
+    assert {i["price"] for i in api["items"]} <= {89.0, 59.0}
 
 
 def test_suggestions_with_a_category_the_catalogue_does_not_use_fall_back_to_the_query(actions):
@@ -429,6 +491,11 @@ def test_api_answering_nonsense_the_action_still_answers(
     assert httpx.put(f"{fault_api}/_mode/garbage").status_code == 200
     result = run_action(faulty_actions, action, text, slots=slots)
     assert said(result) == ["utter_api_unavailable"] and result["events"] == []
+
+
+def test_the_page_product_is_kept_when_the_api_is_down(stranded_actions):
+    result = page_product(stranded_actions, "DRS-101")
+    assert slot_sets(result) == {"product_id": "DRS-101"} and result["responses"] == []
 
 
 def test_form_validation_keeps_the_code_when_the_api_is_down(stranded_actions):

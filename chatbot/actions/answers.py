@@ -37,6 +37,25 @@ async def ask_api(tracker: Tracker, question: str) -> dict[str, Any] | None:
         return None
 
 
+def review_answer(answer: dict[str, Any]) -> dict[str, Any] | None:
+    """The custom payload of an answer from a product's reviews, for a chat front-end that shows the quote
+    it rests on apart from the text: ``{"type": "review_answer", "text", "product_id", "aspect", "reviews",
+    "quote": {"text", "sentiment"}}``. ``text`` is the answer as sent in plain text (the quote included).
+    None for an answer from the knowledge base."""
+    product = answer.get("product")
+    if not product:
+        return None
+    quote = product.get("quote") or {}
+    return {"type": "review_answer", "text": answer["answer"], "product_id": product.get("product_id"),
+            "aspect": product.get("aspect"), "reviews": product.get("reviews"),
+            "quote": {"text": quote.get("text"), "sentiment": quote.get("sentiment")}}  # fmt: skip
+
+
+def utter_answer(dispatcher: CollectingDispatcher, answer: dict[str, Any]) -> None:
+    """Send the API's answer: its text, plus :func:`review_answer` when it comes from reviews."""
+    dispatcher.utter_message(text=answer["answer"], json_message=review_answer(answer))
+
+
 def entity_slots(answer: dict[str, Any]) -> list[EventType]:
     """Remember the order number the API found in the question, for the next questions' context."""
     orders = [e["value"] for e in answer.get("entities") or [] if e.get("type") == "order_id"]
@@ -66,7 +85,7 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_api_unavailable")
             return []
         if is_confident(answer) and answer.get("answer"):
-            dispatcher.utter_message(text=answer["answer"])
+            utter_answer(dispatcher, answer)
             return [SlotSet("clarifications", 0.0), *entity_slots(answer)]
         asked = int(tracker.get_slot("clarifications") or 0)
         if asked < MAX_CLARIFICATIONS:
@@ -90,7 +109,7 @@ class ActionDefaultFallback(Action):
         question = latest_text(tracker)
         answer = await ask_api(tracker, question) if question else None
         if answer is not None and is_confident(answer) and answer.get("answer"):
-            dispatcher.utter_message(text=answer["answer"])
+            utter_answer(dispatcher, answer)
             return [SlotSet("clarifications", 0.0), *entity_slots(answer)]
         dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted()]

@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 
 #: Suggestions shown per answer.
 SUGGESTIONS = 3
+#: The first line of a suggestions answer.
+SUGGESTIONS_INTRO = "Here is what I would suggest:"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 
@@ -92,11 +94,20 @@ def max_price(budget: str | None) -> float | None:
 
 
 def format_suggestions(items: list[dict[str, Any]]) -> str:
-    """One line per suggestion: name, code and its reasons."""
-    lines = ["Here is what I would suggest:"]
+    """The intro, then one line per suggestion: name, code and its reasons."""
+    lines = [SUGGESTIONS_INTRO]
     for item in items:
         lines.append(f"- {item['name']} ({item['product_id']}): {'; '.join(item['reasons'])}")
     return "\n".join(lines)
+
+
+def suggestion_cards(text: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The custom payload of suggestions, for a chat front-end that shows them as cards:
+    ``{"type": "product_suggestions", "text", "intro", "items": [{"product_id", "name", "price",
+    "reasons"}]}``, where ``text`` is the plain-text form sent with it (:func:`format_suggestions`)."""
+    cards = [{"product_id": item["product_id"], "name": item["name"], "price": item.get("price"),
+              "reasons": item["reasons"]} for item in items]  # fmt: skip
+    return {"type": "product_suggestions", "text": text, "intro": SUGGESTIONS_INTRO, "items": cards}
 
 
 class ActionSuggestProducts(Action):
@@ -129,8 +140,49 @@ class ActionSuggestProducts(Action):
         if not items:
             dispatcher.utter_message(response="utter_no_suggestions")
             return []
-        dispatcher.utter_message(text=format_suggestions(items[:SUGGESTIONS]))
+        text = format_suggestions(items[:SUGGESTIONS])
+        dispatcher.utter_message(text=text, json_message=suggestion_cards(text, items[:SUGGESTIONS]))
         return []
+
+
+def page_product(event: dict[str, Any]) -> str | None:
+    """The product code a chat front-end sent as the metadata of a user message (``{"product_id": ...}``),
+    or None (absent, not a string, blank or longer than a product code can be)."""
+    code = (event.get("metadata") or {}).get("product_id")
+    if not isinstance(code, str) or not code.strip() or len(code.strip()) > 128:
+        return None
+    return code.strip()
+
+
+class ActionPageProduct(Action):
+    """The product of the page the customer chats from. The chat widget sends it with every message as
+    metadata; Rasa runs this action on each message through the ``product_id`` slot's custom mapping (after
+    the entity mappings: a product code typed in the message wins). The slot follows the page only when it
+    changes (another page product than with the previous message), so a product the customer named in the
+    chat is kept while they stay on the page. A code the catalogue does not have is ignored; when the API
+    cannot be reached the code is kept, and the action that uses it reports the outage. It says nothing:
+    should it fail, Rasa logs the failure and the conversation goes on without the page's product."""
+
+    def name(self) -> str:
+        return "action_page_product"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        users = [event for event in tracker.events if event.get("event") == "user"]
+        code = page_product(users[-1]) if users else None
+        if code is None or code == tracker.get_slot("product_id"):
+            return []
+        if len(users) > 1 and page_product(users[-2]) == code:
+            return []  # the same page as before: keep what the conversation has settled on
+        try:
+            await ReviewPulseClient().product(code)
+        except ApiError as exc:
+            if exc.status == 404:
+                logger.warning("the page's product %r is not in the catalogue", code)
+                return []
+            logger.warning("could not check the page's product %r: %s", code, exc)
+        return [SlotSet("product_id", code)]
 
 
 class ValidateProductOpinionForm(ProductSlotValidation, FormValidationAction):
