@@ -20,7 +20,7 @@ from api.core.config import Settings, get_settings
 from api.db.migrate import upgrade
 from api.db.session import make_engine, make_sessionmaker
 from api.deps import KeyGuard
-from api.routes import analyze, answer, health, products, recommendations, reports, reviews, topics
+from api.routes import analyze, answer, health, products, recommendations, reports, reviews, topics, widget
 from api.suggestions import SuggestionService
 
 DESCRIPTION = """Customer-review analysis, review store, product insights and brand-manager reports.
@@ -187,6 +187,6 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
             allow_methods=["GET", "POST"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
-    for module in (health, analyze, answer, reviews, products, topics, reports, recommendations):
+    for module in (health, analyze, answer, reviews, products, topics, reports, recommendations, widget):
         app.include_router(module.router)
     return app

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,6 +31,8 @@ class Settings(BaseSettings):
         analyze_max_documents: documents per ``POST /v1/analyze`` request.
         analyze_max_chars: characters per document.
         knowledge_base: the shop's answers file for ``POST /v1/answer`` (default: the shipped example).
+        rasa_url: the Rasa server the chat widget of the demo shop (``/demo``) talks to.
+        demo_enabled: serve the demo shop at ``/demo`` (its pages show catalogue entries without a key).
     """
 
     model_config = SettingsConfigDict(env_prefix="REVIEWPULSE_", extra="ignore")
@@ -43,6 +46,16 @@ class Settings(BaseSettings):
     analyze_max_documents: int = 100
     analyze_max_chars: int = 20_000
     knowledge_base: Path | None = None
+    rasa_url: str = "http://localhost:5005"
+    demo_enabled: bool = True
+
+    @field_validator("rasa_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"not an http(s) URL: {value!r}")
+        return value.rstrip("/")
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:
