@@ -83,13 +83,15 @@ def store_env(data: Path, database_url: str | None = None) -> dict[str, str]:
 
 
 @contextmanager
-def api_server(data: Path, database_url: str | None = None) -> Iterator[dict]:
+def api_server(
+    data: Path, database_url: str | None = None, settings: dict[str, str] | None = None
+) -> Iterator[dict]:
     """``reviewpulse serve`` on a free loopback port over ``database_url``, or else the SQLite store in
-    ``data`` (new or not; ``data`` also holds the server's log).
+    ``data`` (new or not; ``data`` also holds the server's log), with extra ``REVIEWPULSE_*`` ``settings``.
 
     Yields ``{"base", "headers" (a new admin key), "env", "data", "process"}``.
     """
-    env = store_env(data, database_url) | {"REVIEWPULSE_RATE_LIMIT_PER_MINUTE": "100000"}
+    env = store_env(data, database_url) | {"REVIEWPULSE_RATE_LIMIT_PER_MINUTE": "100000"} | (settings or {})
     admin = cli(env, "apikey", "create", "--role", "admin").strip().splitlines()[-1]
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -79,20 +81,30 @@ def shop(server):
     return server
 
 
-@pytest.fixture(scope="module")
-def rasa(model, rasa_bin, shop, tmp_path_factory):
-    """``rasa run --enable-api`` (REST channel) calling the action server, which calls the API."""
-    work = tmp_path_factory.mktemp("rasa-run")
+@contextmanager
+def rasa_server(
+    rasa_bin: Path, model: Path, shop: dict, work: Path, port: int | None = None, cors: str | None = None
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``rasa run --enable-api`` (REST channel) on loopback ``port`` (default: a free one) calling the action
+    server, which calls the API of ``shop``; ``cors``: the origin browsers may call it from. Yields its base
+    URL and process."""
     with action_server(shop["base"], writer_key(shop["env"]), work / "actions.log") as actions:
         endpoints = work / "endpoints.yml"
         endpoints.write_text(yaml.safe_dump({"action_endpoint": {"url": f"{actions}/webhook"}}))
-        port = free_port()
+        port = port or free_port()
         command = [str(rasa_bin), "run", "--enable-api", "--model", str(model), "--endpoints", str(endpoints),
                    "--credentials", str(CHATBOT / "credentials.yml"), "--interface", "127.0.0.1",
-                   "--port", str(port)]  # fmt: skip
+                   "--port", str(port), *(["--cors", cors] if cors else [])]  # fmt: skip
         base = f"http://127.0.0.1:{port}"
-        with running(command, f"{base}/status", work / "rasa.log", env=_rasa_env(), timeout=420):
-            yield base
+        with running(command, f"{base}/status", work / "rasa.log", env=_rasa_env(), timeout=420) as process:
+            yield base, process
+
+
+@pytest.fixture(scope="module")
+def rasa(model, rasa_bin, shop, tmp_path_factory):
+    """``rasa run --enable-api`` (REST channel) calling the action server, which calls the API."""
+    with rasa_server(rasa_bin, model, shop, tmp_path_factory.mktemp("rasa-run")) as (base, _):
+        yield base
 
 
 class Customer:
