@@ -6,8 +6,8 @@
  *
  * data-rasa-url (required): the Rasa server, which must allow the page's origin (`rasa run --cors`).
  * data-product-id: the product of the page; sent with every message as metadata ({"product_id": ...}), so
- *   "is it true to size?" is answered for it. data-title: the panel's heading. data-currency: an ISO 4217
- *   code (EUR) for the prices on suggestion cards.
+ *   its questions ("does the dress run small?") are answered for it. data-title: the panel heading;
+ *   data-currency: an ISO 4217 code (EUR) for the prices on suggestion cards.
  *
  * It talks to Rasa's REST channel (POST /webhooks/rest/webhook) as one customer per browser (a random
  * sender id kept in localStorage), renders Rasa buttons as quick replies and the assistant's custom
