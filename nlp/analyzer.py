@@ -266,14 +266,16 @@ class Analyzer:
         return Sentiment(label, dict(zip(self.sentiment.labels, scores, strict=True)))
 
     def _analyze_parsed(self, batch: list[_Prepared]) -> list[ReviewAnalysis]:
-        """Parse, plan and classify ``batch`` in sub-batches of ``batch_size``, in three stages that overlap:
+        """Parse, plan and classify ``batch`` in sub-batches of at most ``batch_size``, in three stages that overlap:
         spaCy parses a sub-batch in this thread while, for the sub-batch before, one worker thread finds its
         named entities and another reads it with the sentiment model (thinc's matrix products, the transition
         parser and ONNX Runtime release the GIL), so the two cores share the work."""
-        docs = self.preparer.parse([item.text for item in batch], batch_size=self.batch_size)
+        # a small batch (an API micro-batch) is cut in about four so that its stages overlap too
+        step = max(1, min(self.batch_size, -(-len(batch) // 4)))
+        docs = self.preparer.parse([item.text for item in batch], batch_size=step)
         pending = []
-        for start in range(0, len(batch), self.batch_size):
-            sub = batch[start : start + self.batch_size]
+        for start in range(0, len(batch), step):
+            sub = batch[start : start + step]
             parsed = [next(docs) for _ in sub]
             for item, doc in zip(sub, parsed, strict=True):
                 self._plan(item, doc)

@@ -112,8 +112,8 @@ def _two_processes(texts: list[str]) -> float:
         return rate(lambda _: sum(pool.map(_score_part, parts)), texts)
 
 
-def _student_version() -> str:
-    """The newest registered one-pass sentiment model (``BENCH_SENTIMENT_VERSION`` overrides)."""
+def _span_versions() -> list[str]:
+    """The registered one-pass sentiment models, oldest first (skips the benchmark when there is none)."""
     from nlp.registry import Registry
     from nlp.span_classifier import SPAN_CONFIG_FILE
 
@@ -125,7 +125,22 @@ def _student_version() -> str:
     ]
     if not span_models:
         pytest.skip("no one-pass span sentiment model is registered")
-    return os.environ.get("BENCH_SENTIMENT_VERSION", span_models[-1])
+    return span_models
+
+
+def _student_version() -> str:
+    """The newest registered one-pass sentiment model (``BENCH_SENTIMENT_VERSION`` overrides)."""
+    return os.environ.get("BENCH_SENTIMENT_VERSION", _span_versions()[-1])
+
+
+def _full_and_document_only(version: str, texts: list[str]) -> tuple[float, float]:
+    """Full analysis and document-sentiment-only rates (reviews/s) of one sentiment model version."""
+    from nlp.analyzer import Analyzer
+
+    full, only = Analyzer(sentiment_version=version), Analyzer(sentiment_version=version, only="sentiment")
+    full.analyze(texts[:32])
+    only.analyze(texts[:32])
+    return rate(full.analyze, texts), rate(only.analyze, texts)
 
 
 def test_scoring_throughput():
@@ -136,11 +151,8 @@ def test_scoring_throughput():
     analyzer = Analyzer(sentiment_version=version)
     student = analyzer.sentiment
     reference = _plain_minilm_encode(texts)
-    analyzer.analyze(texts[:32])
-    full = rate(analyzer.analyze, texts)
-    only = Analyzer(sentiment_version=version, only="sentiment")
-    only.analyze(texts[:32])
-    document_only = rate(only.analyze, texts)
+    full, document_only = _full_and_document_only(version, texts)
+    others = {v: _full_and_document_only(v, texts) for v in _span_versions() if v != version}
     document_only_two_processes = _two_processes(texts)
 
     sample = texts[: max(50, N // 10)]
@@ -173,6 +185,11 @@ def test_scoring_throughput():
         f"  document sentiment only, 2 processes x 1 thread {document_only_two_processes:8.1f} reviews/s   "
         f"/ one process = {document_only_two_processes / document_only:.2f}"
     )
+    for other, (other_full, other_only) in others.items():
+        print(
+            f"  sentiment v{other}: full analysis {other_full:8.1f} reviews/s ({other_full / reference:.2f} of the "
+            f"reference), document only {other_only:8.1f} reviews/s ({other_only / reference:.2f})"
+        )
     for bs, r in naive.items():
         print(
             f"  naive pipeline, documents, batch {bs:<3} {r:7.1f} reviews/s   document-only / it = "
