@@ -179,6 +179,27 @@ def test_aspect_terms_lemmatised(nlp: Language, text: str, terms: list[str]) -> 
     assert aspect_terms(nlp(text)) == terms
 
 
+def test_top_is_a_garment_not_a_stop_word(nlp: Language) -> None:
+    # spaCy lists "top" as a stop word; as a noun it is the garment
+    (mention,) = extract_aspects(nlp("Cute top."))
+    assert (mention.text, mention.term, [o.text for o in mention.opinions]) == ("top", "top", ["Cute"])
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("I love the colour.", "color"),
+        ("I love the color.", "color"),
+        ("The Colours are lovely.", "color"),
+        ("The grey is lovely.", "gray"),
+        ("The fibre is soft.", "fiber"),
+    ],
+)
+def test_spelling_variants_are_one_term(nlp: Language, text: str, term: str) -> None:
+    assert [m.term for m in extract_aspects(nlp(text))] == [term]
+    assert term in aspect_terms(nlp(text))
+
+
 def test_aspect_terms_include_nouns_without_opinions(nlp: Language) -> None:
     doc: Doc = nlp("The zipper.")
     assert aspect_terms(doc) == ["zipper"]
