@@ -809,7 +809,8 @@ def evaluate_absa(
         ("aspect terms, head word (P/R/F1)", "aspect_terms_head_word"),
         ("opinion-target pairs, exact", "opinion_target_pairs_exact"),
         ("opinion-target pairs, head word", "opinion_target_pairs_head_word"),
-        ("aspect categories, by mapping", "aspect_categories_by_mapping"),
+        ("aspect categories", "aspect_categories"),
+        ("aspect categories, by head mapping", "aspect_categories_by_mapping"),
     ]
     for label, key in rows:
         cells = [figures["systems"][n][key] for n in names]

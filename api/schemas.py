@@ -109,8 +109,16 @@ class AspectResult(BaseModel):
     text: str
     offset: int
     length: int
-    term: str = Field(description="Lemmatised aspect term that reports group by.")
+    term: str = Field(
+        description="Lemmatised aspect term that reports group by (American spelling: colour -> color)."
+    )
     topic: TopicRef
+    category: str | None = Field(
+        None,
+        description="Aspect category: fit/size, fabric/material, colour, quality/durability, comfort, "
+        "style/look, price/value, delivery, service or general (null for reviews stored before categories).",
+        examples=["fabric/material"],
+    )
     sentiment: Sentiment
     opinions: list[Opinion]
 
@@ -150,6 +158,13 @@ class AnalyzeRequest(BaseModel):
     options: AnalyzeOptions = AnalyzeOptions()
 
 
+LANGUAGE_DESCRIPTION = "ISO 639-1 code of the text's language (en when the identifier is not confident)."
+FLAGS_DESCRIPTION = (
+    "What the models could not read: unsupported_language (confidently not English: the sentiment is "
+    "neutral at 1/3 per class, no English reading, and there are no sentences, aspects or entities)."
+)
+
+
 class DocumentResult(BaseModel):
     id: str
     text: str | None = None
@@ -158,6 +173,8 @@ class DocumentResult(BaseModel):
     aspects: list[AspectResult]
     topics: list[TopicScore]
     entities: list[Entity]
+    language: str = Field(description=LANGUAGE_DESCRIPTION, examples=["en"])
+    flags: list[Literal["unsupported_language"]] = Field([], description=FLAGS_DESCRIPTION)
     truncated: bool = False
 
 
@@ -239,6 +256,10 @@ class ReviewOut(BaseModel):
     sentiment: Sentiment
     topics: list[TopicScore]
     aspects: list[AspectResult]
+    language: str | None = Field(
+        None, description=LANGUAGE_DESCRIPTION + " Null for reviews stored before language identification."
+    )
+    flags: list[Literal["unsupported_language"]] = Field([], description=FLAGS_DESCRIPTION)
     model_version: str
 
 

@@ -306,6 +306,7 @@ def _review(row: dict[str, Any], analysis: Mapping[str, Any]) -> Review:
                 term=aspect.get("term") or _term(aspect["text"]),
                 topic_id=int(topic.get("id", -1)),
                 topic_label=str(topic.get("label", "")),
+                category=aspect.get("category"),
                 sentiment=aspect["sentiment"]["label"],
                 opinions=[
                     o["text"] if isinstance(o, Mapping) else str(o) for o in aspect.get("opinions", [])
@@ -496,6 +497,7 @@ def review_records(
                     term=a.term,
                     topic_id=a.topic_id,
                     topic_label=a.topic_label,
+                    category=a.category,
                     sentiment=a.sentiment,
                     opinions=tuple(a.opinions),
                 )

@@ -20,8 +20,10 @@ import numpy as np
 from spacy.tokens import Doc
 
 from nlp.aspects import AspectMention, Opinion, extract_aspects, sentiment_spans
+from nlp.categories import AspectCategorizer
 from nlp.classifier import SpanPrediction
 from nlp.embeddings import PhraseEmbeddings
+from nlp.language import UNSUPPORTED_LANGUAGE, LanguageGuess, LanguageIdentifier
 from nlp.paths import MODELS_DIR
 from nlp.registry import Registry
 from nlp.span_classifier import load_sentiment_model
@@ -50,14 +52,16 @@ class SentenceAnalysis:
 
 @dataclass
 class AspectAnalysis:
-    """An aspect (opinion target) with its lemmatised ``term`` (``sleeves`` -> ``sleeve``, the key reports
-    group by), its clause's sentiment, its topic ``{"id", "label"}`` and opinions."""
+    """An aspect (opinion target) with its lemmatised ``term`` (``sleeves`` -> ``sleeve``, ``colour`` ->
+    ``color``: the key reports group by), its clause's sentiment, its topic ``{"id", "label"}``, its aspect
+    ``category`` (one of :data:`nlp.categories.CATEGORIES`) and opinions."""
 
     text: str
     offset: int
     length: int
     term: str
     topic: dict
+    category: str
     sentiment: Sentiment
     opinions: list[Opinion]
 
@@ -72,7 +76,14 @@ class Entity:
 
 @dataclass
 class ReviewAnalysis:
-    """The analysis of one review. ``text`` is the prepared text that all offsets index."""
+    """The analysis of one review. ``text`` is the prepared text that all offsets index.
+
+    ``language`` is its ISO 639-1 code (:class:`nlp.language.LanguageIdentifier`). ``flags`` says what
+    the models could not read: ``["unsupported_language"]`` for a text confidently in another language than
+    English, whose record then holds no English reading: sentiment neutral with every class at 1/3 (no
+    information), and no sentences, aspects or entities (topics: the outlier, as for any text without
+    aspects).
+    """
 
     text: str
     sentiment: Sentiment
@@ -81,6 +92,8 @@ class ReviewAnalysis:
     topics: list[TopicScore]
     entities: list[Entity]
     model_version: str
+    language: str = "en"
+    flags: list[str] = field(default_factory=list)
     truncated: bool = False
 
     def to_dict(self) -> dict:
@@ -147,6 +160,7 @@ class _Prepared:
     index: int
     text: str
     truncated: bool
+    language: LanguageGuess | None = None
     doc: Doc | None = None
     spans: list[tuple[int, int]] = field(default_factory=list)
     sentences: list[tuple[tuple[int, int], int]] = field(default_factory=list)
@@ -195,6 +209,8 @@ class Analyzer:
         self.sentiment = load_sentiment_model(registry.path("sentiment", sentiment_version), runtime, threads)
         self.embeddings = PhraseEmbeddings.load(registry.path("embeddings"))
         self.topic_model = TopicModel.load(registry.path("topics"))
+        self.categorizer = AspectCategorizer(self.embeddings)
+        self.identify_language = LanguageIdentifier()
         self.known_terms = {term for topic in self.topic_model.topics for term, _ in topic.terms}
         self.preparer = TextPreparer(redact_pii=redact_pii)
         self.batch_size = batch_size
@@ -290,11 +306,16 @@ class Analyzer:
         return results
 
     def _plan(self, item: _Prepared, doc: Doc) -> None:
-        """Set ``item``'s parse and the spans to classify: the document first, then every distinct sentence
-        and aspect clause (an aspect takes its clause's sentiment, the document's if it lies in none)."""
+        """Set ``item``'s language, parse and the spans to classify: the document first, then every distinct
+        sentence and aspect clause (an aspect takes its clause's sentiment, the document's if it lies in
+        none). A text in an unsupported language gets the document alone (its reading is withheld)."""
         item.doc = doc
-        sentences, clauses = sentiment_spans(doc)
+        item.language = self.identify_language(item.text)
         document = (0, len(item.text))
+        if item.language.unsupported:
+            item.spans = [document]
+            return
+        sentences, clauses = sentiment_spans(doc)
         mentions = [
             (m, next((c for c in clauses if c[0] <= m.offset < c[1]), document))
             for m in extract_aspects(doc, self.known_terms)
@@ -305,6 +326,10 @@ class Analyzer:
         item.mentions = [(m, where[c]) for m, c in mentions]
 
     def _assemble(self, item: _Prepared, pred: SpanPrediction) -> ReviewAnalysis:
+        assert item.doc is not None and item.language is not None
+        if item.language.unsupported:
+            return self._unread(item, pred.truncated)
+
         def sentiment(k: int) -> Sentiment:
             return self._sentiment(pred.probabilities[k], pred.labels[k])
 
@@ -313,13 +338,13 @@ class Analyzer:
             topic_id = self._topic_of(mention.term)
             topic_ids.append(topic_id)
             topic = {"id": topic_id, "label": self.topic_model.label(topic_id)}
+            category = self.categorizer.category(mention.term, [o.text for o in mention.opinions])
             aspects.append(
                 AspectAnalysis(
-                    mention.text, mention.offset, mention.length, mention.term, topic, sentiment(k),
-                    list(mention.opinions),
+                    mention.text, mention.offset, mention.length, mention.term, topic, category,
+                    sentiment(k), list(mention.opinions),
                 )
             )  # fmt: skip
-        assert item.doc is not None
         return ReviewAnalysis(
             text=item.text,
             sentiment=sentiment(0),
@@ -330,5 +355,24 @@ class Analyzer:
             topics=self.topic_model.score([t for t in topic_ids if t != -1]),
             entities=[Entity(e.text, e.label_, e.start_char, len(e.text)) for e in item.doc.ents],
             model_version=self.model_version,
+            language=item.language.language,
             truncated=item.truncated or pred.truncated,
+        )
+
+    def _unread(self, item: _Prepared, truncated: bool) -> ReviewAnalysis:
+        """The record of a text in a language the models cannot read: see :class:`ReviewAnalysis`."""
+        assert item.language is not None
+        share = round(1 / len(self.sentiment.labels), 4)
+        scores = dict.fromkeys(self.sentiment.labels, share)
+        return ReviewAnalysis(
+            text=item.text,
+            sentiment=Sentiment("neutral", scores),
+            sentences=[],
+            aspects=[],
+            topics=self.topic_model.score([]),
+            entities=[],
+            model_version=self.model_version,
+            language=item.language.language,
+            flags=[UNSUPPORTED_LANGUAGE],
+            truncated=item.truncated or truncated,
         )

@@ -32,7 +32,8 @@ from typing import Any
 @dataclass(frozen=True)
 class AspectRecord:
     """One aspect mention of a stored review: surface ``text``, lemmatised ``term``, topic, clause sentiment
-    label (negative / neutral / positive) and opinion texts."""
+    label (negative / neutral / positive), opinion texts and aspect ``category`` (``nlp.categories``; None
+    for mentions analysed before categories existed)."""
 
     text: str
     term: str
@@ -40,6 +41,7 @@ class AspectRecord:
     topic_label: str
     sentiment: str
     opinions: tuple[str, ...] = ()
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,9 @@ IMPACT_DEFINITION = (
     "Impact of an aspect or topic g = (share of reviews mentioning g) x (net sentiment of g's mentions "
     "- overall net sentiment). Positive impact pulls overall net sentiment up, negative pulls it down."
 )
+
+DRIVER_KINDS: tuple[str, ...] = ("categories", "aspects", "topics")
+"""The kinds of drivers, in the order reports show them."""
 
 _OUTLIER_TOPIC_ID = -1  # BERTopic's convention, as in nlp.topics: terms that fit no topic
 
@@ -245,12 +250,17 @@ def _most_common(values: Iterable[Any]) -> Any:
     return Counter(values).most_common(1)[0][0]
 
 
-def _aspect_groups(records: Sequence[ReviewRecord]) -> dict[str, list[tuple[ReviewRecord, AspectRecord]]]:
-    """Aspect mentions grouped by ``term``, in order of first appearance."""
+def _aspect_groups(
+    records: Sequence[ReviewRecord], by: str = "term"
+) -> dict[str, list[tuple[ReviewRecord, AspectRecord]]]:
+    """Aspect mentions grouped by their ``term`` or ``category`` (``by``), in order of first appearance;
+    mentions without a category are left out of the category groups."""
     groups: dict[str, list[tuple[ReviewRecord, AspectRecord]]] = defaultdict(list)
     for record in records:
         for aspect in record.aspects:
-            groups[aspect.term].append((record, aspect))
+            key = aspect.term if by == "term" else aspect.category
+            if key is not None:
+                groups[key].append((record, aspect))
     return groups
 
 
@@ -283,7 +293,7 @@ def _ranked_aspects(records: Sequence[ReviewRecord], polarity: str) -> list[dict
 
     A term needs ``_min_mentions`` mentions in all and at least one with ``polarity``. Item: ``{aspect (most
     frequent surface text), term, mentions, share (0..1 of the term's mentions with polarity), topic {id,
-    label}, quotes [...2]}``.
+    label}, category (the mentions' most common aspect category, None if unknown), quotes [...2]}``.
     """
     minimum = _min_mentions(len(records))
     ranked = []
@@ -299,6 +309,7 @@ def _ranked_aspects(records: Sequence[ReviewRecord], polarity: str) -> list[dict
                 "mentions": len(mentions),
                 "share": _round(hits / len(mentions)),
                 "topic": {"id": topic_id, "label": topic_label},
+                "category": _most_common(a.category for _, a in mentions),
                 "quotes": _aspect_quotes(mentions, polarity),
                 "_hits": hits,
             }
@@ -328,7 +339,7 @@ def product_insights(records: Sequence[ReviewRecord], trend_granularity: str = "
 
     An aspect item is ``{"aspect": most frequent surface text, "term", "mentions": aspect mentions,
     "share": positive (praised) or negative (criticised) share of those mentions, "topic": {"id", "label"},
-    "quotes": [{"review_id", "text" (<= 200 chars around the aspect), "sentiment"}, ...2]}``, ranked by
+    "category": aspect category or None, "quotes": [{"review_id", "text" (<= 200 chars around the aspect), "sentiment"}, ...2]}``, ranked by
     mentions x share; a term needs 2 mentions (1 when the product has fewer than 10 reviews).
 
     Args:
@@ -385,9 +396,9 @@ def _topic_mentions(record: ReviewRecord) -> dict[int, tuple[str, list[str]]]:
 
 
 def drivers(records: Sequence[ReviewRecord]) -> dict[str, list[dict]]:
-    """Aspects and topics ranked by how much they pull net sentiment up or down.
+    """Aspect categories, aspects and topics ranked by how much they pull net sentiment up or down.
 
-    For a group g (an aspect term, or a topic):
+    For a group g (an aspect category, an aspect term, or a topic):
     ``impact(g) = (reviews mentioning g / all reviews) x (net sentiment of g's mentions - overall net
     sentiment)``, where the overall net sentiment is the reviews' (document-level) one and g's is over its
     aspect mentions (clause-level labels). Positive impact drives net sentiment up, negative drives it
@@ -395,25 +406,27 @@ def drivers(records: Sequence[ReviewRecord]) -> dict[str, list[dict]]:
     sum_g w_g (mean_g - mean) (which sums to 0 when the groups partition the reviews; aspects overlap, so
     here it need not): a group moves the whole only as far as it is both different and common.
 
-    Returns ``{"aspects": [...], "topics": [...]}``, each up to 10 items ``{name, kind ("aspect" |
-    "topic"), mentions (aspect mentions), reviews (reviews mentioning g), net_sentiment, impact}`` sorted
-    by ``|impact|`` (largest first), then reviews. Groups need 2 mentions (1 with fewer than 10 reviews);
-    the outlier topic (-1) is left out.
+    Returns ``{"categories": [...], "aspects": [...], "topics": [...]}`` (:data:`DRIVER_KINDS`), each up to
+    10 items ``{name, kind ("category" | "aspect" | "topic"), mentions (aspect mentions), reviews (reviews
+    mentioning g), net_sentiment, impact}`` sorted by ``|impact|`` (largest first), then reviews. A category
+    is named as in ``nlp.categories`` (``fit/size``), an aspect by its most frequent surface text. Groups
+    need 2 mentions (1 with fewer than 10 reviews); the outlier topic (-1) and mentions stored without a
+    category are left out.
     """
     if not records:
-        return {"aspects": [], "topics": []}
+        return {kind: [] for kind in DRIVER_KINDS}
     total = len(records)
     overall = _net(_counts(r.sentiment for r in records)) or 0.0
     minimum = _min_mentions(total)
 
-    aspects = []
-    for mentions in _aspect_groups(records).values():
-        if len(mentions) >= minimum:
-            name = _most_common(a.text for _, a in mentions)
-            reviews = len({id(r) for r, _ in mentions})
-            aspects.append(
-                _driver(name, "aspect", [a.sentiment for _, a in mentions], reviews, total, overall)
-            )
+    def mention_drivers(by: str, kind: str) -> list[dict]:
+        items = []
+        for key, mentions in _aspect_groups(records, by).items():
+            if len(mentions) >= minimum:
+                name = key if by == "category" else _most_common(a.text for _, a in mentions)
+                reviews = len({id(r) for r, _ in mentions})
+                items.append(_driver(name, kind, [a.sentiment for _, a in mentions], reviews, total, overall))
+        return _rank_drivers(items)
 
     topic_labels: dict[int, list[str]] = defaultdict(list)
     topic_names: dict[int, list[str]] = defaultdict(list)
@@ -428,7 +441,11 @@ def drivers(records: Sequence[ReviewRecord]) -> dict[str, list[dict]]:
         for t, labels in topic_labels.items()
         if len(labels) >= minimum
     ]
-    return {"aspects": _rank_drivers(aspects), "topics": _rank_drivers(topics)}
+    return {
+        "categories": mention_drivers("category", "category"),
+        "aspects": mention_drivers("term", "aspect"),
+        "topics": _rank_drivers(topics),
+    }
 
 
 # --- the brand manager's report ---------------------------------------------------------------------------
@@ -474,7 +491,7 @@ def sentiment_report(
                          "average_rating": float | None},
           "distribution": {"negative": float, "neutral": float, "positive": float},   # review shares
           "trend": [...],                   # as in product_insights
-          "drivers": {"aspects": [...], "topics": [...]},   # see drivers()
+          "drivers": {"categories": [...], "aspects": [...], "topics": [...]},   # see drivers()
           "quotes": [{"review_id", "product_id", "text", "sentiment", "created_at"}, ...6],
           "definitions": {"net_sentiment": str, "impact": str},
         }
@@ -548,7 +565,7 @@ def report_csv(report: Mapping[str, Any], bom: bool = False) -> str:
 
     Sections follow one another, each a title row, a header row and its rows, then an empty row:
     ``Report`` (field,value: generated_at, granularity, then each filter), ``Scorecards`` (metric,value),
-    ``Trend`` (one row per period), ``Drivers`` (aspects then topics) and ``Quotes``. Every cell passes
+    ``Trend`` (one row per period), ``Drivers`` (categories, aspects, then topics) and ``Quotes``. Every cell passes
     through :func:`csv_cell` (formula-injection guard). ``bom=True`` starts the text with a UTF-8 byte
     order mark, which Excel needs to read non-ASCII text correctly.
     """
@@ -573,7 +590,7 @@ def report_csv(report: Mapping[str, Any], bom: bool = False) -> str:
     )
     driver_rows = [
         [item.get(c) for c in _DRIVER_COLUMNS]
-        for kind in ("aspects", "topics")
+        for kind in DRIVER_KINDS
         for item in (report.get("drivers") or {}).get(kind, [])
     ]
     section("Drivers", _DRIVER_COLUMNS, driver_rows)
@@ -1012,7 +1029,7 @@ def _mix_section(shares: Mapping[str, float], trend: Sequence[Mapping[str, Any]]
 
 def _drivers_section(drivers_: Mapping[str, Sequence[Mapping[str, Any]]]) -> str:
     parts = []
-    for kind in ("aspects", "topics"):
+    for kind in DRIVER_KINDS:
         items = drivers_.get(kind) or []
         chart = (
             _drivers_svg(items, kind)
@@ -1022,8 +1039,8 @@ def _drivers_section(drivers_: Mapping[str, Sequence[Mapping[str, Any]]]) -> str
         parts.append(f"<h3>{kind.capitalize()}</h3>{chart}")
     return (
         f"<section><h2>What drives sentiment up or down</h2>{''.join(parts)}"
-        '<p class="explain">A bar shows how far an aspect (a thing customers talk about, like “fabric”) or a '
-        "topic (a group of related aspects) moves overall net sentiment: its share of reviews &times; (its own "
+        '<p class="explain">A bar shows how far an aspect category (fit / size, fabric / material, colour, ...), '
+        "an aspect (a thing customers talk about, like “fabric”) or a topic (a group of related aspects) moves overall net sentiment: its share of reviews &times; (its own "
         "net sentiment &minus; the overall net sentiment), in points. Green bars to the right lift sentiment; "
         "red bars to the left pull it down. Common subjects with strong feelings move it most.</p></section>"
     )

@@ -30,7 +30,7 @@ from nlp.analyzer import AnalysisError, Analyzer
 STDIN = "-"
 FLAT_COLUMNS = [
     "id", "sentiment", "negative", "neutral", "positive", "topics", "sentences", "aspects", "entities",
-    "model_version", "truncated", "error_code", "error_message",
+    "language", "flags", "model_version", "truncated", "error_code", "error_message",
 ]  # fmt: skip
 
 
@@ -200,7 +200,8 @@ def _parse_json_line(raw: bytes, row_number: int) -> dict | Row:
 
 
 def flatten(record: dict) -> dict:
-    """One flat row for CSV / Parquet: scalar columns plus JSON strings for nested lists."""
+    """One flat row for CSV / Parquet: scalar columns plus JSON strings for nested lists; ``flags`` joined
+    with commas (empty: none)."""
     error = record.get("error") or {}
     sentiment = record.get("sentiment") or {}
     scores = sentiment.get("scores", {})
@@ -213,6 +214,8 @@ def flatten(record: dict) -> dict:
         "sentiment": sentiment.get("label"),
         **{k: scores.get(k) for k in ("negative", "neutral", "positive")},
         **nested,
+        "language": record.get("language"),
+        "flags": ",".join(record.get("flags", [])) if "sentiment" in record else None,
         "model_version": record.get("model_version"),
         "truncated": bool(record.get("truncated", False)),
         "error_code": error.get("code"),
@@ -298,6 +301,7 @@ class ScoreSummary:
     sentiment: Counter = field(default_factory=Counter)
     topics: Counter = field(default_factory=Counter)
     truncated: int = 0
+    flags: Counter = field(default_factory=Counter)
 
     def add(self, record: dict) -> None:
         self.rows += 1
@@ -306,6 +310,7 @@ class ScoreSummary:
             return
         self.sentiment[record["sentiment"]["label"]] += 1
         self.truncated += bool(record.get("truncated"))
+        self.flags.update(record.get("flags", []))
         for topic in record.get("topics", []):
             if topic["id"] != -1:
                 self.topics[topic["label"]] += 1
@@ -324,6 +329,8 @@ class ScoreSummary:
             )
         if self.truncated:
             lines.append(f"truncated for the model: {self.truncated}")
+        if self.flags:
+            lines.append("flagged: " + ", ".join(f"{flag} {n}" for flag, n in self.flags.most_common()))
         return "\n".join(lines)
 
 

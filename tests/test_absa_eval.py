@@ -48,8 +48,8 @@ SENTENCE = GoldSentence(
 )
 
 
-def _predicted(target, polarity="positive", opinions=(), head="fabric") -> PredictedAspect:
-    return PredictedAspect(target, polarity, tuple(opinions), head)
+def _predicted(target, polarity="positive", opinions=(), head="fabric", category=None) -> PredictedAspect:
+    return PredictedAspect(target, polarity, tuple(opinions), head, category)
 
 
 def test_head_word_and_span_matching() -> None:
@@ -101,8 +101,23 @@ def test_wrong_opinion_is_caught_by_pairs_only() -> None:
         1,
     )
     assert report.pairs_head.f1 == 0.0
-    # categories: fabric/material found, the implicit fit/size missed
-    assert (report.categories.precision, report.categories.recall) == (1.0, 0.5)
+    # categories by head mapping: fabric/material found, the implicit fit/size missed; no own category given
+    assert (report.categories_by_mapping.precision, report.categories_by_mapping.recall) == (1.0, 0.5)
+    assert report.categories.predicted == 0
+
+
+def test_own_categories_are_scored_apart_from_the_head_mapping() -> None:
+    # the system says fit/size (from "small") where the head mapping says fabric/material
+    report = evaluate([SENTENCE], {"1-0": [_predicted(FABRIC, opinions=[SMALL], category="fit/size")]})
+    assert (report.categories.true_positives, report.categories.predicted, report.categories.gold) == (
+        1,
+        1,
+        2,
+    )
+    assert report.categories_by_mapping.true_positives == 1
+    figures = report.to_dict()
+    assert figures["aspect_categories"]["precision"] == 1.0
+    assert figures["aspect_categories_by_mapping"]["recall"] == 0.5
 
 
 def test_lenient_match_and_polarity_on_exact_matches_only() -> None:

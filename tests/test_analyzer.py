@@ -57,6 +57,39 @@ def test_mixed_review_gives_each_aspect_its_clause_sentiment(analyzer):
     assert aspects["fabric"].topic["id"] != -1
 
 
+def test_aspects_carry_a_category_and_spelling_variants_share_a_term(analyzer):
+    from nlp.categories import CATEGORIES
+
+    result = _one(analyzer, "Runs small, lovely fabric. I love the colour and the grey is pretty. Cute top.")
+    categories = {a.text: (a.term, a.category) for a in result.aspects}
+    assert categories["fabric"] == ("fabric", "fabric/material")
+    assert categories["colour"] == ("color", "colour")
+    assert categories["grey"] == ("gray", "colour")
+    assert categories["top"] == ("top", "style/look")
+    assert all(a.category in CATEGORIES for a in result.aspects)
+    assert [a["category"] for a in result.to_dict()["aspects"]] == [a.category for a in result.aspects]
+
+
+def test_a_german_review_is_flagged_and_not_read_as_english(analyzer):
+    german, english = analyzer.analyze(
+        ["Das Kleid ist wunderschön, aber leider viel zu klein. Ich schicke es zurück.", "Runs small, sadly."]
+    )
+    assert isinstance(german, ReviewAnalysis) and isinstance(english, ReviewAnalysis)
+    record = german.to_dict()
+    assert (record["language"], record["flags"]) == ("de", ["unsupported_language"])
+    assert record["sentiment"]["label"] == "neutral"
+    assert max(record["sentiment"]["scores"].values()) - min(record["sentiment"]["scores"].values()) < 1e-3
+    assert (record["sentences"], record["aspects"], record["entities"]) == ([], [], [])
+    assert [t["id"] for t in record["topics"]] == [-1]
+    assert (english.language, english.flags) == ("en", [])
+
+
+@pytest.mark.parametrize("text", ["ok", "Love it!", "Too sheer", "Cute top.", "Yes yes yes!", "n/a"])
+def test_short_english_reviews_are_not_flagged(analyzer, text):
+    result = _one(analyzer, text)
+    assert (result.language, result.flags) == ("en", [])
+
+
 def test_negation_flips_the_aspect(analyzer):
     result = _one(analyzer, "The fabric is not soft at all.")
     [fabric] = [a for a in result.aspects if a.text == "fabric"]

@@ -95,7 +95,18 @@ def test_analyze_batch_with_per_document_errors(api):
     }
     first = data["results"][0]
     assert first["aspects"][0]["text"] == "fabric" and first["sentences"][0]["offset"] == 0
+    assert first["aspects"][0]["category"] == "fabric/material"
+    assert (first["language"], first["flags"]) == ("en", [])
     assert "jane@example.com" not in response.text and "[EMAIL]" in data["results"][1]["text"]
+
+
+def test_a_german_document_says_its_language_and_is_flagged(api):
+    text = "Das Kleid ist wunderschön, aber leider viel zu klein. Ich schicke es zurück."
+    response = api.post("/v1/analyze", json={"documents": [{"id": "de", "text": text}]}, headers=api.reader)
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert (result["language"], result["flags"], result["aspects"]) == ("de", ["unsupported_language"], [])
+    assert result["sentiment"]["label"] == "neutral"
 
 
 def test_analyze_limits_and_bad_requests(api):
@@ -217,6 +228,11 @@ def test_insights_topics_and_reports(api):
         "/v1/reports/sentiment", params={"product_id": "DRS-1", "granularity": "month"}, headers=api.reader
     )
     assert report.status_code == 200 and report.json()["scorecards"]["reviews"] == 4
+    categories = report.json()["drivers"]["categories"]
+    assert categories and all(d["kind"] == "category" for d in categories)
+    stored = api.get("/v1/reviews", params={"product_id": "DRS-1"}, headers=api.reader).json()["items"]
+    assert all(a["category"] for review in stored for a in review["aspects"])
+    assert all(review["language"] == "en" for review in stored)
     as_csv = api.get("/v1/reports/sentiment", params={"format": "csv"}, headers=api.reader)
     assert as_csv.headers["content-type"].startswith("text/csv")
     cells = [cell for row in csv.reader(io.StringIO(as_csv.text)) for cell in row]

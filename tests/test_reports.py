@@ -24,6 +24,13 @@ from nlp.reports import (
 )
 
 TOPICS = {"fabric": (0, "material"), "fit": (1, "fit & sizing"), "zip": (2, "construction")}
+# aspect categories of the terms; "thing" has none (a mention stored before categories existed)
+CATEGORIES = {
+    "fabric": "fabric/material",
+    "fit": "fit/size",
+    "zip": "quality/durability",
+    "price": "price/value",
+}
 _DEFAULT_SCORES = {
     "positive": {"negative": 0.05, "neutral": 0.05, "positive": 0.9},
     "neutral": {"negative": 0.1, "neutral": 0.8, "positive": 0.1},
@@ -35,7 +42,7 @@ def asp(
     term: str, sentiment: str, text: str | None = None, topic: tuple[int, str] | None = None
 ) -> AspectRecord:
     topic_id, label = topic or TOPICS.get(term, (9, "other"))
-    return AspectRecord(text or term, term, topic_id, label, sentiment, ())
+    return AspectRecord(text or term, term, topic_id, label, sentiment, (), CATEGORIES.get(term))
 
 
 def rec(
@@ -151,7 +158,7 @@ def test_empty_input_gives_valid_reports() -> None:
         "average_rating": None,
     }
     assert report["trend"] == [] and report["quotes"] == []
-    assert report["drivers"] == {"aspects": [], "topics": []}
+    assert report["drivers"] == {"categories": [], "aspects": [], "topics": []}
     json.dumps(report)  # JSON-ready
     rows = list(csv.reader(io.StringIO(report_csv(report))))
     assert ["metric", "value"] in rows
@@ -338,6 +345,22 @@ def test_driver_impact_sign_value_and_order() -> None:
     assert sentiment_report(driver_reviews())["drivers"] == result
 
 
+def test_category_drivers_name_the_category_and_leave_out_mentions_without_one() -> None:
+    records = [
+        *driver_reviews(),
+        rec(11, "negative", aspects=(asp("fit", "negative"), asp("fit", "negative"))),
+    ]
+    got = [(d["name"], d["kind"], d["mentions"], d["reviews"]) for d in drivers(records)["categories"]]
+    # overall net sentiment over 11 reviews is (5 - 4) / 11; "thing" (no category) is in no category driver
+    assert got == [
+        ("fabric/material", "category", 4, 4),  # 4/11 x (1 - 1/11) = +0.33
+        ("quality/durability", "category", 3, 3),  # 3/11 x (-1 - 1/11) = -0.30
+        ("fit/size", "category", 2, 1),
+        ("price/value", "category", 2, 2),
+    ]
+    assert drivers(records)["categories"][2]["impact"] == pytest.approx(1 / 11 * (-1 - 1 / 11), abs=1e-4)
+
+
 def test_topic_impacts_of_a_partition_sum_to_zero() -> None:
     labels = ["positive", "positive", "negative", "neutral", "negative", "positive", "positive", "neutral"]
     records = [
@@ -487,8 +510,8 @@ def test_report_csv_lists_drivers_and_can_start_with_a_bom() -> None:
     report = sentiment_report(driver_reviews())
     rows = sections(report_csv(report))["Drivers"]
     assert rows[0] == ["kind", "name", "mentions", "reviews", "net_sentiment", "impact"]
-    assert rows[1] == ["aspect", "Zip", "3", "3", "-1.0", "-0.36"]
-    assert [r[0] for r in rows[1:]] == ["aspect"] * 4 + ["topic"] * 3
+    assert rows[1] == ["category", "quality/durability", "3", "3", "-1.0", "-0.36"]
+    assert [r[0] for r in rows[1:]] == ["category"] * 3 + ["aspect"] * 4 + ["topic"] * 3
     assert report_csv(report, bom=True).startswith("\ufeffReport\r\n")
 
 
@@ -519,6 +542,7 @@ def test_reports_over_real_analyzer_output(request: pytest.FixtureRequest, examp
                 topic_label=a.topic["label"],
                 sentiment=a.sentiment.label,
                 opinions=tuple(o.text for o in a.opinions),
+                category=a.category,
             )
             for a in result.aspects
         )

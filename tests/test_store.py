@@ -103,7 +103,7 @@ def test_migrations_create_every_table_matching_the_models(db_url):
     assert current(db_url) is None
     upgrade(db_url)
     upgrade(db_url)  # at head: a no-op
-    assert current(db_url) == "0002"
+    assert current(db_url) == "0003"
     engine = make_engine(db_url)
     try:
         with engine.connect() as connection:

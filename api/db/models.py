@@ -111,7 +111,8 @@ class Review(Base):
 
 class ReviewAspect(Base):
     """One aspect mention of a review: surface ``text`` at ``offset``/``length`` (characters of the analysed
-    text), its ``term`` (grouping key), topic, clause sentiment label and opinion texts."""
+    text), its ``term`` (grouping key), topic, aspect ``category`` (``nlp.categories.CATEGORIES``; NULL for
+    reviews analysed before categories existed), clause sentiment label and opinion texts."""
 
     __tablename__ = "review_aspects"
     __table_args__ = (
@@ -127,6 +128,7 @@ class ReviewAspect(Base):
     term: Mapped[str] = mapped_column(String)
     topic_id: Mapped[int] = mapped_column(Integer)
     topic_label: Mapped[str] = mapped_column(String)
+    category: Mapped[str | None] = mapped_column(String(32))
     sentiment: Mapped[str] = mapped_column(String(16))
     opinions: Mapped[list[str]] = mapped_column(JSON)
     offset: Mapped[int] = mapped_column(Integer)

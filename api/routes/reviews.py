@@ -42,6 +42,8 @@ def review_out(review) -> ReviewOut:
         sentiment=analysis["sentiment"],
         topics=analysis.get("topics", []),
         aspects=analysis.get("aspects", []),
+        language=analysis.get("language"),
+        flags=analysis.get("flags", []),
         model_version=review.model_version,
     )
 
