@@ -69,7 +69,7 @@ def test_db_upgrade_creates_the_database(data_dir):
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert (data_dir / "reviewpulse.db").exists()
-    assert "at revision 0002" in result.output
+    assert "at revision 0003" in result.output
 
 
 def test_apikey_create_prints_the_key_alone_on_the_last_line(data_dir, open_session):
