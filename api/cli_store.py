@@ -190,6 +190,34 @@ def read_table(
         yield from _read_jsonl(path, columns, chunk_size)
 
 
+def table_columns(path: str) -> list[str]:
+    """The column names of ``path``: the CSV header, the Parquet schema, or the keys of the first JSON object
+    of a JSONL file (none when it has no object).
+
+    Raises:
+        UnsupportedFormatError: unknown suffix.
+        FileNotFoundError: no such file.
+    """
+    kind = _kind(path)
+    if kind == "csv":
+        import pandas as pd
+
+        return [str(c) for c in pd.read_csv(path, nrows=0, encoding_errors="replace").columns]
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    opener = gzip.open if path.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        for raw in fh:
+            if raw.strip():
+                with contextlib.suppress(UnicodeDecodeError, json.JSONDecodeError):
+                    obj = json.loads(raw.decode("utf-8"))
+                    if isinstance(obj, dict):
+                        return list(obj)
+    return []
+
+
 def _check(available: list[str], columns: list[str]) -> None:
     from nlp.scoring import MissingColumnError
 
@@ -344,8 +372,15 @@ _ProductPattern = typer.Option(
 )
 
 
+def _is_default(ctx: typer.Context, parameter: str) -> bool:
+    """Whether ``parameter`` was left at its default (not given on the command line nor by a variable)."""
+    source = ctx.get_parameter_source(parameter)  # an enum of the click that typer bundles: compare names
+    return source is not None and source.name in ("DEFAULT", "DEFAULT_MAP")
+
+
 @load_app.command("products")
 def load_products(
+    ctx: typer.Context,
     file: str = typer.Argument(..., help="CSV (.csv, .csv.gz), JSONL or Parquet catalogue."),
     id_col: str = typer.Option("product_id", "--id-col", help="Column holding the product id."),
     name_col: str = typer.Option("name", "--name-col", help="Column holding the product name."),
@@ -360,12 +395,21 @@ def load_products(
 ) -> None:
     """Insert or update the product catalogue (a product loaded again is updated, not duplicated).
 
-    The category, description and price columns are optional: name one that the file lacks and it is an
-    error; pass an empty string (``--price-col ''``) to skip a default one.
+    The category, description and price columns are optional: one left at its default name that the file
+    lacks is skipped with a note; one named on the command line that the file lacks is an error; an empty
+    string (--price-col '') skips one.
     """
     from api.store import normalize_product, upsert_products
 
     optional = {"category": category_col, "description": description_col, "price": price_col}
+    with _load_errors():
+        available = table_columns(file)
+    for field_name, column in optional.items():
+        if column and column not in available and _is_default(ctx, f"{field_name}_col"):
+            typer.echo(
+                f"note: no {column!r} column in {file}: products are loaded without a {field_name}", err=True
+            )
+            optional[field_name] = None
     columns = {"product_id": id_col, "name": name_col, **{k: v for k, v in optional.items() if v}}
 
     def valid(product: dict) -> dict:

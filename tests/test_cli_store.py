@@ -166,6 +166,30 @@ def test_load_products_names_a_missing_column(tmp_path, data_dir):
     assert "'nope' not found" in result.output and "sku" in result.output
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_load_products_skips_an_absent_default_optional_column_with_a_note(
+    tmp_path, data_dir, open_session, suffix
+):
+    rows = [{"product_id": "p1", "name": "Wool coat", "price": 120.0}]  # no category, no description
+    path = tmp_path / f"p{suffix}"
+    if suffix == ".csv":
+        _write_csv(path, rows)
+    elif suffix == ".jsonl":
+        path.write_text(json.dumps(rows[0]) + "\n", encoding="utf-8")
+    else:
+        pd.DataFrame(rows).to_parquet(path)
+    result = runner.invoke(app, ["load", "products", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "no 'category' column" in result.stderr and "no 'description' column" in result.stderr
+    assert "price" not in result.stderr and "upserted: 1" in result.stderr
+    with open_session() as session:
+        coat = store.get_product(session, "p1")
+        assert coat is not None and coat.category is None and float(coat.price) == 120.0
+    # a column named on the command line must be there: a typo is an error, not a note
+    named = runner.invoke(app, ["load", "products", str(path), "--category-col", "categroy"])
+    assert named.exit_code == 2 and "'categroy' not found" in named.output
+
+
 class StubAnalyzer:
     """Stands in for :class:`nlp.analyzer.Analyzer` where the CLI's own logic is under test: "broke" reads
     negative, anything else positive; non-text is an ``AnalysisError`` as the real one reports it."""
