@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
+import warnings
 from enum import StrEnum
 from pathlib import Path
 
@@ -18,6 +20,8 @@ app = typer.Typer(
     help="ReviewPulse: offline customer-review analysis (sentiment, aspects, topics).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # plain help: flags without a '<bool>' type, and help text such as "reviewpulse[ray]" kept as written
+    rich_markup_mode=None,
 )
 train_app = typer.Typer(
     help="Reproduce a model artifact from the shared datasets or your own file.", no_args_is_help=True
@@ -30,6 +34,17 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(load_app, name="load")
 app.command("recommend")(recommend)
 evaluate_app.command("recommend")(evaluate_recommend)
+
+
+@app.callback()
+def _quiet_model_loading() -> None:
+    """Keep library noise that says nothing to the user off stderr, for every command (and the workers of
+    ``serve``, which inherit the environment): transformers' "Loading weights" bar, and the FutureWarning
+    that peft's adapter loading triggers in transformers 5 (``is_gradient_checkpointing``)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # read when transformers is first imported
+    warnings.filterwarnings(
+        "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+    )
 
 
 def _invocation(ctx: typer.Context) -> str:
@@ -64,9 +79,17 @@ _Out = typer.Option(None, "--out", help="Output .jsonl (default), .csv or .parqu
 _Quiet = typer.Option(False, "--quiet", help="No progress bar.")
 
 
-def _check_input(input: str) -> None:
+def _check_input(input: str, text_col: str, id_col: str | None) -> None:
+    """Exit with an error now, before any model loads, if ``input`` is missing, has an unknown suffix or
+    lacks a named column."""
+    from nlp.scoring import MissingColumnError, UnsupportedFormatError, check_columns
+
     if input != "-" and not Path(input).exists():
         raise fail(f"input file {input} does not exist")
+    try:
+        check_columns(input, text_col, id_col)
+    except (MissingColumnError, UnsupportedFormatError) as exc:
+        raise fail(str(exc)) from exc
 
 
 def _run_batch(model, input: str, text_col: str, id_col: str | None, out: str | None, **options) -> None:
@@ -99,7 +122,9 @@ def score(
         False, "--redact-pii", help="Redact e-mails, phone and card numbers first."
     ),
     model_version: str = typer.Option(
-        "latest", "--model-version", help="Registered sentiment model version."
+        "latest",
+        "--model-version",
+        help="Registered sentiment model version; 'latest' is the default one ('reviewpulse models').",
     ),
     chunk_size: int = typer.Option(256, "--chunk-size", min=1, help="Rows read and analysed per chunk."),
     only: Only | None = typer.Option(
@@ -131,7 +156,7 @@ def score(
     With --out the records go to parts in OUT.parts/ first and are joined into OUT at the end, so a killed
     run can be finished with --resume.
     """
-    _check_input(input)
+    _check_input(input, text_col, id_col)
     only_value = only.value if only else None
     if engine is Engine.ray:
         if resume:
@@ -246,11 +271,15 @@ def _score_on_ray(
 def analyze(
     text: str = typer.Argument(..., help="The review text."),
     as_json: bool = typer.Option(False, "--json", help="Print the full analysis as JSON."),
-    redact_pii: bool = typer.Option(False, "--redact-pii"),
+    redact_pii: bool = typer.Option(
+        False, "--redact-pii", help="Redact e-mails, phone and card numbers before the analysis."
+    ),
 ) -> None:
     """Analyse one text and print the result readably."""
     from nlp.analyzer import AnalysisError
 
+    if not text.strip():  # the record's own error, before the models load
+        raise fail("empty_text: the text is empty or whitespace only", code=1)
     [result] = _analyzer("latest", redact_pii).analyze([text])
     if isinstance(result, AnalysisError):
         raise fail(f"{result.code}: {result.message}", code=1)
@@ -562,7 +591,7 @@ def intent(
     from nlp.intents import INTENT_LAYOUT, IntentClassifier, IntentSummary
     from nlp.registry import Registry
 
-    _check_input(input)
+    _check_input(input, text_col, id_col)
     try:
         classifier = IntentClassifier.load(model or Registry().path("intent"))
     except (KeyError, FileNotFoundError) as exc:
@@ -842,7 +871,7 @@ def pd_is_numeric(series) -> bool:
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (0.0.0.0 for all)."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port to listen on."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes; each loads the models (~0.5 GB)."),
 ) -> None:
     """Start the HTTP API (settings from REVIEWPULSE_* variables; see README)."""
@@ -868,16 +897,24 @@ def fetch_base_model(
 
 @app.command()
 def models() -> None:
-    """List the registered models with their versions and headline metrics; ``(default)`` marks a version
-    pinned to run by default instead of the newest."""
+    """List the registered models with their versions and headline metrics.
+
+    "default" marks the version that runs when none is asked for (the pinned one, else the newest);
+    "newest" marks the last one registered.
+    """
     from nlp.registry import Registry
 
     registry = Registry()
-    pinned = registry.defaults()
-    for entry in registry.entries():
-        default = "(default)" if pinned.get(entry.name) == entry.version else ""
+    entries = registry.entries()
+    newest = {entry.name: entry.version for entry in entries}  # registered in order: the last one wins
+    default = {name: registry.get(name).version for name in newest}
+    typer.echo(f"{'model':<11} {'version':<8} {'marks':<16} {'path':<18} {'registered':<25}  metrics")
+    for entry in entries:
+        marks = [
+            mark for mark, of in (("default", default), ("newest", newest)) if of[entry.name] == entry.version
+        ]
         typer.echo(
-            f"{entry.name:<11} v{entry.version:<4} {default:<9} {entry.path:<18} {entry.created}  "
+            f"{entry.name:<11} v{entry.version:<7} {', '.join(marks):<16} {entry.path:<18} {entry.created:<25}  "
             f"{json.dumps(entry.metrics)}"
         )
 

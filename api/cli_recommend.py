@@ -15,9 +15,16 @@ def recommend(
     user_id: str | None = typer.Option(None, "--user-id", help="Suggest for this customer."),
     product_id: str | None = typer.Option(None, "--product-id", help="Products bought with this one."),
     query: str | None = typer.Option(None, "--query", help='A free-text need, e.g. "warm coat".'),
-    category: str | None = typer.Option(None, "--category"),
-    max_price: float | None = typer.Option(None, "--max-price", min=0),
-    k: int = typer.Option(10, "--k", min=1, max=100),
+    category: str | None = typer.Option(
+        None, "--category", help="Only products of this category (any case: 'dresses' = 'Dresses')."
+    ),
+    max_price: float | None = typer.Option(
+        None,
+        "--max-price",
+        min=0,
+        help="Only products with a price at most this (unpriced ones are left out).",
+    ),
+    k: int = typer.Option(10, "--k", min=1, max=100, help="How many suggestions."),
     as_json: bool = typer.Option(False, "--json", help="Print the response as the API gives it."),
 ) -> None:
     """Suggest products from the store (catalogue, interactions, reviews), each with its reasons."""

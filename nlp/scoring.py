@@ -97,6 +97,18 @@ def read_rows(
             yield from _read_jsonl(source or _open_binary(path, stack), text_col, id_col, chunk_size)
 
 
+def check_columns(path: str, text_col: str, id_col: str | None = None) -> None:
+    """Raise now what :func:`read_rows` would raise at its first row, so that a missing column or an unknown
+    suffix is reported before any model loads. Reads at most the first row; stdin, which can be read only
+    once, is not read.
+
+    Raises:
+        MissingColumnError, UnsupportedFormatError: as :func:`read_rows`.
+    """
+    if path != STDIN:
+        next(read_rows(path, text_col, id_col, chunk_size=1), None)
+
+
 def count_rows(path: str) -> int | None:
     """How many rows :func:`read_rows` will yield (the progress bar's total, hence its time left); None for
     stdin.

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from nlp.paths import DATASETS_DIR
+from nlp.paths import DATASETS_DIR, PROJECT_ROOT
 from tests.conftest import EXAMPLES, needs_datasets
 
 runner = CliRunner()
@@ -129,12 +129,59 @@ def test_undecodable_csv_bytes_and_missing_values(tmp_path):
     ]
 
 
-def test_missing_column_exits_2_and_names_columns(tmp_path):
+@pytest.fixture
+def no_model_load(monkeypatch):
+    """Make loading any model fail, for checks that must come before the models load."""
+
+    def loaded(*args, **kwargs):
+        raise AssertionError("a model was loaded before the input was checked")
+
+    monkeypatch.setattr("api.cli._analyzer", loaded)
+    monkeypatch.setattr("nlp.intents.IntentClassifier.load", loaded)
+
+
+@pytest.mark.parametrize("command", ["score", "intent"])
+def test_missing_column_exits_2_and_names_columns_before_the_models_load(tmp_path, no_model_load, command):
     out = tmp_path / "never.jsonl"
-    result = _score(str(EXAMPLES), "--text-col", "body", "--out", str(out))
+    result = runner.invoke(app, [command, str(EXAMPLES), "--text-col", "body", "--out", str(out)])
     assert result.exit_code == 2
     assert "'body' not found" in result.output and "review_id" in result.output and "text" in result.output
     assert not out.exists()
+    no_id = runner.invoke(app, [command, str(EXAMPLES), "--text-col", "text", "--id-col", "ident"])
+    assert no_id.exit_code == 2 and "'ident' not found" in no_id.output
+
+
+def test_an_empty_text_is_refused_before_the_models_load(no_model_load):
+    empty = runner.invoke(app, ["analyze", "   "])
+    assert empty.exit_code == 1 and "empty_text" in empty.output
+
+
+def test_help_describes_every_option_and_shows_no_bool_type():
+    import typer.main
+
+    root = typer.main.get_command(app)
+    for path in (["analyze"], ["recommend"], ["score"], ["load", "products"], ["serve"]):
+        command = root
+        for name in path:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        undocumented = [p.name for p in command.params if p.param_type_name == "option" and not p.help]
+        assert not undocumented, f"{' '.join(path)}: options without help: {undocumented}"
+        shown = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "120"}).output
+        assert "<bool>" not in shown, shown
+    assert "reviewpulse[ray]" in runner.invoke(app, ["score", "--help"], env={"COLUMNS": "200"}).output
+
+
+def test_models_listing_has_a_header_and_marks_the_default_and_the_newest():
+    from nlp.registry import Registry
+
+    lines = runner.invoke(app, ["models"]).output.splitlines()
+    assert lines[0].split()[:4] == ["model", "version", "marks", "path"]
+    registry = Registry()
+    default = registry.get("sentiment").version
+    newest = registry.versions("sentiment")[-1]
+    rows = {line.split()[1]: line for line in lines[1:] if line.startswith("sentiment ")}
+    assert "default" in rows[f"v{default}"] and "newest" in rows[f"v{newest}"]
+    assert sum("default" in line for line in rows.values()) == 1
 
 
 def test_unknown_format_and_missing_file_exit_2(tmp_path):
@@ -153,12 +200,14 @@ def test_stdin_through_the_installed_command(tmp_path):
         input=payload.encode(),
         capture_output=True,
         timeout=300,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(PROJECT_ROOT)},  # this checkout's code
     )
     assert done.returncode == 0, done.stderr.decode()
     records = [json.loads(line) for line in done.stdout.decode().splitlines()]
     assert [r["id"] for r in records] == ["a0", "a1"]
-    assert "scoring" in done.stderr.decode() and "rows: 2" in done.stderr.decode()
+    stderr = done.stderr.decode()
+    assert "scoring" in stderr and "rows: 2" in stderr
+    assert "Loading weights" not in stderr and "Warning" not in stderr, stderr
 
 
 @needs_datasets
@@ -180,8 +229,6 @@ def test_analyze_prints_readably():
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("document: ")
     assert "aspect 'fabric'" in result.output and "so soft" in result.output
-    empty = runner.invoke(app, ["analyze", "   "])
-    assert empty.exit_code == 1 and "empty_text" in empty.output
 
 
 @pytest.mark.slow
