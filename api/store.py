@@ -375,7 +375,8 @@ def list_reviews(
     """One page of reviews, newest first (``created_at``, then ``id``, descending), and the cursor of the
     next page (None on the last page).
 
-    Filters combine with AND: ``product_id``; ``category`` (the product's); document ``sentiment``;
+    Filters combine with AND: ``product_id``; ``category`` (the product's, in any case: SQL ``lower()``,
+    which on SQLite folds ASCII letters only); document ``sentiment``;
     ``topic_id`` (the review has aspect mentions in that topic); ``date_from`` / ``date_to`` on
     ``created_at``, both inclusive (a ``date`` covers its whole day, UTC). Pagination is keyset
     pagination: the opaque ``cursor`` encodes the last row's ``(created_at, id)``, so pages stay stable
@@ -420,8 +421,8 @@ def _review_filters(
     where: list[ColumnElement[bool]] = []
     if product_id is not None:
         where.append(Review.product_id == product_id)
-    if category is not None:
-        where.append(Product.category == category)
+    if category is not None:  # any case, as in suggestions: "Dresses" finds a catalogue's "dresses"
+        where.append(func.lower(Product.category) == category.lower())
     if date_from is not None:
         where.append(Review.created_at >= _bound(date_from))
     if isinstance(date_to, datetime):

@@ -314,7 +314,7 @@ def test_filters_and_cursor_pagination_return_every_row_exactly_once(session):
 
     assert ids(product_id="dress") == {r.id for r in stored if r.product_id == "dress"}
     outerwear = {r.id for r in stored if r.product_id in ("coat", "scarf")}
-    assert ids(category="Outerwear") == outerwear
+    assert ids(category="Outerwear") == outerwear == ids(category="outerwear") == ids(category="OUTERWEAR")
     assert ids(sentiment="negative") == {r.id for r in stored if r.sentiment == "negative"}
     assert ids(topic_id=1) == {r.id for i, r in enumerate(stored) if i % 2}
     assert ids(category="Outerwear", sentiment="negative", topic_id=2) == {
@@ -356,6 +356,7 @@ def test_review_records_and_topic_stats_shapes(session):
     assert first.aspects == (AspectRecord("part0", "part0", 2, "topic2", first.sentiment, ("nice",)),)
     assert first.topics == ((2, "topic2", 1.0),)
     assert {r.product_id for r in store.review_records(session, category="Dresses")} == {"dress"}
+    assert {r.product_id for r in store.review_records(session, category="dresses")} == {"dress"}
     assert len(store.review_records(session, product_id="coat", date_to=T0 + timedelta(days=2))) == 2
 
     stats = store.topic_stats(session)
