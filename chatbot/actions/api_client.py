@@ -1,10 +1,12 @@
 """The one client the actions use to call the ReviewPulse API.
 
-Every call is an ``httpx.AsyncClient`` request to ``REVIEWPULSE_API_URL`` with the key from
-``REVIEWPULSE_API_KEY`` (header ``X-API-Key``), bounded by :data:`TIMEOUT_SECONDS` per attempt. Idempotent
-reads (``GET`` and ``POST /v1/answer``, which changes nothing) are retried once after a connection error,
-a timeout or a 5xx; writes are not. Failures raise :class:`ApiError`, which the actions turn into a polite
-message, so nothing ever reaches Rasa as an exception.
+Every call is a request to ``REVIEWPULSE_API_URL`` with the key from ``REVIEWPULSE_API_KEY`` (header
+``X-API-Key``), bounded by :data:`TIMEOUT_SECONDS` per attempt, through one ``httpx.AsyncClient`` shared by
+all the actions of the process (one connection pool, kept alive between calls; one per event loop, since a
+client cannot move between loops). Idempotent reads (``GET`` and ``POST /v1/answer``, which changes
+nothing) are retried once (tenacity) after a connection error, a timeout or a 5xx; writes are not. Failures
+raise :class:`ApiError`, which the actions turn into a polite message, so nothing ever reaches Rasa as an
+exception.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import weakref
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_fixed
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +30,16 @@ DEFAULT_API_URL = "http://localhost:8000"
 TIMEOUT_SECONDS = 3.0
 #: Pause, in seconds, before the one retry of an idempotent read.
 RETRY_DELAY_SECONDS = 0.2
+
+_SHARED: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+
+
+def shared_http() -> httpx.AsyncClient:
+    """The process's ``httpx.AsyncClient`` for the running event loop, made on first use."""
+    loop = asyncio.get_running_loop()
+    if loop not in _SHARED:
+        _SHARED[loop] = httpx.AsyncClient(timeout=TIMEOUT_SECONDS)
+    return _SHARED[loop]
 
 
 class ApiError(Exception):
@@ -47,14 +61,20 @@ class ReviewPulseClient:
         base_url: the API's address; default ``$REVIEWPULSE_API_URL``, else ``http://localhost:8000``.
         api_key: default ``$REVIEWPULSE_API_KEY``. Reads need the reader role, feedback the writer role.
         timeout: seconds per attempt, at most :data:`TIMEOUT_SECONDS`.
+        http: the ``httpx.AsyncClient`` to send with; default :func:`shared_http`.
     """
 
     def __init__(
-        self, base_url: str | None = None, api_key: str | None = None, timeout: float = TIMEOUT_SECONDS
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+        http: httpx.AsyncClient | None = None,
     ) -> None:
         self.base_url = (base_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL).rstrip("/")
         self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
         self.timeout = min(timeout, TIMEOUT_SECONDS)
+        self.http = http
 
     async def answer(
         self,
@@ -95,33 +115,48 @@ class ReviewPulseClient:
         params: dict[str, Any] | None = None,
         idempotent: bool,
     ) -> Any:
-        attempts = 2 if idempotent else 1
-        error = ApiError(f"{method} {path}: not attempted")
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(2 if idempotent else 1),
+            wait=wait_fixed(RETRY_DELAY_SECONDS),
+            retry=retry_if_exception(_transient),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._attempt(method, path, json, params)
+        raise AssertionError("unreachable: tenacity either returns or reraises")  # pragma: no cover
+
+    async def _attempt(self, method: str, path: str, json: Any, params: dict[str, Any] | None) -> Any:
+        """One request: the decoded JSON body of a status below 400, else :class:`ApiError`."""
+        http = self.http or shared_http()
         headers = {"X-API-Key": self.api_key, "Accept": "application/json"}
-        async with httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self.timeout) as http:
-            for attempt in range(1, attempts + 1):
-                try:
-                    response = await asyncio.wait_for(
-                        http.request(method, path, json=json, params=params), self.timeout
-                    )
-                except (httpx.HTTPError, TimeoutError) as exc:
-                    error = ApiError(f"{method} {path}: {type(exc).__name__}: {exc}")
-                else:
-                    if response.status_code < 400:
-                        try:
-                            return response.json()
-                        except ValueError as exc:
-                            raise ApiError(f"{method} {path}: invalid JSON", response.status_code) from exc
-                    error = ApiError(
-                        f"{method} {path}: HTTP {response.status_code}: {response.text[:300]}",
-                        response.status_code,
-                    )
-                    if response.status_code < 500:  # the request itself is wrong: a retry would be too
-                        raise error
-                logger.warning("ReviewPulse API call failed (attempt %d of %d): %s", attempt, attempts, error)
-                if attempt < attempts:
-                    await asyncio.sleep(RETRY_DELAY_SECONDS)
-        raise error
+        url = f"{self.base_url}{path}"
+        try:
+            response = await asyncio.wait_for(
+                http.request(method, url, json=json, params=params, headers=headers, timeout=self.timeout),
+                self.timeout,
+            )
+        except (httpx.HTTPError, TimeoutError) as exc:
+            raise ApiError(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        if response.status_code >= 400:
+            message = f"{method} {path}: HTTP {response.status_code}: {response.text[:300]}"
+            raise ApiError(message, response.status_code)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ApiError(f"{method} {path}: invalid JSON", response.status_code) from exc
+
+
+def _transient(exc: BaseException) -> bool:
+    """Worth one more try: no answer (connection error, timeout) or a server error (5xx). A 4xx or a
+    successful answer that is not JSON would be the same again."""
+    return isinstance(exc, ApiError) and (exc.status is None or exc.status >= 500)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    logger.warning("ReviewPulse API call failed (attempt %d), retrying: %s", state.attempt_number, error)
 
 
 def _segment(value: str) -> str:
