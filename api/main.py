@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +9,7 @@ from fastapi import FastAPI, HTTPException
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -96,37 +96,11 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, secured)
 
 
-class MetricsMiddleware:
-    """Counts each HTTP request by method, route template and status, and observes its latency.
-
-    A plain ASGI middleware (not ``@app.middleware("http")``, whose task group would wrap errors raised
-    while the body is read, such as :class:`BodyTooLargeError`, in an ``ExceptionGroup``)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app, self.metrics = app, metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started, status = time.perf_counter(), 500
-
-        async def observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observed)
-        finally:
-            route = getattr(scope.get("route"), "path_format", "unmatched")
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], route).observe(time.perf_counter() - started)
-
-
 class Metrics:
-    """Prometheus request metrics in a registry of this app's own (so several apps can live in one process)."""
+    """Prometheus metrics in a registry of this app's own (so several apps can live in one process):
+    ``reviewpulse_requests_total`` by method, route template and status, ``reviewpulse_request_seconds`` by
+    method and route (both observed by prometheus-fastapi-instrumentator's ASGI middleware; a path that
+    matches no route is ``none``), and ``reviewpulse_documents_analysed_total``."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -142,6 +116,16 @@ class Metrics:
         self.documents = Counter(
             "reviewpulse_documents_analysed_total", "Documents analysed", registry=self.registry
         )
+
+    def observe(self, info: metrics.Info) -> None:
+        """Count one finished request and observe its latency (an instrumentation of the instrumentator)."""
+        self.requests.labels(info.method, info.modified_handler, info.modified_status).inc()
+        self.latency.labels(info.method, info.modified_handler).observe(info.modified_duration)
+
+    def instrument(self, app: FastAPI) -> None:
+        """Add the middleware that observes every HTTP request of ``app`` into these metrics."""
+        instrumentator = Instrumentator(should_group_status_codes=False, registry=self.registry)
+        instrumentator.add(self.observe).instrument(app)
 
 
 def create_app(settings: Settings | None = None, analysis: AnalysisService | None = None) -> FastAPI:
@@ -177,7 +161,7 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
     app.state.metrics = Metrics()
 
     errors.install(app)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.state.metrics.instrument(app)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.cors_origins:

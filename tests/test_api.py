@@ -50,11 +50,23 @@ def test_health_ready_and_metrics(api):
     ready = api.get("/readyz")
     assert ready.status_code == 200 and ready.json()["models"] and ready.json()["database"]
     api.get("/v1/topics", headers=api.reader)
+    api.get("/v1/topics", headers=api.reader)
+    api.get("/v1/topics")  # no key: 401
+    api.get("/v1/products/no-such-product", headers=api.reader)  # a route template, answered 404
+    api.get("/no/such/path")
+    api.post("/v1/analyze", headers=api.reader, json={"documents": [{"id": "1", "text": "Soft."}]})
     metrics = api.get("/metrics")
-    assert (
-        metrics.status_code == 200
-        and 'reviewpulse_requests_total{method="GET",route="/v1/topics"' in metrics.text
-    )
+    assert metrics.status_code == 200
+    lines = set(metrics.text.splitlines())
+    for line in (
+        'reviewpulse_requests_total{method="GET",route="/v1/topics",status="200"} 2.0',
+        'reviewpulse_requests_total{method="GET",route="/v1/topics",status="401"} 1.0',
+        'reviewpulse_requests_total{method="GET",route="/v1/products/{product_id}",status="404"} 1.0',
+        'reviewpulse_requests_total{method="GET",route="none",status="404"} 1.0',
+        'reviewpulse_request_seconds_count{method="GET",route="/v1/topics"} 3.0',
+        "reviewpulse_documents_analysed_total 1.0",
+    ):
+        assert line in lines, line
 
 
 def test_metrics_can_be_turned_off(tmp_path, analyzer):
