@@ -4,7 +4,8 @@ Three kinds are caught, each replaced by a placeholder (``[EMAIL]``, ``[PHONE]``
 
 * **e-mail** -- ``local@domain.tld`` with dots, ``+`` tags and subdomains; ``@username`` mentions are not.
 * **card** -- 13-19 digits, contiguous or in groups split by single spaces or hyphens
-  (``4111 1111 1111 1111``, ``3782 822463 10005``), that pass the Luhn checksum (ISO/IEC 7812-1), so
+  (``4111 1111 1111 1111``, ``3782 822463 10005``), that pass the Luhn checksum (ISO/IEC 7812-1,
+  python-stdnum's ``luhn``), so
   ``1234 5678 9012 3456`` is not a card. Cards win over phones where the two overlap.
 * **phone** -- 7-15 digits in one of three shapes: international ``+CC`` then groups
   (``+44 20 7946 0958``, ``+1 (555) 123-4567``), North American ``555-123-4567`` / ``(555) 123 4567``
@@ -23,6 +24,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from stdnum import luhn
 
 PLACEHOLDERS = {"email": "[EMAIL]", "phone": "[PHONE]", "card": "[CARD]"}
 
@@ -53,17 +56,6 @@ class PiiSpan:
     end: int
 
 
-def luhn_valid(digits: str) -> bool:
-    """Luhn checksum (ISO/IEC 7812-1) of ASCII digits: double every second digit from the right."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def find_pii(text: str) -> list[PiiSpan]:
     """Find e-mails, card numbers and phone numbers in ``text`` (shapes in the module docstring).
 
@@ -81,7 +73,7 @@ def find_pii(text: str) -> list[PiiSpan]:
         add("email", m)
     for m in _CARD.finditer(text):
         digits = _NON_DIGIT.sub("", m.group())
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+        if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
             add("card", m)
     for m in _PHONE.finditer(text):
         n_digits = len(_NON_DIGIT.sub("", m.group()))
