@@ -17,9 +17,11 @@ quality/durability), since what is judged is then an attribute of that part.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numpy as np
+from cachetools import LRUCache, cachedmethod
 
 from nlp.embeddings import PhraseEmbeddings, tokenize
 
@@ -85,6 +87,8 @@ SEEDS: dict[str, frozenset[str]] = {
 
 #: Cosine similarity to the nearest seed below which a word gets no category (chosen on the dev split).
 DEFAULT_THRESHOLD = 0.65
+#: Terms whose category :meth:`AspectCategorizer.word_category` remembers (least recently used go first).
+CACHED_TERMS = 50_000
 
 #: Words of an opinion term that say nothing about its category (negation, intensifiers, function words).
 _OPINION_FILLERS = _words(
@@ -129,27 +133,31 @@ class AspectCategorizer:
             raise ValueError(f"no seed of {sorted(empty)} has a vector in the embeddings")
         self._seed_words = [w for w, _ in known]
         self._seed_matrix = np.stack([v for _, v in known]).astype(np.float32)  # (seeds, dim), unit rows
-        self._cache: dict[str, tuple[str | None, float]] = {}
+        # one entry per distinct term seen, bounded for a long-running service (the analysis threads share it)
+        self._cache: LRUCache[str, tuple[str | None, float]] = LRUCache(maxsize=CACHED_TERMS)
+        self._lock = threading.Lock()
 
+    @cachedmethod(
+        lambda self: self._cache,
+        key=lambda self, text: self.embeddings.term_key(text),
+        lock=lambda self: self._lock,
+    )
     def word_category(self, text: str) -> tuple[str | None, float]:
         """``(category, similarity)`` of a word or phrase: ``(seed's category, 1.0)`` for a seed (its
         vocabulary key, e.g. ``"true to size"`` -> ``true_to_size``), else that of the nearest seed with
         their cosine similarity, or ``(None, similarity)`` below the threshold or ``(None, 0.0)`` with no
-        vector."""
+        vector. Remembered for the last :data:`CACHED_TERMS` terms."""
         key = self.embeddings.term_key(text)
-        if key not in self._cache:
-            if key in self.seed_of:
-                self._cache[key] = (self.seed_of[key], 1.0)
-            else:
-                vector = self.embeddings.vector(text)
-                if vector is None:
-                    self._cache[key] = (None, 0.0)
-                else:
-                    sims = self._seed_matrix @ vector.astype(np.float32)
-                    best = int(np.argmax(sims))
-                    found = self.seed_of[self._seed_words[best]] if sims[best] >= self.threshold else None
-                    self._cache[key] = (found, float(sims[best]))
-        return self._cache[key]
+        if key in self.seed_of:
+            return self.seed_of[key], 1.0
+        vector = self.embeddings.vector(text)
+        if vector is None:
+            return None, 0.0
+        sims = self._seed_matrix @ vector.astype(np.float32)
+        best = int(np.argmax(sims))
+        return (self.seed_of[self._seed_words[best]] if sims[best] >= self.threshold else None), float(
+            sims[best]
+        )
 
     def term_category(self, term: str) -> str | None:
         """The category of an aspect term (lemmatised, e.g. ``sleeve length``): the whole term's if it has

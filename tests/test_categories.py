@@ -72,3 +72,14 @@ def test_bad_seeds_are_refused(categorizer: AspectCategorizer) -> None:
         AspectCategorizer(categorizer.embeddings, {"sizing": frozenset(["fit"])})
     with pytest.raises(ValueError, match="no seed of"):
         AspectCategorizer(categorizer.embeddings, {"comfort": frozenset(["qwzxv"])})
+
+
+def test_remembered_terms_are_bounded_and_answers_unchanged(
+    categorizer: AspectCategorizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    words = ["fabric", "colour", "color", "stitching", "sleeve", "zipper", "qwzxv", "true to size", "price"]
+    expected = [categorizer.word_category(w) for w in words]
+    monkeypatch.setattr("nlp.categories.CACHED_TERMS", 3)
+    small = AspectCategorizer(categorizer.embeddings)
+    assert [small.word_category(w) for w in words * 2] == expected * 2
+    assert len(small._cache) == 3
