@@ -122,4 +122,6 @@ class AnswerService:
         aspects = await asyncio.to_thread(analysis.default_analyzer().aspect_topics, question)
         words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP_WORDS} - set(aspects)
         records = await asyncio.to_thread(store.review_records, session, product_id=product_id)
-        return product_answer(records, set(aspects), set(aspects.values()), words)
+        topics = {topic for topic, _ in aspects.values()}
+        categories = {category for _, category in aspects.values()}
+        return product_answer(records, set(aspects), topics, words, categories)

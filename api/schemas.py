@@ -358,10 +358,16 @@ class EntityOut(BaseModel):
 class ProductAnswerOut(BaseModel):
     product_id: str
     aspect: str
+    category: str | None = Field(
+        None,
+        description="The aspect category the mentions were matched by (fit/size), or None (by term or topic).",
+    )
     reviews: int = Field(description="Reviews of the product that mention the aspect.")
     sentiment: dict[str, float] = Field(description="Share of those reviews per sentiment label.")
     opinion: dict | None = Field(
-        None, description="The most frequent matching opinion: text, reviews, share."
+        None,
+        description="The most frequent opinion sharing a word with the question: text, reviews (that say any "
+        "such opinion), share.",
     )
     quote: dict = Field(description="review_id, text, sentiment.")
 

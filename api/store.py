@@ -41,6 +41,7 @@ from api.db.models import (
     ReviewTopic,
 )
 from api.db.session import begin_write
+from nlp.aspects import clause_at
 from nlp.reports import AspectRecord, ReviewRecord
 
 #: Source given to reviews whose input names none.
@@ -465,6 +466,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 # -------------------------------------------------------------------------------------------- analytics
 
 
+def _clause_of(analysis: Mapping[str, Any] | None, offset: int) -> str:
+    """The clause (:func:`nlp.aspects.clause_at`) of the stored analysis's sentence holding character
+    ``offset`` of the analysed text, or "" when no stored sentence holds it."""
+    for sentence in (analysis or {}).get("sentences") or ():
+        start = sentence.get("offset", 0)
+        if start <= offset < start + sentence.get("length", 0):
+            return clause_at(sentence.get("text", ""), offset - start)
+    return ""
+
+
 def review_records(
     session: Session,
     product_id: str | None = None,
@@ -501,6 +512,7 @@ def review_records(
                     category=a.category,
                     sentiment=a.sentiment,
                     opinions=tuple(a.opinions),
+                    quote=_clause_of(review.analysis, a.offset),
                 )
                 for a in review.aspects
             ),

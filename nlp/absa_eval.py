@@ -110,13 +110,15 @@ class GoldSentence:
 class PredictedAspect:
     """A system's aspect term: ``target`` span, ``polarity`` (negative / neutral / positive), ``opinions``
     spans, ``head`` (the lemma of its head word, lower case) for the category mapping, and the system's own
-    aspect ``category`` (None: it gives none)."""
+    aspect ``category`` (None: it gives none). ``implicit``: an opinion without a named target (``target`` is
+    then the opinion's span, which places it in its sentence); it counts for aspect categories only."""
 
     target: Span
     polarity: str
     opinions: tuple[Span, ...]
     head: str
     category: str | None = None
+    implicit: bool = False
 
 
 # -- the gold set --------------------------------------------------------------------------------------
@@ -383,7 +385,8 @@ def evaluate(gold: Sequence[GoldSentence], predictions: dict[str, list[Predicted
 
 def _score_sentence(report: AbsaReport, sentence: GoldSentence, predictions: list[PredictedAspect]) -> None:
     text = sentence.text
-    predicted = list({p.target: p for p in reversed(predictions)}.values())[::-1]  # one per span, the first
+    explicit = [p for p in predictions if not p.implicit]
+    predicted = list({p.target: p for p in reversed(explicit)}.values())[::-1]  # one per span, the first
     terms = gold_terms(sentence)
     gold_spans, pred_spans = [span for span, _ in terms], [p.target for p in predicted]
     for lenient, score in ((False, report.terms_exact), (True, report.terms_head)):
@@ -398,8 +401,8 @@ def _score_sentence(report: AbsaReport, sentence: GoldSentence, predictions: lis
         matched = match(gold_pairs, pred_pairs, partial(pairs_match, text, lenient=lenient))
         score.add(len(matched), len(pred_pairs), len(gold_pairs))
     gold_categories = {a.category for a in sentence.aspects}
-    own = {p.category for p in predicted if p.category is not None}
-    mapped = {CATEGORY_OF_HEAD[p.head] for p in predicted if p.head in CATEGORY_OF_HEAD}
+    own = {p.category for p in predictions if p.category is not None}
+    mapped = {CATEGORY_OF_HEAD[p.head] for p in predictions if p.head in CATEGORY_OF_HEAD}
     for score, found in ((report.categories, own), (report.categories_by_mapping, mapped)):
         score.add(len(gold_categories & found), len(found), len(gold_categories))
 
@@ -453,6 +456,7 @@ def system_aspects(analyzer: Analyzer, texts: Sequence[str]) -> list[list[Predic
                     tuple(_ends(o.offset, o.length) for o in a.opinions),
                     a.term.split()[-1],
                     a.category,
+                    a.implicit,
                 )
                 for a in result.aspects  # type: ignore[union-attr]
             ]
@@ -509,7 +513,9 @@ def by_sentence(
             return span[0] - start, span[1] - start
 
         out[sentence.id] = [
-            PredictedAspect(shift(p.target), p.polarity, tuple(map(shift, p.opinions)), p.head, p.category)
+            PredictedAspect(
+                shift(p.target), p.polarity, tuple(map(shift, p.opinions)), p.head, p.category, p.implicit
+            )
             for p in reviews.get(sentence.review_id, [])
             if start <= p.target[0] < end
         ]

@@ -54,7 +54,9 @@ class SentenceAnalysis:
 class AspectAnalysis:
     """An aspect (opinion target) with its lemmatised ``term`` (``sleeves`` -> ``sleeve``, ``colour`` ->
     ``color``: the key reports group by), its clause's sentiment, its topic ``{"id", "label"}``, its aspect
-    ``category`` (one of :data:`nlp.categories.CATEGORIES`) and opinions."""
+    ``category`` (one of :data:`nlp.categories.CATEGORIES`) and opinions. ``implicit``: no noun names the
+    target ("It runs small."): ``text`` is the opinion and ``term`` ``fit`` (:func:`nlp.aspects.implicit_fit`).
+    """
 
     text: str
     offset: int
@@ -64,6 +66,7 @@ class AspectAnalysis:
     category: str
     sentiment: Sentiment
     opinions: list[Opinion]
+    implicit: bool = False
 
 
 @dataclass
@@ -247,8 +250,9 @@ class Analyzer:
             results[item.index] = analysis
         return [r for r in results if r is not None]
 
-    def aspect_topics(self, text: object) -> dict[str, int]:
-        """The aspect terms of ``text`` (lemmatised, as ``AspectAnalysis.term``) and each one's topic id.
+    def aspect_topics(self, text: object) -> dict[str, tuple[int, str]]:
+        """The aspect terms of ``text`` (lemmatised, as ``AspectAnalysis.term``; ``fit`` for an implicit fit
+        opinion, "does it run small?") and each one's ``(topic id, aspect category)``.
 
         spaCy and Word2Vec only, no sentiment: for callers that need what a text is about but not how it
         feels (the answer to a product question), without the transformer encoders :meth:`analyze` runs.
@@ -258,7 +262,10 @@ class Analyzer:
         if isinstance(prepared, AnalysisError):
             return {}
         [doc] = self.preparer.parse([prepared[0]])
-        return {m.term: self._topic_of(m.term) for m in extract_aspects(doc, self.known_terms)}
+        return {
+            m.term: (self._topic_of(m.term), self.categorizer.category(m.term, [o.text for o in m.opinions]))
+            for m in extract_aspects(doc, self.known_terms)
+        }
 
     def _topic_of(self, term: str) -> int:
         topic_id, _ = self.topic_model.assign(self.embeddings.vector(term))
@@ -342,7 +349,7 @@ class Analyzer:
             aspects.append(
                 AspectAnalysis(
                     mention.text, mention.offset, mention.length, mention.term, topic, category,
-                    sentiment(k), list(mention.opinions),
+                    sentiment(k), list(mention.opinions), mention.implicit,
                 )
             )  # fmt: skip
         return ReviewAnalysis(

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from nlp.reports import AspectRecord, ReviewRecord, shorten_around
+from nlp.categories import PRODUCT_CATEGORIES
+from nlp.reports import AspectRecord, ReviewRecord, aspect_quote, stance
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 #: Placeholders a template may use besides the shop's facts: request context and entity types.
@@ -111,29 +112,50 @@ def _mentions(records: Sequence[ReviewRecord], wanted: Callable[[AspectRecord], 
     return found
 
 
+def reviews_that(count: int, verb: str) -> str:
+    """``"1 review that mentions"``, ``"3 reviews that mention"``: the count with noun and verb agreeing."""
+    return f"{count} review that {verb}s" if count == 1 else f"{count} reviews that {verb}"
+
+
 def product_answer(
-    records: Sequence[ReviewRecord], terms: set[str], topic_ids: set[int], opinion_words: set[str]
+    records: Sequence[ReviewRecord],
+    terms: set[str],
+    topic_ids: set[int],
+    opinion_words: set[str],
+    categories: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> dict | None:
     """What the reviews of one product say about the aspect a question asks about, or None if none mention it.
 
     Args:
         records: the product's analysed reviews.
-        terms: lemmatised aspect terms of the question ("fabric"); mentions with the same term match.
+        terms: lemmatised aspect terms of the question ("fabric", "fit" for "does it run small?");
+            mentions with the same term match.
         topic_ids: the question's aspect topics; when no mention has one of ``terms``, mentions in the same
             topic match instead (-1 is ignored); when none does either (the question names no aspect: "does
             it run small?"), the mentions of the aspect most often described with ``opinion_words``.
         opinion_words: lower-case content words of the question that are not aspects ("small", "soft").
+        categories: the aspect categories of the question's aspects (``nlp.categories``); one that names an
+            attribute (not ``general`` or ``style/look``) matches every mention of that category first ("does
+            it run small?" -> fit/size: "sizing", "waist" and "runs small" alike).
 
     Returns:
-        ``{"aspect", "reviews" (reviews mentioning it), "sentiment" {label: share of those reviews},
-        "opinion": {"text", "reviews", "share"} | None (the most frequent opinion sharing a word with the
-        question), "quote": {"review_id", "text", "sentiment"}, "answer": one readable sentence}``.
+        ``{"aspect" (the category's first name, "fit", when matched by category, else the mentions' most
+        frequent text), "category" (the matched category, or None), "reviews" (reviews mentioning it),
+        "sentiment" {label: share of those reviews}, "opinion": {"text", "reviews", "share"} | None (the most
+        frequent opinion sharing a word with the question, and the reviews with any such opinion), "quote":
+        {"review_id", "text" (the clause of the mention, ``nlp.reports.aspect_quote``), "sentiment"},
+        "answer": one readable sentence}``.
     """
     topic_ids = topic_ids - {-1}
-    matched = _mentions(records, lambda a: a.term in terms) or _mentions(
-        records, lambda a: a.topic_id in topic_ids
+    specific = categories - PRODUCT_CATEGORIES
+    matched = _mentions(records, lambda a: a.category in specific)
+    by_category = bool(matched)
+    matched = (
+        matched
+        or _mentions(records, lambda a: a.term in terms)
+        or _mentions(records, lambda a: a.topic_id in topic_ids)
     )
-    if not matched:  # "does it run small?": the aspect most often described with the question's words
+    if not matched:  # "is it see-through?": the aspect most often described with the question's words
         described = Counter(
             a.term for r in records for a in r.aspects for o in a.opinions if opinion_words & _words(o)
         )
@@ -143,38 +165,44 @@ def product_answer(
     if not matched:
         return None
     mentions = [a for _, hits in matched.values() for a in hits]
-    aspect = Counter(a.text.lower() for a in mentions).most_common(1)[0][0]
+    category = Counter(a.category for a in mentions).most_common(1)[0][0] if by_category else None
+    # a category by its first name ("fit/size" -> "fit"), an aspect term by the reviews' words
+    aspect = (
+        category.split("/")[0] if category else Counter(a.text.lower() for a in mentions).most_common(1)[0][0]
+    )
     n = len(matched)
-    labels = Counter(Counter(a.sentiment for a in hits).most_common(1)[0][0] for _, hits in matched.values())
+    labels = Counter(Counter(stance(a) for a in hits).most_common(1)[0][0] for _, hits in matched.values())
     shares = {label: round(labels[label] / n, 4) for label in ("negative", "neutral", "positive")}
 
-    opinion_reviews: Counter[str] = Counter()
+    said_by: Counter[str] = Counter()  # opinion text -> reviews saying it
+    saying = 0  # reviews saying any opinion that shares a word with the question
     for _, hits in matched.values():
         said = {o.lower() for a in hits for o in a.opinions if opinion_words & _words(o)}
-        opinion_reviews.update(said)
+        said_by.update(said)
+        saying += bool(said)
     opinion = None
-    if opinion_reviews:
-        text, count = opinion_reviews.most_common(1)[0]
-        opinion = {"text": text, "reviews": count, "share": round(count / n, 4)}
-        answer = f"{opinion['share']:.0%} of {n} reviews that mention {aspect} say \u201c{text}\u201d."
+    if said_by:
+        text = said_by.most_common(1)[0][0]
+        opinion = {"text": text, "reviews": saying, "share": round(saying / n, 4)}
+        say = "says" if saying == 1 else "say"
+        answer = f"{saying} of {reviews_that(n, 'mention')} {aspect} {say} \u201c{text}\u201d."
     else:
         top = max(shares, key=lambda k: shares[k])
-        answer = f"{shares[top]:.0%} of {n} reviews that mention {aspect} are {top} about it."
+        are = "is" if labels[top] == 1 else "are"
+        answer = f"{labels[top]} of {reviews_that(n, 'mention')} {aspect} {are} {top} about it."
 
     def strength(item: tuple[ReviewRecord, list]) -> tuple:
         record, hits = item
-        says = any(o.lower() == (opinion or {}).get("text") for a in hits for o in a.opinions)
+        says = any(opinion_words & _words(o) for a in hits for o in a.opinions)
         return (not says, -max(record.scores.values()), record.review_id)
 
     record, hits = min(matched.values(), key=strength)
-    quote = {
-        "review_id": record.review_id,
-        "text": shorten_around(record.text, hits[0].text),
-        "sentiment": record.sentiment,
-    }
+    hit = next((a for a in hits if any(opinion_words & _words(o) for o in a.opinions)), hits[0])
+    quote = {"review_id": record.review_id, "text": aspect_quote(record, hit), "sentiment": record.sentiment}
     answer += f" One reviewer wrote: \u201c{quote['text']}\u201d"
     return {
         "aspect": aspect,
+        "category": category,
         "reviews": n,
         "sentiment": shares,
         "opinion": opinion,

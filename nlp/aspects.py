@@ -67,6 +67,20 @@ GENERIC_NOUNS = frozenset(
 OPINION_VERBS = frozenset(
     ["love", "like", "hate", "dislike", "adore", "enjoy", "recommend", "regret", "prefer", "appreciate"]
 )
+#: Verbs that judge their subject by saying it failed ("the zipper broke", "the seams ripped"): the verb is
+#: the opinion term. ``fall`` and ``come`` count with a particle that says so ("fell apart", "came off").
+FAILURE_VERBS = frozenset(
+    ["break", "rip", "tear", "fade", "shrink", "pill", "snag", "unravel", "fray", "bleed", "peel", "split"]
+)
+FAILURE_PARTICLES = {
+    "fall": frozenset(["apart", "off"]),
+    "come": frozenset(["apart", "off", "undone", "loose"]),
+}
+#: Verbs whose complement says how the garment fits ("runs small", "fits perfectly"); without a noun
+#: subject ("It runs small.", "Fits well.") their opinion has an implicit target, SemEval-2016's NULL.
+FIT_VERBS = frozenset(["run", "fit"])
+#: The aspect term given to an implicit fit opinion (:func:`implicit_fit`), the one "the fit is ..." has.
+FIT_TERM = "fit"
 #: British spellings -> the American one, so that both give one aspect term (one key in reports): the review
 #: corpora use the American forms most ("color" 3,686 times, "colour" 17 in the embeddings' vocabulary).
 SPELLING_VARIANTS = {
@@ -97,26 +111,41 @@ class Opinion:
 @dataclass(frozen=True)
 class AspectMention:
     """A candidate aspect: its surface ``text``, ``offset``/``length`` in the prepared text, its ``term``
-    (lemmatised vocabulary key, e.g. ``battery life``), and attached ``opinions``."""
+    (lemmatised vocabulary key, e.g. ``battery life``), and attached ``opinions``. ``implicit``: no noun
+    names the target ("It runs small."); ``text`` is then the opinion's and ``term`` :data:`FIT_TERM`."""
 
     text: str
     offset: int
     length: int
     term: str
     opinions: tuple[Opinion, ...]
+    implicit: bool = False
+
+
+def clause_bounds(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the clauses of one sentence's ``text``, cut before contrast markers (``but``,
+    ``although``, ``;``); pieces without a letter or digit are dropped, and a text without any is one range.
+
+    ``"soft but runs small"`` -> ``[(0, 5), (5, 19)]``, so each aspect gets the sentiment of its own part.
+    """
+    cuts = [m.start() for m in _CONTRAST.finditer(text) if m.start() > 0]
+    bounds = [0, *cuts, len(text)]
+    spans = [(a, b) for a, b in itertools.pairwise(bounds) if any(ch.isalnum() for ch in text[a:b])]
+    return spans or [(0, len(text))]
 
 
 def clause_spans(sentence: Span) -> list[tuple[int, int]]:
-    """Character ranges of the sentence's clauses, cut before contrast markers (``but``, ``although``, ``;``).
+    """:func:`clause_bounds` of a spaCy sentence, as character offsets in its document."""
+    base = sentence.start_char
+    return [(base + a, base + b) for a, b in clause_bounds(sentence.text)]
 
-    ``"soft but runs small"`` -> two clauses, so each aspect gets the sentiment of its own part.
-    """
-    text, base = sentence.text, sentence.start_char
-    cuts = [m.start() for m in _CONTRAST.finditer(text) if m.start() > 0]
-    bounds = [0, *cuts, len(text)]
-    pairs = itertools.pairwise(bounds)
-    spans = [(base + a, base + b) for a, b in pairs if any(ch.isalnum() for ch in text[a:b])]
-    return spans or [(sentence.start_char, sentence.end_char)]
+
+def clause_at(sentence: str, position: int) -> str:
+    """The clause of ``sentence`` (:func:`clause_bounds`) holding character ``position``, whitespace
+    stripped: the part whose sentiment an aspect there has ("The print is pretty but the sizing is way off.",
+    4 -> "The print is pretty"). A position outside the sentence gives the whole sentence, stripped."""
+    a, b = next(((a, b) for a, b in clause_bounds(sentence) if a <= position < b), (0, len(sentence)))
+    return sentence[a:b].strip()
 
 
 def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
@@ -181,41 +210,110 @@ def _adjective_and_conjuncts(adj: Token) -> list[Token]:
     return [adj, *(c for c in adj.conjuncts if c.pos_ == "ADJ")]
 
 
+def _follows(adj: Token, verb: Token) -> bool:
+    """Whether ``adj`` (with its adverbs) comes right after ``verb``, a fit verb: "Runs small, lovely
+    fabric" - spaCy reads ``small`` as an adjective of ``fabric``, but it is the complement of ``Runs``."""
+    return verb.pos_ == "VERB" and verb.lemma_.lower() in FIT_VERBS and adj.left_edge.i == verb.i + 1
+
+
+def _ends_clause(token: Token) -> bool:
+    """Whether ``token`` is the last word of its clause (followed by punctuation, a conjunction or nothing)."""
+    following = token.nbor() if token.i + 1 < len(token.doc) else None
+    return following is None or following.is_punct or following.pos_ == "CCONJ"
+
+
+def _failure(verb: Token) -> list[Token]:
+    """The opinion tokens of a verb that says its subject failed (:data:`FAILURE_VERBS`), else ``[]``."""
+    lemma = verb.lemma_.lower()
+    if lemma in FAILURE_VERBS:
+        return [verb]
+    particles = [c for c in verb.children if c.lower_ in FAILURE_PARTICLES.get(lemma, ())]
+    return [verb, *particles] if particles else []
+
+
+def _predicate_opinions(noun: Token) -> list[Opinion]:
+    """Opinions of the clause ``noun`` is the subject of: "is so soft", "runs small", "fits perfectly",
+    "is way off", "broke"."""
+    head = noun.head
+    complements = [
+        c for c in head.children if c.dep_ in {"acomp", "oprd"} or (c.dep_ == "attr" and c.pos_ == "ADJ")
+    ]
+    if head.pos_ == "ADJ":  # parses where the adjective heads the clause
+        complements = [head]
+    is_copula = head.lemma_ == "be" or head.pos_ == "AUX"
+    found = []
+    for comp in complements:
+        for adj in _adjective_and_conjuncts(comp):
+            # copula: "is so soft" -> "so soft"; other verbs keep the verb: "runs small"
+            tokens = _with_adverbs(adj) if is_copula or adj == head else [head, *_with_adverbs(adj)]
+            found.append(_opinion(tokens, _negations(head, adj)))
+    if complements or head.pos_ not in {"VERB", "AUX"}:
+        return found
+    adverbs = [c for c in head.children if c.dep_ == "advmod" and c.pos_ == "ADV" and c.i > head.i]
+    if is_copula:  # "the sizing is way off": an adverb that ends the clause is its predicate
+        return [_opinion(_with_adverbs(adv), _negations(head)) for adv in adverbs[:1] if _ends_clause(adv)]
+    if adverbs:  # "fits perfectly", "washed well"
+        return [_opinion([head, adverbs[0]], _negations(head))]
+    failed = _failure(head)  # "the zipper broke", "the seams came apart"
+    return [_opinion(failed, _negations(head))] if failed else []
+
+
 def _opinions_of(noun: Token) -> list[Opinion]:
     found: list[Opinion] = []
     for child in noun.children:  # "soft fabric", "super soft fabric"
-        if child.dep_ == "amod" and child.pos_ in {"ADJ", "VERB"}:
+        if child.dep_ == "amod" and child.pos_ in {"ADJ", "VERB"} and not _follows(child, noun.head):
             # "is not a soft fabric": the negation sits on the copula the noun is attribute of
             negations = _negations(child, noun.head) if noun.dep_ == "attr" else _negations(child)
             found.append(_opinion(_with_adverbs(child), negations))
     head = noun.head
     if noun.dep_ in {"nsubj", "nsubjpass"}:
-        complements = [
-            c for c in head.children if c.dep_ in {"acomp", "oprd"} or (c.dep_ == "attr" and c.pos_ == "ADJ")
-        ]
-        if head.pos_ == "ADJ":  # parses where the adjective heads the clause
-            complements = [head]
-        is_copula = head.lemma_ == "be" or head.pos_ == "AUX"
-        for comp in complements:
-            for adj in _adjective_and_conjuncts(comp):
-                # copula: "is so soft" -> "so soft"; other verbs keep the verb: "runs small"
-                tokens = _with_adverbs(adj) if is_copula or adj is head else [head, *_with_adverbs(adj)]
-                found.append(_opinion(tokens, _negations(head, adj)))
-        if not complements and head.pos_ == "VERB":  # "fits perfectly", "washed well"
-            adverbs = [c for c in head.children if c.dep_ == "advmod" and c.pos_ == "ADV" and c.i > head.i]
-            found += [_opinion([head, adv], _negations(head)) for adv in adverbs[:1]]
+        found += _predicate_opinions(noun)
     elif noun.dep_ == "dobj" and head.lemma_.lower() in OPINION_VERBS:  # "I love the colour"
         found.append(_opinion([head], _negations(head)))
     return found
 
 
+def _fit_complement(verb: Token) -> list[Token]:
+    """The complement of a fit verb, with its adverbs: "runs *very small*", "fits *perfectly*", "runs
+    *small*, lovely fabric" (spaCy's adjective of the object); ``[]`` when it has none."""
+    for token in verb.doc[verb.i + 1 : verb.sent.end]:
+        if token.dep_ in {"acomp", "oprd"} and token.head == verb:
+            after = verb.doc[token.i + 1 : token.i + 3]  # "true to size", however spaCy attaches "to size"
+            return [*_with_adverbs(token), *(after if after.text.lower() == "to size" else [])]
+        if token.dep_ == "advmod" and token.pos_ == "ADV" and token.head == verb:
+            return [token]
+        if token.dep_ == "amod" and _follows(token, verb) and token.head.head == verb:
+            return _with_adverbs(token)
+    return []
+
+
+def implicit_fit(doc: Doc) -> list[AspectMention]:
+    """Fit opinions whose target no noun names ("It runs small.", "Fits perfectly!", "Runs small, lovely
+    fabric."): a verb of :data:`FIT_VERBS` without a noun subject, with a complement. Each is an implicit
+    mention (SemEval-2016's NULL target) whose ``text`` is the opinion and ``term`` :data:`FIT_TERM`."""
+    found = []
+    for verb in doc:
+        if verb.pos_ != "VERB" or verb.lemma_.lower() not in FIT_VERBS:
+            continue
+        if any(c.dep_ in {"nsubj", "nsubjpass"} and _is_candidate(c) for c in verb.children):
+            continue  # "the dress runs small": the noun is the explicit target
+        complement = _fit_complement(verb)
+        if complement:
+            opinion = _opinion([verb, *complement], _negations(verb, *complement))
+            found.append(
+                AspectMention(opinion.text, opinion.offset, opinion.length, FIT_TERM, (opinion,), True)
+            )
+    return found
+
+
 def extract_aspects(doc: Doc, known_terms: frozenset[str] | set[str] = frozenset()) -> list[AspectMention]:
-    """Aspects in ``doc``: candidates that carry an opinion, or whose term is in ``known_terms``.
+    """Aspects in ``doc``: candidates that carry an opinion, or whose term is in ``known_terms``, and the
+    implicit fit opinions (:func:`implicit_fit`).
 
     Returns mentions in text order; each aspect's ``term`` is its lower-cased lemma form, American
     spelling (:func:`_term`).
     """
-    mentions = []
+    mentions = implicit_fit(doc)
     for token in doc:
         if not _is_candidate(token):
             continue
@@ -225,7 +323,7 @@ def extract_aspects(doc: Doc, known_terms: frozenset[str] | set[str] = frozenset
         if opinions or term in known_terms:
             span = doc[tokens[0].i : token.i + 1]
             mentions.append(AspectMention(span.text, span.start_char, len(span.text), term, opinions))
-    return mentions
+    return sorted(mentions, key=lambda m: m.offset)
 
 
 def aspect_terms(doc: Doc) -> list[str]:

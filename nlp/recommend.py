@@ -414,17 +414,28 @@ class QualityModel:
         return bayesian_average(pos / total, total, prior, self.prior_count)
 
     def reasons(self, product_id: str, aspect: str | None = None) -> list[str]:
-        """``["praised for fit in 61% of 120 reviews", "rated 4.4/5 over 120 reviews"]`` as far as known."""
+        """``["praised for fit in 61% of 120 mentions", "rated 4.4/5 over 100 reviews"]`` as far as known.
+
+        The aspect reason says "praised" only when most of its mentions are positive ("fit praised in only
+        1 of 3 mentions" otherwise). The star rating is the reviewers' own verdict, so a product with rated
+        reviews gets it alone; the share of reviews the sentiment model reads as positive is given only
+        when no review is rated (a 1-star review read as positive would otherwise give "rated 1.0/5 over 1
+        review" beside "positive in 100% of 1 review").
+        """
         s = self.stats.get(product_id)
         if s is None or s.reviews == 0:
             return []
         out = []
         if aspect and s.aspects.get(aspect, (0, 0))[1]:
             pos, total = s.aspects[aspect]
-            out.append(f"praised for {aspect} in {round(100 * pos / total)}% of {total} mentions")
+            if 2 * pos > total:
+                out.append(f"praised for {aspect} in {round(100 * pos / total)}% of {_n(total, 'mention')}")
+            else:
+                out.append(f"{aspect} praised in only {pos} of {_n(total, 'mention')}")
         if s.ratings:
             out.append(f"rated {s.mean_rating:.1f}/5 over {_n(s.ratings, 'review')}")
-        out.append(f"positive in {round(100 * s.positive / s.reviews)}% of {_n(s.reviews, 'review')}")
+        else:
+            out.append(f"positive in {round(100 * s.positive / s.reviews)}% of {_n(s.reviews, 'review')}")
         return out
 
 

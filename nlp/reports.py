@@ -32,8 +32,9 @@ from typing import Any
 @dataclass(frozen=True)
 class AspectRecord:
     """One aspect mention of a stored review: surface ``text``, lemmatised ``term``, topic, clause sentiment
-    label (negative / neutral / positive), opinion texts and aspect ``category`` (``nlp.categories``; None
-    for mentions analysed before categories existed)."""
+    label (negative / neutral / positive), opinion texts, aspect ``category`` (``nlp.categories``; None
+    for mentions analysed before categories existed) and ``quote``: the clause of the analysed text the
+    mention lies in, whose sentiment it has (``nlp.aspects.clause_at``; "" when unknown)."""
 
     text: str
     term: str
@@ -42,6 +43,7 @@ class AspectRecord:
     sentiment: str
     opinions: tuple[str, ...] = ()
     category: str | None = None
+    quote: str = ""
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,19 @@ def shorten_around(text: str, needle: str, limit: int = ASPECT_QUOTE_CHARS) -> s
     return ("…" if start > 0 else "") + text[start:end].strip() + ("…" if end < len(text) else "")
 
 
+def stance(aspect: AspectRecord) -> str:
+    """What a mention says of its aspect: its clause's sentiment when it has an opinion term, else
+    ``neutral`` ("The hem comes to just below the knee." names the hem without judging it, whatever the
+    clause's reading), so that a mention is never called praise or criticism for nothing said about it."""
+    return _label(aspect.sentiment) if aspect.opinions else "neutral"
+
+
+def aspect_quote(record: ReviewRecord, aspect: AspectRecord, limit: int = ASPECT_QUOTE_CHARS) -> str:
+    """The words of ``record`` that carry what ``aspect`` says: its clause (``aspect.quote``), else the
+    review around the aspect's text (:func:`shorten_around`); at most ``limit`` characters."""
+    return shorten_around(aspect.quote or record.text, aspect.text, limit)
+
+
 def _most_common(values: Iterable[Any]) -> Any:
     """The most frequent value; ties go to the one seen first."""
     return Counter(values).most_common(1)[0][0]
@@ -265,22 +280,18 @@ def _aspect_groups(
 
 
 def _aspect_quotes(mentions: Sequence[tuple[ReviewRecord, AspectRecord]], polarity: str) -> list[dict]:
-    """Up to 2 quotes from distinct reviews whose mention has sentiment ``polarity``, strongest review first
-    (the review's ``polarity`` probability), each ``{review_id, text (<= 200 chars around the aspect),
-    sentiment}``."""
+    """Up to 2 quotes from distinct reviews whose mention has :func:`stance` ``polarity``, strongest review
+    first (the review's ``polarity`` probability), each ``{review_id, text (:func:`aspect_quote`, <= 200
+    chars), sentiment}``."""
     chosen: list[dict] = []
     seen: set[int] = set()
     ordered = sorted(mentions, key=lambda m: (-m[0].scores.get(polarity, 0.0), m[0].review_id))
     for record, aspect in ordered:
-        if _label(aspect.sentiment) != polarity or record.review_id in seen:
+        if stance(aspect) != polarity or record.review_id in seen:
             continue
         seen.add(record.review_id)
         chosen.append(
-            {
-                "review_id": record.review_id,
-                "text": shorten_around(record.text, aspect.text),
-                "sentiment": polarity,
-            }
+            {"review_id": record.review_id, "text": aspect_quote(record, aspect), "sentiment": polarity}
         )
         if len(chosen) == 2:
             break
@@ -288,8 +299,9 @@ def _aspect_quotes(mentions: Sequence[tuple[ReviewRecord, AspectRecord]], polari
 
 
 def _ranked_aspects(records: Sequence[ReviewRecord], polarity: str) -> list[dict]:
-    """The ``TOP_ASPECTS`` aspect terms most often mentioned with ``polarity`` (positive: praised, negative:
-    criticised), ranked by mentions x share (= the number of such mentions), then share, then term.
+    """The ``TOP_ASPECTS`` aspect terms most often mentioned with ``polarity`` (:func:`stance`; positive:
+    praised, negative: criticised), ranked by mentions x share (= the number of such mentions), then share,
+    then term.
 
     A term needs ``_min_mentions`` mentions in all and at least one with ``polarity``. Item: ``{aspect (most
     frequent surface text), term, mentions, share (0..1 of the term's mentions with polarity), topic {id,
@@ -298,7 +310,7 @@ def _ranked_aspects(records: Sequence[ReviewRecord], polarity: str) -> list[dict
     minimum = _min_mentions(len(records))
     ranked = []
     for term, mentions in _aspect_groups(records).items():
-        hits = sum(_label(a.sentiment) == polarity for _, a in mentions)
+        hits = sum(stance(a) == polarity for _, a in mentions)
         if len(mentions) < minimum or hits == 0:
             continue
         topic_id, topic_label = _most_common((a.topic_id, a.topic_label) for _, a in mentions)
@@ -331,6 +343,7 @@ def product_insights(records: Sequence[ReviewRecord], trend_granularity: str = "
           "sentiment_distribution": {"negative": float, "neutral": float, "positive": float},
                                                    # review shares summing to 1 (all 0.0 with no reviews)
           "net_sentiment": float | None,           # positive share - negative share, -1..1 (NPS-style)
+          "categories": [category, ...],           # up to 10 aspect categories, see below
           "praised_aspects": [aspect, ...],        # up to 5, see below
           "criticised_aspects": [aspect, ...],
           "trend": [{"period", "reviews", "positive", "neutral", "negative", "net_sentiment",
@@ -340,7 +353,13 @@ def product_insights(records: Sequence[ReviewRecord], trend_granularity: str = "
     An aspect item is ``{"aspect": most frequent surface text, "term", "mentions": aspect mentions,
     "share": positive (praised) or negative (criticised) share of those mentions, "topic": {"id", "label"},
     "category": aspect category or None, "quotes": [{"review_id", "text" (<= 200 chars around the aspect), "sentiment"}, ...2]}``, ranked by
-    mentions x share; a term needs 2 mentions (1 when the product has fewer than 10 reviews).
+    mentions x share; a term needs 2 mentions (1 when the product has fewer than 10 reviews). A mention is
+    praise or criticism only with an opinion term (:func:`stance`).
+
+    A category item is a category driver (:func:`drivers`: ``{name, kind, mentions, reviews,
+    net_sentiment, impact}``, largest ``|impact|`` first) with ``quote``: the clause of the strongest mention
+    on the side it pulls (criticism for a negative impact, praise for a positive one), ``{review_id, text,
+    sentiment}``, or None when no mention of that side has an opinion term.
 
     Args:
         records: the product's analysed reviews.
@@ -355,10 +374,22 @@ def product_insights(records: Sequence[ReviewRecord], trend_granularity: str = "
         "average_rating": _average_rating(records),
         "sentiment_distribution": _shares(counts),
         "net_sentiment": _rounded_net(counts),
+        "categories": _quoted_categories(records),
         "praised_aspects": _ranked_aspects(records, "positive"),
         "criticised_aspects": _ranked_aspects(records, "negative"),
         "trend": _trend(records, trend_granularity),
     }
+
+
+def _quoted_categories(records: Sequence[ReviewRecord]) -> list[dict]:
+    """The category drivers of ``records``, each with the quote :func:`product_insights` describes."""
+    groups = _aspect_groups(records, "category")
+    items = drivers(records)["categories"]
+    for item in items:
+        side = "negative" if item["impact"] < 0 else "positive"
+        quotes = _aspect_quotes(groups[item["name"]], side)
+        item["quote"] = quotes[0] if quotes else None
+    return items
 
 
 # --- drivers ----------------------------------------------------------------------------------------------
@@ -388,7 +419,7 @@ def _topic_mentions(record: ReviewRecord) -> dict[int, tuple[str, list[str]]]:
     found: dict[int, tuple[str, list[str]]] = {}
     for aspect in record.aspects:
         if aspect.topic_id != _OUTLIER_TOPIC_ID:
-            found.setdefault(aspect.topic_id, (aspect.topic_label, []))[1].append(aspect.sentiment)
+            found.setdefault(aspect.topic_id, (aspect.topic_label, []))[1].append(stance(aspect))
     for topic_id, label, _score in record.topics:
         if topic_id != _OUTLIER_TOPIC_ID and topic_id not in found:
             found[topic_id] = (label, [record.sentiment])
@@ -401,7 +432,7 @@ def drivers(records: Sequence[ReviewRecord]) -> dict[str, list[dict]]:
     For a group g (an aspect category, an aspect term, or a topic):
     ``impact(g) = (reviews mentioning g / all reviews) x (net sentiment of g's mentions - overall net
     sentiment)``, where the overall net sentiment is the reviews' (document-level) one and g's is over its
-    aspect mentions (clause-level labels). Positive impact drives net sentiment up, negative drives it
+    aspect mentions (:func:`stance`: the clause's label for a mention with an opinion term, else neutral). Positive impact drives net sentiment up, negative drives it
     down; units are net sentiment (-1..1). This is g's term in the between-group decomposition of a mean,
     sum_g w_g (mean_g - mean) (which sums to 0 when the groups partition the reviews; aspects overlap, so
     here it need not): a group moves the whole only as far as it is both different and common.
@@ -425,7 +456,7 @@ def drivers(records: Sequence[ReviewRecord]) -> dict[str, list[dict]]:
             if len(mentions) >= minimum:
                 name = key if by == "category" else _most_common(a.text for _, a in mentions)
                 reviews = len({id(r) for r, _ in mentions})
-                items.append(_driver(name, kind, [a.sentiment for _, a in mentions], reviews, total, overall))
+                items.append(_driver(name, kind, [stance(a) for _, a in mentions], reviews, total, overall))
         return _rank_drivers(items)
 
     topic_labels: dict[int, list[str]] = defaultdict(list)

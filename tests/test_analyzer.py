@@ -99,7 +99,7 @@ def test_negation_flips_the_aspect(analyzer):
 
 def test_aspect_topics_are_the_analysis_aspects_without_the_encoders(analyzer, request):
     text = "The fabric is so soft but the sleeves are too long and the color faded."
-    expected = {a.term: a.topic["id"] for a in _one(analyzer, text).aspects}
+    expected = {a.term: (a.topic["id"], a.category) for a in _one(analyzer, text).aspects}
     request.getfixturevalue("no_sentiment_encoder")
     assert set(expected) == {"fabric", "sleeve", "color"} and analyzer.aspect_topics(text) == expected
     assert analyzer.aspect_topics("   ") == {} and analyzer.aspect_topics(None) == {}

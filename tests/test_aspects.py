@@ -30,6 +30,10 @@ def _by_text(mentions: list[AspectMention]) -> dict[str, AspectMention]:
         ("The sleeves are long and the battery life is great.", "battery life", "great"),
         ("Soft fabric, fits perfectly.", "fabric", "soft"),
         ("Soft fabric, fits perfectly.", "fabric", "fits perfectly"),
+        ("Love the colour, but the zipper broke on day two.", "zipper", "broke"),
+        ("The seams came apart after one wash.", "seams", "came apart"),
+        ("The print is pretty but the sizing is way off.", "sizing", "way off"),
+        ("Runs small, lovely fabric.", "fabric", "lovely"),
     ],
 )
 def test_aspect_with_opinion(nlp: Language, text: str, aspect: str, opinion: str) -> None:
@@ -41,7 +45,8 @@ def test_aspect_with_opinion(nlp: Language, text: str, aspect: str, opinion: str
 
 
 def test_aspect_mention_fields(nlp: Language) -> None:
-    (mention,) = extract_aspects(nlp("The fabric is so soft but it runs small."))
+    (mention, fit) = extract_aspects(nlp("The fabric is so soft but it runs small."))
+    assert (fit.text, fit.implicit, mention.implicit) == ("runs small", True, False)
     assert (mention.text, mention.offset, mention.length, mention.term) == ("fabric", 4, 6, "fabric")
     assert [o.text for o in mention.opinions] == ["so soft"]
 
@@ -204,3 +209,32 @@ def test_aspect_terms_include_nouns_without_opinions(nlp: Language) -> None:
     doc: Doc = nlp("The zipper.")
     assert aspect_terms(doc) == ["zipper"]
     assert extract_aspects(doc) == []
+
+
+def test_an_adjective_after_a_fit_verb_is_its_complement_not_the_next_nouns(nlp: Language) -> None:
+    """spaCy parses "Runs small, lovely fabric." with ``small`` as an adjective of ``fabric`` (issue 27)."""
+    mentions = extract_aspects(nlp("Runs small, lovely fabric."))
+    fabric = _by_text(mentions)["fabric"]
+    assert [o.text for o in fabric.opinions] == ["lovely"]
+    [fit] = [m for m in mentions if m.implicit]
+    assert (fit.text, fit.term, [o.text for o in fit.opinions]) == ("Runs small", "fit", ["Runs small"])
+
+
+@pytest.mark.parametrize(
+    ("text", "opinion"),
+    [
+        ("It runs very small.", "runs very small"),
+        ("Runs large.", "Runs large"),
+        ("It fits true to size.", "fits true to size"),
+        ("Fits perfectly!", "Fits perfectly"),
+    ],
+)
+def test_fit_opinion_without_a_noun_target_is_implicit(nlp: Language, text: str, opinion: str) -> None:
+    [mention] = extract_aspects(nlp(text))
+    assert mention.implicit and mention.term == "fit" and mention.text == opinion
+    assert text[mention.offset : mention.offset + mention.length] == opinion
+
+
+@pytest.mark.parametrize("text", ["This dress runs small.", "I run every morning.", "It fits in my bag."])
+def test_no_implicit_fit_with_a_noun_subject_or_without_a_complement(nlp: Language, text: str) -> None:
+    assert not [m for m in extract_aspects(nlp(text)) if m.implicit]

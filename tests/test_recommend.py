@@ -96,7 +96,23 @@ def test_aspect_mapping_and_reasons_text():
     assert quality.reasons("P", "fit") == [
         "praised for fit in 61% of 120 mentions",
         "rated 4.4/5 over 100 reviews",
-        "positive in 75% of 120 reviews",
+    ]
+
+
+def test_reasons_never_contradict_themselves():
+    """Issue 27: "rated 1.0/5 over 1 review; positive in 100% of 1 review", "praised for fit in 0% of 1
+    mentions"."""
+    quality = QualityModel({
+        "sarcastic": ReviewStats(reviews=1, ratings=1, mean_rating=1.0, positive=1, aspects={"fit": (0, 1)}),
+        "unrated": ReviewStats(reviews=3, positive=2, aspects={"fit": (1, 3)}),
+    })  # fmt: skip
+    assert quality.reasons("sarcastic", "fit") == [
+        "fit praised in only 0 of 1 mention",
+        "rated 1.0/5 over 1 review",
+    ]
+    assert quality.reasons("unrated", "fit") == [
+        "fit praised in only 1 of 3 mentions",
+        "positive in 67% of 3 reviews",
     ]
     assert quality.aspect_score("P", "fabric") is None
 

@@ -38,11 +38,21 @@ _DEFAULT_SCORES = {
 }
 
 
+#: the opinion term a hand-built mention of each sentiment carries (a neutral one carries none)
+OPINIONS = {"positive": ("lovely",), "negative": ("poor",), "neutral": ()}
+
+
 def asp(
-    term: str, sentiment: str, text: str | None = None, topic: tuple[int, str] | None = None
+    term: str,
+    sentiment: str,
+    text: str | None = None,
+    topic: tuple[int, str] | None = None,
+    opinions: tuple[str, ...] | None = None,
+    quote: str = "",
 ) -> AspectRecord:
     topic_id, label = topic or TOPICS.get(term, (9, "other"))
-    return AspectRecord(text or term, term, topic_id, label, sentiment, (), CATEGORIES.get(term))
+    said = OPINIONS[sentiment] if opinions is None else opinions
+    return AspectRecord(text or term, term, topic_id, label, sentiment, said, CATEGORIES.get(term), quote)
 
 
 def rec(
@@ -143,6 +153,7 @@ def test_empty_input_gives_valid_reports() -> None:
         "average_rating": None,
         "sentiment_distribution": {"negative": 0.0, "neutral": 0.0, "positive": 0.0},
         "net_sentiment": None,
+        "categories": [],
         "praised_aspects": [],
         "criticised_aspects": [],
         "trend": [],
