@@ -212,7 +212,10 @@ def test_gold_set_is_the_documented_sample() -> None:
 def test_both_systems_on_a_real_parse(analyzer) -> None:
     [system] = system_aspects(analyzer, [TEXT])
     [baseline] = noun_chunk_aspects(analyzer, [TEXT])
-    assert [(p.target, p.head) for p in system] == [(FABRIC, "fabric")]
+    assert [(p.target, p.opinions, p.head, p.implicit) for p in system] == [
+        (RUNS_SMALL, (RUNS_SMALL,), "fit", True),  # the implicit fit opinion, not an adjective of "fabric"
+        (FABRIC, (LOVELY,), "fabric", False),
+    ]
     assert [(p.target, p.opinions, p.head) for p in baseline] == [(FABRIC, (LOVELY,), "fabric")]
     assert {p.polarity for p in system + baseline} <= {"negative", "neutral", "positive"}
     with pytest.raises(ValueError, match="as given"):
