@@ -280,26 +280,44 @@ def _fit_complement(verb: Token) -> list[Token]:
         if token.dep_ in {"acomp", "oprd"} and token.head == verb:
             after = verb.doc[token.i + 1 : token.i + 3]  # "true to size", however spaCy attaches "to size"
             return [*_with_adverbs(token), *(after if after.text.lower() == "to size" else [])]
-        if token.dep_ == "advmod" and token.pos_ == "ADV" and token.head == verb:
-            return [token]
+        # "fits perfectly"; "does it run small?", where spaCy reads "small" as an adverb of the verb
+        if token.dep_ == "advmod" and token.pos_ in {"ADV", "ADJ"} and token.head == verb:
+            return _with_adverbs(token) if token.pos_ == "ADJ" else [token]
         if token.dep_ == "amod" and _follows(token, verb) and token.head.head == verb:
             return _with_adverbs(token)
     return []
 
 
+def _true_to_size(adj: Token) -> bool:
+    """Whether ``adj`` is the "true" of "true to size" as the predicate of a copula ("It's true to size",
+    "is it true to size?") or a clause of its own ("True to size!")."""
+    after = adj.doc[adj.i + 1 : adj.i + 3]
+    return (
+        adj.lower_ == "true"
+        and after.text.lower() == "to size"
+        and (adj.head == adj or adj.head.lemma_ == "be")
+    )
+
+
 def implicit_fit(doc: Doc) -> list[AspectMention]:
     """Fit opinions whose target no noun names ("It runs small.", "Fits perfectly!", "Runs small, lovely
-    fabric."): a verb of :data:`FIT_VERBS` without a noun subject, with a complement. Each is an implicit
-    mention (SemEval-2016's NULL target) whose ``text`` is the opinion and ``term`` :data:`FIT_TERM`."""
+    fabric.", "Is it true to size?"): a verb of :data:`FIT_VERBS` with a complement, or a copula with "true to
+    size", without a noun subject. Each is an implicit mention (SemEval-2016's NULL target) whose ``text`` is
+    the opinion and ``term`` :data:`FIT_TERM`."""
     found = []
-    for verb in doc:
-        if verb.pos_ != "VERB" or verb.lemma_.lower() not in FIT_VERBS:
+    for token in doc:
+        if token.pos_ == "VERB" and token.lemma_.lower() in FIT_VERBS:
+            verb, complement = token, _fit_complement(token)
+            tokens = [verb, *complement]
+        elif token.pos_ == "ADJ" and _true_to_size(token):
+            verb, complement = token.head, [token]
+            tokens = list(doc[token.i : token.i + 3])
+        else:
             continue
         if any(c.dep_ in {"nsubj", "nsubjpass"} and _is_candidate(c) for c in verb.children):
-            continue  # "the dress runs small": the noun is the explicit target
-        complement = _fit_complement(verb)
+            continue  # "the dress runs small", "the dress is true to size": the noun is the explicit target
         if complement:
-            opinion = _opinion([verb, *complement], _negations(verb, *complement))
+            opinion = _opinion(tokens, _negations(verb, *complement))
             found.append(
                 AspectMention(opinion.text, opinion.offset, opinion.length, FIT_TERM, (opinion,), True)
             )

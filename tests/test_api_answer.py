@@ -49,8 +49,14 @@ def test_product_question_answered_from_its_reviews(api):
     assert api.post("/v1/reviews", json=extra, headers=api.admin).status_code == 201
     pronoun = _ask(api, "Does it run small?", context={"product_id": "DRS-1"}).json()
     assert pronoun["intent"]["name"] == "product_question", pronoun
-    assert pronoun["product"]["aspect"] == "fit"
+    assert (pronoun["product"]["aspect"], pronoun["product"]["category"]) == ("fit", "fit/size"), pronoun
     assert "\u201cruns small\u201d" in pronoun["answer"]
+    # issue 24: answered by the fit/size category too, though no review says "true to size"
+    true_to_size = _ask(api, "is it true to size?", context={"product_id": "DRS-1"}).json()
+    assert true_to_size["intent"]["name"] == "product_question", true_to_size
+    assert (true_to_size["product"]["aspect"], true_to_size["product"]["category"]) == ("fit", "fit/size")
+    assert f"of {true_to_size['product']['reviews']} reviews that mention fit" in true_to_size["answer"]
+    assert true_to_size["product"]["quote"]["text"] in true_to_size["answer"]
     support = _ask(api, "how do I get a refund for it?", context={"product_id": "DRS-1"}).json()
     assert support["intent"]["name"] == "get_refund" and support["product"] is None
 

@@ -227,6 +227,10 @@ def test_an_adjective_after_a_fit_verb_is_its_complement_not_the_next_nouns(nlp:
         ("Runs large.", "Runs large"),
         ("It fits true to size.", "fits true to size"),
         ("Fits perfectly!", "Fits perfectly"),
+        ("Does it run small?", "run small"),  # spaCy: "small" an adverb of "run"
+        ("Is it true to size?", "true to size"),
+        ("True to size!", "True to size"),
+        ("It is not true to size.", "not true to size"),
     ],
 )
 def test_fit_opinion_without_a_noun_target_is_implicit(nlp: Language, text: str, opinion: str) -> None:
@@ -235,6 +239,9 @@ def test_fit_opinion_without_a_noun_target_is_implicit(nlp: Language, text: str,
     assert text[mention.offset : mention.offset + mention.length] == opinion
 
 
-@pytest.mark.parametrize("text", ["This dress runs small.", "I run every morning.", "It fits in my bag."])
+@pytest.mark.parametrize(
+    "text",
+    ["This dress runs small.", "I run every morning.", "It fits in my bag.", "The dress is true to size."],
+)
 def test_no_implicit_fit_with_a_noun_subject_or_without_a_complement(nlp: Language, text: str) -> None:
     assert not [m for m in extract_aspects(nlp(text)) if m.implicit]
