@@ -657,10 +657,10 @@ def evaluate_sentiment(
     model_version: str = typer.Option("latest", "--model-version"),
 ) -> None:
     """Print accuracy, macro-F1 and the confusion matrix of the sentiment model."""
-    from nlp.classifier import TextClassifier
     from nlp.datasets import clothing_reviews, rating_to_sentiment
     from nlp.recipes import evaluate_classifier
     from nlp.registry import Registry
+    from nlp.span_classifier import load_sentiment_model
 
     if data:
         frame = _user_frame(data, text_col, label_col, title_col).dropna(subset=["label"])
@@ -670,7 +670,7 @@ def evaluate_sentiment(
         clothing = clothing_reviews()
         frame = clothing[clothing.split == "test"]
     try:
-        clf = TextClassifier.load(Registry().path("sentiment", model_version))
+        clf = load_sentiment_model(Registry().path("sentiment", model_version))
     except KeyError as exc:
         raise fail(str(exc).strip("'\"")) from exc
     report = evaluate_classifier(clf, frame["text"].astype(str).tolist(), frame["label"].astype(str).tolist())
@@ -685,7 +685,11 @@ def evaluate_sentiment(
 
 @evaluate_app.command("sentiment-choices")
 def evaluate_sentiment_choices(
-    model_version: str = typer.Option("latest", "--model-version"),
+    model_version: str = typer.Option(
+        "5",
+        "--model-version",
+        help="A registered fine-tuned classifier with a TF-IDF blend (one-pass students have neither).",
+    ),
     model: Path | None = typer.Option(
         None, "--model", help="A sentiment artifact folder instead of a registered version."
     ),

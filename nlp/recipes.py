@@ -41,6 +41,7 @@ from nlp.metrics import (
 )
 from nlp.paths import DATASETS_DIR, MODELS_DIR
 from nlp.registry import ModelEntry, Registry
+from nlp.span_classifier import SpanClassifier
 from nlp.text import load_spacy, normalize
 from nlp.topics import TopicModel, discover_topics, npmi_coherence
 from nlp.training import TrainingConfig, train_classifier
@@ -50,8 +51,11 @@ LABELS = datasets.SENTIMENT_LABELS
 BLEND_WEIGHTS = [round(1.0 - k / 10, 1) for k in range(10)]
 
 
-def evaluate_classifier(clf: TextClassifier, texts: Sequence[str], gold: Sequence[str]) -> dict:
-    """Accuracy, macro-F1 and confusion matrix of ``clf`` on labelled texts."""
+def evaluate_classifier(
+    clf: TextClassifier | SpanClassifier, texts: Sequence[str], gold: Sequence[str]
+) -> dict:
+    """Accuracy, macro-F1 and confusion matrix of ``clf`` (a fine-tuned classifier or a one-pass student) on
+    labelled texts."""
     pred = clf.predict(list(texts))
     return classification_report(list(gold), pred.labels, clf.labels)
 

@@ -1,4 +1,4 @@
-"""Peak memory of ``reviewpulse score`` (full analysis, JSONL out, the newest one-pass sentiment model) on
+"""Peak memory of ``reviewpulse score`` (full analysis, JSONL out, the default one-pass sentiment model) on
 2,000 and on 20,000 clothing reviews: streaming in chunks keeps it flat whatever the dump size (goal: at most
 1.2 GB, and the same for both).
 

@@ -3,8 +3,8 @@
 - the reference: one plain sentence-transformers ``encode()`` pass of all-MiniLM-L6-v2 (batch 32), the figure
   that travels between machines (every rate below is also printed as a ratio to it);
 - the full analysis (document, sentence and aspect sentiment, aspects, topics, entities) as ``reviewpulse
-  score`` runs it, and document sentiment only (``--only sentiment``), with the newest registered one-pass
-  student (``BENCH_SENTIMENT_VERSION`` picks another);
+  score`` runs it, and document sentiment only (``--only sentiment``), with the registered default one-pass
+  student (``BENCH_SENTIMENT_VERSION`` picks another), and the other registered students beside it;
 - the naive pipeline a user would write over the same fine-tuned model: ``transformers.pipeline(
   "text-classification")`` over each document (batch size 1 and its best batch size) and, for the full
   record, over the document and every sentence and aspect clause as texts of their own;
@@ -129,8 +129,13 @@ def _span_versions() -> list[str]:
 
 
 def _student_version() -> str:
-    """The newest registered one-pass sentiment model (``BENCH_SENTIMENT_VERSION`` overrides)."""
-    return os.environ.get("BENCH_SENTIMENT_VERSION", _span_versions()[-1])
+    """The registered default sentiment model if it is a one-pass student, else the newest one-pass student
+    (``BENCH_SENTIMENT_VERSION`` overrides)."""
+    from nlp.registry import Registry
+
+    versions = _span_versions()
+    default = Registry().get("sentiment").version
+    return os.environ.get("BENCH_SENTIMENT_VERSION", default if default in versions else versions[-1])
 
 
 def _full_and_document_only(version: str, texts: list[str]) -> tuple[float, float]:
