@@ -161,7 +161,9 @@ class AnalyzeRequest(BaseModel):
 LANGUAGE_DESCRIPTION = "ISO 639-1 code of the text's language (en when the identifier is not confident)."
 FLAGS_DESCRIPTION = (
     "What the models could not read: unsupported_language (confidently not English: the sentiment is "
-    "neutral at 1/3 per class, no English reading, and there are no sentences, aspects or entities)."
+    "neutral at 1/3 per class, no English reading, and there are no sentences, aspects or entities); "
+    "no_opinion (at most 10 words and no opinion expression, e.g. 'ok', 'n/a': every sentiment in the "
+    "record is neutral at 1/3 per class)."
 )
 
 
@@ -174,7 +176,7 @@ class DocumentResult(BaseModel):
     topics: list[TopicScore]
     entities: list[Entity]
     language: str = Field(description=LANGUAGE_DESCRIPTION, examples=["en"])
-    flags: list[Literal["unsupported_language"]] = Field([], description=FLAGS_DESCRIPTION)
+    flags: list[Literal["unsupported_language", "no_opinion"]] = Field([], description=FLAGS_DESCRIPTION)
     truncated: bool = False
 
 
@@ -259,7 +261,7 @@ class ReviewOut(BaseModel):
     language: str | None = Field(
         None, description=LANGUAGE_DESCRIPTION + " Null for reviews stored before language identification."
     )
-    flags: list[Literal["unsupported_language"]] = Field([], description=FLAGS_DESCRIPTION)
+    flags: list[Literal["unsupported_language", "no_opinion"]] = Field([], description=FLAGS_DESCRIPTION)
     model_version: str
 
 

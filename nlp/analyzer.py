@@ -24,6 +24,7 @@ from nlp.categories import AspectCategorizer
 from nlp.classifier import SpanPrediction
 from nlp.embeddings import PhraseEmbeddings
 from nlp.language import UNSUPPORTED_LANGUAGE, LanguageGuess, LanguageIdentifier
+from nlp.opinion import NO_OPINION, holds_no_opinion
 from nlp.paths import MODELS_DIR
 from nlp.registry import Registry
 from nlp.span_classifier import load_sentiment_model
@@ -85,7 +86,9 @@ class ReviewAnalysis:
     the models could not read: ``["unsupported_language"]`` for a text confidently in another language than
     English, whose record then holds no English reading: sentiment neutral with every class at 1/3 (no
     information), and no sentences, aspects or entities (topics: the outlier, as for any text without
-    aspects).
+    aspects). ``["no_opinion"]`` for a short text without an opinion expression ("ok", "n/a", "I bought this
+    for my sister's birthday last week.", :func:`nlp.opinion.holds_no_opinion`): its sentences and aspects
+    are kept, and every sentiment in the record is that same no-information neutral.
     """
 
     text: str
@@ -164,6 +167,7 @@ class _Prepared:
     text: str
     truncated: bool
     language: LanguageGuess | None = None
+    no_opinion: bool = False
     doc: Doc | None = None
     spans: list[tuple[int, int]] = field(default_factory=list)
     sentences: list[tuple[tuple[int, int], int]] = field(default_factory=list)
@@ -315,7 +319,8 @@ class Analyzer:
     def _plan(self, item: _Prepared, doc: Doc) -> None:
         """Set ``item``'s language, parse and the spans to classify: the document first, then every distinct
         sentence and aspect clause (an aspect takes its clause's sentiment, the document's if it lies in
-        none). A text in an unsupported language gets the document alone (its reading is withheld)."""
+        none). A text in an unsupported language gets the document alone (its reading is withheld); a text
+        without an opinion (:func:`nlp.opinion.holds_no_opinion`) is marked so."""
         item.doc = doc
         item.language = self.identify_language(item.text)
         document = (0, len(item.text))
@@ -327,6 +332,7 @@ class Analyzer:
             (m, next((c for c in clauses if c[0] <= m.offset < c[1]), document))
             for m in extract_aspects(doc, self.known_terms)
         ]
+        item.no_opinion = holds_no_opinion(item.text, [m for m, _ in mentions])
         item.spans = list(dict.fromkeys([document, *sentences, *(c for _, c in mentions)]))
         where = {span: k for k, span in enumerate(item.spans)}
         item.sentences = [(span, where[span]) for span in sentences]
@@ -338,6 +344,8 @@ class Analyzer:
             return self._unread(item, pred.truncated)
 
         def sentiment(k: int) -> Sentiment:
+            if item.no_opinion:
+                return self._no_reading()
             return self._sentiment(pred.probabilities[k], pred.labels[k])
 
         aspects, topic_ids = [], []
@@ -363,17 +371,22 @@ class Analyzer:
             entities=[Entity(e.text, e.label_, e.start_char, len(e.text)) for e in item.doc.ents],
             model_version=self.model_version,
             language=item.language.language,
+            flags=[NO_OPINION] if item.no_opinion else [],
             truncated=item.truncated or pred.truncated,
+        )
+
+    def _no_reading(self) -> Sentiment:
+        """Neutral with every class at 1/3: the sentiment of a text the models cannot or should not read."""
+        return Sentiment(
+            "neutral", dict.fromkeys(self.sentiment.labels, round(1 / len(self.sentiment.labels), 4))
         )
 
     def _unread(self, item: _Prepared, truncated: bool) -> ReviewAnalysis:
         """The record of a text in a language the models cannot read: see :class:`ReviewAnalysis`."""
         assert item.language is not None
-        share = round(1 / len(self.sentiment.labels), 4)
-        scores = dict.fromkeys(self.sentiment.labels, share)
         return ReviewAnalysis(
             text=item.text,
-            sentiment=Sentiment("neutral", scores),
+            sentiment=self._no_reading(),
             sentences=[],
             aspects=[],
             topics=self.topic_model.score([]),

@@ -85,9 +85,25 @@ def test_a_german_review_is_flagged_and_not_read_as_english(analyzer):
 
 
 @pytest.mark.parametrize("text", ["ok", "Love it!", "Too sheer", "Cute top.", "Yes yes yes!", "n/a"])
-def test_short_english_reviews_are_not_flagged(analyzer, text):
+def test_short_english_reviews_are_not_flagged_as_another_language(analyzer, text):
     result = _one(analyzer, text)
-    assert (result.language, result.flags) == ("en", [])
+    assert result.language == "en" and "unsupported_language" not in result.flags
+
+
+def test_texts_without_an_opinion_are_flagged_and_read_neutral_without_confidence(analyzer):
+    """Issue 27: "ok" read negative 0.49, "n/a" negative 0.88, the birthday sentence positive 0.90."""
+    texts = ["ok", "n/a", "I bought this for my sister's birthday last week.", "Love it!", "Runs small."]
+    *empty, loved, small = analyzer.analyze(texts)
+    for result in empty:
+        record = result.to_dict()
+        assert (record["language"], record["flags"]) == ("en", ["no_opinion"]), record
+        assert record["sentiment"] == {
+            "label": "neutral",
+            "scores": dict.fromkeys(("negative", "neutral", "positive"), 0.3333),
+        }
+        assert all(s["sentiment"] == record["sentiment"] for s in record["sentences"])
+    assert (loved.flags, loved.sentiment.label) == ([], "positive")
+    assert small.flags == [] and small.sentiment.label != "positive"
 
 
 def test_negation_flips_the_aspect(analyzer):

@@ -1,0 +1,40 @@
+"""The no-opinion rule for short texts (nlp.opinion), without models: the aspects come from the caller."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.aspects import AspectMention, Opinion
+from nlp.opinion import MAX_WORDS, holds_no_opinion, opinion_words
+
+
+@pytest.mark.parametrize(
+    "text", ["ok", "n/a", "I bought this for my sister's birthday last week.", "Okay.", "meh", "2.)"]
+)
+def test_short_texts_without_an_opinion_word_hold_none(text):
+    assert holds_no_opinion(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Love it!", "Great", "Awful quality.", "Had to take it back.", "Too sheer", "Perfect :)", "\U0001f60d"],
+)
+def test_opinion_words_verdicts_and_emoji_are_opinions(text):
+    assert not holds_no_opinion(text)
+
+
+def test_an_aspect_opinion_is_an_opinion_and_a_bare_aspect_is_not():
+    fit = Opinion("Runs small", 0, 10, False)
+    assert not holds_no_opinion("Runs small.", [AspectMention("Runs small", 0, 10, "fit", (fit,), True)])
+    assert holds_no_opinion("Runs small.", [AspectMention("sleeves", 0, 7, "sleeve", ())])
+
+
+def test_long_texts_are_never_flagged():
+    text = " ".join(["word"] * (MAX_WORDS + 1))
+    assert holds_no_opinion(" ".join(["word"] * MAX_WORDS)) and not holds_no_opinion(text)
+
+
+def test_lexicon_keeps_strong_words_and_drops_lukewarm_ones():
+    words = opinion_words()
+    assert {"love", "great", "awful", ":)", "back"} <= words
+    assert not {"ok", "okay", "fine", "meh", "birthday"} & words
