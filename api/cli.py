@@ -866,6 +866,47 @@ def evaluate_absa(
         out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
 
 
+@evaluate_app.command("rating-disagreement")
+def evaluate_rating_disagreement(
+    model_version: str = typer.Option("latest", "--model-version", help="Sentiment model version."),
+    worst: int = typer.Option(5, "--worst", min=0, help="Worst cases to show per direction."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the figures to this JSON file."),
+) -> None:
+    """How often document sentiment contradicts the stars on the clothing test split (positive for 1-2 stars,
+    negative for 5), the most confident such readings, and the same with the contrast cue (the clauses after
+    "but" / "however" weigh more; weight chosen on the validation split)."""
+    from nlp.datasets import clothing_reviews
+    from nlp.disagreement import measure
+    from nlp.registry import Registry
+    from nlp.span_classifier import load_sentiment_model
+
+    try:
+        model = load_sentiment_model(Registry().path("sentiment", model_version))
+        figures = measure(model, clothing_reviews(), worst=worst)
+    except (KeyError, FileNotFoundError) as exc:
+        raise fail(str(exc).strip("'\"")) from exc
+    typer.echo(
+        f"sentiment-v{figures['model_version']} on the clothing test split; reviews with a 'but' / 'however' "
+        f"clause: {figures['with_contrast_tails']['test']:.1%}"
+    )
+    typer.echo("contrast weight  validation macro-F1  test macro-F1")
+    for weight, f1 in {0.0: figures["macro_f1"], **figures["weights"]}.items():
+        chosen = "  (chosen on validation)" if weight == figures["chosen_weight"] else ""
+        typer.echo(f"{weight:<16} {f1['validation']:<20} {f1['test']}{chosen}")
+    for name, key in (("model alone", "model"), (f"contrast cue {figures['chosen_weight']}", "contrast")):
+        report = figures[key]
+        typer.echo(
+            f"{name}: positive on {report['low_star_reviews']} 1-2 star reviews {report['positive_on_low_stars']:.2%}; "
+            f"negative on {report['five_star_reviews']} 5-star reviews {report['negative_on_five_stars']:.2%}"
+        )
+    for title, key in (("positive on 1-2 stars", "worst_low"), ("negative on 5 stars", "worst_five")):
+        typer.echo(f"most confident {title} (model alone):")
+        for case in figures["model"][key]:
+            typer.echo(f"  {case['rating']}* {case['probability']:.3f}  {case['quote']}")
+    if out:
+        out.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
 def pd_is_numeric(series) -> bool:
     from pandas.api.types import is_numeric_dtype
 
