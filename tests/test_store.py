@@ -138,6 +138,19 @@ def test_sqlite_connections_use_wal_and_foreign_keys(tmp_path):
         engine.dispose()
 
 
+def test_sqlite_file_connections_are_not_capped(tmp_path):
+    # 20 clients during a bulk load held more than SQLAlchemy's default 5 + 10 pooled connections (a request
+    # holds its session's and its key lookup's): the next one waited 30 s for the pool and failed with a 503
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}", pool_timeout=1)
+    connections = [engine.connect() for _ in range(40)]
+    try:
+        assert engine.pool.checkedout() == 40  # type: ignore[attr-defined]
+    finally:
+        for connection in connections:
+            connection.close()
+        engine.dispose()
+
+
 def test_a_write_in_a_read_transaction_is_refused_on_sqlite(tmp_path):
     """A deferred (read) transaction that later writes fails at random on SQLite ("database is locked" once
     another writer commits first), so it is refused every time."""

@@ -50,6 +50,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     connect_args.setdefault("check_same_thread", False)
     if make_url(url).database in (None, "", ":memory:"):
         kwargs.setdefault("poolclass", StaticPool)  # one shared in-memory database, not one per connection
+    else:
+        # A file connection costs SQLite almost nothing, and a request can hold two at once (its session and
+        # the key lookup): a bounded pool (SQLAlchemy's 5 + 10) ran dry under 20 clients during a bulk load and
+        # made reads wait its 30-second timeout, then fail. Beyond 5 kept open, connections open on demand.
+        kwargs.setdefault("max_overflow", -1)
     engine = create_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")
