@@ -69,6 +69,20 @@ def _tiny(rows: int) -> pd.DataFrame:
 SENTIMENT = ["--text-col", "text", "--id-col", "review_id", "--only", "sentiment", "--chunk-size", "4"]
 
 
+def _assert_same_records(actual: str, expected: str) -> None:
+    """The same records in the same order: ids, labels, errors and model version exactly; class scores within
+    0.05, because int8 ONNX Runtime quantises each encoder batch's activations with one scale, so a review's
+    scores move a little with the reviews that share its batch (README, "Scale-out")."""
+    got, want = ([json.loads(line) for line in text.splitlines()] for text in (actual, expected))
+    assert len(got) == len(want)
+    for g, w in zip(got, want, strict=True):
+        g_scores = g.get("sentiment", {}).pop("scores", {})
+        w_scores = w.get("sentiment", {}).pop("scores", {})
+        assert g == w
+        assert g_scores.keys() == w_scores.keys()
+        assert all(abs(g_scores[c] - w_scores[c]) <= 0.05 for c in w_scores), (g_scores, w_scores)
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> tuple[Path, str]:
     """20 reviews as CSV (an empty and a whitespace-only text among them) and the local engine's JSONL."""
@@ -95,7 +109,7 @@ def test_local_ray_instance_with_two_actors_reads_parquet_as_the_local_engine_re
         "--out",
         str(out),
     )
-    assert out.read_text(encoding="utf-8") == expected
+    _assert_same_records(out.read_text(encoding="utf-8"), expected)
 
 
 @pytest.mark.slow
@@ -106,7 +120,7 @@ def test_ray_cluster_output_equals_the_local_engine(ray_cluster, tiny, tmp_path)
         env, str(src), *SENTIMENT, "--engine", "ray", "--address", address, "--out", str(tmp_path / "x.jsonl")
     )
 
-    assert (tmp_path / "x.jsonl").read_text(encoding="utf-8") == expected
+    _assert_same_records((tmp_path / "x.jsonl").read_text(encoding="utf-8"), expected)
     records = [json.loads(line) for line in expected.splitlines()]
     assert [r["id"] for r in records] == _tiny(20)["review_id"].tolist()  # rows in == rows out, in order
     assert [r["error"]["code"] for r in records if "error" in r] == ["missing_text", "empty_text"]
