@@ -84,10 +84,11 @@ def store_env(data: Path, database_url: str | None = None) -> dict[str, str]:
 
 @contextmanager
 def api_server(
-    data: Path, database_url: str | None = None, settings: dict[str, str] | None = None
+    data: Path, database_url: str | None = None, settings: dict[str, str] | None = None, workers: int = 1
 ) -> Iterator[dict]:
-    """``reviewpulse serve`` on a free loopback port over ``database_url``, or else the SQLite store in
-    ``data`` (new or not; ``data`` also holds the server's log), with extra ``REVIEWPULSE_*`` ``settings``.
+    """``reviewpulse serve --workers workers`` on a free loopback port over ``database_url``, or else the
+    SQLite store in ``data`` (new or not; ``data`` also holds the server's log), with extra ``REVIEWPULSE_*``
+    ``settings``.
 
     Yields ``{"base", "headers" (a new admin key), "env", "data", "process"}``.
     """
@@ -96,6 +97,7 @@ def api_server(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(BIN / "reviewpulse"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--workers", str(workers)]
     with running(command, f"{base}/readyz", data / "server.log", env=env) as process:
         yield {"base": base, "headers": {"X-API-Key": admin}, "env": env, "data": data, "process": process}
 

@@ -14,6 +14,7 @@ import httpx
 import numpy as np
 
 from tests.bench.bench_scoring import _texts
+from tests.live import api_server
 
 REQUESTS = 160
 
@@ -57,3 +58,19 @@ def test_analyze_latency(server):
             print(f"  {clients} client(s), model {version:<6}  p50 {p50:7.1f}   p99 {p99:7.1f}")
         ratio = figures["5"] / figures["latest"]
         print(f"  {clients} client(s): v5 / default = p50 {ratio[0]:.1f}x, p99 {ratio[1]:.1f}x")
+
+
+def test_analyze_latency_in_two_processes(server, tmp_path):
+    """The default model at 8 clients, ``serve --workers 2`` against one process (the ``server`` fixture)."""
+    texts = _texts(REQUESTS)
+    with api_server(tmp_path, workers=2) as two:
+        asyncio.run(_latencies(two, texts[:32], 8, "latest"))  # both processes warm
+        figures = {
+            workers: np.percentile(asyncio.run(_latencies(live, texts, 8, "latest")), [50, 99])
+            for workers, live in ((1, server), (2, two))
+        }
+    print(f"\nPOST /v1/analyze, default model, 8 clients, {REQUESTS} requests (ms):")
+    for workers, (p50, p99) in figures.items():
+        print(f"  {workers} process(es)  p50 {p50:7.1f}   p99 {p99:7.1f}")
+    ratio = figures[1] / figures[2]
+    print(f"  one process / two = p50 {ratio[0]:.2f}x, p99 {ratio[1]:.2f}x")
