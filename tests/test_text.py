@@ -186,3 +186,23 @@ def test_parse_sentence_offsets_index_prepared_text(preparer: TextPreparer) -> N
 
 def test_parse_empty_input(preparer: TextPreparer) -> None:
     assert list(preparer.parse([])) == []
+
+
+def test_openblas_pipeline_parses_exactly_as_the_blis_default(preparer: TextPreparer) -> None:
+    import spacy
+
+    from nlp import datasets
+    from nlp.paths import SPACY_MODEL
+
+    models = [getattr(pipe, "model", None) for _, pipe in preparer.nlp.pipeline]
+    assert {(type(m.ops).__name__, m.ops.use_blis) for m in models if m is not None} == {("NumpyOps", False)}
+    blis = spacy.load(SPACY_MODEL)
+    texts = datasets.clothing_reviews().text.head(200).map(lambda t: preparer.prepare(t)[0]).tolist()
+
+    def reading(doc: Doc) -> list[tuple]:
+        return [
+            (t.tag_, t.pos_, t.dep_, t.head.i, t.lemma_, t.ent_iob_, t.ent_type_, t.is_sent_start)
+            for t in doc
+        ]
+
+    assert [reading(d) for d in preparer.nlp.pipe(texts)] == [reading(d) for d in blis.pipe(texts)]
