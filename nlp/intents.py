@@ -1,10 +1,12 @@
 """Customer-question intents: a fine-tuned classifier, a calibrated out-of-scope threshold, and entities.
 
-The classifier is the same MiniLM + LoRA recipe as sentiment (:mod:`nlp.classifier`). Out-of-scope questions
-("what's the weather?") are those whose top-intent probability falls below a threshold calibrated on
-in-scope validation questions only: the maximum-softmax-probability detector of Hendrycks & Gimpel (2017),
-"A Baseline for Detecting Misclassified and Out-of-Distribution Examples". The threshold lives in
-``intent.json`` beside the classifier files.
+The classifier is the same MiniLM + LoRA recipe as sentiment (:mod:`nlp.classifier`), trained with an
+:data:`OUT_OF_SCOPE` class of off-topic questions where the data has one. Out-of-scope questions ("what's the
+weather?") are those whose top intent's probability falls below a threshold (the maximum-softmax-probability
+detector of Hendrycks & Gimpel 2017, "A Baseline for Detecting Misclassified and Out-of-Distribution
+Examples"), chosen on natural dev questions (:func:`balanced_threshold`) or, for user data, on in-scope
+validation questions (:func:`calibrate_threshold`). The threshold lives in ``intent.json`` beside the
+classifier files.
 
 :func:`evaluate_intents` measures a model as a support chat meets it: on labelled questions that mix the
 intents with off-topic ones (:data:`NATURAL_SETS`, written the way shoppers write), the share of in-scope
@@ -32,10 +34,8 @@ from nlp.scoring import FlatLayout
 from nlp.text import TextPreparer
 
 INTENT_FILE = "intent.json"
-#: Share of in-scope validation questions the calibrated threshold may flag as out of scope. Low, because a
-#: validation split of templated data (Bitext) is easier than real traffic: with 3 %, 44 % of our hand-written
-#: in-scope questions (``examples/questions.csv``) got the right intent unflagged, with 1 %, 69 % (the
-#: ``hand_written`` figures in ``models/intent/v1/metrics.json``).
+#: Share of in-scope validation questions the calibrated threshold may flag as out of scope, for user data
+#: without natural dev questions. Low, because a validation split of templated data is easier than traffic.
 TARGET_IN_SCOPE_FLAG_RATE = 0.01
 OUT_OF_SCOPE_QUESTIONS = Path(__file__).parent / "data" / "out_of_scope.txt"
 #: The gold label of an off-topic question in labelled question files.
@@ -226,7 +226,7 @@ class IntentClassifier:
 
     Example::
 
-        clf = IntentClassifier.load(Path("models/intent/v1"))
+        clf = IntentClassifier.load(Path("models/intent/v2"))
         [result] = clf.predict(["where is my order 12345?"])   # result.intent == "track_order"
 
     Raises:

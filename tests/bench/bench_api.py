@@ -1,6 +1,7 @@
 """Latency of ``POST /v1/analyze`` for one document per request, served by ``reviewpulse serve`` on loopback,
 at 1 and at 8 concurrent clients: the registered default model against sentiment v5 (``?model_version=5``,
-the accurate, slow model) in the same run. Goal: p99 at most 150 ms for one document at 8 clients.
+the accurate, slow model) in the same run, and against two server processes. Goal: p99 at most 150 ms for one
+document at 8 clients. Also ``POST /v1/answer`` for one question (goal: p99 at most 150 ms).
 
 Run on demand: ``make bench`` (prints p50 / p99 in ms and the ratios; asserts nothing about speed).
 """
@@ -13,6 +14,7 @@ import time
 import httpx
 import numpy as np
 
+from nlp.intents import NATURAL_SETS, labelled_questions
 from tests.bench.bench_scoring import _texts
 from tests.live import api_server
 
@@ -74,3 +76,28 @@ def test_analyze_latency_in_two_processes(server, tmp_path):
         print(f"  {workers} process(es)  p50 {p50:7.1f}   p99 {p99:7.1f}")
     ratio = figures[1] / figures[2]
     print(f"  one process / two = p50 {ratio[0]:.2f}x, p99 {ratio[1]:.2f}x")
+
+
+def test_answer_latency(server):
+    """``POST /v1/answer`` for one natural question per request at 1 client (issue 24's goal: p99 at most
+    150 ms), beside ``GET /healthz`` in the same run: the floor of the HTTP round trip and the serving stack."""
+    questions = labelled_questions(NATURAL_SETS["natural-dev"])["text"].tolist()
+
+    async def latencies(send) -> np.ndarray:
+        seconds = []
+        async with httpx.AsyncClient(base_url=server["base"], headers=server["headers"], timeout=60) as http:
+            await send(http, questions[0])  # the intent model loads on first use
+            for question in questions:
+                started = time.perf_counter()
+                (await send(http, question)).raise_for_status()
+                seconds.append(time.perf_counter() - started)
+        return np.asarray(seconds) * 1000
+
+    answer = asyncio.run(latencies(lambda http, q: http.post("/v1/answer", json={"question": q})))
+    health = asyncio.run(latencies(lambda http, q: http.get("/healthz")))
+    print(f"\n{len(questions)} natural questions, one per request, 1 client (ms):")
+    for name, ms in (("POST /v1/answer", answer), ("GET /healthz (floor)", health)):
+        p50, p99 = np.percentile(ms, [50, 99])
+        print(f"  {name:<22} p50 {p50:7.1f}   p99 {p99:7.1f}")
+    ratio = np.percentile(answer, 99) / np.percentile(health, 99)
+    print(f"  answer / floor: p99 {ratio:.1f}x")
