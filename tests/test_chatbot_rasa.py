@@ -9,6 +9,7 @@ Select it with ``-m rasa``; it runs by default. Rasa's training cache lives in
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
@@ -38,9 +39,10 @@ def text_of(response: str) -> str:
 
 
 def _rasa_env() -> dict[str, str]:
-    # two TensorFlow threads: models are trained on the same cores
+    # two TensorFlow threads (unless set): models are trained on the same cores
     return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "RASA_CACHE_DIRECTORY": str(TRAIN_CACHE),
-            "TF_INTRA_OP_PARALLELISM_THREADS": "2", "TF_INTER_OP_PARALLELISM_THREADS": "1",
+            "TF_INTRA_OP_PARALLELISM_THREADS": os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS", "2"),
+            "TF_INTER_OP_PARALLELISM_THREADS": os.environ.get("TF_INTER_OP_PARALLELISM_THREADS", "1"),
             "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}  # fmt: skip
 
 
@@ -197,3 +199,72 @@ def test_off_topic_question_gets_a_clarifying_question_then_a_person(rasa):
     assert customer.say("Write me a poem about the sea.") == [text_of("utter_ask_rephrase")]
     assert customer.say("What will the weather be like in Madrid tomorrow?") == [text_of("utter_handoff")]
     assert customer.slots()["handoff"] is True
+
+
+#: Issue 24's goals for the held-out natural NLU test set (chatbot/tests/README.md).
+ROUTING_GOAL, OFF_TOPIC_GOAL = 0.95, 0.90
+#: Measured on 2026-12-05 (chatbot/README.md): a drop below these is a regression.
+ROUTING_FLOOR, OFF_TOPIC_FLOOR = 0.80, 0.60
+#: Where an off-topic message may end: Rasa's out_of_scope intent or its FallbackClassifier.
+OUT_OF_SCOPE_PATH = {"out_of_scope", "nlu_fallback"}
+
+
+def routing_figures(report: dict, errors: list[dict]) -> dict:
+    """Routing accuracy and the off-topic share from ``rasa test nlu``'s ``intent_report.json`` and
+    ``intent_errors.json``: a message routes right when its top intent is its label, or, for an
+    ``out_of_scope`` message, ``nlu_fallback``."""
+    support = {name: int(row["support"]) for name, row in report.items()
+               if isinstance(row, dict) and "support" in row and not name.endswith(" avg")}  # fmt: skip
+    misses = {name: 0 for name in support}
+    for error in errors:
+        gold, predicted = error["intent"], error["intent_prediction"]["name"]
+        if not (gold == "out_of_scope" and predicted in OUT_OF_SCOPE_PATH):
+            misses[gold] += 1
+    total = sum(support.values())
+    return {
+        "messages": total,
+        "accuracy": (total - sum(misses.values())) / total,
+        "off_topic": (support["out_of_scope"] - misses["out_of_scope"]) / support["out_of_scope"],
+        "per_intent": {name: (support[name] - misses[name], support[name]) for name in sorted(support)},
+    }
+
+
+def test_routing_figures_count_fallback_as_out_of_scope_only():
+    report = {"greet": {"support": 2}, "out_of_scope": {"support": 2}, "accuracy": 0.5,
+              "macro avg": {"support": 4}}  # fmt: skip
+    errors = [{"intent": "greet", "intent_prediction": {"name": "nlu_fallback"}},
+              {"intent": "out_of_scope", "intent_prediction": {"name": "nlu_fallback"}}]  # fmt: skip
+    figures = routing_figures(report, errors)
+    assert figures["accuracy"] == 0.75 and figures["off_topic"] == 1.0
+    assert figures["per_intent"] == {"greet": (1, 2), "out_of_scope": (2, 2)}
+
+
+@pytest.fixture(scope="module")
+def natural_routing(rasa_bin, model, tmp_path_factory) -> dict:
+    """``rasa test nlu`` of the trained model on the held-out natural test set."""
+    out = tmp_path_factory.mktemp("rasa-test-nlu")
+    done = subprocess.run(
+        [str(rasa_bin), "test", "nlu", "--nlu", str(CHATBOT / "tests" / "nlu_natural_test.yml"),
+         "--model", str(model), "--out", str(out)],
+        cwd=out, env=_rasa_env(), capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    report = json.loads((out / "intent_report.json").read_text())
+    errors_file = out / "intent_errors.json"  # not written when there is no error
+    errors = json.loads(errors_file.read_text()) if errors_file.exists() else []
+    figures = routing_figures(report, errors)
+    print(f"natural NLU routing: {figures}")
+    return figures
+
+
+def test_natural_messages_routing_does_not_regress(natural_routing):
+    assert natural_routing["messages"] >= 250
+    assert natural_routing["accuracy"] >= ROUTING_FLOOR, natural_routing
+    assert natural_routing["off_topic"] >= OFF_TOPIC_FLOOR, natural_routing
+
+
+@pytest.mark.xfail(strict=True, reason="issue 24 part 3 not met yet: see chatbot/README.md for the figures")
+def test_natural_messages_route_right(natural_routing):
+    """Issue 24's goal: 95 % of natural messages route right, 90 % of off-topic ones end out of scope."""
+    assert natural_routing["accuracy"] >= ROUTING_GOAL, natural_routing
+    assert natural_routing["off_topic"] >= OFF_TOPIC_GOAL, natural_routing
