@@ -14,7 +14,7 @@ import pytest
 import yaml
 from rasa_sdk.executor import ActionExecutor
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHATBOT = ROOT / "chatbot"
 #: Rasa's own intents and actions, which the domain need not list.
 BUILTIN_INTENTS = {"nlu_fallback"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-CHATBOT = Path(__file__).resolve().parents[1] / "chatbot"
+CHATBOT = Path(__file__).resolve().parents[2] / "chatbot"
 TEST_SET = CHATBOT / "tests" / "nlu_natural_test.yml"
 #: Intents only buttons send: no typed messages to test.
 PAYLOAD_INTENTS = {"human_handoff"}

@@ -15,7 +15,7 @@ import pytest
 
 from nlp.reports import AspectRecord, ReviewRecord, report_html, sentiment_report
 
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",

@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests import test_chatbot_rasa
+from tests.e2e import test_chatbot_rasa
+from tests.e2e.test_chatbot_rasa import api_answer, rasa_server, text_of
 from tests.live import api_server, free_port
 from tests.shop import load_shop
-from tests.test_chatbot_rasa import api_answer, rasa_server, text_of
 
 pytestmark = pytest.mark.rasa
 # the Rasa install and the trained assistant, as the end-to-end suite makes them (training is cached)

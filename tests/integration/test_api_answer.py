@@ -8,7 +8,7 @@ import pytest
 
 from api.answers import AnswerService
 from tests.conftest import make_client, make_key
-from tests.test_api import _seed
+from tests.integration.test_api import _seed
 
 
 def _ask(api, question: str, **extra):

@@ -26,7 +26,7 @@ from tests.shop import load_shop, writer_key
 
 pytestmark = pytest.mark.rasa
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHATBOT = ROOT / "chatbot"
 INSTALL_SCRIPT = ROOT.parent / "shared" / "tools" / "install-rasa.sh"
 TRAIN_CACHE = Path.home() / ".cache" / "reviewpulse-rasa-train"

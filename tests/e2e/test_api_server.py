@@ -112,7 +112,7 @@ def test_schemathesis_finds_no_server_errors(db_url, tmp_path):
 
 @pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
 def test_served_html_report_renders_charts_in_chromium(server, tmp_path):
-    from tests.test_report_html import run_chromium
+    from tests.unit.test_report_html import run_chromium
 
     response = httpx.get(
         f"{server['base']}/v1/reports/sentiment",
@@ -125,7 +125,7 @@ def test_served_html_report_renders_charts_in_chromium(server, tmp_path):
     page.write_text(response.text, encoding="utf-8")
     dom = run_chromium(["--dump-dom", page.as_uri()], tmp_path).stdout
     assert dom.count("data-value") > 3 and "<svg" in dom  # the charts are drawn with the stored reviews
-    shot = Path(__file__).parent / "artifacts" / "api-report.png"
+    shot = Path(__file__).resolve().parents[1] / "artifacts" / "api-report.png"
     shot.parent.mkdir(exist_ok=True)
     run_chromium([f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri()], tmp_path)
     assert shot.exists() and shot.stat().st_size > 10_000

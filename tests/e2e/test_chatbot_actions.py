@@ -22,7 +22,7 @@ import yaml
 from tests.live import action_server, free_port, running
 from tests.shop import load_shop, writer_key
 
-CHATBOT = Path(__file__).resolve().parents[1] / "chatbot"
+CHATBOT = Path(__file__).resolve().parents[2] / "chatbot"
 DOMAIN = yaml.safe_load((CHATBOT / "domain.yml").read_text())
 SUPPORT_QUESTION = "How do I get a refund for the dress I sent back?"
 OFF_TOPIC = ["Write me a poem about the sea.", "What will the weather be like in Madrid tomorrow?"]
