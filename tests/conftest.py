@@ -1,6 +1,7 @@
-"""Shared fixtures: the real analyzer over the committed models, the shared datasets when present, an empty
-database on SQLite and on PostgreSQL (``db_url``), the API through TestClient (``api``, ``make_client``,
-``make_key``) and served on loopback (``server``)."""
+"""Shared fixtures of the three tiers: the real analyzer over the committed models, the shared datasets
+(``needs_datasets``, ``pytest.mark.datasets``), an empty database on SQLite and on PostgreSQL (``db_url``),
+the API through TestClient (``api``, ``make_client``, ``make_key``) and served on loopback (``server``).
+What a test needs and cannot find makes it fail, saying what to install or set."""
 
 from __future__ import annotations
 
@@ -28,10 +29,9 @@ from tests.live import api_server
 
 EXAMPLES = PROJECT_ROOT / "examples" / "reviews.csv"
 
-needs_datasets = pytest.mark.skipif(
-    not (DATASETS_DIR / "womens_clothing_reviews").exists(),
-    reason=f"shared datasets not found at {DATASETS_DIR} (set REVIEWPULSE_DATASETS_DIR)",
-)
+#: A test that reads the shared clothing reviews; ``pytest.mark.datasets(path, ...)`` names other files or
+#: folders of the shared datasets. Absent, the test fails saying where they were looked for.
+needs_datasets = pytest.mark.datasets("womens_clothing_reviews")
 
 
 POSTGRES_URL = os.environ.get(
@@ -63,7 +63,12 @@ def db_url(request, tmp_path, postgres_reason) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'store.db'}"
         return
     if postgres_reason:
-        pytest.skip(postgres_reason)
+        pytest.fail(
+            f"{postgres_reason}. The store's tests run on PostgreSQL too: start it, or point "
+            "REVIEWPULSE_TEST_POSTGRES_URL at a database where they may create schemas "
+            "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test, as .ci/run sets it)",
+            pytrace=False,
+        )
     schema = f"rp_test_{uuid.uuid4().hex[:12]}"
     admin = make_engine(POSTGRES_URL)
     with admin.begin() as connection:
@@ -123,6 +128,20 @@ def api(tmp_path, analyzer):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "rasa: runs a real Rasa server (installs Rasa 3.6 into ~/.cache once)")
+    config.addinivalue_line(
+        "markers", "datasets(*paths): reads these files or folders of the shared datasets (fails when absent)"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    needed = [path for mark in item.iter_markers("datasets") for path in mark.args]
+    missing = [path for path in needed if not (DATASETS_DIR / path).exists()]
+    if missing:
+        pytest.fail(
+            f"{', '.join(missing)} not found in the shared datasets at {DATASETS_DIR}: set "
+            "REVIEWPULSE_DATASETS_DIR to the folder that holds them (../shared/datasets beside this checkout)",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="module")

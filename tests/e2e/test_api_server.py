@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -27,6 +26,7 @@ import uvicorn
 from api.analysis import AnalysisService
 from api.core.config import Settings
 from api.main import create_app
+from tests.chromium import ARTIFACTS, needs_chromium, run_chromium
 from tests.conftest import EXAMPLES
 from tests.live import BIN, api_server, cli, free_port, store_env
 
@@ -88,18 +88,19 @@ def test_real_http_errors_are_problem_json(server):
     assert httpx.get(f"{base}/v1/topics").status_code == 401
 
 
-@pytest.mark.skipif(
-    shutil.which("st") is None and not (BIN / "st").exists(), reason="schemathesis not installed"
-)
 @pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 def test_schemathesis_finds_no_server_errors(db_url, tmp_path):
     """Schemathesis over the OpenAPI schema, on each store: examples, coverage and fuzzing of each
     operation, then its stateful phase, which chains calls by the links it infers from the schema (a
     product created, then fetched, reviewed, listed and reported on)."""
+    st = str(BIN / "st") if (BIN / "st").exists() else shutil.which("st")
+    if st is None:
+        pytest.fail(
+            "schemathesis (its `st` command) is not installed: pip install -e '.[dev]'", pytrace=False
+        )
     data = tmp_path / "data"
     data.mkdir()
     with api_server(data, db_url) as live:
-        st = str(BIN / "st") if (BIN / "st").exists() else "st"
         done = subprocess.run(
             [st, "run", f"{live['base']}/openapi.json", "--checks", "not_a_server_error",
              "--header", f"X-API-Key: {live['headers']['X-API-Key']}", "--max-examples", "15"],
@@ -110,10 +111,8 @@ def test_schemathesis_finds_no_server_errors(db_url, tmp_path):
     assert "API Links:" in done.stdout, done.stdout[-3000:]  # the stateful phase ran
 
 
-@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian's chromium is not installed")
+@needs_chromium
 def test_served_html_report_renders_charts_in_chromium(server, tmp_path):
-    from tests.unit.test_report_html import run_chromium
-
     response = httpx.get(
         f"{server['base']}/v1/reports/sentiment",
         params={"format": "html"},
@@ -125,7 +124,7 @@ def test_served_html_report_renders_charts_in_chromium(server, tmp_path):
     page.write_text(response.text, encoding="utf-8")
     dom = run_chromium(["--dump-dom", page.as_uri()], tmp_path).stdout
     assert dom.count("data-value") > 3 and "<svg" in dom  # the charts are drawn with the stored reviews
-    shot = Path(__file__).resolve().parents[1] / "artifacts" / "api-report.png"
+    shot = ARTIFACTS / "api-report.png"
     shot.parent.mkdir(exist_ok=True)
     run_chromium([f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri()], tmp_path)
     assert shot.exists() and shot.stat().st_size > 10_000

@@ -8,11 +8,10 @@ folder (``widget.png``; the README's come from there).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
 
+from tests.chromium import CHROMIUM, MISSING
 from tests.e2e import test_chatbot_rasa
 from tests.e2e.test_chatbot_rasa import api_answer, rasa_server, text_of
 from tests.live import api_server, free_port
@@ -22,10 +21,12 @@ pytestmark = pytest.mark.rasa
 # the Rasa install and the trained assistant, as the end-to-end suite makes them (training is cached)
 rasa_bin, model = test_chatbot_rasa.rasa_bin, test_chatbot_rasa.model
 
-CHROMIUM = Path("/usr/bin/chromium")
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (dev extra)")
 if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+    pytest.skip(MISSING, allow_module_level=True)
+try:
+    import playwright.sync_api as playwright_api
+except ImportError:
+    pytest.fail("playwright is not installed: pip install -e '.[dev]'", pytrace=False)
 #: Rasa answers within this (milliseconds): the action server calls the API, which runs the models.
 REPLY_MS = 60_000
 

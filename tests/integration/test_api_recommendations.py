@@ -24,10 +24,7 @@ from nlp.recommend_eval import clean_retail, read_retail
 from tests.conftest import make_client, make_key
 
 RETAIL = DATASETS_DIR / "uci_online_retail"
-pytestmark = pytest.mark.skipif(
-    not (RETAIL / "online_retail_transactions.csv.gz").exists(),
-    reason=f"UCI Online Retail not found at {RETAIL} (set REVIEWPULSE_DATASETS_DIR)",
-)
+pytestmark = pytest.mark.datasets("uci_online_retail/online_retail_transactions.csv.gz")
 KEYWORDS = {"Bags": ("BAG",), "Lights": ("CANDLE", "LIGHT", "LANTERN"), "Tableware": ("MUG", "CUP", "TEA")}
 
 

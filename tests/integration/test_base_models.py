@@ -18,20 +18,6 @@ from nlp.paths import MODELS_DIR
 MPNET = "all-mpnet-base-v2"
 
 
-def _installed(name: str) -> bool:
-    try:
-        base_model_dir(name)
-    except FileNotFoundError:
-        return False
-    return True
-
-
-needs_mpnet = pytest.mark.skipif(
-    not _installed(MPNET),
-    reason=f"{MPNET} is not installed in {base_models.BASE_MODELS_DIR} (reviewpulse fetch-base-model {MPNET})",
-)
-
-
 def test_an_unknown_base_model_is_a_clear_error_listing_the_known_ones():
     with pytest.raises(
         ValueError, match=r"unknown base model 'bert-large'.*all-MiniLM-L6-v2, all-mpnet-base-v2"
@@ -94,9 +80,7 @@ def test_an_ensemble_records_each_members_base_only_when_they_differ(tmp_path):
     assert not (tmp_path / "nested").exists()  # refused before anything is copied
 
 
-@pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=needs_mpnet if n == MPNET else ()) for n in BASE_MODELS]
-)
+@pytest.mark.parametrize("name", list(BASE_MODELS))
 def test_lora_targets_adapt_every_attention_and_feed_forward_layer_of_each_base(name):
     from peft import LoraConfig, get_peft_model
     from torch import nn
@@ -114,7 +98,6 @@ def test_lora_targets_adapt_every_attention_and_feed_forward_layer_of_each_base(
     assert adapted == linears and len(adapted) == 6 * layers, sorted(linears - adapted)[:5]
 
 
-@needs_mpnet
 def test_members_on_different_bases_each_read_their_own_tokens_and_are_averaged():
     from nlp.classifier import PooledClassifier, TextClassifier, load_encoder
 

@@ -213,12 +213,16 @@ class StubAnalyzer:
 
 @pytest.fixture(params=["stub", "real"])
 def analyzer_kind(request, monkeypatch) -> str:
-    """``stub``: the CLI logic alone, always; ``real``: the registered models (skipped until registered)."""
+    """``stub``: the CLI logic alone; ``real``: the registered models (committed in models/)."""
     if request.param == "stub":
         StubAnalyzer.loads = 0
         monkeypatch.setattr("nlp.analyzer.Analyzer", StubAnalyzer)
     elif not Registry().versions("sentiment"):
-        pytest.skip("no sentiment model registered in models/ yet (reviewpulse train sentiment)")
+        pytest.fail(
+            "no sentiment model registered in models/registry.json: restore models/ from git "
+            "(or train one: reviewpulse train sentiment)",
+            pytrace=False,
+        )
     return str(request.param)
 
 

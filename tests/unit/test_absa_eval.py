@@ -1,5 +1,5 @@
-"""The ABSA gold set and its metrics: hand-made cases for every figure, the committed files' invariants, and
-both systems on a real parse."""
+"""The ABSA gold set and its metrics: hand-made cases for every figure and the committed files' invariants
+(both systems on a real parse, and the sample drawn again: ``tests/integration/test_absa_eval_real.py``)."""
 
 from __future__ import annotations
 
@@ -21,15 +21,10 @@ from nlp.absa_eval import (
     head_word,
     load_gold,
     match,
-    noun_chunk_aspects,
-    sample_sentences,
     spans_match,
-    system_aspects,
     term_polarity,
 )
-from nlp.datasets import clothing_reviews, split_of
-from nlp.text import TextPreparer
-from tests.conftest import needs_datasets
+from nlp.datasets import split_of
 
 TEXT = "Runs small, lovely fabric."
 FABRIC, LOVELY, SMALL, RUNS_SMALL = (19, 25), (12, 18), (5, 10), (0, 10)
@@ -197,29 +192,6 @@ def test_committed_gold_set() -> None:
     polarities = Counter(a.polarity for s in every for a in s.aspects)
     assert polarities["neutral"] > 0 and sum(not s.aspects for s in every) > 0
     assert any(a.target is None for s in every for a in s.aspects)
-
-
-@needs_datasets
-def test_gold_set_is_the_documented_sample() -> None:
-    drawn = sample_sentences(clothing_reviews(), TextPreparer())
-    for split in GOLD_SPLITS:
-        unannotated = [
-            GoldSentence(s.id, s.review_id, s.index, s.offset, s.text, s.rating) for s in load_gold(split)
-        ]
-        assert unannotated == drawn[split]
-
-
-def test_both_systems_on_a_real_parse(analyzer) -> None:
-    [system] = system_aspects(analyzer, [TEXT])
-    [baseline] = noun_chunk_aspects(analyzer, [TEXT])
-    assert [(p.target, p.opinions, p.head, p.implicit) for p in system] == [
-        (RUNS_SMALL, (RUNS_SMALL,), "fit", True),  # the implicit fit opinion, not an adjective of "fabric"
-        (FABRIC, (LOVELY,), "fabric", False),
-    ]
-    assert [(p.target, p.opinions, p.head) for p in baseline] == [(FABRIC, (LOVELY,), "fabric")]
-    assert {p.polarity for p in system + baseline} <= {"negative", "neutral", "positive"}
-    with pytest.raises(ValueError, match="as given"):
-        system_aspects(analyzer, ["  Runs small,   lovely fabric.  "])
 
 
 def test_evaluate_absa_command_prints_figures_and_goals(monkeypatch, tmp_path: Path) -> None:

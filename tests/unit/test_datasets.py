@@ -1,4 +1,5 @@
-"""Tests for nlp.datasets: rating mapping, the hash split, and (when present) the shared datasets."""
+"""Tests for nlp.datasets on small tables: rating mapping, the hash split, soft targets, the table reader
+(the shared datasets themselves: ``tests/integration/test_datasets_shared.py``)."""
 
 from __future__ import annotations
 
@@ -12,26 +13,11 @@ from nlp.datasets import (
     SENTIMENT_LABELS,
     SPLITS,
     clothing_reviews,
-    fine_food_reviews,
     rating_to_sentiment,
     read_table,
     soft_sentiment_target,
     split_of,
     sst2,
-)
-from nlp.paths import DATASETS_DIR
-
-needs_clothing = pytest.mark.skipif(
-    not (DATASETS_DIR / "womens_clothing_reviews").exists(),
-    reason=f"shared datasets not present at {DATASETS_DIR} (set REVIEWPULSE_DATASETS_DIR)",
-)
-needs_fine_food = pytest.mark.skipif(
-    not (DATASETS_DIR / "amazon_fine_food_sample").exists(),
-    reason=f"shared datasets not present at {DATASETS_DIR} (set REVIEWPULSE_DATASETS_DIR)",
-)
-needs_sst2 = pytest.mark.skipif(
-    not (DATASETS_DIR / "sst2").exists(),
-    reason=f"shared datasets not present at {DATASETS_DIR} (set REVIEWPULSE_DATASETS_DIR)",
 )
 
 
@@ -136,48 +122,3 @@ def test_missing_dataset_raises(tmp_path: Path) -> None:
         clothing_reviews(tmp_path)
     with pytest.raises(FileNotFoundError):
         sst2("dev", tmp_path)
-
-
-@pytest.fixture(scope="module")
-def clothing() -> pd.DataFrame:
-    return clothing_reviews()
-
-
-@needs_clothing
-def test_clothing_columns(clothing: pd.DataFrame) -> None:
-    assert set(clothing.columns) == {
-        "id", "text", "label", "split", "rating", "recommended", "product_id", "category"
-    }  # fmt: skip
-
-
-@needs_clothing
-def test_clothing_content(clothing: pd.DataFrame) -> None:
-    assert 19000 < len(clothing) < 20486  # 20486 rows in the file, about 3 % without any text
-    assert (clothing["text"].str.strip() != "").all()
-    assert clothing["text"].notna().all()
-    assert set(clothing["label"]) == set(SENTIMENT_LABELS)
-    assert set(clothing["split"]) == set(SPLITS)
-    assert clothing["id"].is_unique
-    assert clothing["rating"].between(1, 5).all()
-    assert (clothing["label"] == clothing["rating"].map(rating_to_sentiment)).all()
-    assert (clothing["split"] == clothing["id"].map(split_of)).all()
-    assert set(clothing["recommended"]) == {0.0, 1.0}
-
-
-@needs_fine_food
-def test_fine_food() -> None:
-    frame = fine_food_reviews()
-    assert {"id", "text", "label", "rating", "product_id"} <= set(frame.columns)
-    assert 4900 < len(frame) <= 5001
-    assert frame["rating"].notna().all()
-    assert (frame["text"] != "").all()
-    assert set(frame["label"]) <= set(SENTIMENT_LABELS)
-
-
-@needs_sst2
-def test_sst2_dev() -> None:
-    frame = sst2("dev")
-    assert len(frame) == 872
-    assert list(frame.columns) == ["text", "label"]
-    assert set(frame["label"]) == {"negative", "positive"}
-    assert (frame["text"] != "").all()

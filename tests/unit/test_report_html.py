@@ -1,32 +1,17 @@
-"""The brand manager's HTML report: structure checked with the standard library's HTML parser, then the page
-opened in headless Chromium (rendered DOM checked, screenshot kept in tests/artifacts/report.png)."""
+"""The brand manager's HTML report: structure checked with the standard library's HTML parser (the same
+pages opened in headless Chromium: ``tests/e2e/test_report_chromium.py``)."""
 
 from __future__ import annotations
 
 import random
-import shutil
-import subprocess
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 from nlp.reports import AspectRecord, ReviewRecord, report_html, sentiment_report
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 XSS = "<script>alert(1)</script>"
 CHARTS = ("trend", "distribution", "drivers-aspects", "drivers-topics")
 
@@ -244,36 +229,3 @@ def test_empty_report_says_so_instead_of_drawing_empty_charts() -> None:
     assert "No reviews match these filters" in page
     assert parsed.svgs == [] and parsed.scripts == 0
     assert "Product NO-SUCH-PRODUCT" in " ".join("".join(parsed.text).split())
-
-
-def run_chromium(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    profile = tmp_path / "chromium-profile"
-    command = [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
-
-
-@pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"
-)
-@pytest.mark.parametrize(("name", "make"), [("report", realistic_report), ("report-empty", empty_report)])
-def test_report_renders_in_headless_chromium(name: str, make, tmp_path: Path) -> None:
-    page = tmp_path / f"{name}.html"
-    page.write_text(report_html(make()), encoding="utf-8")
-
-    dom = run_chromium(["--dump-dom", page.as_uri()], tmp_path)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    rendered = parse(dom.stdout)
-    if name == "report":
-        assert [svg["data-chart"] for svg in rendered.svgs] == list(CHARTS)
-        for chart in CHARTS:
-            assert len(rendered.bars[chart]) > 0, chart
-    else:
-        assert rendered.svgs == [] and "No reviews match these filters" in dom.stdout
-
-    shot = tmp_path / f"{name}.png"
-    result = run_chromium([f"--screenshot={shot}", "--window-size=1280,2000", page.as_uri()], tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    png = shot.read_bytes()
-    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 10_000
-    ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copyfile(shot, ARTIFACTS / f"{name}.png")

@@ -1,0 +1,44 @@
+"""The ABSA gold set against the real models and data: the committed sentences are the documented sample of
+the shared clothing reviews, and both systems (ours and the noun-chunk baseline) on a real parse."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.absa_eval import (
+    GOLD_SPLITS,
+    GoldSentence,
+    load_gold,
+    noun_chunk_aspects,
+    sample_sentences,
+    system_aspects,
+)
+from nlp.datasets import clothing_reviews
+from nlp.text import TextPreparer
+from tests.conftest import needs_datasets
+
+TEXT = "Runs small, lovely fabric."
+FABRIC, LOVELY, RUNS_SMALL = (19, 25), (12, 18), (0, 10)
+
+
+@needs_datasets
+def test_gold_set_is_the_documented_sample() -> None:
+    drawn = sample_sentences(clothing_reviews(), TextPreparer())
+    for split in GOLD_SPLITS:
+        unannotated = [
+            GoldSentence(s.id, s.review_id, s.index, s.offset, s.text, s.rating) for s in load_gold(split)
+        ]
+        assert unannotated == drawn[split]
+
+
+def test_both_systems_on_a_real_parse(analyzer) -> None:
+    [system] = system_aspects(analyzer, [TEXT])
+    [baseline] = noun_chunk_aspects(analyzer, [TEXT])
+    assert [(p.target, p.opinions, p.head, p.implicit) for p in system] == [
+        (RUNS_SMALL, (RUNS_SMALL,), "fit", True),  # the implicit fit opinion, not an adjective of "fabric"
+        (FABRIC, (LOVELY,), "fabric", False),
+    ]
+    assert [(p.target, p.opinions, p.head) for p in baseline] == [(FABRIC, (LOVELY,), "fabric")]
+    assert {p.polarity for p in system + baseline} <= {"negative", "neutral", "positive"}
+    with pytest.raises(ValueError, match="as given"):
+        system_aspects(analyzer, ["  Runs small,   lovely fabric.  "])

@@ -1,0 +1,96 @@
+"""Tests for nlp.text's ``TextPreparer`` (it loads spaCy's pipeline): PII redaction, truncation, undecodable
+input and spaCy parsing, which must match spaCy's default BLIS kernels on the shared clothing reviews."""
+
+from __future__ import annotations
+
+import pytest
+from spacy.tokens import Doc
+
+from nlp.text import TextPreparer, UndecodableTextError
+from tests.conftest import needs_datasets
+
+
+@pytest.fixture(scope="module")
+def preparer() -> TextPreparer:
+    return TextPreparer()
+
+
+def test_prepare_redacts_email() -> None:
+    prepared, truncated = TextPreparer(redact_pii=True).prepare(
+        "Mail me at jane.doe@example.com &amp; thanks"
+    )
+    assert prepared == "Mail me at [EMAIL] & thanks"
+    assert "@" not in prepared
+    assert truncated is False
+
+
+def test_prepare_without_redaction_keeps_email(preparer: TextPreparer) -> None:
+    assert preparer.prepare("Mail jane@example.com") == ("Mail jane@example.com", False)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "truncated"),
+    [
+        ("Hello wonderful world", "Hello wond", True),
+        ("0123456789", "0123456789", False),
+        ("short", "short", False),
+        ("  Hello   wonderful  ", "Hello wond", True),  # the limit applies to the normalised text
+    ],
+)
+def test_prepare_truncates(raw: str, expected: str, truncated: bool) -> None:
+    prepared, was_truncated = TextPreparer(max_chars=10).prepare(raw)
+    assert prepared == expected
+    assert len(prepared) <= 10
+    assert was_truncated is truncated
+
+
+def test_prepare_raises_on_undecodable(preparer: TextPreparer) -> None:
+    with pytest.raises(UndecodableTextError):
+        preparer.prepare(b"caf\xe9".decode("utf-8", "surrogateescape"))
+
+
+def test_parse_sentence_offsets_index_prepared_text(preparer: TextPreparer) -> None:
+    raws = [
+        "First sentence here.  Second one is great!<br />Third line",
+        "Only one &amp; done.",
+        "Cafe\u0301 was fine. The   staff were rude.",
+    ]
+    prepared = [preparer.prepare(r)[0] for r in raws]
+    docs = list(preparer.parse(prepared, batch_size=2))
+    assert len(docs) == len(prepared)
+    for text, doc in zip(prepared, docs, strict=True):
+        assert isinstance(doc, Doc)
+        assert doc.text == text
+        sentences = list(doc.sents)
+        assert sentences
+        for sent in sentences:
+            assert text[sent.start_char : sent.end_char] == sent.text
+        assert sentences[0].start_char == 0
+        assert sentences[-1].end_char == len(text)
+    assert len(list(docs[0].sents)) == 3
+    assert [s.text.strip() for s in docs[0].sents][1] == "Second one is great!"
+
+
+def test_parse_empty_input(preparer: TextPreparer) -> None:
+    assert list(preparer.parse([])) == []
+
+
+@needs_datasets
+def test_openblas_pipeline_parses_exactly_as_the_blis_default(preparer: TextPreparer) -> None:
+    import spacy
+
+    from nlp import datasets
+    from nlp.paths import SPACY_MODEL
+
+    models = [getattr(pipe, "model", None) for _, pipe in preparer.nlp.pipeline]
+    assert {(type(m.ops).__name__, m.ops.use_blis) for m in models if m is not None} == {("NumpyOps", False)}
+    blis = spacy.load(SPACY_MODEL)
+    texts = datasets.clothing_reviews().text.head(200).map(lambda t: preparer.prepare(t)[0]).tolist()
+
+    def reading(doc: Doc) -> list[tuple]:
+        return [
+            (t.tag_, t.pos_, t.dep_, t.head.i, t.lemma_, t.ent_iob_, t.ent_type_, t.is_sent_start)
+            for t in doc
+        ]
+
+    assert [reading(d) for d in preparer.nlp.pipe(texts)] == [reading(d) for d in blis.pipe(texts)]
