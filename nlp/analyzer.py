@@ -214,7 +214,10 @@ class Analyzer:
             raise ValueError(f"only must be one of {ONLY}, got {only!r}")
         self.only = only
         registry = Registry(models_dir)
-        self.sentiment = load_sentiment_model(registry.path("sentiment", sentiment_version), runtime, threads)
+        # the full analysis runs the encoder beside the spaCy parse, so its idle threads must not spin
+        self.sentiment = load_sentiment_model(
+            registry.path("sentiment", sentiment_version), runtime, threads, spin=only == "sentiment"
+        )
         self.embeddings = PhraseEmbeddings.load(registry.path("embeddings"))
         self.topic_model = TopicModel.load(registry.path("topics"))
         self.categorizer = AspectCategorizer(self.embeddings)

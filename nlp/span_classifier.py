@@ -206,12 +206,13 @@ class _TorchEncoder:
 
 
 class _OnnxEncoder:
-    def __init__(self, path: Path, threads: int) -> None:
+    def __init__(self, path: Path, threads: int, spin: bool) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
@@ -231,6 +232,9 @@ class SpanClassifier:
     Args (of :meth:`load`):
         runtime: one of :data:`RUNTIMES`.
         threads: ONNX Runtime intra-op threads (0: its default, one per core).
+        spin: idle intra-op threads spin-wait for work (ONNX Runtime's default). Fastest when the encoder
+            has the cores to itself; pass False when other threads share them (the full analysis parses
+            with spaCy beside the encoder, and spinning threads starve the parse).
 
     Raises:
         FileNotFoundError: ``folder`` is not a span-classifier artifact, or its base model is not installed.
@@ -246,7 +250,9 @@ class SpanClassifier:
         self.tokenizer = load_tokenizer(config.base_model)
 
     @classmethod
-    def load(cls, folder: Path, runtime: str = "onnx-int8", threads: int = 0) -> SpanClassifier:
+    def load(
+        cls, folder: Path, runtime: str = "onnx-int8", threads: int = 0, spin: bool = True
+    ) -> SpanClassifier:
         folder = Path(folder)
         if runtime not in RUNTIMES:
             raise ValueError(f"unknown runtime {runtime!r}; choose one of {', '.join(RUNTIMES)}")
@@ -259,7 +265,7 @@ class SpanClassifier:
         if runtime == "torch":
             return cls(_TorchEncoder(fine_tuned_student(folder, config)), head, config, folder)
         path = onnx_encoder(folder, config, quantize=runtime == "onnx-int8")
-        return cls(_OnnxEncoder(path, threads), head, config, folder)
+        return cls(_OnnxEncoder(path, threads, spin), head, config, folder)
 
     @property
     def labels(self) -> list[str]:
@@ -366,11 +372,12 @@ def _export(encoder: nn.Module, path: Path) -> None:
 
 
 def load_sentiment_model(
-    folder: Path, runtime: str = "onnx-int8", threads: int = 0
+    folder: Path, runtime: str = "onnx-int8", threads: int = 0, spin: bool = True
 ) -> SpanClassifier | TextClassifier:
     """The sentiment model in artifact ``folder``: a one-pass :class:`SpanClassifier` (served by ``runtime``
-    on ``threads`` ONNX Runtime threads) or a :class:`nlp.classifier.TextClassifier` that reads each span
-    separately. Both offer ``predict`` and ``predict_spans``. Raises as their ``load``."""
+    on ``threads`` ONNX Runtime threads, spinning or not: see :class:`SpanClassifier`) or a
+    :class:`nlp.classifier.TextClassifier` that reads each span separately. Both offer ``predict`` and
+    ``predict_spans``. Raises as their ``load``."""
     if (Path(folder) / SPAN_CONFIG_FILE).exists():
-        return SpanClassifier.load(folder, runtime, threads)
+        return SpanClassifier.load(folder, runtime, threads, spin)
     return TextClassifier.load(folder)
