@@ -193,7 +193,8 @@ class Analyzer:
         runtime: how a one-pass span model's encoder runs (:data:`nlp.span_classifier.RUNTIMES`).
         only: ``"sentiment"``: :meth:`analyze` gives document sentiment only (:class:`DocumentSentiment`),
             without the spaCy parse; None: the full analysis.
-        threads: ONNX Runtime threads of a one-pass span model (0: one per core).
+        threads: ONNX Runtime threads of a one-pass span model (0: one for the full analysis, whose stages
+            share the cores; one per core for document sentiment only).
 
     Raises:
         KeyError: a model or version is not registered (the message lists the known versions).
@@ -214,9 +215,9 @@ class Analyzer:
             raise ValueError(f"only must be one of {ONLY}, got {only!r}")
         self.only = only
         registry = Registry(models_dir)
-        # the full analysis runs the encoder beside the spaCy parse, so its idle threads must not spin
+        # the full analysis encodes beside the parse and the entity recogniser, which share the cores
         self.sentiment = load_sentiment_model(
-            registry.path("sentiment", sentiment_version), runtime, threads, spin=only == "sentiment"
+            registry.path("sentiment", sentiment_version), runtime, threads, shared_cores=only is None
         )
         self.embeddings = PhraseEmbeddings.load(registry.path("embeddings"))
         self.topic_model = TopicModel.load(registry.path("topics"))

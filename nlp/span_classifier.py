@@ -44,8 +44,8 @@ from nlp.paths import CACHE_DIR
 SPAN_CONFIG_FILE = "span_classifier.json"
 #: Run-time encoders: ONNX Runtime with int8 weights (default), ONNX Runtime fp32, or plain PyTorch.
 RUNTIMES = ("onnx-int8", "onnx-fp32", "torch")
-#: Texts per encoder call, sorted by length first: small batches pad less (a batch is as long as its longest
-#: text), and below a few texts the per-call overhead dominates.
+#: Texts per encoder call when the encoder has the cores to itself, sorted by length first: a batch is as long
+#: as its longest text, so small batches pad less.
 ENCODER_BATCH = 8
 
 Span = tuple[int, int]
@@ -231,18 +231,28 @@ class SpanClassifier:
 
     Args (of :meth:`load`):
         runtime: one of :data:`RUNTIMES`.
-        threads: ONNX Runtime intra-op threads (0: its default, one per core).
-        spin: idle intra-op threads spin-wait for work (ONNX Runtime's default). Fastest when the encoder
-            has the cores to itself; pass False when other threads share them (the full analysis parses
-            with spaCy beside the encoder, and spinning threads starve the parse).
+        threads: ONNX Runtime intra-op threads (0: one per core, or one when ``shared_cores``).
+        shared_cores: the encoder runs beside other CPU-bound threads (the full analysis parses with spaCy
+            and finds entities while it encodes). Then its ONNX Runtime threads sleep when idle instead of
+            spin-waiting (which starves the other threads) and texts are encoded one at a time, with no
+            padding: the least CPU per text. Otherwise (the encoder has the cores to itself) idle threads
+            spin and texts go in batches of :data:`ENCODER_BATCH`, sorted by length: the least time.
 
     Raises:
         FileNotFoundError: ``folder`` is not a span-classifier artifact, or its base model is not installed.
         ValueError: an unknown runtime.
     """
 
-    def __init__(self, encoder, head: nn.Linear, config: SpanClassifierConfig, folder: Path) -> None:
+    def __init__(
+        self,
+        encoder,
+        head: nn.Linear,
+        config: SpanClassifierConfig,
+        folder: Path,
+        batch_size: int = ENCODER_BATCH,
+    ) -> None:
         self.encoder = encoder
+        self.batch_size = batch_size
         self.folder = folder
         self.weight = head.weight.detach().numpy().T.copy()
         self.bias = head.bias.detach().numpy().copy()
@@ -251,7 +261,7 @@ class SpanClassifier:
 
     @classmethod
     def load(
-        cls, folder: Path, runtime: str = "onnx-int8", threads: int = 0, spin: bool = True
+        cls, folder: Path, runtime: str = "onnx-int8", threads: int = 0, shared_cores: bool = False
     ) -> SpanClassifier:
         folder = Path(folder)
         if runtime not in RUNTIMES:
@@ -262,20 +272,24 @@ class SpanClassifier:
         head = nn.Linear(1, 1)
         state = load_file(str(folder / HEAD_FILE))
         head.weight, head.bias = nn.Parameter(state["weight"]), nn.Parameter(state["bias"])
+        batch_size = 1 if shared_cores else ENCODER_BATCH
         if runtime == "torch":
-            return cls(_TorchEncoder(fine_tuned_student(folder, config)), head, config, folder)
+            return cls(_TorchEncoder(fine_tuned_student(folder, config)), head, config, folder, batch_size)
         path = onnx_encoder(folder, config, quantize=runtime == "onnx-int8")
-        return cls(_OnnxEncoder(path, threads, spin), head, config, folder)
+        encoder = _OnnxEncoder(path, threads or (1 if shared_cores else 0), spin=not shared_cores)
+        return cls(encoder, head, config, folder, batch_size)
 
     @property
     def labels(self) -> list[str]:
         return self.config.labels
 
     def predict_spans(
-        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], batch_size: int = ENCODER_BATCH
+        self, texts: Sequence[str], spans: Sequence[Sequence[Span]], batch_size: int | None = None
     ) -> list[SpanPrediction]:
         """Classify each text's character ``spans`` (``(start, end)``, any number per text) in one encoder pass
-        per text; texts are batched by length to limit padding. Returns one :class:`SpanPrediction` per text."""
+        per text; texts are batched by length to limit padding, ``batch_size`` at a time (default: as loaded).
+        Returns one :class:`SpanPrediction` per text."""
+        batch_size = batch_size or self.batch_size
         out: list[SpanPrediction | None] = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), batch_size):
@@ -298,7 +312,7 @@ class SpanClassifier:
                 )
         return [p for p in out if p is not None]
 
-    def predict(self, texts: Sequence[str], batch_size: int = ENCODER_BATCH) -> Prediction:
+    def predict(self, texts: Sequence[str], batch_size: int | None = None) -> Prediction:
         """Document sentiment of ``texts``, as :meth:`nlp.classifier.TextClassifier.predict` returns it."""
         preds = self.predict_spans(texts, [[(0, len(t))] for t in texts], batch_size)
         probs = np.stack([p.probabilities[0] for p in preds]) if preds else np.zeros((0, len(self.labels)))
@@ -372,12 +386,12 @@ def _export(encoder: nn.Module, path: Path) -> None:
 
 
 def load_sentiment_model(
-    folder: Path, runtime: str = "onnx-int8", threads: int = 0, spin: bool = True
+    folder: Path, runtime: str = "onnx-int8", threads: int = 0, shared_cores: bool = False
 ) -> SpanClassifier | TextClassifier:
     """The sentiment model in artifact ``folder``: a one-pass :class:`SpanClassifier` (served by ``runtime``
-    on ``threads`` ONNX Runtime threads, spinning or not: see :class:`SpanClassifier`) or a
+    on ``threads`` ONNX Runtime threads, with or without ``shared_cores``: see :class:`SpanClassifier`) or a
     :class:`nlp.classifier.TextClassifier` that reads each span separately. Both offer ``predict`` and
     ``predict_spans``. Raises as their ``load``."""
     if (Path(folder) / SPAN_CONFIG_FILE).exists():
-        return SpanClassifier.load(folder, runtime, threads, spin)
+        return SpanClassifier.load(folder, runtime, threads, shared_cores)
     return TextClassifier.load(folder)

@@ -109,3 +109,32 @@ def test_teacher_labels_torn_by_a_kill_are_cut_back_to_whole_lines(tmp_path):
     with gzip.open(path, "at") as sink:
         sink.write(json.dumps({"row": 2, "spans": [[0, 4]], "teacher": [[0.1, 0.2, 0.7]]}) + "\n")
     assert sorted(read_labels(path)) == [0, 1, 2]
+
+
+def test_beside_other_work_each_text_is_read_alone_on_one_sleeping_thread():
+    """``shared_cores`` (the full analysis): one ONNX Runtime thread that does not spin, and texts encoded one
+    at a time, so an int8 reading does not depend on the other texts of the call (int8 activations are
+    quantised per call); fp32 readings equal the batched ones."""
+    from nlp.registry import Registry
+
+    path = Registry().path("sentiment", "6")
+    texts = [
+        "Runs small.",
+        "The fabric is lovely and soft, but the zipper broke after a week and the seams are already fraying.",
+        "Great colour, fits true to size, I get compliments every time I wear it!",
+        "Meh.",
+    ]
+    spans = [[(0, len(t)), (0, len(t) // 2)] for t in texts]
+    shared = SpanClassifier.load(path, "onnx-int8", shared_cores=True)
+    options = shared.encoder.session.get_session_options()
+    assert options.intra_op_num_threads == 1
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    together = shared.predict_spans(texts, spans)
+    for text, span, pred in zip(texts, spans, together, strict=True):
+        [alone] = shared.predict_spans([text], [span])
+        assert np.array_equal(alone.probabilities, pred.probabilities) and alone.labels == pred.labels
+    fp32 = [
+        SpanClassifier.load(path, "onnx-fp32", shared_cores=s).predict_spans(texts, spans) for s in (0, 1)
+    ]
+    for batched, alone in zip(*fp32, strict=True):
+        assert np.allclose(batched.probabilities, alone.probabilities, atol=1e-5)
