@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from api import store
 from api.deps import Reader, SessionDep
 from api.schemas import DateOrInstant, Text
-from nlp.reports import report_csv, report_html, sentiment_report
+from nlp.report_page import report_html
+from nlp.reports import report_csv, sentiment_report
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 #: Content-Security-Policy of the HTML report.

@@ -4,13 +4,15 @@ pages opened in headless Chromium: ``tests/e2e/test_report_chromium.py``)."""
 from __future__ import annotations
 
 import random
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
 import pytest
 
-from nlp.reports import AspectRecord, ReviewRecord, report_html, sentiment_report
+from nlp.report_page import COLOURS, report_html
+from nlp.reports import AspectRecord, ReviewRecord, sentiment_report
 
 XSS = "<script>alert(1)</script>"
 CHARTS = ("trend", "distribution", "drivers-aspects", "drivers-topics")
@@ -103,14 +105,24 @@ def empty_report() -> dict:
     return sentiment_report([], "month", filters, datetime(2024, 4, 1, tzinfo=UTC))
 
 
+BAR_PATH = re.compile(r"M(-?[\d.e-]+),(-?[\d.e-]+)h(-?[\d.e-]+)v(-?[\d.e-]+)h")
+TREND_BAR = re.compile(r"(\d{4}-\d\d-\d\d): (\d+) (negative|neutral|positive) of (\d+) reviews?")
+SHARE_BAR = re.compile(r"(Negative|Neutral|Positive): (<?\d+%) \((\d+) reviews?\)")
+DRIVER_BAR = re.compile(
+    r"(.+): impact ([+\u2212]?[\d.]+) points of net sentiment \((\d+) reviews? · its net ([+\u2212]?\d+)\)"
+)
+
+
 class PageParser(HTMLParser):
-    """Collects what the tests check: charts and their data bars, scripts, external references, text."""
+    """Collects what the tests check: charts and their data bars (the elements Vega marks as bars, with the
+    ARIA label that states their figures), scripts, tags, external references, text."""
 
     def __init__(self) -> None:
         super().__init__()
         self.svgs: list[dict[str, str | None]] = []
         self.svg_first_child: list[str] = []
         self.bars: dict[str, list[dict[str, str | None]]] = defaultdict(list)
+        self.tags: set[str] = set()
         self.scripts = 0
         self.external: list[str] = []
         self.text: list[str] = []
@@ -119,6 +131,7 @@ class PageParser(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
+        self.tags.add(tag)
         if self._expect_first_child:
             self.svg_first_child.append(tag)
             self._expect_first_child = False
@@ -126,7 +139,7 @@ class PageParser(HTMLParser):
             self.svgs.append(attributes)
             self._chart = attributes.get("data-chart") or f"svg{len(self.svgs)}"
             self._expect_first_child = True
-        elif tag == "rect" and "data-value" in attributes and self._chart:
+        elif attributes.get("aria-roledescription") == "bar" and self._chart:
             self.bars[self._chart].append(attributes)
         elif tag == "script":
             self.scripts += 1
@@ -135,6 +148,9 @@ class PageParser(HTMLParser):
                 self.external.append(f"{tag}[{name}]={value}")
             if name in {"src", "href"} and value and not value.startswith("#"):
                 self.external.append(f"{tag}[{name}]={value}")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "svg":
@@ -151,6 +167,28 @@ def parse(page: str) -> PageParser:
     return parser
 
 
+def labelled(bars: list[dict[str, str | None]], pattern: re.Pattern[str]) -> list[tuple[re.Match[str], dict]]:
+    """Each bar's ARIA label read with ``pattern`` (which must match all of it), with the bar's attributes."""
+    found = []
+    for bar in bars:
+        match = pattern.fullmatch(bar["aria-label"] or "")
+        assert match, bar["aria-label"]
+        found.append((match, bar))
+    return found
+
+
+def box(bar: dict[str, str | None]) -> tuple[float, float, float, float]:
+    """``(x, y, width, height)`` of a bar Vega drew as a rectangular path."""
+    match = BAR_PATH.match(bar["d"] or "")
+    assert match, bar["d"]
+    x, y, width, height = (float(v) for v in match.groups())
+    return x, y, width, height
+
+
+def points(text: str) -> float:
+    return float(text.replace("\u2212", "-"))
+
+
 @pytest.mark.parametrize("granularity", ["week", "month"])
 def test_report_page_has_four_accessible_charts_with_data(granularity: str) -> None:
     report = realistic_report(granularity)
@@ -159,29 +197,59 @@ def test_report_page_has_four_accessible_charts_with_data(granularity: str) -> N
     assert page.startswith("<!DOCTYPE html>")
     assert [svg["data-chart"] for svg in parsed.svgs] == list(CHARTS)
     for svg in parsed.svgs:
-        assert svg["role"] == "img" and svg["aria-label"]
+        assert svg["role"] == "graphics-document" and svg["aria-label"]
     assert parsed.svg_first_child == ["title"] * len(CHARTS)
     for chart in CHARTS:
         assert len(parsed.bars[chart]) > 0, chart
+        assert all(bar["role"] == "graphics-symbol" for bar in parsed.bars[chart])
 
-    # the trend bars add up to the reviews of each period and of the report
-    trend_total = sum(int(bar["data-value"] or 0) for bar in parsed.bars["trend"])
-    assert trend_total == report["scorecards"]["reviews"] == 71
-    periods = {bar["data-period"] for bar in parsed.bars["trend"]}
-    assert periods == {row["period"] for row in report["trend"] if row["reviews"]}
-    # the distribution bar is the three shares
-    shares = {bar["data-sentiment"]: float(bar["data-value"] or 0) for bar in parsed.bars["distribution"]}
-    assert shares == {s: report["distribution"][s] for s in shares} and sum(shares.values()) == pytest.approx(
-        1
-    )
-    # driver bars: one per driver, green when they pull up, red when they pull down
+    # the trend bars are each period's counts by sentiment, drawn on one scale, in their sentiment's colour
+    rows = {row["period"]: row for row in report["trend"]}
+    drawn: dict[str, dict[str, int]] = defaultdict(dict)
+    per_review = set()
+    for match, bar in labelled(parsed.bars["trend"], TREND_BAR):
+        period, count, sentiment, reviews = match[1], int(match[2]), match[3], int(match[4])
+        drawn[period][sentiment] = count
+        assert reviews == rows[period]["reviews"] and bar["fill"] == COLOURS[sentiment]
+        per_review.add(round(box(bar)[3] / count, 6))
+    assert len(per_review) == 1  # bar height is proportional to the count
+    assert set(drawn) == {period for period, row in rows.items() if row["reviews"]}
+    for period, counts in drawn.items():
+        assert counts == {s: rows[period][s] for s in ("negative", "neutral", "positive") if rows[period][s]}
+    assert sum(sum(c.values()) for c in drawn.values()) == report["scorecards"]["reviews"] == 71
+
+    # the distribution bar is the three shares, widths in proportion, with the counts of reviews
+    shares = {}
+    for match, bar in labelled(parsed.bars["distribution"], SHARE_BAR):
+        sentiment = match[1].lower()
+        assert (
+            match[2] == f"{report['distribution'][sentiment] * 100:.0f}%"
+            and bar["fill"] == COLOURS[sentiment]
+        )
+        assert int(match[3]) == sum(row[sentiment] for row in report["trend"])
+        shares[sentiment] = box(bar)[2]
+    total = sum(shares.values())
+    for sentiment, width in shares.items():
+        assert width / total == pytest.approx(report["distribution"][sentiment], abs=1e-3)
+
+    # driver bars: one per driver in the report's order, green when they pull up, red when they pull down,
+    # to the right or left of one zero line, lengths in proportion to the impact
     for kind in ("aspects", "topics"):
-        bars = parsed.bars[f"drivers-{kind}"]
-        assert [float(b["data-value"] or 0) for b in bars] == [d["impact"] for d in report["drivers"][kind]]
-        for bar in bars:
-            up = float(bar["data-value"] or 0) >= 0
-            assert (bar["fill"], bar["data-direction"]) == (("#2e7d4f", "up") if up else ("#c0392b", "down"))
-    assert {b["data-direction"] for b in parsed.bars["drivers-aspects"]} == {"up", "down"}
+        found = labelled(parsed.bars[f"drivers-{kind}"], DRIVER_BAR)
+        expected = report["drivers"][kind]
+        assert [m[1] for m, _ in found] == [d["name"] for d in expected]
+        assert [points(m[2]) for m, _ in found] == [round(d["impact"] * 100, 1) for d in expected]
+        assert [int(m[3]) for m, _ in found] == [d["reviews"] for d in expected]
+        assert [points(m[4]) for m, _ in found] == [round(d["net_sentiment"] * 100) for d in expected]
+        zero, scale = set(), set()
+        for (_, bar), driver in zip(found, expected, strict=True):
+            x, _, width, _ = box(bar)
+            up = driver["impact"] >= 0
+            assert bar["fill"] == (COLOURS["positive"] if up else COLOURS["negative"])
+            zero.add(round(x if up else x + width, 3))  # a bar starts at zero, to the right when up
+            scale.add(round(width / abs(driver["impact"]), 3))
+        assert len(zero) == 1 and len(scale) == 1
+    assert {d["impact"] >= 0 for d in report["drivers"]["aspects"]} == {True, False}
 
 
 def test_report_page_is_self_contained_and_escapes_user_text() -> None:
@@ -196,6 +264,35 @@ def test_report_page_is_self_contained_and_escapes_user_text() -> None:
     assert "&lt;b&gt;perfect&lt;/b&gt;" in page and "&amp; the fabric" in page
     text = "".join(parsed.text)
     assert XSS in text  # what the reader sees, literally
+
+
+def test_text_from_reviews_inside_the_charts_stays_text() -> None:
+    """Driver names come from what customers wrote: the charts draw them as text, never as markup."""
+    hostile, topic = "<img src=x onerror=alert(1)>&co", "<b>bold</b> topic"
+    records = [
+        ReviewRecord(
+            review_id=i,
+            product_id="DRS-101",
+            category="dresses",
+            rating=2,
+            created_at=datetime(2024, 1, 1 + i, tzinfo=UTC),
+            text=f"The {hostile} broke.",
+            sentiment="negative" if i else "positive",
+            scores={"negative": 0.8, "neutral": 0.1, "positive": 0.1},
+            aspects=(AspectRecord(hostile, "img", 0, topic, "negative", ("broke",), "quality/durability"),),
+            topics=((0, topic, 1.0),),
+        )
+        for i in range(3)
+    ]
+    page = report_html(
+        sentiment_report(records, "week", {"category": "<i>dresses</i>"}, datetime(2024, 2, 1))
+    )
+    parsed = parse(page)
+    assert not parsed.tags & {"img", "i", "script"} and "<b>bold" not in page  # (the filters' values are <b>)
+    assert parsed.external == []
+    assert hostile in "".join(parsed.text) and topic in "".join(parsed.text)  # drawn as labels
+    for chart, name in (("drivers-aspects", hostile), ("drivers-topics", topic)):
+        assert parsed.bars[chart][0]["aria-label"].startswith(f"{name}: impact "), chart
 
 
 def test_report_page_reads_without_help() -> None:

@@ -527,13 +527,13 @@ def test_report_csv_lists_drivers_and_can_start_with_a_bom() -> None:
 
 
 def test_a_decades_long_span_lists_only_periods_with_reviews_and_the_chart_stays_bounded():
-    from nlp.reports import MAX_CHART_PERIODS, report_html
+    from nlp.report_page import MAX_CHART_PERIODS, report_html
 
     records = [rec(1, "positive", datetime(1996, 3, 4)), rec(2, "negative", datetime(2026, 3, 2))]
     records += [rec(10 + i, "neutral", datetime(2024, 1, 1) + timedelta(weeks=i)) for i in range(150)]
     report = sentiment_report(records, granularity="week", filters={})
     assert len(report["trend"]) == 151  # weeks with reviews, not the ~1,560 weeks between 1996 and 2026
     page = report_html(report)
-    trend_chart = page.split('aria-label="Stacked bar chart')[1].split("</svg>")[0]
-    assert 0 < trend_chart.count("data-value") <= 3 * MAX_CHART_PERIODS  # up to 3 segments a bar
+    trend_chart = page.split('data-chart="trend"')[1].split("</svg>")[0]
+    assert 0 < trend_chart.count('aria-roledescription="bar"') <= 3 * MAX_CHART_PERIODS  # 3 segments a bar
     assert f"latest {MAX_CHART_PERIODS} of 151 periods" in page
