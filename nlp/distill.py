@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from jinja2 import Environment, PackageLoader
 from tqdm.auto import tqdm
 
 from nlp import datasets
 from nlp.aspects import sentiment_spans
 from nlp.base_models import DEFAULT_BASE_MODEL
 from nlp.baseline import tfidf_logreg
+from nlp.cards import render_card
 from nlp.classifier import TextClassifier, lexical_probabilities, load_tokenizer
 from nlp.metrics import BIAS_BOOTSTRAP, binary_accuracy, classification_report, tune_decision_bias
 from nlp.paths import DATASETS_DIR
@@ -309,11 +309,9 @@ def finish_student(
     }
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     size = sum(f.stat().st_size for f in out_dir.iterdir() if f.is_file())
-    template = Environment(loader=PackageLoader("nlp"), keep_trailing_newline=True).get_template(
-        "student_card.md.j2"
-    )
     (out_dir / "MODEL_CARD.md").write_text(
-        template.render(
+        render_card(
+            "student_card.md.j2",
             config=config,
             student=student,
             teacher=teacher,

@@ -17,6 +17,7 @@ import pandas as pd
 from nlp import datasets
 from nlp.base_models import base_model
 from nlp.baseline import tfidf_logreg
+from nlp.cards import render_card
 from nlp.classifier import ClassifierConfig, Prediction, TextClassifier
 from nlp.intents import (
     INTENT_FILE,
@@ -285,55 +286,30 @@ def entity_recall(frame: pd.DataFrame) -> dict:
     return {kind: {"n": len(v), "recall": round(sum(v) / len(v), 4)} for kind, v in sorted(hits.items())}
 
 
-def natural_section(metrics: dict) -> str:
-    """The card's headline section: the natural-phrasing dev and test figures beside Bitext's ("" without them).
+def _natural(metrics: dict) -> dict | None:
+    """The card's headline section as data: the natural-phrasing test, dev and baseline reports, the table
+    rows ``(name, key of those reports, Bitext test figure)`` and the test's threshold curve at steps of 0.1;
+    None without natural figures.
 
     ``metrics["natural"]`` holds :func:`~nlp.intents.evaluate_intents` reports by set name; the Bitext column
     comes from ``metrics["test"]`` and ``metrics["out_of_scope"]``.
     """
     if "natural" not in metrics:
-        return ""
-    test, dev = metrics["natural"]["natural-test"], metrics["natural"]["natural-dev"]
-    base = metrics["baseline_natural"]["natural-test"]
-    bitext, oos = metrics["test"], metrics["out_of_scope"]
-    rows = [
-        ("in-scope questions: right intent, not flagged", "in_scope_correct", "-"),
-        ("in-scope questions flagged out of scope", "in_scope_flagged", oos["in_scope_test_flagged"]),
-        ("top-1 intent right (flag ignored)", "top1_accuracy", bitext["accuracy"]),
-        ("off-topic questions flagged", "off_topic_flagged", oos["off_topic_flagged"]),
-        ("near misses flagged", "near_miss_flagged", "-"),
-    ]
-    table = "\n".join(
-        f"| {name} | {test[key]} | {dev[key]} | {base[key]} | {ref} |" for name, key, ref in rows
-    )
-    curve = "\n".join(
-        f"| {p['threshold']} | {p['in_scope_correct']} | {p['off_topic_flagged']} | {p['near_miss_flagged']} |"
-        for p in test["curve"]
-        if round(p["threshold"] * 10, 6).is_integer()
-    )
-    return f"""
-## Natural questions (the headline)
-
-Support questions and off-topic ones written the way shoppers write in a chat, none taken from Bitext
-(`nlp/data/intents_natural/`, whose README gives the label rules). Test: {test["questions"]} questions,
-{test["in_scope"]} in scope and {test["off_topic"]} off topic ({test["near_miss"]} near misses); dev:
-{dev["questions"]} questions. At the model's out-of-scope threshold {test["threshold"]} (the baseline at its
-own, {base["threshold"]}, chosen the same way):
-
-| | natural test | natural dev | TF-IDF + logistic regression, natural test | Bitext test |
-|---|---|---|---|---|
-{table}
-
-Bitext's off-topic figure is on the {oos["off_topic_questions"]} questions of `nlp/data/out_of_scope.txt`.
-Reproduce: `reviewpulse evaluate intents --set natural-test` (and `--set natural-dev`), about
-{test["questions_per_second"]:.0f} questions/s on 2 CPU cores (batched). Per-intent figures: `metrics.json`.
-
-Trade-off over the threshold on the natural test (a question is flagged when its confidence is below it):
-
-| threshold | in-scope: right intent, not flagged | off-topic flagged | near misses flagged |
-|---|---|---|---|
-{curve}
-"""
+        return None
+    test, oos = metrics["natural"]["natural-test"], metrics["out_of_scope"]
+    return {
+        "test": test,
+        "dev": metrics["natural"]["natural-dev"],
+        "baseline": metrics["baseline_natural"]["natural-test"],
+        "rows": [
+            ("in-scope questions: right intent, not flagged", "in_scope_correct", "-"),
+            ("in-scope questions flagged out of scope", "in_scope_flagged", oos["in_scope_test_flagged"]),
+            ("top-1 intent right (flag ignored)", "top1_accuracy", metrics["test"]["accuracy"]),
+            ("off-topic questions flagged", "off_topic_flagged", oos["off_topic_flagged"]),
+            ("near misses flagged", "near_miss_flagged", "-"),
+        ],
+        "curve": [p for p in test["curve"] if round(p["threshold"] * 10, 6).is_integer()],
+    }
 
 
 def _calibration_text(calibration: str) -> str:
@@ -350,59 +326,33 @@ def _calibration_text(calibration: str) -> str:
 def write_intent_card(
     out_dir: Path, config: TrainingConfig, metrics: dict, source: str, command: str
 ) -> None:
-    """``MODEL_CARD.md`` of an intent model: data, split, command, time, accuracy and out-of-scope figures."""
-    test, base, oos = metrics["test"], metrics["baseline_tfidf_logreg_test"], metrics["out_of_scope"]
-    entities = ""
-    if "entities_test" in metrics:
-        rows = "\n".join(f"| {k} | {v['n']} | {v['recall']} |" for k, v in metrics["entities_test"].items())
-        entities += f"""
-## Entities (test split, `nlp.intents.extract_entities`)
+    """``MODEL_CARD.md`` of an intent model (template ``nlp/templates/intent_card.md.j2``): data, split,
+    command, time, accuracy and out-of-scope figures, the natural questions' and entities' when ``metrics``
+    has them.
 
-Share of the annotated entity values found with the same type (patterns for ids, amounts, plans and titled
-names; spaCy NER for places and other names; Bitext's delivery city / country are our `location`; a value
-counts when it contains the annotated one or lies inside it, since the annotations sometimes drop leading
-zeros or the currency):
-
-| Bitext entity type | mentions | recall |
-|---|---|---|
-{rows}
-"""
+    Raises:
+        KeyError, jinja2.UndefinedError: ``metrics`` lacks a figure the card shows.
+    """
     spec = base_model(config.base_model)
-    classes = f"{len(test['labels'])} intents" + (
+    classes = f"{len(metrics['test']['labels'])} intents" + (
         f" and an `{OUT_OF_SCOPE}` class" if OUT_OF_SCOPE in metrics.get("classes", []) else ""
     )
-    card = f"""# intent {out_dir.name}
-
-Fine-tuned from {spec.origin} with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on
-{" / ".join(spec.lora_targets)}) and a mean-pooled linear head over {classes}; only the adapter, the head,
-`classifier.json` and `intent.json` are stored here.
-
-- Data: {source}. Training rows {metrics["train_rows"]}, validation rows {metrics["validation_rows"]}, test rows {test["n"]}.
-- Training: epochs {config.epochs}, lr {config.learning_rate}, batch {config.batch_size}, max length
-  {config.max_length} tokens, label smoothing {config.label_smoothing}, seed {config.seed};
-  {metrics["training_minutes"]} minutes on 2 CPU cores.
-- Reproduce: `{command}`
-{natural_section(metrics)}
-## Accuracy (held-out test)
-
-| | accuracy | macro-F1 |
-|---|---|---|
-| this model | {test["accuracy"]} | {test["macro_f1"]} |
-| TF-IDF + logistic regression, same split | {base["accuracy"]} | {base["macro_f1"]} |
-
-## Out of scope
-
-A question is out of scope when its top intent's probability is below {oos["threshold"]} (maximum softmax
-probability, Hendrycks & Gimpel 2017; an `{OUT_OF_SCOPE}` training class, where there is one, takes its
-probability mass from the intents and is never answered). The threshold is {_calibration_text(oos["calibration"])}
-The {oos["off_topic_questions"]} hand-written off-topic questions in `nlp/data/out_of_scope.txt` never enter
-its computation.
-
-| | off-topic questions flagged | in-scope test questions flagged |
-|---|---|---|
-| this model | {oos["off_topic_flagged"]} | {oos["in_scope_test_flagged"]} |
-| TF-IDF + logistic regression, threshold calibrated the same way | {oos["baseline_off_topic_flagged"]} | {oos["baseline_in_scope_test_flagged"]} |
-{entities}
-Per-intent F1 and the confusion matrix: `metrics.json`.
-"""
+    card = render_card(
+        "intent_card.md.j2",
+        name=out_dir.name,
+        origin=spec.origin,
+        lora_targets=spec.lora_targets,
+        classes=classes,
+        config=config,
+        metrics=metrics,
+        test=metrics["test"],
+        baseline=metrics["baseline_tfidf_logreg_test"],
+        oos=metrics["out_of_scope"],
+        calibration=_calibration_text(metrics["out_of_scope"]["calibration"]),
+        out_of_scope=OUT_OF_SCOPE,
+        natural=_natural(metrics),
+        entities=metrics.get("entities_test"),
+        source=source,
+        command=command,
+    )
     (out_dir / "MODEL_CARD.md").write_text(card)
