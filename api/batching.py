@@ -1,6 +1,6 @@
 """Micro-batching of concurrent analysis requests.
 
-Requests arriving within a few milliseconds of each other are analysed in one ``Analyzer.analyze`` call on
+Requests that queue while an analysis runs are analysed together in the next ``Analyzer.analyze`` call, on
 a single worker thread: the classifier is much faster per text in batches, the event loop never runs model
 code (so ``/healthz`` stays fast under load), and torch never competes with itself for the cores.
 """
@@ -23,16 +23,16 @@ class _Job:
 
 
 class MicroBatcher:
-    """Collects ``submit`` calls into batches of at most ``max_batch`` texts, waiting at most ``max_wait``
-    seconds for company, and runs ``analyze(texts, redact_pii)`` in a worker thread, one batch at a time.
+    """Runs ``analyze(texts, redact_pii)`` in a worker thread, one batch at a time, on batches of at most
+    ``max_batch`` texts: the jobs that queued while the previous batch ran. It never waits for company, so a
+    request that finds the analyzer idle starts at once, and under load batches grow by themselves.
 
     Jobs with different ``redact_pii`` settings are never mixed in one call.
     """
 
-    def __init__(self, analyze: AnalyzeFn, max_batch: int = 64, max_wait: float = 0.01) -> None:
+    def __init__(self, analyze: AnalyzeFn, max_batch: int = 64) -> None:
         self.analyze = analyze
         self.max_batch = max_batch
-        self.max_wait = max_wait
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._worker: asyncio.Task | None = None
 
@@ -53,17 +53,12 @@ class MicroBatcher:
         return await job.future
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         held: list[_Job] = []
         while True:
             batch = [held.pop(0) if held else await self._queue.get()]
             size = len(batch[0].texts)
-            deadline = loop.time() + self.max_wait
-            while size < self.max_batch:
-                try:
-                    job = await asyncio.wait_for(self._queue.get(), max(0.0, deadline - loop.time()))
-                except TimeoutError:
-                    break
+            while size < self.max_batch and not self._queue.empty():
+                job = self._queue.get_nowait()
                 if job.redact_pii != batch[0].redact_pii or size + len(job.texts) > self.max_batch:
                     held.append(job)
                     break

@@ -38,7 +38,7 @@ async def _run(recorder: Recorder, jobs: list[tuple[list[str], bool]], **kwargs)
 def test_concurrent_jobs_share_calls_and_keep_order():
     recorder = Recorder()
     jobs = [([f"a{i}", f"b{i}"], False) for i in range(10)]
-    results = asyncio.run(_run(recorder, jobs, max_batch=64, max_wait=0.05))
+    results = asyncio.run(_run(recorder, jobs, max_batch=64))
     assert results == [[f"A{i}", f"B{i}"] for i in range(10)]
     assert len(recorder.calls) < len(jobs)  # coalesced
     assert threading.main_thread().name not in recorder.threads  # never on the event loop's thread
@@ -47,7 +47,7 @@ def test_concurrent_jobs_share_calls_and_keep_order():
 def test_batches_respect_size_and_never_mix_redaction():
     recorder = Recorder()
     jobs = [(["x"] * 3, i % 2 == 0) for i in range(8)]
-    results = asyncio.run(_run(recorder, jobs, max_batch=4, max_wait=0.05))
+    results = asyncio.run(_run(recorder, jobs, max_batch=4))
     assert results == [["X"] * 3] * 8
     for texts, _ in recorder.calls:
         assert len(texts) <= 4
@@ -58,11 +58,11 @@ def test_batches_respect_size_and_never_mix_redaction():
 def test_an_analyzer_error_reaches_only_its_batch_and_the_worker_survives():
     recorder = Recorder(fail_on="boom")
     jobs = [(["boom"], False)]
-    [error] = asyncio.run(_run(recorder, jobs, max_wait=0.0))
+    [error] = asyncio.run(_run(recorder, jobs))
     assert isinstance(error, RuntimeError)
 
     async def after_failure():
-        batcher = MicroBatcher(recorder, max_wait=0.0)
+        batcher = MicroBatcher(recorder)
         batcher.start()
         try:
             with pytest.raises(RuntimeError):
@@ -72,3 +72,34 @@ def test_an_analyzer_error_reaches_only_its_batch_and_the_worker_survives():
             await batcher.stop()
 
     assert asyncio.run(after_failure()) == ["FINE"]
+
+
+def test_a_job_starts_alone_when_idle_and_jobs_queued_meanwhile_share_the_next_call():
+    started, release = threading.Event(), threading.Event()
+
+    def slow(texts, redact):
+        started.set()
+        release.wait(5)
+        return [t.upper() for t in texts]
+
+    recorder = Recorder()
+
+    def analyze(texts, redact):
+        recorder(texts, redact)
+        return slow(texts, redact)
+
+    async def scenario():
+        batcher = MicroBatcher(analyze)
+        batcher.start()
+        try:
+            first = asyncio.ensure_future(batcher.submit(["a"]))
+            await asyncio.to_thread(started.wait, 5)  # "a" is being analysed, alone
+            rest = [asyncio.ensure_future(batcher.submit([t])) for t in ("b", "c", "d")]
+            await asyncio.sleep(0)
+            release.set()
+            return await asyncio.gather(first, *rest)
+        finally:
+            await batcher.stop()
+
+    assert asyncio.run(scenario()) == [["A"], ["B"], ["C"], ["D"]]
+    assert [texts for texts, _ in recorder.calls] == [["a"], ["b", "c", "d"]]
