@@ -50,6 +50,7 @@ _FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, 
 _CHART_WIDTH = 900  # every chart is this wide (SVG units), so that all scale alike to the page's width
 _NET_LABEL_MAX_PERIODS = 26  # more periods leave no room for a net label above each bar
 _MAX_PERIOD_LABELS = 12
+_MAX_BAR_WIDTH = 56  # a trend bar of few periods stays a bar, not a block
 #: Where a driver's value is written: after a bar that pulls up, before one that pulls down.
 _VALUE_SIDES: tuple[tuple[str, Literal["left", "right"], int], ...] = (
     ("up", "left", 6),
@@ -205,20 +206,27 @@ def _trend_chart(trend: Sequence[Mapping[str, Any]], granularity: str) -> Chart:
         if row[sentiment]
     ]
     unit = "week" if granularity == "week" else "month"
+    most = max(int(row["reviews"]) for row in trend)  # whole-number ticks: at most one per review
     x = alt.X(
         "period:O",
         title="Week (starting Monday)" if granularity == "week" else "Month",
-        scale=alt.Scale(domain=periods, paddingInner=0.28, paddingOuter=0.14),
+        scale=alt.Scale(domain=periods, paddingOuter=0.14),
         axis=alt.Axis(
-            values=list(labels), labelExpr=f"{json.dumps(labels)}[datum.value]", labelAngle=0, ticks=False
+            values=list(labels),
+            labelExpr=f"{json.dumps(labels)}[datum.value]",
+            labelAngle=0,
+            labelOverlap="greedy",
+            ticks=False,
         ),
     )
     bars = (
         alt.Chart(alt.Data(values=segments))
-        .mark_bar()
+        .mark_bar(width=min(_MAX_BAR_WIDTH, 0.72 * _CHART_WIDTH * 0.9 / len(periods)))
         .encode(
             x=x,
-            y=alt.Y("count:Q", stack="zero", title="Reviews", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y(
+                "count:Q", stack="zero", title="Reviews", axis=alt.Axis(format="d", tickCount=min(5, most))
+            ),
             color=alt.Color(
                 "sentiment:N",
                 scale=_sentiment_colours(tuple(reversed(SENTIMENTS))),

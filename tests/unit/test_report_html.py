@@ -295,6 +295,19 @@ def test_text_from_reviews_inside_the_charts_stays_text() -> None:
         assert parsed.bars[chart][0]["aria-label"].startswith(f"{name}: impact "), chart
 
 
+@pytest.mark.parametrize("reviews", [1, 3])
+def test_the_trend_axis_counts_whole_reviews(reviews: int) -> None:
+    records = [
+        ReviewRecord(i, "DRS-101", "dresses", 5, datetime(2024, 1, 2, tzinfo=UTC), "Lovely.", "positive", {})
+        for i in range(reviews)
+    ]
+    page = report_html(sentiment_report(records, "month", {}, datetime(2024, 2, 1, tzinfo=UTC)))
+    trend = page.split('data-chart="trend"')[1].split("</svg>")[0]
+    labels = re.findall(r'<g class="mark-text role-axis-label"[^>]*>(.*?)</g>', trend)
+    ticks = [t for block in labels for t in re.findall(r">([^<]*)</text>", block) if t.isdigit()]
+    assert ticks == [str(n) for n in range(reviews + 1)]  # 0, 1, ... each once: no half-review ticks
+
+
 def test_report_page_reads_without_help() -> None:
     page = report_html(realistic_report())
     text = " ".join("".join(parse(page).text).split())
