@@ -23,6 +23,7 @@ from nlp import datasets
 from nlp.aspects import aspect_terms
 from nlp.base_models import base_model
 from nlp.baseline import tfidf_logreg
+from nlp.cards import render_card
 from nlp.classifier import (
     LEXICAL_FILE,
     TextClassifier,
@@ -407,106 +408,34 @@ def _summary(metrics: dict) -> dict:
 def write_card(
     out_dir: Path, name: str, config: TrainingConfig, metrics: dict, source: str, command: str
 ) -> None:
-    """Write ``MODEL_CARD.md`` and ``metrics.json`` beside the artifact."""
+    """Write ``MODEL_CARD.md`` (template ``nlp/templates/sentiment_card.md.j2``: one fine-tune, or an
+    ensemble when ``metrics["members"]`` lists its members) and ``metrics.json`` beside the artifact.
+
+    Raises:
+        KeyError, jinja2.UndefinedError: ``metrics`` lacks a figure the card shows.
+    """
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    test, base = metrics["test"], metrics["baseline_tfidf_logreg_test"]
-    alone = metrics["transformer_only_test"]
-    weight = metrics["ensemble_weight_transformer"]
-    rows = [
-        "| | macro-F1 | accuracy |",
-        "|---|---|---|",
-        f"| this model (held-out test, n={test['n']}) | {test['macro_f1']} | {test['accuracy']} |",
-        f"| its transformer alone (no blend) | {alone['macro_f1']} | {alone['accuracy']} |",
-        f"| TF-IDF + logistic regression, same split | {base['macro_f1']} | {base['accuracy']} |",
-    ]
-    if "sst2_dev_binary_accuracy" in metrics:
-        rows.append(f"| SST-2 dev, binary accuracy: this model | {metrics['sst2_dev_binary_accuracy']} | |")
-        rows.append(
-            f"| SST-2 dev, binary accuracy: baseline | {metrics['baseline_sst2_dev_binary_accuracy']} | |"
-        )
-    matrix = "\n".join(
-        f"| {g} | " + " | ".join(map(str, r)) + " |"
-        for g, r in zip(test["labels"], test["confusion_matrix"], strict=True)
+    members = metrics.get("members") or []
+    single = None if members else base_model(config.base_model)
+    card = render_card(
+        "sentiment_card.md.j2",
+        name=name,
+        config=config,
+        metrics=metrics,
+        test=metrics["test"],
+        alone=metrics["transformer_only_test"],
+        baseline=metrics["baseline_tfidf_logreg_test"],
+        members=members,
+        origins="; ".join(base_model(b).origin for b in dict.fromkeys(m["base_model"] for m in members)),
+        origin=single.origin if single else None,
+        lora_targets=single.lora_targets if single else (),
+        blend_search=json.dumps(metrics["blend_search_validation"]),
+        f1_per_class=json.dumps(metrics["test"]["f1_per_class"]),
+        bootstrap=BIAS_BOOTSTRAP,
+        source=source,
+        command=command,
+        zip=zip,
     )
-    members = metrics.get("members")
-    if members:
-        table = "\n".join(
-            f"| `{m['folder']}` | `{m['from']}` | {m['base_model']} | {m['train_rows']} "
-            f"| {m['training_minutes']} "
-            f"| {m['validation_macro_f1']} | {m['test_macro_f1']} |"
-            for m in members
-        )
-        origins = "; ".join(
-            base_model(name).origin for name in dict.fromkeys(m["base_model"] for m in members)
-        )
-        model = f"""An ensemble of {len(members)} fine-tunes of {origins}: each a LoRA adapter or fully fine-tuned layers of
-its base, and a mean-pooled linear head, trained independently (another seed, fine-tuning method or base); their class probabilities are averaged
-(deep ensembles, Lakshminarayanan et al. 2017). Each member's folder keeps its fine-tuned weights, its head and its own card with the exact command
-that trained it:
-
-| member | copied from | base model | training rows | training minutes | its validation macro-F1 | its test macro-F1 (own blend) |
-|---|---|---|---|---|---|---|
-{table}
-
-The averaged probabilities are"""
-        training = (
-            f"Training: {metrics['training_minutes']} minutes for the members in all on 2 CPU cores; the lexical "
-            f"model is fitted on {metrics['train_rows']} training rows."
-        )
-        command = f"train each member with the command in its card, then `{command}`"
-    else:
-        base = base_model(config.base_model)
-        if config.full_fine_tune:
-            how = """by full fine-tuning of its transformer layers (embeddings frozen) and a mean-pooled linear
-head; only the layers' changes (`encoder_delta.safetensors`, int8 matrices), the head and `classifier.json` are stored
-here."""
-        else:
-            how = f"""with a LoRA adapter (r={config.lora_r}, alpha={config.lora_alpha}, on {"/".join(base.lora_targets)}) and a mean-pooled
-linear head; only the adapter, the head and `classifier.json` are stored here."""
-        model = f"""Fine-tuned from {base.origin}
-{how} Its class probabilities are"""
-        soft = (
-            f", ordinal soft labels ({config.rating_smoothing} of a 2- or 4-star review's target on neutral)"
-            if config.rating_smoothing
-            else ""
-        ) + (
-            f", recommendation-aware targets ({config.recommend_smoothing} moved by the clothing reviews'"
-            " recommend flag)"
-            if config.recommend_smoothing
-            else ""
-        )
-        training = (
-            f"Training rows: {metrics['train_rows']}; epochs {config.epochs}, lr {config.learning_rate}, batch "
-            f"{config.batch_size},\n  max length {config.max_length} tokens, seed {config.seed}{soft}; "
-            f"{metrics['training_minutes']} minutes on 2 CPU cores."
-        )
-        command = f"`{command}`"
-    card = f"""# {name} v{config.model_version}
-
-{model}
-blended with a TF-IDF + logistic-regression model fitted on the same rows (`lexical.joblib`) with weight
-{weight} on the transformer, chosen with the decision biases on the validation split (weight 1.0 = no blend,
-no `lexical.joblib`). Validation macro-F1 per weight: {json.dumps(metrics["blend_search_validation"])}.
-
-- Data: {source}. Labels: ratings 1-2 negative, 3 neutral, 4-5 positive; text is title + ". " + body.
-- Split: clothing reviews by a SHA-1 hash of the row index (`nlp.datasets.split_of`): 75 % train, 10 % validation
-  (decision biases tuned on it for macro-F1, averaged over {BIAS_BOOTSTRAP} bootstrap resamples, stored in
-  `classifier.json`), 15 % test, never trained or tuned on.
-- {training}
-- Reproduce: {command}
-
-## Metrics
-
-{chr(10).join(rows)}
-
-Confusion matrix on the test split (rows gold, columns predicted: {", ".join(test["labels"])}):
-
-| gold | {" | ".join(test["labels"])} |
-|---|{"---|" * len(test["labels"])}
-{matrix}
-
-Per-class F1: {json.dumps(test["f1_per_class"])}. Full numbers: `metrics.json`.
-"""
     (out_dir / "MODEL_CARD.md").write_text(card)
 
 
@@ -541,27 +470,16 @@ def train_embeddings_artifact(
         "training_minutes": round((time.time() - started) / 60, 1),
         "nearest_neighbours": neighbours,
     }
-    lines = "\n".join(f"| {p} | {', '.join(ws)} |" for p, ws in neighbours.items())
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (out_dir / "MODEL_CARD.md").write_text(
-        f"""# embeddings v{version}
-
-Skip-gram Word2Vec (gensim, {metrics["dimensions"]} dimensions, window 5, min count 5, 10 epochs, one worker,
-seed {seed}) over two passes of gensim `Phrases` (min count 10, threshold 10, English connector words), so
-collocations such as `true_to_size` are single tokens. Files: `vectors.kv` (KeyedVectors), `phrases.pkl`.
-
-- Data: {source}; {metrics["documents"]} documents. Vocabulary {metrics["vocabulary"]} tokens, of which
-  {metrics["phrases"]} are phrases. {metrics["training_minutes"]} minutes on 2 CPU cores.
-- Reproduce: `{command}`
-- Use: aspect terms are mapped to topics through these vectors (`models/topics`); the topic card measures the
-  clustering against a random baseline.
-
-Nearest neighbours of probe terms (cosine):
-
-| term | neighbours |
-|---|---|
-{lines}
-"""
+        render_card(
+            "embeddings_card.md.j2",
+            version=version,
+            seed=seed,
+            source=source,
+            command=command,
+            metrics=metrics,
+        )
     )
     headline = {k: metrics[k] for k in ("vocabulary", "phrases", "dimensions")}
     Registry(models_dir).register(

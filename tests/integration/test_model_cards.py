@@ -1,7 +1,7 @@
-"""Model cards rendered from their Jinja2 templates (``nlp/cards.py``): the intent card of the committed
-``models/intent/v2`` comes out as committed from its ``metrics.json``, and a small metrics dict gives a card
-without the sections it has no figures for. (Integration tier: ``nlp.recipes_intent`` imports the training
-stack, about 7 s.)"""
+"""Model cards rendered from their Jinja2 templates (``nlp/cards.py``): the cards of the committed
+``models/intent/v2``, ``models/sentiment/v5`` and ``models/embeddings/v1`` come out as committed from their
+``metrics.json``, and small metrics dicts give cards without the sections they have no figures for, or an
+ensemble's. (Integration tier: the recipes import the training stack, about 7 s.)"""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ import re
 import jinja2
 import pytest
 
+from nlp.cards import render_card
 from nlp.paths import MODELS_DIR
+from nlp.recipes import write_card
 from nlp.recipes_intent import intent_config, write_intent_card
+from nlp.training import TrainingConfig
 
 
 def test_the_intent_card_of_v2_renders_as_committed(tmp_path):
@@ -70,3 +73,57 @@ def test_an_intent_card_refuses_to_drop_a_missing_figure(tmp_path):
     del metrics["training_minutes"]
     with pytest.raises(jinja2.UndefinedError, match="training_minutes"):
         write_intent_card(tmp_path, intent_config(), metrics, "data", "command")
+
+
+def committed(folder: str) -> tuple[str, dict]:
+    card = (MODELS_DIR / folder / "MODEL_CARD.md").read_text(encoding="utf-8")
+    return card, json.loads((MODELS_DIR / folder / "metrics.json").read_text(encoding="utf-8"))
+
+
+def test_the_sentiment_card_of_v5_renders_as_committed(tmp_path):
+    card, metrics = committed("sentiment/v5")
+    source = re.search(r"^- Data: (.*)\. Labels: ", card, flags=re.M)[1]  # the run's own inputs
+    command = re.search(r"^- Reproduce: `(.*)`$", card, flags=re.M)[1]
+    config = TrainingConfig(  # as the card's "Training rows" line and its LoRA base say
+        epochs=1.0,
+        learning_rate=5e-4,
+        rating_smoothing=0.25,
+        model_version="5",
+        base_model="all-mpnet-base-v2",
+    )
+    write_card(tmp_path, "sentiment", config, metrics, source, command)
+    rendered = (tmp_path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert card.startswith(rendered) and card[len(rendered) :].startswith("\n## ")  # then history by hand
+    assert "| SST-2 dev, binary accuracy: this model | 0.9266 | |" in rendered
+
+
+def test_a_sentiment_card_of_an_ensemble_from_a_small_metrics_dict(tmp_path):
+    _, metrics = committed("sentiment/v5")
+    for key in ("sst2_dev_binary_accuracy", "baseline_sst2_dev_binary_accuracy"):
+        del metrics[key]
+    metrics["members"] = [
+        {"folder": f"member-{i}", "from": f"runs/m{i}", "base_model": base, "train_rows": 100 + i,
+         "training_minutes": 2.5, "validation_macro_f1": 0.7, "test_macro_f1": 0.69}
+        for i, base in enumerate(["all-MiniLM-L6-v2", "all-MiniLM-L6-v2", "all-mpnet-base-v2"])
+    ]  # fmt: skip
+    write_card(tmp_path, "sentiment", TrainingConfig(model_version="8"), metrics, "data", "ensemble --x")
+    card = (tmp_path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert card.startswith(
+        "# sentiment v8\n\nAn ensemble of 3 fine-tunes of `sentence-transformers/all-MiniLM"
+    )
+    assert "| `member-2` | `runs/m2` | all-mpnet-base-v2 | 102 | 2.5 | 0.7 | 0.69 |\n\nThe averaged" in card
+    assert (
+        "- Reproduce: train each member with the command in its card, then `ensemble --x`\n\n## Metrics"
+        in card
+    )
+    assert (
+        "SST-2" not in card and "| TF-IDF + logistic regression, same split | 0.6426 | 0.8251 |\n\n" in card
+    )
+
+
+def test_the_embeddings_card_of_v1_renders_as_committed():
+    card, metrics = committed("embeddings/v1")
+    source = re.search(r"^- Data: (.*); \d+ documents", card, flags=re.M)[1]
+    command = re.search(r"^- Reproduce: `(.*)`", card, flags=re.M)[1]
+    context = {"version": "1", "seed": 13, "source": source, "command": command, "metrics": metrics}
+    assert render_card("embeddings_card.md.j2", **context) == card
