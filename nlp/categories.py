@@ -176,7 +176,8 @@ class AspectCategorizer:
         best: tuple[float, str] | None = None
         for opinion in opinions:
             tokens = [t for t in tokenize(opinion) if t not in _OPINION_FILLERS]
-            for word in {*tokens, *self.embeddings.phrase(tokens)}:
+            # in text order, not a set's (whose order varies between processes): a tie goes to the first word
+            for word in dict.fromkeys([*tokens, *self.embeddings.phrase(tokens)]):
                 category, similarity = self.word_category(word)
                 if category is not None and (best is None or similarity > best[0]):
                     best = (similarity, category)

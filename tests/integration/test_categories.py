@@ -83,3 +83,25 @@ def test_remembered_terms_are_bounded_and_answers_unchanged(
     small = AspectCategorizer(categorizer.embeddings)
     assert [small.word_category(w) for w in words * 2] == expected * 2
     assert len(small._cache) == 3
+
+
+def test_a_tie_between_opinion_words_goes_to_the_first_in_every_process() -> None:
+    """Two seeds of different categories in one opinion tie at similarity 1.0: the first word decides, whatever
+    the process's string-hash seed (a set's order would differ between processes and runs)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from nlp.categories import AspectCategorizer; from nlp.embeddings import PhraseEmbeddings; "
+        "from nlp.registry import Registry; c = AspectCategorizer(PhraseEmbeddings.load(Registry().path('embeddings'))); "
+        "print(c.category('dress', ['comfortable and overpriced']), c.category('dress', ['overpriced and comfortable']))"
+    )
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", script], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()
+        for seed in range(4)
+    }  # fmt: skip
+    assert answers == {"comfort price/value"}
