@@ -51,6 +51,7 @@ _CHART_WIDTH = 900  # every chart is this wide (SVG units), so that all scale al
 _NET_LABEL_MAX_PERIODS = 26  # more periods leave no room for a net label above each bar
 _MAX_PERIOD_LABELS = 12
 _MAX_BAR_WIDTH = 56  # a trend bar of few periods stays a bar, not a block
+_PLOT_WIDTH = 0.9 * _CHART_WIDTH  # about what the trend's bars get once its y axis has its room
 #: Where a driver's value is written: after a bar that pulls up, before one that pulls down.
 _VALUE_SIDES: tuple[tuple[str, Literal["left", "right"], int], ...] = (
     ("up", "left", 6),
@@ -183,7 +184,7 @@ def _trend_chart(trend: Sequence[Mapping[str, Any]], granularity: str) -> Chart:
     """Stacked bars per period (negative at the bottom, then neutral, positive), height = reviews; the
     period's net sentiment in points above its bar when there is room; at most 12 period labels; the latest
     :data:`MAX_CHART_PERIODS` periods. Each bar segment's ARIA label reads ``"<period>: <n> <sentiment> of
-    <reviews> reviews"``."""
+    <reviews> reviews"`` ("review" for one)."""
     trend = trend[-MAX_CHART_PERIODS:]
     periods = [str(row["period"]) for row in trend]
     every = math.ceil(len(periods) / _MAX_PERIOD_LABELS)
@@ -221,7 +222,7 @@ def _trend_chart(trend: Sequence[Mapping[str, Any]], granularity: str) -> Chart:
     )
     bars = (
         alt.Chart(alt.Data(values=segments))
-        .mark_bar(width=min(_MAX_BAR_WIDTH, 0.72 * _CHART_WIDTH * 0.9 / len(periods)))
+        .mark_bar(width=min(_MAX_BAR_WIDTH, 0.72 * _PLOT_WIDTH / len(periods)))
         .encode(
             x=x,
             y=alt.Y(
