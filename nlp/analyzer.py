@@ -267,6 +267,11 @@ class Analyzer:
             results[item.index] = analysis
         return [r for r in results if r is not None]
 
+    def close(self) -> None:
+        """Stop the threads of the analysis stages; the analyzer cannot analyse afterwards."""
+        self._entity_worker.shutdown()
+        self._sentiment_worker.shutdown()
+
     def aspect_topics(self, text: object) -> dict[str, tuple[int, str]]:
         """The aspect terms of ``text`` (lemmatised, as ``AspectAnalysis.term``; ``fit`` for an implicit fit
         opinion, "does it run small?") and each one's ``(topic id, aspect category)``.

@@ -4,7 +4,8 @@
   that travels between machines (every rate below is also printed as a ratio to it);
 - the full analysis (document, sentence and aspect sentiment, aspects, topics, entities) as ``reviewpulse
   score`` runs it, and document sentiment only (``--only sentiment``), with the registered default one-pass
-  student (``BENCH_SENTIMENT_VERSION`` picks another), and the other registered students beside it;
+  student (``BENCH_SENTIMENT_VERSION`` picks another), in one process and in two (``--processes 2``), and the
+  other registered students beside it;
 - the naive pipeline a user would write over the same fine-tuned model: ``transformers.pipeline(
   "text-classification")`` over each document (batch size 1 and its best batch size) and, for the full
   record, over the document and every sentence and aspect clause as texts of their own;
@@ -86,30 +87,16 @@ def _naive_pipeline(student, batch_size: int):
     return lambda texts: classify(texts, batch_size=batch_size, truncation=True, max_length=512)
 
 
-_worker = None
+def _in_two_processes(texts: list[str], **options) -> float:
+    """The rate (reviews/s) of an :class:`nlp.analyzer_pool.AnalyzerPool` of two processes (models loaded and
+    warm before timing), chunks of 256 reviews as ``reviewpulse score --processes 2`` reads them."""
+    from nlp.analyzer_pool import AnalyzerPool
 
-
-def _start_worker() -> None:
-    global _worker
-    from nlp.analyzer import Analyzer
-
-    _worker = Analyzer(sentiment_version=_student_version(), only="sentiment", threads=1)
-    _worker.analyze(["warm up"])
-
-
-def _score_part(texts: list[str]) -> int:
-    assert _worker is not None
-    return len(_worker.analyze(texts))
-
-
-def _two_processes(texts: list[str]) -> float:
-    """Document sentiment in two processes of one ONNX Runtime thread each (models loaded before timing)."""
-    import multiprocessing
-
-    with multiprocessing.get_context("spawn").Pool(2, initializer=_start_worker) as pool:
-        pool.map(_score_part, [texts[:8], texts[8:16]])
-        parts = [texts[k : k + 64] for k in range(0, len(texts), 64)]
-        return rate(lambda _: sum(pool.map(_score_part, parts)), texts)
+    with AnalyzerPool(2, sentiment_version=_student_version(), **options) as pool:
+        pool.analyze(texts[:32])
+        return rate(
+            lambda _: sum(len(pool.analyze(texts[k : k + 256])) for k in range(0, len(texts), 256)), texts
+        )
 
 
 def _span_versions() -> list[str]:
@@ -162,7 +149,8 @@ def test_scoring_throughput():
     reference = _plain_minilm_encode(texts)
     full, document_only = _full_and_document_only(version, texts)
     others = {v: _full_and_document_only(v, texts) for v in _span_versions() if v != version}
-    document_only_two_processes = _two_processes(texts)
+    full_two_processes = _in_two_processes(texts)
+    document_only_two_processes = _in_two_processes(texts, only="sentiment", threads=1)
 
     sample = texts[: max(50, N // 10)]
     naive = {bs: rate(_naive_pipeline(student, bs), sample) for bs in (1, 8, 32, 64)}
@@ -189,6 +177,10 @@ def test_scoring_throughput():
     print(
         f"  document sentiment only            {document_only:8.1f} reviews/s   / reference = "
         f"{document_only / reference:.2f}"
+    )
+    print(
+        f"  full analysis, 2 processes          {full_two_processes:8.1f} reviews/s   / one process = "
+        f"{full_two_processes / full:.2f}"
     )
     print(
         f"  document sentiment only, 2 processes x 1 thread {document_only_two_processes:8.1f} reviews/s   "

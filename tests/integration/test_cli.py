@@ -48,6 +48,23 @@ def test_examples_one_record_per_row_in_order(examples_scored):
             assert set(record) >= {"id", "sentiment", "sentences", "aspects", "topics", "model_version"}
 
 
+def test_two_worker_processes_give_the_records_of_one(examples_scored, tmp_path):
+    out = tmp_path / "two.jsonl"
+    exe = Path(sys.executable).parent / "reviewpulse"
+    command = [str(exe), "score", str(EXAMPLES), "--text-col", "text", "--id-col", "review_id"]
+    done = subprocess.run(
+        [*command, "--out", str(out), "--processes", "2", "--chunk-size", "16", "--quiet"],
+        env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert _jsonl(out) == examples_scored
+
+
+def test_processes_belong_to_the_local_engine(no_model_load):
+    result = _score(str(EXAMPLES), "--text-col", "text", "--engine", "ray", "--processes", "2")
+    assert result.exit_code == 2 and "--processes is for the local engine" in result.output
+
+
 def test_example_redaction_and_html(tmp_path):
     out = tmp_path / "redacted.jsonl"
     result = _score(
