@@ -153,7 +153,7 @@ class TextClassifier:
 
     Example::
 
-        clf = TextClassifier.load(Path("models/sentiment/v1"))
+        clf = TextClassifier.load(Path("models/sentiment/v5"))
         pred = clf.predict(["runs small but so soft"])   # pred.probabilities.shape == (1, 3)
 
     Raises:

@@ -35,11 +35,8 @@ def binary_accuracy(
     return round(float(np.mean(decided == np.asarray(gold))), 4)
 
 
-#: Bootstrap resamples whose tuned biases are averaged in the recipes. Held-out macro-F1 on repeated 2-fold
-#: splits of the sentiment validation split, v2 at its blend weight 0.8: 0.712 +- 0.016 bagged against
-#: 0.709 +- 0.022 for one search, ahead at 8 of the 10 weights; for v3 ahead at 6 of 10, always within one
-#: standard deviation, with a smaller spread at 8 of 10 (``reviewpulse evaluate sentiment-choices``;
-#: models/sentiment/v3/MODEL_CARD.md). A small, steadying gain, not a large one.
+#: Bootstrap resamples whose tuned biases are averaged in the recipes (bagging, Breiman 1996): a steadier
+#: choice than one search on the validation split; models/sentiment/v2/MODEL_CARD.md gives what it measured.
 BIAS_BOOTSTRAP = 20
 #: Bias combinations scored at once (bounds memory to about this many times the number of rows).
 _CHUNK = 1024
