@@ -9,6 +9,7 @@ and the results come back in input order.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -50,18 +51,19 @@ class AnalyzerPool:
 
     Args:
         processes: worker processes (at least 1).
-        options: keyword arguments of :class:`nlp.analyzer.Analyzer`, e.g. ``sentiment_version``, ``only``.
+        options: keyword arguments of :class:`nlp.analyzer.Analyzer`, e.g. ``sentiment_version``, ``only``;
+            ``threads`` (ONNX Runtime's) defaults to each worker's share of the cores.
     """
 
     def __init__(self, processes: int, **options: Any) -> None:
         if processes < 1:
             raise ValueError(f"processes must be at least 1, got {processes}")
         self.processes = processes
-        self.options = options
+        self.options = {"threads": max(1, (os.cpu_count() or 1) // processes), **options}
         self._executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
         try:
             # a worker busy loading takes no second task, so every worker loads its models now
-            versions = [self._executor.submit(_model_version, options) for _ in range(processes)]
+            versions = [self._executor.submit(_model_version, self.options) for _ in range(processes)]
             self.model_version = versions[0].result()
             for version in versions[1:]:
                 version.result()

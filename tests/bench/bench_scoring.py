@@ -150,7 +150,7 @@ def test_scoring_throughput():
     full, document_only = _full_and_document_only(version, texts)
     others = {v: _full_and_document_only(v, texts) for v in _span_versions() if v != version}
     full_two_processes = _in_two_processes(texts)
-    document_only_two_processes = _in_two_processes(texts, only="sentiment", threads=1)
+    document_only_two_processes = _in_two_processes(texts, only="sentiment")
 
     sample = texts[: max(50, N // 10)]
     naive = {bs: rate(_naive_pipeline(student, bs), sample) for bs in (1, 8, 32, 64)}
