@@ -673,14 +673,77 @@ def train_topics(
     ctx: typer.Context,
     data: Path | None = _CorpusData,
     text_col: str = _TextCol,
-    version: str = _Version,
+    from_store: bool = typer.Option(
+        False,
+        "--from-store",
+        help="Learn from the reviews stored in the shop's database (REVIEWPULSE_DATABASE_URL, else the SQLite "
+        "file in REVIEWPULSE_DATA_DIR, as the db / load commands), then give those reviews the new topics.",
+    ),
+    category: str | None = typer.Option(
+        None, "--category", help="With --from-store: only reviews of products in this category (any case)."
+    ),
+    version: str | None = typer.Option(
+        None, "--version", help="Model version to write and register (default: the next free one)."
+    ),
     out: Path | None = _CorpusOut,
     seed: int = _Seed,
 ) -> None:
-    """Discover aspect topics in the Word2Vec space and register the topic table."""
-    from nlp.recipes import train_topics_artifact
+    """Discover aspect topics in the Word2Vec space, compare them with a BERTopic-style baseline on held-out
+    reviews, and register the topic table. With --from-store it becomes the pinned default (new analyses use
+    it; restart `serve` to load it) and the stored reviews get its topics."""
+    from nlp.recipes import next_version, train_topics_artifact
 
-    _train_on_corpus(ctx, train_topics_artifact, data, text_col, version, out, seed)
+    if from_store and data:
+        raise fail("--from-store and --data name two corpora: give one")
+    if category and not from_store:
+        raise fail("--category selects stored reviews: use it with --from-store")
+    version = version or next_version("topics")
+    if not from_store:
+        texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
+        source = "user data"
+    else:
+        from api import store
+        from api.cli_store import store_session
+
+        with store_session() as session:
+            texts = store.review_texts(session, category)
+        if not texts:
+            raise fail(
+                f"no stored reviews{f' in category {category!r}' if category else ''} to learn topics from"
+            )
+        source = f"the store's reviews{f' of category {category}' if category else ''}"
+    try:
+        metrics = train_topics_artifact(texts, out, version, seed, command=_invocation(ctx), source=source)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(json.dumps(metrics, indent=2))
+    if from_store:
+        _retag_stored_reviews(version)
+
+
+def _retag_stored_reviews(version: str) -> None:
+    """Make topics ``version`` the one every analysis loads (the registry's pin) and give the stored reviews
+    its topics (:func:`api.store.retag_topics`)."""
+    from api import store
+    from api.cli_store import store_session
+    from nlp.embeddings import PhraseEmbeddings
+    from nlp.registry import Registry
+    from nlp.topics import TopicModel
+
+    registry = Registry()
+    registry.pin("topics", version)
+    model = TopicModel.load(registry.path("topics", version))
+    embeddings = PhraseEmbeddings.load(registry.path("embeddings"))
+    with store_session() as session:
+        updated = store.retag_topics(
+            session, lambda term: model.assign(embeddings.vector(term))[0], model, version
+        )
+        session.commit()
+    typer.echo(
+        f"{updated} stored reviews now carry topics v{version}; restart `reviewpulse serve` so that the "
+        "service uses them for new reviews too",
+        err=True,
+    )
 
 
 @evaluate_app.command("sentiment")

@@ -30,13 +30,13 @@ def recommend(
     """Suggest products from the store (catalogue, interactions, reviews), each with its reasons."""
     from dataclasses import asdict
 
-    from api.cli_store import _session
+    from api.cli_store import store_session
     from api.suggestions import build_recommender
     from nlp.recommend import UnknownProductError
 
     if not (user_id or product_id or query):
         raise fail("give --user-id, --product-id or --query")
-    with _session() as session:
+    with store_session() as session:
         recommender = build_recommender(session)
     try:
         result = recommender.recommend(user_id, product_id, query, category, max_price, k)

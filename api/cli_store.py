@@ -34,7 +34,7 @@ load_app = typer.Typer(
 
 
 @contextlib.contextmanager
-def _session() -> Iterator[Session]:
+def store_session() -> Iterator[Session]:
     """A session on the configured database, migrated to the newest schema first."""
     from api.core.config import get_settings
     from api.db.migrate import upgrade
@@ -86,7 +86,7 @@ def apikey_create(
 
     if role not in ROLES:
         raise fail(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
-    with _session() as session:
+    with store_session() as session:
         key = create_api_key(session, role, name)
         session.commit()
         stored = find_api_key(session, key)
@@ -106,7 +106,7 @@ def apikey_list(
     """List keys (id, prefix, role, name, created, revoked); never their secret part."""
     from api.store import list_api_keys
 
-    with _session() as session:
+    with store_session() as session:
         for key in list_api_keys(session, include_revoked=all_keys):
             revoked = f"  revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
             typer.echo(
@@ -119,7 +119,7 @@ def apikey_revoke(key_id: int = typer.Argument(..., help="Key id (see `reviewpul
     """Revoke a key: it stops authenticating at once."""
     from api.store import revoke_api_key
 
-    with _session() as session:
+    with store_session() as session:
         if not revoke_api_key(session, key_id):
             raise fail(f"no active key with id {key_id}", code=1)
         session.commit()
@@ -336,7 +336,7 @@ def _load_rows(
 
     summary = LoadSummary()
     wanted = re.compile(product_pattern) if product_pattern else None
-    with _load_errors(), _session() as session:
+    with _load_errors(), store_session() as session:
         chunks = read_table(file, list(dict.fromkeys(columns.values())), chunk_size)
         bar = tqdm(total=_total_rows(file), unit="row", desc=desc, disable=quiet, file=sys.stderr)
         try:
@@ -509,7 +509,7 @@ def load_reviews(
             "note: no --external-id-col, so loading this file again would store its reviews again", err=True
         )
     summary = LoadSummary()
-    with _load_errors(), _session() as session:
+    with _load_errors(), store_session() as session:
         chunks = read_table(file, list(dict.fromkeys(columns.values())), chunk_size)
         first = next(chunks, [])  # a missing column fails here, before the models load
         analyzer = _LazyAnalyzer()

@@ -18,8 +18,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -43,6 +45,7 @@ from api.db.models import (
 from api.db.session import begin_write
 from nlp.aspects import clause_at
 from nlp.reports import AspectRecord, ReviewRecord
+from nlp.topics import OUTLIER_ID, TopicModel
 
 #: Source given to reviews whose input names none.
 DEFAULT_SOURCE = "api"
@@ -522,6 +525,59 @@ def review_records(
     ]
 
 
+def review_texts(session: Session, category: str | None = None) -> list[str]:
+    """The texts of the stored reviews, oldest first; ``category``: only those of products in that category
+    (any case, as in :func:`list_reviews`). For learning a shop's topics from its own reviews."""
+    stmt = (
+        select(Review.text)
+        .join(Product, Product.product_id == Review.product_id)
+        .where(*_review_filters(None, category, None, None))
+        .order_by(Review.created_at, Review.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def retag_topics(session: Session, topic_of: Callable[[str], int], model: TopicModel, version: str) -> int:
+    """Give every stored review's aspects the topics of ``model`` (topics ``version``), so reports, insights
+    and the topic table read the new topics without analysing the reviews again.
+
+    ``topic_of(term)`` is a term's topic id under ``model`` (as the analyzer assigns it). For every review:
+    its aspects' ``topic``, its ``topics`` shares (:meth:`nlp.topics.TopicModel.score`) and the
+    ``+topics-vN`` part of its ``model_version`` change, in the stored analysis and in the ``review_aspects``
+    / ``review_topics`` rows. Flushes; the caller commits. Returns the number of reviews updated.
+    """
+    updated = 0
+    ids = list(session.scalars(select(Review.id).order_by(Review.id)))
+    for start in range(0, len(ids), 500):
+        reviews = session.scalars(
+            select(Review)
+            .where(Review.id.in_(ids[start : start + 500]))
+            .options(selectinload(Review.aspects), selectinload(Review.topics))
+        ).all()
+        for review in reviews:
+            analysis = dict(review.analysis)
+            aspects, topic_ids = [], []
+            for aspect, row in zip(analysis.get("aspects", []), review.aspects, strict=True):
+                topic_id = topic_of(row.term)
+                topic_ids.append(topic_id)
+                row.topic_id, row.topic_label = topic_id, model.label(topic_id)
+                aspects.append({**aspect, "topic": {"id": topic_id, "label": row.topic_label}})
+            shares = [asdict(t) for t in model.score([t for t in topic_ids if t != OUTLIER_ID])]
+            version_tag = re.sub(r"\+topics-v[^+]*", f"+topics-v{version}", review.model_version)
+            review.analysis = {**analysis, "aspects": aspects, "topics": shares, "model_version": version_tag}
+            review.model_version = version_tag
+            review.topics.clear()
+        session.flush()  # the old review_topics rows go before new ones with the same keys come
+        for review in reviews:
+            review.topics.extend(
+                ReviewTopic(topic_id=t["id"], label=t["label"], score=t["score"])
+                for t in review.analysis["topics"]
+            )
+            updated += 1
+        session.flush()
+    return updated
+
+
 def topic_stats(session: Session) -> dict[int, dict[str, Any]]:
     """Per topic id, over the stored reviews (BERTopic's ``get_topic_info()`` in spirit)::
 
@@ -754,8 +810,10 @@ __all__ = [
     "missing_products",
     "normalize_interaction",
     "normalize_product",
+    "retag_topics",
     "review_records",
     "review_summaries",
+    "review_texts",
     "revoke_api_key",
     "topic_stats",
     "upsert_products",

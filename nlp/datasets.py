@@ -186,7 +186,7 @@ def banking77_support(
 
 
 def review_corpus(datasets_dir: Path = DATASETS_DIR) -> list[str]:
-    """All review texts (clothing and fine food) for unsupervised training: Word2Vec and topics."""
+    """All review texts (clothing and fine food) for unsupervised training (Word2Vec)."""
     return [*clothing_reviews(datasets_dir)["text"], *fine_food_reviews(datasets_dir)["text"]]
 
 

@@ -11,6 +11,7 @@ import itertools
 import json
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import joblib
@@ -44,7 +45,8 @@ from nlp.paths import DATASETS_DIR, MODELS_DIR
 from nlp.registry import ModelEntry, Registry
 from nlp.span_classifier import SpanClassifier
 from nlp.text import load_spacy, normalize
-from nlp.topics import TopicModel, discover_topics, npmi_coherence
+from nlp.topics import TopicModel, candidate_terms, discover_topics, npmi_coherence
+from nlp.topics_eval import bertopic_style_baseline, model_terms, topic_quality
 from nlp.training import TrainingConfig, train_classifier
 
 LABELS = datasets.SENTIMENT_LABELS
@@ -488,75 +490,123 @@ def train_embeddings_artifact(
     return metrics
 
 
+def topics_corpus(
+    texts: Sequence[str] | None, seed: int, source: str = "user data", datasets_dir: Path = DATASETS_DIR
+) -> tuple[str, list[str], list[str]]:
+    """``(source description, training texts, held-out texts)`` for topics: the clothing reviews' train split
+    and test split by default; else ``texts`` (described as ``source``) with a seeded 10 % held out (at
+    least one text)."""
+    if texts is None:
+        clothing = datasets.clothing_reviews(datasets_dir)
+        train, test = clothing[clothing.split == "train"], clothing[clothing.split == "test"]
+        source = "womens_clothing_reviews, train split; held out: its test split"
+        return source, train["text"].tolist(), test["text"].tolist()
+    texts = list(texts)
+    order = np.random.default_rng(seed).permutation(len(texts))
+    cut = max(1, len(texts) // 10)
+    held = set(order[:cut].tolist())
+    kept = [t for i, t in enumerate(texts) if i not in held]
+    return f"{source}; held out: a seeded 10 %", kept, [texts[i] for i in sorted(held)]
+
+
+def _parse_terms(texts: Sequence[str], desc: str) -> list[list[str]]:
+    """Every text's candidate aspect terms (:func:`nlp.aspects.aspect_terms`), from spaCy parses."""
+    nlp = load_spacy()
+    docs = nlp.pipe((normalize(t) for t in texts), batch_size=128, disable=["ner"])
+    return [aspect_terms(d) for d in tqdm(docs, total=len(texts), desc=desc, unit="doc")]
+
+
+def next_version(name: str, models_dir: Path = MODELS_DIR) -> str:
+    """One more than the highest numeric version of ``name`` registered in ``models_dir`` ("1" for none)."""
+    numbers = [int(v) for v in Registry(models_dir).versions(name) if v.isdigit()]
+    return str(max(numbers, default=0) + 1)
+
+
 def train_topics_artifact(
     texts: Sequence[str] | None = None,
     out_dir: Path | None = None,
-    version: str = "1",
+    version: str | None = None,
     seed: int = 13,
     command: str = "reviewpulse train topics",
     models_dir: Path = MODELS_DIR,
+    source: str = "user data",
 ) -> dict:
-    """Discover aspect topics in the corpus (or ``texts``) with the registered embeddings; card + registry."""
-    source, texts = _corpus(texts)
+    """Discover aspect topics with the registered embeddings, compare them with a BERTopic-style baseline
+    on held-out texts, write the card and register the topic table (``latest`` unless the registry pins
+    another topics version: :meth:`nlp.registry.Registry.pin`).
+
+    Args:
+        texts: the texts to learn from (a seeded 10 % is held out for the comparison); None: the clothing
+            reviews' train split, compared on its test split (:func:`topics_corpus`).
+        version: the version to write (default: :func:`next_version`).
+        source: how the card names ``texts`` (e.g. "the store's reviews").
+
+    Returns:
+        The metrics written to ``metrics.json`` (without the per-k selection).
+
+    Raises:
+        ValueError: too few aspect terms for topics (:func:`nlp.topics.discover_topics`).
+    """
+    corpus, train, held_out = topics_corpus(texts, seed, source)
+    version = version or next_version("topics", models_dir)
     out_dir = out_dir or models_dir / "topics" / f"v{version}"
     registry = Registry(models_dir)
     emb = PhraseEmbeddings.load(registry.path("embeddings"))
-    started = time.time()
-    nlp = load_spacy()
-    prepared = (normalize(t) for t in texts)
-    docs = nlp.pipe(prepared, batch_size=128, disable=["ner"])
-    doc_terms = [aspect_terms(d) for d in tqdm(docs, total=len(texts), desc="parsing", unit="doc")]
+    started = time.perf_counter()
+    doc_terms = _parse_terms(train, "parsing")
+    parse_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     model = discover_topics(doc_terms, emb, seed=seed)
-    model.save(out_dir)
+    ours_seconds = time.perf_counter() - started
     chosen = str(model.selection["chosen_k"])
-    baseline = random_partition_baseline(model, emb, doc_terms, seed)
+    vocabulary = candidate_terms(doc_terms, emb, model.selection["min_count"])
+    baseline_topics, baseline_seconds = bertopic_style_baseline(
+        train, doc_terms, emb, vocabulary, int(chosen), seed
+    )
+    held_terms = _parse_terms(held_out, "parsing held-out")
+    ours = {**topic_quality(model_terms(model), held_terms), "seconds": round(ours_seconds, 1)}
+    baseline = {**topic_quality(baseline_topics, held_terms), "seconds": round(baseline_seconds, 1)}
+    shuffled = random_partition_baseline(model, emb, doc_terms, seed)
+    model.save(out_dir)
     metrics = {
-        "documents": len(texts),
+        "documents": len(train),
+        "held_out_documents": len(held_out),
         "topics": int(chosen),
         "npmi": model.selection["npmi"][chosen],
         "silhouette_cosine": model.selection["silhouette_cosine"][chosen],
-        "baseline_random_partition_npmi": baseline["npmi"],
-        "baseline_random_partition_silhouette": baseline["silhouette_cosine"],
+        "baseline_random_partition_npmi": shuffled["npmi"],
+        "baseline_random_partition_silhouette": shuffled["silhouette_cosine"],
+        "held_out_npmi": ours["npmi"],
+        "held_out_diversity": ours["diversity"],
+        "baseline_bertopic_style_held_out_npmi": baseline["npmi"],
+        "baseline_bertopic_style_held_out_diversity": baseline["diversity"],
         "outlier_threshold": model.threshold,
-        "training_minutes": round((time.time() - started) / 60, 1),
+        "parse_seconds": round(parse_seconds, 1),
+        "training_seconds": round(ours_seconds, 1),
+        "baseline_bertopic_style_seconds": round(baseline_seconds, 1),
     }
     (out_dir / "metrics.json").write_text(
-        json.dumps({**metrics, "selection": model.selection}, indent=2) + "\n"
-    )
-    table = "\n".join(
-        f"| {t.id} | {t.label} | {t.size} | {', '.join(w for w, _ in t.terms[:8])} |" for t in model.topics
-    )
-    per_k = "\n".join(
-        f"| {k} | {model.selection['npmi'][k]} | {model.selection['silhouette_cosine'][k]} |"
-        for k in model.selection["npmi"]
+        json.dumps(
+            {**metrics, "held_out": {"ours": ours, "bertopic_style": baseline}, "selection": model.selection},
+            indent=2,
+        )
+        + "\n"
     )
     (out_dir / "MODEL_CARD.md").write_text(
-        f"""# topics v{version}
-
-Aspect terms (nouns with their compounds, lemmatised, from spaCy parses; `nlp.aspects.aspect_terms`) with at
-least 15 mentions are embedded with `embeddings` and clustered by spherical k-means weighted by log frequency.
-k is chosen by topic coherence: the mean NPMI of each topic's top-10 terms, with whole reviews as the
-co-occurrence window (Bouma 2009; C_NPMI of Roeder et al. 2015), over k = 6, 8, ..., 30. Terms below the
-10th percentile of similarity to their centroid are outliers (topic -1). Seed {seed}.
-
-- Data: {source}; {metrics["documents"]} documents; {metrics["training_minutes"]} minutes on 2 CPU cores.
-- Reproduce: `{command}`
-
-| | NPMI (top-10 terms) | cosine silhouette |
-|---|---|---|
-| chosen k = {chosen} | {metrics["npmi"]} | {metrics["silhouette_cosine"]} |
-| baseline: the same terms shuffled across {chosen} topics of the same sizes | {metrics["baseline_random_partition_npmi"]} | {metrics["baseline_random_partition_silhouette"]} |
-
-Every candidate k (NPMI decides; the silhouette is shown beside it for comparison):
-
-| k | NPMI | silhouette |
-|---|---|---|
-{per_k}
-
-| id | label | reviews | top terms |
-|---|---|---|---|
-{table}
-"""
+        render_card(
+            "topics_card.md.j2",
+            version=version,
+            seed=seed,
+            source=corpus,
+            command=command,
+            metrics=metrics,
+            model=model,
+            ours=ours,
+            baseline=baseline,
+            baseline_topics=baseline_topics,
+            chosen=chosen,
+            date=datetime.now(UTC).date().isoformat(),
+        )
     )
     registry.register(ModelEntry("topics", version, str(out_dir.relative_to(models_dir)), metrics=metrics))
     return metrics
@@ -577,6 +627,6 @@ def random_partition_baseline(
     x = np.asarray([emb.vector(t) for t in shuffled])
     docs = [set(terms_) for terms_ in doc_terms]
     return {
-        "npmi": round(float(np.mean(npmi_coherence([g[:10] for g in groups], docs))), 4),
+        "npmi": round(float(np.nanmean(npmi_coherence([g[:10] for g in groups], docs))), 4),
         "silhouette_cosine": round(float(silhouette_score(x, labels, metric="cosine")), 4),
     }

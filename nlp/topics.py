@@ -2,15 +2,15 @@
 
 Frequent aspect terms of the review corpus are embedded (:class:`nlp.embeddings.PhraseEmbeddings`) and
 clustered with spherical k-means (k-means on unit vectors, weighted by term frequency). The number of topics
-k is the one whose topics are most coherent (mean NPMI of their top terms over the reviews) among a range of
-candidates; NPMI and the cosine silhouette (Rousseeuw 1987) of every candidate are kept in the artifact. A topic's label is its three most central frequent terms. A term
+k is the one whose topics are most coherent (mean NPMI of their top terms over the reviews, gensim's C_NPMI:
+:func:`npmi_coherence`) among a range of candidates; NPMI and the cosine silhouette (Rousseeuw 1987) of every
+candidate are kept in the artifact. A topic's label is its three most central frequent terms. A term
 whose similarity to its nearest centroid is below the 10th percentile of the training terms' similarities is
 an outlier: topic -1, as in BERTopic.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from collections import Counter
@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from gensim.corpora import Dictionary
+from gensim.models import CoherenceModel
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from tqdm.auto import tqdm
@@ -108,33 +110,43 @@ class TopicModel:
         )
 
 
-def npmi_coherence(topic_terms: Sequence[Sequence[str]], docs: Sequence[set[str]]) -> list[float]:
-    """Mean pairwise NPMI of each topic's terms, with whole reviews as the co-occurrence window.
+def npmi_coherence(topic_terms: Sequence[Sequence[str]], docs: Sequence[Iterable[str]]) -> list[float]:
+    """Per topic, the mean NPMI of its term pairs over ``docs``, with whole documents as the window.
 
-    NPMI (Bouma 2009) is ``log(p(a,b) / (p(a) p(b))) / -log p(a,b)`` in [-1, 1]; -1 for pairs that never
-    co-occur. The per-topic mean over term pairs is the ``C_NPMI`` measure of Roeder et al. (2015).
+    gensim's ``CoherenceModel(coherence="c_npmi")``: C_NPMI of Roeder et al. (2015), NPMI of Bouma (2009),
+    ``log((p(a,b) + eps) / (p(a) p(b))) / -log(p(a,b) + eps)`` with ``eps = 1e-12``, averaged over the term
+    pairs of a topic. gensim counts co-occurrences in sliding windows of ``window_size`` tokens and takes a
+    shorter document whole (``ignore_below_size=False``), so a window as long as the longest document makes
+    every document one window: the boolean-document estimate, as a review's aspect terms have no order.
+    A pair that never co-occurs scores ``(log eps - log p(a) p(b)) / -log eps``, not -1: from -0.67 to -0.92
+    as ``p(a) p(b)`` goes from 1e-4 to 0.1.
+
+    Args:
+        topic_terms: per topic, its top terms (best first).
+        docs: the reference corpus: per document, its terms (order and repeats do not matter).
+
+    Returns:
+        One score in [-1, 1] per topic; NaN for a topic with fewer than two terms that occur in ``docs``
+        (terms absent from ``docs`` are left out, as gensim cannot estimate their probability).
     """
-    vocab = sorted({t for terms in topic_terms for t in terms})
-    index = {t: i for i, t in enumerate(vocab)}
-    rows = [[index[t] for t in doc if t in index] for doc in docs]
-    x = np.zeros((len(docs), len(vocab)), dtype=np.float32)
-    for r, cols in enumerate(rows):
-        x[r, cols] = 1.0
-    n = max(len(docs), 1)
-    joint = (x.T @ x) / n
-    single = np.diag(joint)
-    scores = []
-    for terms in topic_terms:
-        ids = [index[t] for t in terms]
-        values = []
-        for i, j in itertools.combinations(ids, 2):
-            if joint[i, j] <= 0:
-                values.append(-1.0)
-            else:
-                pmi = math.log(joint[i, j] / (single[i] * single[j]))
-                values.append(pmi / -math.log(joint[i, j]) if joint[i, j] < 1 else 1.0)
-        scores.append(float(np.mean(values)) if values else 0.0)
-    return scores
+    texts = [sorted(set(doc)) for doc in docs]
+    dictionary = Dictionary(texts)
+    present = [[t for t in terms if t in dictionary.token2id] for terms in topic_terms]
+    scored = [terms for terms in present if len(terms) >= 2]
+    values = iter(
+        CoherenceModel(
+            topics=scored,
+            texts=texts,
+            dictionary=dictionary,
+            coherence="c_npmi",
+            window_size=max(max((len(t) for t in texts), default=1), 1),
+            topn=max(len(t) for t in scored),
+            processes=1,
+        ).get_coherence_per_topic()
+        if scored
+        else []
+    )
+    return [float(next(values)) if len(terms) >= 2 else math.nan for terms in present]
 
 
 def _ranked_members(terms, counts, labels, sims, cluster: int, threshold: float) -> list[str]:
@@ -144,38 +156,58 @@ def _ranked_members(terms, counts, labels, sims, cluster: int, threshold: float)
     return [t for t, _ in members]
 
 
+def default_min_count(documents: int) -> int:
+    """Mentions a term needs to take part in topics: one per 1,200 documents, between 3 and 15 (12 for
+    15,000 reviews; 3 below 4,800, a shop's first reviews)."""
+    return max(3, min(15, documents // 1200))
+
+
+def candidate_terms(
+    docs: Sequence[Iterable[str]], embeddings: PhraseEmbeddings, min_count: int, max_terms: int = 2000
+) -> list[str]:
+    """The terms topics are made of: the ``max_terms`` most frequent terms of ``docs`` (counted once per
+    document) with at least ``min_count`` mentions and a vector in ``embeddings``, most frequent first."""
+    counts = Counter(t for terms in docs for t in set(terms))
+    return [
+        term
+        for term, count in counts.most_common(max_terms)
+        if count >= min_count and embeddings.vector(term) is not None
+    ]
+
+
 def discover_topics(
     doc_terms: Iterable[list[str]],
     embeddings: PhraseEmbeddings,
     k_candidates: Sequence[int] = tuple(range(6, 31, 2)),
-    min_count: int = 15,
+    min_count: int | None = None,
     max_terms: int = 2000,
     seed: int = 13,
     progress: bool = True,
 ) -> TopicModel:
     """Cluster the aspect terms of a corpus into topics, choosing k by topic coherence (NPMI).
 
-    For every candidate k, spherical k-means clusters the term vectors; k is the one whose topics' top-10
-    terms have the highest mean NPMI over the reviews (:func:`npmi_coherence`). The cosine silhouette of
-    every k is recorded too (it favours the fewest, broadest clusters on these data).
+    For every candidate k (those with at least two terms per topic), spherical k-means clusters the term
+    vectors; k is the one whose topics' top-10 terms have the highest mean NPMI over the reviews
+    (:func:`npmi_coherence`; a topic with fewer than two terms is left out of the mean). The cosine
+    silhouette of every k is recorded too (it favours the fewest, broadest clusters on these data).
 
     Args:
         doc_terms: per review, its aspect terms (:func:`nlp.aspects.aspect_terms`).
-        min_count: a term needs this many mentions to take part.
+        min_count: a term needs this many mentions to take part (default: :func:`default_min_count`).
 
     Raises:
-        ValueError: fewer usable terms than the largest candidate k needs.
+        ValueError: fewer usable terms than twice the smallest candidate k.
     """
     docs = [set(terms) for terms in doc_terms]
+    min_count = default_min_count(len(docs)) if min_count is None else min_count
     counts = Counter(t for terms in docs for t in terms)
-    terms, vectors = [], []
-    for term, count in counts.most_common(max_terms):
-        vec = embeddings.vector(term) if count >= min_count else None
-        if vec is not None:
-            terms.append(term)
-            vectors.append(vec)
-    if len(terms) < 2 * max(k_candidates):
-        raise ValueError(f"only {len(terms)} aspect terms with >= {min_count} mentions: too few for topics")
+    terms = candidate_terms(docs, embeddings, min_count, max_terms)
+    k_candidates = [k for k in k_candidates if 2 * k <= len(terms)]
+    if not k_candidates:
+        raise ValueError(
+            f"only {len(terms)} aspect terms with >= {min_count} mentions in {len(docs)} reviews: too few for topics"
+        )
+    vectors = [embeddings.vector(t) for t in terms]
     x = np.asarray(vectors, dtype=np.float32)
     weights = np.array([math.log1p(counts[t]) for t in terms])
 
@@ -186,7 +218,7 @@ def discover_topics(
         sims = np.einsum("ij,ij->i", x, centroids[km.labels_])
         threshold = float(np.percentile(sims, 10))
         ranked = [_ranked_members(terms, counts, km.labels_, sims, c, threshold) for c in range(k)]
-        coherence[str(k)] = round(float(np.mean(npmi_coherence([r[:10] for r in ranked], docs))), 4)
+        coherence[str(k)] = round(float(np.nanmean(npmi_coherence([r[:10] for r in ranked], docs))), 4)
         silhouette[str(k)] = round(
             float(silhouette_score(x, km.labels_, metric="cosine", random_state=seed)), 4
         )
@@ -200,5 +232,11 @@ def discover_topics(
         Topic(c, ", ".join(members[:3]), sizes.get(c, 0), [(t, counts[t]) for t in members[:30]])
         for c, members in enumerate(ranked)
     ]
-    selection = {"criterion": "npmi", "npmi": coherence, "silhouette_cosine": silhouette, "chosen_k": chosen}
+    selection = {
+        "criterion": "npmi",
+        "min_count": min_count,
+        "npmi": coherence,
+        "silhouette_cosine": silhouette,
+        "chosen_k": chosen,
+    }
     return TopicModel(topics, centroids.astype(np.float32), round(threshold, 4), selection)
