@@ -84,17 +84,70 @@ def is_confident(answer: dict[str, Any]) -> bool:
     return not answer.get("out_of_scope", True) and float(intent.get("confidence", 0.0)) >= MIN_CONFIDENCE
 
 
+#: Candidates :func:`named_product` looks at (the recommender's best matches for the message).
+NAME_CANDIDATES = 5
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
+def named_product(text: str, items: list[dict[str, Any]]) -> str | None:
+    """The code of the catalogue product ``text`` names ("what do people say about the linen dress?" ->
+    ``DRS-101``, "Linen wrap dress"), among ``items`` (``GET /v1/recommendations?q=text``, best first), or None.
+
+    A product is named when the message holds at least two words of its name, or all of them for a
+    one-word name: "the linen dress" names "Linen wrap dress", but "the dress" names no product (it could be
+    any dress, so a product already in the conversation stays). Most such words wins, then the recommender's
+    order.
+    """
+    said = _words(text)
+    best, best_hits = None, 0
+    for item in items:
+        name = _words(str(item.get("name") or ""))
+        hits = len(name & said)
+        if hits >= min(2, len(name)) and hits > best_hits and item.get("product_id"):
+            best, best_hits = str(item["product_id"]), hits
+    return best
+
+
+async def find_named_product(text: str) -> str | None:
+    """:func:`named_product` for ``text``, asking the API's recommender for candidates; None when the API
+    cannot be reached (the form then asks for the product)."""
+    try:
+        result = await ReviewPulseClient().recommendations(q=text[:500], k=NAME_CANDIDATES)
+    except ApiError as exc:
+        logger.warning("could not look up a product name: %s", exc)
+        return None
+    return named_product(text, result.get("items") or [])
+
+
 class ProductSlotValidation:
     """Form validation of the ``product_id`` slot, mixed into the forms that need a product.
 
-    The code is looked up with ``GET /v1/products/{id}``: an unknown code is refused (the form asks again);
-    when the API cannot be reached the code is kept, and the action that uses it reports the outage.
+    A product named in the message that starts the form ("does the linen dress run small?") fills the slot,
+    replacing the conversation's product; a code typed anywhere is taken by the slot's entity mapping. The
+    code is looked up with ``GET /v1/products/{id}``: an unknown code is refused (the form asks again) unless
+    the reply names a product; when the API cannot be reached the code is kept, and the action that uses it
+    reports the outage.
     """
+
+    async def extract_product_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The product named in the message that started the form, if any (not in a reply to a question of
+        the form, which the slot's text mapping reads, nor when the message holds a product code)."""
+        text = latest_text(tracker)
+        if tracker.get_slot("requested_slot") is not None or not text or PRODUCT_CODE.search(text):
+            return {}
+        code = await find_named_product(text)
+        return {"product_id": code} if code else {}
 
     async def validate_product_id(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """Keep a product code that is in the catalogue; refuse an unknown one."""
+        """Keep a product code that is in the catalogue, or the product the reply names; refuse the rest."""
         code = product_code(str(slot_value or ""))
         if not code or len(code) > 128:
             return {"product_id": None}
@@ -102,6 +155,9 @@ class ProductSlotValidation:
             await ReviewPulseClient().product(code)
         except ApiError as exc:
             if exc.status == 404:
+                named = await find_named_product(str(slot_value))
+                if named:
+                    return {"product_id": named}
                 dispatcher.utter_message(response="utter_product_not_found", product_code=code)
                 return {"product_id": None}
             logger.warning("could not check product %r: %s", code, exc)

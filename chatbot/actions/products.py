@@ -110,11 +110,22 @@ def suggestion_cards(text: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "product_suggestions", "text": text, "intro": SUGGESTIONS_INTRO, "items": cards}
 
 
+#: The ``price_change`` entity's value (its synonym in data/nlu.yml) when the customer asks for cheaper.
+LOWER = "lower"
+
+
+def price_text(price: float) -> str:
+    """A price as the answers show it: 59.0 -> "59", 59.9 -> "59.90"."""
+    return f"{price:.0f}" if float(price).is_integer() else f"{price:.2f}"
+
+
 class ActionSuggestProducts(Action):
     """Suggests products from slots ``category``, ``need`` ("true to size") and ``budget`` through
     ``GET /v1/recommendations``: the need and category as the free-text query, the category as a filter
     (dropped if the catalogue names its categories differently and nothing matches), the budget as the
-    maximum price."""
+    maximum price. "Show me something cheaper" (slot ``price_change`` = ``lower``) refines the last
+    suggestions: the same category, need and budget, below the price of the first (best) product shown
+    (slot ``suggested_price``), and the category is kept even if nothing matches."""
 
     def name(self) -> str:
         return "action_suggest_products"
@@ -125,24 +136,35 @@ class ActionSuggestProducts(Action):
     ) -> list[EventType]:
         category, need = tracker.get_slot("category"), tracker.get_slot("need")
         query = " ".join(part for part in (need, category) if part) or None
-        params = {"q": query, "category": category, "max_price": max_price(tracker.get_slot("budget")),
-                  "k": SUGGESTIONS}  # fmt: skip
+        limit = max_price(tracker.get_slot("budget"))
+        shown = tracker.get_slot("suggested_price")
+        cheaper = tracker.get_slot("price_change") == LOWER and shown is not None
+        if cheaper:
+            below = round(float(shown) - 0.01, 2)
+            limit = below if limit is None else min(limit, below)
+        done: list[EventType] = [SlotSet("price_change", None)]
+        params = {"q": query, "category": category, "max_price": limit, "k": SUGGESTIONS}
         client = ReviewPulseClient()
         try:
             result = await client.recommendations(**params)
-            if not result.get("items") and category:
+            if not result.get("items") and category and not cheaper:
                 result = await client.recommendations(**{**params, "category": None})
         except ApiError as exc:
             logger.warning("no suggestions: %s", exc)
             dispatcher.utter_message(response="utter_suggestions_unavailable")
-            return []
+            return done
         items = result.get("items") or []
         if not items:
-            dispatcher.utter_message(response="utter_no_suggestions")
-            return []
+            if cheaper:
+                dispatcher.utter_message(
+                    response="utter_no_cheaper_suggestions", price=price_text(float(shown))
+                )
+            else:
+                dispatcher.utter_message(response="utter_no_suggestions")
+            return done
         text = format_suggestions(items[:SUGGESTIONS])
         dispatcher.utter_message(text=text, json_message=suggestion_cards(text, items[:SUGGESTIONS]))
-        return []
+        return [*done, SlotSet("suggested_price", items[0].get("price"))]
 
 
 def page_product(event: dict[str, Any]) -> str | None:

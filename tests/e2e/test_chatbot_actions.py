@@ -249,6 +249,29 @@ def test_product_form_checks_the_code_in_the_catalogue(actions):
     assert slot_sets(refused) == {"product_id": None} and said(refused) == ["utter_product_not_found"]
 
 
+def test_a_product_named_in_the_message_that_starts_the_form_fills_the_slot(actions):
+    def start(text: str, product_id: str | None = None) -> dict:
+        return run_action(
+            actions, "validate_product_opinion_form", text, intent="product_opinion",
+            slots={"product_id": product_id}, active_loop="product_opinion_form",
+        )  # fmt: skip
+
+    assert slot_sets(start("what do people say about the linen dress?")) == {"product_id": "DRS-101"}
+    assert slot_sets(start("any reviews of the merino jumper", "DRS-101")) == {"product_id": "KNT-118"}
+    # "the dress" could be any of three dresses: the conversation's product stays
+    assert slot_sets(start("is the dress any good?", "DRS-101")) == {}
+    assert slot_sets(start("what do people think of it?")) == {}
+
+
+def test_a_product_named_in_reply_to_which_product_is_found(actions):
+    result = run_action(
+        actions, "validate_product_question_form", "the wool winter coat", intent="ask_product_question",
+        slots={"product_id": "the wool winter coat", "requested_slot": "product_id"},
+        after=[slot("product_id", "the wool winter coat")], active_loop="product_question_form",
+    )  # fmt: skip
+    assert slot_sets(result) == {"product_id": "COAT-220"} and said(result) == []
+
+
 # --- the page's product (metadata of the chat widget's messages) ----------------------------------------
 
 
@@ -333,6 +356,32 @@ def test_suggestions_when_nothing_fits_the_budget(actions):
         slots={"category": "Coats", "budget": "under $5"},
     )  # fmt: skip
     assert said(result) == ["utter_no_suggestions"]
+
+
+def test_cheaper_refines_the_last_suggestions_below_the_first_ones_price(actions, shop):
+    # the last answer suggested dresses for a wedding, the silk gown (240) first
+    slots = {"category": "Dresses", "need": "wedding", "suggested_price": 240.0, "price_change": "lower"}
+    result = run_action(actions, "action_suggest_products", "show me something cheaper",
+                        intent="suggest_products", slots=slots)  # fmt: skip
+    api = httpx.get(
+        f"{shop['base']}/v1/recommendations", headers=shop["headers"], timeout=60,
+        params={"q": "wedding Dresses", "category": "Dresses", "max_price": 239.99, "k": 3},
+    ).json()["items"]  # fmt: skip
+    assert api and all(i["price"] < 240 for i in api)
+    [text] = said(result)
+    assert text.splitlines()[1:] == [
+        f"- {i['name']} ({i['product_id']}): {'; '.join(i['reasons'])}" for i in api
+    ]
+    assert slot_sets(result) == {"price_change": None, "suggested_price": api[0]["price"]}
+
+
+def test_nothing_cheaper_says_so_and_keeps_the_category(actions):
+    # the cheapest dress (59) was shown first: no dress is cheaper, and no other category is offered
+    slots = {"category": "Dresses", "suggested_price": 59.0, "price_change": "lower"}
+    result = run_action(actions, "action_suggest_products", "anything cheaper?",
+                        intent="suggest_products", slots=slots)  # fmt: skip
+    assert said(result) == ["utter_no_cheaper_suggestions"]
+    assert result["responses"][0]["price"] == "59"
 
 
 # --- feedback (POST /v1/reviews) -----------------------------------------------------------------------

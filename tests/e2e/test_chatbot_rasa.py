@@ -1,7 +1,8 @@
 """End to end through a real Rasa server: Rasa Open Source 3.6.21 (its own virtual environment, installed
 or reused by ``../shared/tools/install-rasa.sh``) trains the assistant from ``chatbot/`` into a temporary
 directory and serves it (``rasa run --enable-api``, REST channel) with the action server and the API on
-loopback; customers talk to it through ``POST /webhooks/rest/webhook``.
+loopback; customers talk to it through ``POST /webhooks/rest/webhook``. The NLU pipeline's sentence encoder
+(``chatbot/rasa_components``) is installed into that environment by ``chatbot/install-nlu-extras.sh``.
 
 Select it with ``-m rasa``; it runs by default. Rasa's training cache lives in
 ``~/.cache/reviewpulse-rasa-train`` so an unchanged project retrains in seconds.
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.rasa
 ROOT = Path(__file__).resolve().parents[2]
 CHATBOT = ROOT / "chatbot"
 INSTALL_SCRIPT = ROOT.parent / "shared" / "tools" / "install-rasa.sh"
+NLU_EXTRAS_SCRIPT = CHATBOT / "install-nlu-extras.sh"
 TRAIN_CACHE = Path.home() / ".cache" / "reviewpulse-rasa-train"
 RESPONSES = yaml.safe_load((CHATBOT / "domain.yml").read_text())["responses"]
 
@@ -40,7 +42,9 @@ def text_of(response: str) -> str:
 
 def _rasa_env() -> dict[str, str]:
     # two TensorFlow threads (unless set): models are trained on the same cores
+    # chatbot/ on the path: config.yml names the custom component rasa_components.minilm_featurizer
     return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "RASA_CACHE_DIRECTORY": str(TRAIN_CACHE),
+            "PYTHONPATH": str(CHATBOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
             "TF_INTRA_OP_PARALLELISM_THREADS": os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS", "2"),
             "TF_INTER_OP_PARALLELISM_THREADS": os.environ.get("TF_INTER_OP_PARALLELISM_THREADS", "1"),
             "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}  # fmt: skip
@@ -48,7 +52,8 @@ def _rasa_env() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def rasa_bin() -> Path:
-    """The ``rasa`` executable of the cached Rasa 3.6 venv (installed on first use, a few minutes)."""
+    """The ``rasa`` executable of the cached Rasa 3.6 venv (installed on first use, a few minutes), with the
+    NLU pipeline's extra packages."""
     if not INSTALL_SCRIPT.exists():
         pytest.fail(
             f"Rasa's install script is not at {INSTALL_SCRIPT}: the end-to-end tests install Rasa 3.6 with "
@@ -57,9 +62,13 @@ def rasa_bin() -> Path:
         )
     done = subprocess.run(["bash", str(INSTALL_SCRIPT)], capture_output=True, text=True, timeout=3600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    rasa = Path(done.stdout.strip().splitlines()[-1]) / "bin" / "rasa"
-    assert rasa.exists(), done.stdout[-2000:]
-    return rasa
+    venv = Path(done.stdout.strip().splitlines()[-1])
+    assert (venv / "bin" / "rasa").exists(), done.stdout[-2000:]
+    extras = subprocess.run(
+        ["bash", str(NLU_EXTRAS_SCRIPT), str(venv)], capture_output=True, text=True, timeout=1800
+    )
+    assert extras.returncode == 0, extras.stdout[-3000:] + extras.stderr[-3000:]
+    return venv / "bin" / "rasa"
 
 
 @pytest.fixture(scope="module")
@@ -159,6 +168,33 @@ def test_product_opinion_then_a_question_about_the_same_product(rasa, shop):
     assert customer.say(question) == [api_answer(shop, question, product_id="DRS-101")]
 
 
+def test_a_product_named_in_the_chat_is_kept_for_the_follow_up_question(rasa, shop):
+    customer = Customer(rasa)
+    [summary] = customer.say("what do people say about the linen dress?")
+    assert summary.startswith("Linen wrap dress: ") and customer.slots()["product_id"] == "DRS-101"
+    assert customer.say("and does it run small?") == [api_answer(shop, "and does it run small?", "DRS-101")]
+
+
+def test_something_cheaper_refines_the_last_suggestions(rasa, shop):
+    customer = Customer(rasa)
+    [first] = customer.say("Could you suggest a dress for a wedding?")
+    slots = customer.slots()
+    assert slots["category"] == "Dresses" and slots["need"] == "wedding"
+    shown = first.splitlines()[1:]
+    top_price = slots["suggested_price"]
+    assert shown and top_price is not None
+    [cheaper] = customer.say("show me something cheaper")
+    expected = httpx.get(
+        f"{shop['base']}/v1/recommendations", headers=shop["headers"],
+        params={"q": "wedding Dresses", "category": "Dresses", "max_price": round(top_price - 0.01, 2), "k": 3},
+    ).json()["items"]  # fmt: skip
+    assert expected and all(i["price"] < top_price for i in expected)
+    assert cheaper.splitlines()[1:] == [
+        f"- {i['name']} ({i['product_id']}): {'; '.join(i['reasons'])}" for i in expected
+    ]
+    assert customer.slots()["category"] == "Dresses" and customer.slots()["price_change"] is None
+
+
 def test_product_opinion_asks_which_product(rasa):
     customer = Customer(rasa)
     assert customer.say("What do customers think of this coat?") == [text_of("utter_ask_product_id")]
@@ -207,8 +243,9 @@ def test_off_topic_question_gets_a_clarifying_question_then_a_person(rasa):
 
 #: Issue 24's goals for the held-out natural NLU test set (chatbot/tests/README.md).
 ROUTING_GOAL, OFF_TOPIC_GOAL = 0.95, 0.90
-#: Measured on 2026-12-05 (chatbot/README.md): a drop below these is a regression.
-ROUTING_FLOOR, OFF_TOPIC_FLOOR = 0.80, 0.60
+#: The figures measured on 2026-12-06 (chatbot/README.md) less a margin for retraining noise: a drop below
+#: these is a regression.
+ROUTING_FLOOR, OFF_TOPIC_FLOOR, END_TO_END_OFF_TOPIC_FLOOR = 0.82, 0.65, 0.75
 #: Where an off-topic message may end: Rasa's out_of_scope intent or its FallbackClassifier.
 OUT_OF_SCOPE_PATH = {"out_of_scope", "nlu_fallback"}
 
@@ -261,14 +298,47 @@ def natural_routing(rasa_bin, model, tmp_path_factory) -> dict:
     return figures
 
 
-def test_natural_messages_routing_does_not_regress(natural_routing):
+#: The assistant's first reply when a message ends in the out-of-scope path: the clarifying question
+#: (``out_of_scope``, or any message ``action_answer_question`` gets and the API flags out of scope or is
+#: unsure of), or "please rephrase" (``nlu_fallback`` the API cannot answer either).
+OUT_OF_SCOPE_REPLIES = ([text_of("utter_ask_rephrase")], [text_of("utter_default")])
+
+
+def natural_test_messages(intent: str) -> list[str]:
+    """The messages of ``intent`` in the held-out natural test set."""
+    data = yaml.safe_load((CHATBOT / "tests" / "nlu_natural_test.yml").read_text())
+    [block] = [b for b in data["nlu"] if b.get("intent") == intent]
+    return [line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+
+
+@pytest.fixture(scope="module")
+def off_topic_end_to_end(rasa) -> dict:
+    """Each off-topic message of the natural test set sent to the served assistant (Rasa, the action server
+    and the API), each as a new conversation: the share whose reply is the out-of-scope path's, and the
+    others with their replies."""
+    messages = natural_test_messages("out_of_scope")
+    replies = {message: Customer(rasa).say(message) for message in messages}
+    answered = {m: r for m, r in replies.items() if r not in OUT_OF_SCOPE_REPLIES}
+    figures = {
+        "messages": len(messages),
+        "off_topic": 1 - len(answered) / len(messages),
+        "answered": answered,
+    }
+    print(f"off-topic messages end to end: {figures}")
+    return figures
+
+
+def test_natural_messages_routing_does_not_regress(natural_routing, off_topic_end_to_end):
     assert natural_routing["messages"] >= 250
     assert natural_routing["accuracy"] >= ROUTING_FLOOR, natural_routing
     assert natural_routing["off_topic"] >= OFF_TOPIC_FLOOR, natural_routing
+    assert off_topic_end_to_end["messages"] >= 60
+    assert off_topic_end_to_end["off_topic"] >= END_TO_END_OFF_TOPIC_FLOOR, off_topic_end_to_end
 
 
 @pytest.mark.xfail(strict=True, reason="issue 24 part 3 not met yet: see chatbot/README.md for the figures")
-def test_natural_messages_route_right(natural_routing):
-    """Issue 24's goal: 95 % of natural messages route right, 90 % of off-topic ones end out of scope."""
+def test_natural_messages_route_right(natural_routing, off_topic_end_to_end):
+    """Issue 24's goal: 95 % of natural messages route right (Rasa's intent), and 90 % of off-topic ones end
+    in the out-of-scope path (Rasa's, or the API's flag after routing), as the served assistant replies."""
     assert natural_routing["accuracy"] >= ROUTING_GOAL, natural_routing
-    assert natural_routing["off_topic"] >= OFF_TOPIC_GOAL, natural_routing
+    assert off_topic_end_to_end["off_topic"] >= OFF_TOPIC_GOAL, off_topic_end_to_end
