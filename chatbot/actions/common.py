@@ -114,13 +114,14 @@ def named_product(text: str, items: list[dict[str, Any]]) -> str | None:
 
 async def find_named_product(text: str) -> str | None:
     """:func:`named_product` for ``text``, asking the API's recommender for candidates; None when the API
-    cannot be reached (the form then asks for the product)."""
+    cannot be reached or answers something else than a list of items (the form then asks for the product)."""
     try:
         result = await ReviewPulseClient().recommendations(q=text[:500], k=NAME_CANDIDATES)
     except ApiError as exc:
         logger.warning("could not look up a product name: %s", exc)
         return None
-    return named_product(text, result.get("items") or [])
+    items = result.get("items") if isinstance(result, dict) else None
+    return named_product(text, [i for i in items if isinstance(i, dict)] if isinstance(items, list) else [])
 
 
 class ProductSlotValidation:

@@ -554,3 +554,16 @@ def test_form_validation_keeps_the_code_when_the_api_is_down(stranded_actions):
         after=[slot("product_id", "DRS-101")], active_loop="product_question_form",
     )  # fmt: skip
     assert slot_sets(result) == {"product_id": "DRS-101"} and said(result) == []
+
+
+@pytest.mark.parametrize("mode", ["down", "garbage"])
+def test_a_product_name_is_not_found_when_the_api_is_down_or_answers_nonsense(
+    stranded_actions, faulty_actions, fault_api, mode
+):
+    if mode == "garbage":
+        assert httpx.put(f"{fault_api}/_mode/garbage").status_code == 200
+    result = run_action(
+        stranded_actions if mode == "down" else faulty_actions, "validate_product_opinion_form",
+        "what do people say about the linen dress?", intent="product_opinion", active_loop="product_opinion_form",
+    )  # fmt: skip
+    assert slot_sets(result) == {} and said(result) == []
