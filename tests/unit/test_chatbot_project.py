@@ -14,6 +14,8 @@ import pytest
 import yaml
 from rasa_sdk.executor import ActionExecutor
 
+from chatbot.actions.common import named_product
+
 ROOT = Path(__file__).resolve().parents[2]
 CHATBOT = ROOT / "chatbot"
 #: Rasa's own intents and actions, which the domain need not list.
@@ -191,3 +193,15 @@ def test_project_files_declare_their_format(path):
     assert isinstance(data, dict) and data
     if path.startswith("data/") or path == "domain.yml":
         assert str(data["version"]) == "3.1"
+
+
+def test_a_product_is_named_by_two_words_of_its_name():
+    items = [{"product_id": "DRS-205", "name": "Jersey midi dress"}, {"product_id": "DRS-101", "name": "Linen wrap dress"},
+             {"product_id": "COAT-415", "name": "Waterproof parka"}, {"product_id": "TEA-7", "name": "Sencha"}]  # fmt: skip
+    assert named_product("what do people say about the linen dress?", items) == "DRS-101"
+    assert named_product("is the Linen Wrap Dress lined", items) == "DRS-101"
+    assert named_product("does the dress run small?", items) is None  # any of the dresses
+    assert named_product("is the parka warm", items) is None
+    assert named_product("is the waterproof parka warm", items) == "COAT-415"
+    assert named_product("reviews of the sencha", items) == "TEA-7"  # a one-word name, whole
+    assert named_product("what do people say about it", []) is None
