@@ -4,9 +4,14 @@ Rule-based in the style of double propagation (Qiu et al. 2011, "Opinion Word Ex
 Extraction through Double Propagation"): nouns (with their compounds) are candidate aspects; opinions are
 adjectives modifying them (``soft fabric``), predicate adjectives of the clause they are the subject of
 (``the fabric is so soft``, ``it runs small`` style verb + complement: ``runs small``), adverbs of their verb
-(``fits perfectly``) and a few opinion verbs taking them as object (``I love the colour``). A ``neg`` child
-on the opinion or its verb marks it negated (``not soft``). The sentiment itself comes from the transformer
-on the aspect's clause (see :func:`clause_spans`), not from a lexicon.
+(``fits perfectly``) and a few opinion verbs taking them as object (``I love the colour``); a conjunct
+shares its coordination's opinion (``the color and fabric are pretty``), and a preposition's object takes the
+reviewer's judgement (``happy with the quality``) or one placed in a part of the garment (``too full around
+the hem``). A ``neg`` child on the opinion or its verb marks it negated (``not soft``). Nouns that name
+something other than the product (sizes worn, measurements, the reviewer's body, other garments worn with
+it, photos, people) are left out, as the ABSA gold set's guidelines leave them out
+(``nlp/data/absa_gold/README.md``). The sentiment itself comes from the transformer on the aspect's clause
+(see :func:`clause_spans`), not from a lexicon.
 """
 
 from __future__ import annotations
@@ -95,7 +100,50 @@ SPELLING_VARIANTS = {
 }
 #: Garment nouns that spaCy lists as stop words ("Cute top."): candidates all the same when tagged as nouns.
 STOP_WORD_NOUNS = frozenset(["top"])
-_CONTRAST = re.compile(r"\b(?:but|however|although|though|yet|whereas|except)\b|;", re.IGNORECASE)
+#: Size labels of retail clothing. The size a reviewer wears or ordered stands for the garment ("the small is
+#: too large": the target is the garment, SemEval's NULL), so a label is never an aspect term of its own.
+SIZE_LABELS = frozenset(["xxs", "xs", "xl", "xxl", "xxxl", "small", "medium", "large", "petite", "regular"])
+#: Nouns (lemmas) that name what a review compares the product with or a person, not the product or a part of
+#: it: the shop's photos and models ("the model in the pictures must be tall"), shoppers and the people around
+#: the reviewer ("petite customers should be aware", "strangers compliment me").
+NOT_PRODUCT_NOUNS = frozenset(
+    [
+        "photo", "picture", "pic", "image", "model", "website", "site", "customer", "shopper", "buyer",
+        "woman", "girl", "lady", "friend", "stranger", "husband", "daughter", "mother", "mom", "sister",
+    ]
+)  # fmt: skip
+#: Dependency relations of a noun that is the object of a verb or a preposition ("I bought a size 8", "wore it
+#: with jeans", "as in the photo"): such a noun is mentioned, not judged, unless an opinion rule reaches it.
+OBJECT_DEPS = frozenset(["dobj", "pobj", "dative", "npadvmod", "appos", "pcomp"])
+#: Prepositions that place a judgement in a part of the garment ("too full around the hem", "doesn't fit on
+#: top", "tight in the bust"): their object is the aspect the judgement is about. Not "with" or "for", which
+#: name what it is worn with or for ("great with jeans", "perfect for fall").
+LOCATIVE_PREPOSITIONS = frozenset(
+    [
+        "around",
+        "at",
+        "in",
+        "on",
+        "across",
+        "through",
+        "under",
+        "below",
+        "above",
+        "along",
+        "near",
+        "except",
+        "over",
+    ]
+)
+#: Personal pronouns of the reviewer: an adjective they are the subject of judges its prepositional object
+#: ("I'm happy with the quality", "not sure about the tassels", "I was disappointed in the fabric").
+REVIEWER_PRONOUNS = frozenset(["i", "we"])
+#: Where a sentence's clauses part: before a contrast marker or ";", and after a comma or an ellipsis ("Runs
+#: small, lovely fabric.", "Great shirt, poor first impression.", "love the details... only complaint is").
+_CLAUSE_CUT = re.compile(
+    r"\b(?:but|however|although|though|yet|whereas|while|except)\b|;|(?<=[,…])(?=\s)|(?<=\.\.)(?=\s)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -124,14 +172,20 @@ class AspectMention:
 
 def clause_bounds(text: str) -> list[tuple[int, int]]:
     """Character ranges of the clauses of one sentence's ``text``, cut before contrast markers (``but``,
-    ``although``, ``;``); pieces without a letter or digit are dropped, and a text without any is one range.
+    ``although``, ``while``, ``;``) and after commas and ellipses followed by a space. The ranges tile the text; a
+    piece without a letter or digit joins its neighbour, and a text without any is one range.
 
-    ``"soft but runs small"`` -> ``[(0, 5), (5, 19)]``, so each aspect gets the sentiment of its own part.
+    ``"soft but runs small"`` -> ``[(0, 5), (5, 19)]``, ``"Runs small, lovely fabric."`` -> ``[(0, 11), (11,
+    26)]``, so each aspect gets the sentiment of its own part.
     """
-    cuts = [m.start() for m in _CONTRAST.finditer(text) if m.start() > 0]
-    bounds = [0, *cuts, len(text)]
-    spans = [(a, b) for a, b in itertools.pairwise(bounds) if any(ch.isalnum() for ch in text[a:b])]
-    return spans or [(0, len(text))]
+    bounds = [0]
+    for cut in [*(m.start() for m in _CLAUSE_CUT.finditer(text)), len(text)]:
+        if any(ch.isalnum() for ch in text[bounds[-1] : cut]):  # a piece without one joins the next
+            bounds.append(cut)
+    if len(bounds) == 1:
+        return [(0, len(text))]
+    bounds[-1] = len(text)  # a last piece without one joins the clause before it
+    return list(itertools.pairwise(bounds))
 
 
 def clause_spans(sentence: Span) -> list[tuple[int, int]]:
@@ -258,19 +312,99 @@ def _predicate_opinions(noun: Token) -> list[Opinion]:
     return [_opinion(failed, _negations(head))] if failed else []
 
 
-def _opinions_of(noun: Token) -> list[Opinion]:
-    found: list[Opinion] = []
-    for child in noun.children:  # "soft fabric", "super soft fabric"
+def _modifier_opinions(noun: Token) -> list[Opinion]:
+    """Adjectives of ``noun`` as opinions: "soft fabric", "super soft fabric", "is not a soft fabric"."""
+    found = []
+    for child in noun.children:
         if child.dep_ == "amod" and child.pos_ in {"ADJ", "VERB"} and not _follows(child, noun.head):
             # "is not a soft fabric": the negation sits on the copula the noun is attribute of
             negations = _negations(child, noun.head) if noun.dep_ == "attr" else _negations(child)
             found.append(_opinion(_with_adverbs(child), negations))
-    head = noun.head
-    if noun.dep_ in {"nsubj", "nsubjpass"}:
-        found += _predicate_opinions(noun)
-    elif noun.dep_ == "dobj" and head.lemma_.lower() in OPINION_VERBS:  # "I love the colour"
-        found.append(_opinion([head], _negations(head)))
     return found
+
+
+def _first_conjunct(noun: Token) -> Token:
+    """The first noun of the coordination ``noun`` is in ("the color and *fabric*" -> ``color``), else ``noun``:
+    the one whose relation to the clause the others share."""
+    while noun.dep_ == "conj" and noun.head.pos_ in {"NOUN", "PROPN"}:
+        noun = noun.head
+    return noun
+
+
+def _clause_opinions(noun: Token) -> list[Opinion]:
+    """Opinions the clause gives ``noun`` as its subject ("the fabric is so soft", "the zipper broke") or as
+    the object of an opinion verb ("I love the colour"); a conjunct shares its coordination's ("the color
+    and fabric is pretty", "I love the long length and the side slits")."""
+    first = _first_conjunct(noun)
+    if first.dep_ in {"nsubj", "nsubjpass"}:
+        return _predicate_opinions(first)
+    if first.dep_ == "dobj" and first.head.lemma_.lower() in OPINION_VERBS:
+        return [_opinion([first.head], _negations(first.head))]
+    return []
+
+
+def _subject(predicate: Token) -> Token | None:
+    """The subject of the clause ``predicate`` (an adjective or a verb) says something about, if any; a verb
+    coordinated with another shares its subject ("it is soft and *has* a nice flow")."""
+    verb = predicate.head if predicate.dep_ in {"acomp", "oprd"} else predicate
+    while True:
+        subject = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+        if subject is not None or verb.dep_ != "conj" or verb.head.pos_ not in {"VERB", "AUX"}:
+            return subject
+        verb = verb.head
+
+
+def _prepositional_opinions(noun: Token) -> list[Opinion]:
+    """Opinions of a predicate about the object of its preposition: the reviewer's judgement of it ("I'm happy
+    with the quality", "I was disappointed in the fabric", "not sure about the tassels") or a judgement placed
+    in a part of the garment (:data:`LOCATIVE_PREPOSITIONS`: "a little too full around the hem", "doesn't fit
+    at all on the top")."""
+    prep = noun.head
+    if noun.dep_ != "pobj" or prep.dep_ != "prep":
+        return []
+    predicate = prep.head
+    subject = _subject(predicate)
+    reviewer = subject is not None and subject.lower_ in REVIEWER_PRONOUNS
+    located = prep.lower_ in LOCATIVE_PREPOSITIONS
+    if predicate.pos_ == "ADJ" and predicate.dep_ in {"acomp", "ROOT"}:
+        # "about" gives the topic of the reviewer's state even without a subject: "not sure about the tassels"
+        if reviewer or located or prep.lower_ == "about":
+            verb = predicate.head if predicate.dep_ == "acomp" else predicate
+            return [_opinion(_with_adverbs(predicate), _negations(predicate, verb))]
+    elif predicate.tag_ == "VBN" and reviewer and subject is not None and subject.dep_ == "nsubjpass":
+        return [_opinion(_with_adverbs(predicate), _negations(predicate))]  # "I was disappointed in"
+    elif predicate.pos_ == "VERB" and predicate.lemma_.lower() in FIT_VERBS and located:
+        complement = _fit_complement(predicate)
+        if complement:
+            return [_opinion([predicate, *complement], _negations(predicate, *complement))]
+    return []
+
+
+def _in_passing(noun: Token) -> bool:
+    """Whether ``noun`` is only mentioned, as the object of a verb or a preposition (:data:`OBJECT_DEPS`, that of
+    its coordination's first noun), so that its adjectives describe rather than judge it ("wore it with skinny
+    jeans", "ordered the petite size", "a poor first impression"). Not in passing: the product itself ("wore this
+    beautiful top"), an attribute the product has ("it has a beautiful flow") and a part named with it ("a dress
+    with a lovely lace trim")."""
+    first = _first_conjunct(noun)
+    if first.dep_ not in OBJECT_DEPS:
+        return False
+    if any(c.dep_ == "det" and c.lower_ in {"this", "these"} for c in first.children):
+        return False
+    head = first.head
+    if first.dep_ in {"dobj", "npadvmod"} and any(t.text == "," for t in noun.doc[head.i + 1 : first.i]):
+        return False  # "Runs small, lovely fabric.": a phrase of its own that spaCy made the verb's object
+    if first.dep_ == "dobj" and head.lemma_ == "have":
+        subject = _subject(head)
+        return subject is None or subject.lower_ in REVIEWER_PRONOUNS
+    return not (first.dep_ == "pobj" and head.lower_ == "with" and head.head.pos_ in {"NOUN", "PROPN"})
+
+
+def _opinions_of(noun: Token) -> list[Opinion]:
+    """Every opinion about ``noun``: its adjectives (unless it is mentioned in passing, :func:`_in_passing`), its
+    clause's and its preposition's."""
+    modifiers = [] if _in_passing(noun) else _modifier_opinions(noun)
+    return [*modifiers, *_clause_opinions(noun), *_prepositional_opinions(noun)]
 
 
 def _fit_complement(verb: Token) -> list[Token]:
@@ -302,7 +436,8 @@ def _true_to_size(adj: Token) -> bool:
 def implicit_fit(doc: Doc) -> list[AspectMention]:
     """Fit opinions whose target no noun names ("It runs small.", "Fits perfectly!", "Runs small, lovely
     fabric.", "Is it true to size?"): a verb of :data:`FIT_VERBS` with a complement, or a copula with "true to
-    size", without a noun subject. Each is an implicit mention (SemEval-2016's NULL target) whose ``text`` is
+    size", without a noun subject that names the product or a part of it (a size label does not: "The medium
+    fits well.", :func:`_not_the_product`). Each is an implicit mention (SemEval-2016's NULL target) whose ``text`` is
     the opinion and ``term`` :data:`FIT_TERM`."""
     found = []
     for token in doc:
@@ -314,8 +449,9 @@ def implicit_fit(doc: Doc) -> list[AspectMention]:
             tokens = list(doc[token.i : token.i + 3])
         else:
             continue
-        if any(c.dep_ in {"nsubj", "nsubjpass"} and _is_candidate(c) for c in verb.children):
-            continue  # "the dress runs small", "the dress is true to size": the noun is the explicit target
+        subjects = (c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"})
+        if any(_is_candidate(c) and not _not_the_product(c) for c in subjects):
+            continue  # "the dress runs small": the noun is the explicit target; "the medium fits well": implicit
         if complement:
             opinion = _opinion(tokens, _negations(verb, *complement))
             found.append(
@@ -324,22 +460,51 @@ def implicit_fit(doc: Doc) -> list[AspectMention]:
     return found
 
 
+def _not_the_product(noun: Token) -> bool:
+    """Whether ``noun`` names someone or something other than the product and its parts: a person or the shop's
+    photos (:data:`NOT_PRODUCT_NOUNS`), a size label (:data:`SIZE_LABELS`, also after "size": "size large"), a
+    measurement (a number modifies it: "a size 8", "110 pounds"), or, as the object of a verb or preposition,
+    the reviewer's own body or things ("tight across my ribs", "with my jeans")."""
+    if noun.lemma_.lower() in NOT_PRODUCT_NOUNS or noun.lower_ in SIZE_LABELS:
+        return True
+    for child in noun.children:
+        if (child.dep_ == "nummod" and child.like_num) or (child.i > noun.i and child.lower_ in SIZE_LABELS):
+            return True
+    first = _first_conjunct(noun)
+    return first.dep_ in OBJECT_DEPS and any(
+        c.dep_ == "poss" and c.lower_ in {"my", "our"} for c in first.children
+    )
+
+
+def _word_start(token: Token) -> int:
+    """The index where the word of ``token`` starts: before a prefix spaCy split off at a hyphen ("v-neckline",
+    "a-line"), else ``token.i``."""
+    doc, i = token.doc, token.i
+    hyphenated = (
+        i >= 2 and doc[i - 1].text == "-" and not doc[i - 1].whitespace_ and not doc[i - 2].whitespace_
+    )
+    return i - 2 if hyphenated and doc[i - 2].is_alpha else i
+
+
 def extract_aspects(doc: Doc, known_terms: frozenset[str] | set[str] = frozenset()) -> list[AspectMention]:
-    """Aspects in ``doc``: candidates that carry an opinion, or whose term is in ``known_terms``, and the
-    implicit fit opinions (:func:`implicit_fit`).
+    """Aspects in ``doc``: candidates that carry an opinion (:func:`_opinions_of`), or whose term is in
+    ``known_terms`` and that stand where a clause says something about them (not as the object of a verb or
+    preposition, :data:`OBJECT_DEPS`: "wore it with jeans"), and the implicit fit opinions
+    (:func:`implicit_fit`). Nouns that name something other than the product (:func:`_not_the_product`) are never aspects.
 
     Returns mentions in text order; each aspect's ``term`` is its lower-cased lemma form, American
     spelling (:func:`_term`).
     """
     mentions = implicit_fit(doc)
     for token in doc:
-        if not _is_candidate(token):
+        if not _is_candidate(token) or _not_the_product(token):
             continue
         tokens = _term_tokens(token)
         term = _term(token)
         opinions = tuple(_opinions_of(token))
-        if opinions or term in known_terms:
-            span = doc[tokens[0].i : token.i + 1]
+        mentioned = term in known_terms and _first_conjunct(token).dep_ not in OBJECT_DEPS
+        if opinions or mentioned:
+            span = doc[_word_start(tokens[0]) : token.i + 1]
             mentions.append(AspectMention(span.text, span.start_char, len(span.text), term, opinions))
     return sorted(mentions, key=lambda m: m.offset)
 

@@ -135,6 +135,17 @@ def test_known_terms_do_not_invent_other_aspects(nlp: Language) -> None:
             "Soft fabric but tight sleeves, however the color is nice.",
             ["Soft fabric", "but tight sleeves,", "however the color is nice."],
         ),
+        # a comma or an ellipsis ends a clause (issue 27: "lovely" is read apart from "Runs small")
+        ("Runs small, lovely fabric.", ["Runs small,", "lovely fabric."]),
+        ("Great shirt, poor first impression.", ["Great shirt,", "poor first impression."]),
+        (
+            "I love the details... only complaint is the fit.",
+            ["I love the details...", "only complaint is the fit."],
+        ),
+        (
+            "While the color is pretty, the back is too low.",
+            ["While the color is pretty,", "the back is too low."],
+        ),
     ],
 )
 def test_clause_spans_split_at_contrast(nlp: Language, text: str, clauses: list[str]) -> None:
@@ -231,6 +242,7 @@ def test_an_adjective_after_a_fit_verb_is_its_complement_not_the_next_nouns(nlp:
         ("Is it true to size?", "true to size"),
         ("True to size!", "True to size"),
         ("It is not true to size.", "not true to size"),
+        ("The medium fits well.", "fits well"),  # a size label stands for the garment: no named target
     ],
 )
 def test_fit_opinion_without_a_noun_target_is_implicit(nlp: Language, text: str, opinion: str) -> None:
@@ -245,3 +257,61 @@ def test_fit_opinion_without_a_noun_target_is_implicit(nlp: Language, text: str,
 )
 def test_no_implicit_fit_with_a_noun_subject_or_without_a_complement(nlp: Language, text: str) -> None:
     assert not [m for m in extract_aspects(nlp(text)) if m.implicit]
+
+
+@pytest.mark.parametrize(
+    ("text", "aspect", "opinion"),
+    [
+        # the reviewer's judgement of a preposition's object, or a judgement placed in a part of the garment
+        ("I'm really happy with the quality.", "quality", "really happy"),
+        ("Not sure about the tassels at the sleeves.", "tassels", "not sure"),
+        ("I was disappointed in the fabric.", "fabric", "disappointed"),
+        ("It is a little too full around the hem.", "hem", "too full"),
+        # a conjunct shares its coordination's opinion
+        ("The color and fabric are pretty.", "fabric", "pretty"),
+        ("I love the long length and the side slits.", "side slits", "love"),
+        # objects that are the product, an attribute it has, or a part named with it keep their adjectives
+        ("I wore this beautiful top to a wedding.", "top", "beautiful"),
+        ("It is soft and has a beautiful flow.", "flow", "beautiful"),
+        ("Great dress with a horrible zipper.", "zipper", "horrible"),
+        ("The v-neckline is deep.", "v-neckline", "deep"),  # the word spaCy splits at its hyphen
+    ],
+)
+def test_opinion_rules_of_issue_27(nlp: Language, text: str, aspect: str, opinion: str) -> None:
+    mentions = _by_text(extract_aspects(nlp(text)))
+    assert aspect in mentions, f"{aspect!r} not among {list(mentions)}"
+    assert opinion in [o.text.lower() for o in mentions[aspect].opinions]
+
+
+def test_negated_preposition_opinion(nlp: Language) -> None:
+    [mention] = [m for m in extract_aspects(nlp("It doesn't fit at all on the top.")) if not m.implicit]
+    [opinion] = mention.opinions
+    assert (mention.text, opinion.negated) == ("top", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "not_aspects"),
+    [
+        ("I usually wear a size 8 and I bought a size medium.", {"size"}),  # sizes worn or ordered
+        ("Ordered size large because I weigh 155 pounds.", {"size", "pounds"}),
+        ("Sometimes even a small is too large.", {"small"}),  # a size label stands for the garment
+        ("It was very tight across my ribs.", {"ribs"}),  # the reviewer's body
+        ("I wore it with my tight jeans and boots.", {"jeans", "boots"}),  # the reviewer's other garments
+        ("It looks great with skinny jeans.", {"jeans"}),  # what it is worn with, described in passing
+        ("I ordered the petite size for a better fit.", {"size", "fit"}),
+        ("The model in the pictures must be tall.", {"model", "pictures"}),  # the shop's photos and model
+        ("Petite customers should be aware of this.", {"customers"}),
+    ],
+)
+def test_what_is_not_an_aspect_of_the_product(nlp: Language, text: str, not_aspects: set[str]) -> None:
+    known = {"size", "pound", "jean", "boot", "rib", "fit", "model", "picture", "customer"}
+    mentions = _by_text(extract_aspects(nlp(text), known_terms=known))
+    assert not not_aspects & set(mentions), list(mentions)
+
+
+def test_known_terms_mentioned_in_passing_are_not_aspects(nlp: Language) -> None:
+    """A known term as the object of a verb or preposition, with no opinion, is mentioned, not judged; as a
+    subject it is what the clause describes (SemEval-2014 annotates it, neutral)."""
+    known = {"hem", "knee"}
+    mentions = extract_aspects(nlp("The hem comes to just below the knee."), known_terms=known)
+    assert [(m.text, m.opinions) for m in mentions] == [("hem", ())]
