@@ -17,20 +17,8 @@ from tests.unit.test_report_html import CHARTS, empty_report, realistic_report
 
 if not CHROMIUM.exists():
     pytest.skip(MISSING, allow_module_level=True)
-try:
-    import playwright.sync_api as playwright_api
-except ImportError:
-    pytest.fail("playwright is not installed: pip install -e '.[dev]'", pytrace=False)
 
 ORIGIN = "http://report.invalid"  # answered by the test's route handler, never by the network
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield chromium
-        chromium.close()
 
 
 @pytest.mark.parametrize(("name", "make"), [("report", realistic_report), ("report-empty", empty_report)])

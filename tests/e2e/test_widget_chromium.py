@@ -58,14 +58,6 @@ def rasa(model, rasa_bin, shop, rasa_port, tmp_path_factory):
         yield {"base": base, "process": process}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def page(browser, shop, tmp_path):
     """A fresh browser context (a new customer: empty localStorage); console errors fail the test."""
