@@ -371,7 +371,7 @@ def train_sentiment(
         False, "--full-fine-tune", help="Train every transformer-layer weight instead of a LoRA adapter."
     ),
     init_from: Path | None = typer.Option(
-        None, "--init-from", help="Continue from this sentiment artifact (e.g. models/sentiment/v1)."
+        None, "--init-from", help="Continue from this sentiment artifact (e.g. models/sentiment/v5)."
     ),
     rating_smoothing: float = typer.Option(
         0.0,
