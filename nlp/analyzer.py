@@ -26,7 +26,7 @@ from nlp.categories import AspectCategorizer
 from nlp.classifier import SpanPrediction
 from nlp.embeddings import PhraseEmbeddings
 from nlp.language import UNSUPPORTED_LANGUAGE, LanguageGuess, LanguageIdentifier
-from nlp.opinion import NO_OPINION, holds_no_opinion
+from nlp.opinion import NO_OPINION, holds_no_opinion, names_a_fault
 from nlp.paths import MODELS_DIR
 from nlp.registry import Registry
 from nlp.span_classifier import load_sentiment_model
@@ -361,10 +361,13 @@ class Analyzer:
         if item.language.unsupported:
             return self._unread(item, pred.truncated)
 
-        def sentiment(k: int) -> Sentiment:
+        def sentiment(k: int, opinions: Sequence[Opinion] = ()) -> Sentiment:
             if item.no_opinion:
                 return self._no_reading()
-            return self._sentiment(pred.probabilities[k], pred.labels[k])
+            reading = self._sentiment(pred.probabilities[k], pred.labels[k])
+            if reading.label == "neutral" and any(not o.negated and names_a_fault(o.text) for o in opinions):
+                return Sentiment("negative", reading.scores)  # the opinion term outweighs a toneless clause
+            return reading
 
         aspects, topic_ids = [], []
         for mention, k in item.mentions:
@@ -375,7 +378,7 @@ class Analyzer:
             aspects.append(
                 AspectAnalysis(
                     mention.text, mention.offset, mention.length, mention.term, topic, category,
-                    sentiment(k), list(mention.opinions), mention.implicit,
+                    sentiment(k, mention.opinions), list(mention.opinions), mention.implicit,
                 )
             )  # fmt: skip
         return ReviewAnalysis(

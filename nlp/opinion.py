@@ -41,6 +41,22 @@ VERDICT_WORDS = frozenset(
 )
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+#: An opinion term that calls its target faulty whatever the tone of the clause around it: "too" of excess ("too
+#: long"), a size the garment runs ("runs small") and the failures of :data:`nlp.aspects.FAILURE_VERBS` ("broke",
+#: "fell apart"), in the forms reviews use.
+_FAULT = re.compile(
+    r"\btoo\b"
+    r"|\b(?:run|runs|running|ran)\s+(?:small|large|big|long|short|narrow|wide|tight)\b"
+    r"|\b(?:broke|broken|ripped|tore|torn|faded|shrank|shrunk|pilled|snagged|unravell?ed|frayed|bled|peeled)\b"
+    r"|\b(?:fell|falls|falling|came|comes|coming)\s+(?:apart|off|undone|loose)\b"
+)
+
+
+def names_a_fault(opinion: str) -> bool:
+    """Whether an opinion term (not negated; the caller checks) says its target is faulty: ``"way too long"``,
+    ``"runs small"``, ``"broke"``, ``"fell apart"``. An aspect whose clause the model reads as neutral is then
+    read negative: the clause's other words ("the hem was much too long") carry no tone the model picks up."""
+    return _FAULT.search(opinion.lower()) is not None
 
 
 @cache

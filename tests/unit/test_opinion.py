@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nlp.aspects import AspectMention, Opinion
-from nlp.opinion import MAX_WORDS, holds_no_opinion, opinion_words
+from nlp.opinion import MAX_WORDS, holds_no_opinion, names_a_fault, opinion_words
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,18 @@ def test_lexicon_keeps_strong_words_and_drops_lukewarm_ones():
     words = opinion_words()
     assert {"love", "great", "awful", ":)", "back"} <= words
     assert not {"ok", "okay", "fine", "meh", "birthday"} & words
+
+
+@pytest.mark.parametrize(
+    "opinion",
+    ["much too long", "Too sheer", "runs small", "ran large", "broke", "ripped", "fell apart", "came undone"],
+)
+def test_opinions_that_call_their_target_faulty(opinion):
+    assert names_a_fault(opinion)
+
+
+@pytest.mark.parametrize(
+    "opinion", ["so soft", "fits perfectly", "runs true to size", "long", "tootsie", "broker"]
+)
+def test_opinions_that_do_not(opinion):
+    assert not names_a_fault(opinion)
