@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from nlp.paths import MODELS_DIR
@@ -26,6 +27,13 @@ class ModelEntry:
     metrics: dict = field(default_factory=dict)
 
 
+@lru_cache(maxsize=8)
+def _parsed(file: Path, mtime_ns: int, size: int) -> dict:
+    # keyed by modification time and size: the service resolves ``latest`` on every request, and a model
+    # registered while it runs is seen on the next one
+    return json.loads(file.read_text())
+
+
 class Registry:
     """Read and update ``registry.json`` in ``models_dir``."""
 
@@ -34,10 +42,15 @@ class Registry:
         self.file = self.models_dir / REGISTRY_FILE
 
     def _payload(self) -> dict:
-        return json.loads(self.file.read_text()) if self.file.exists() else {"models": []}
+        """The parsed file, shared between calls while the file is unchanged: callers must not mutate it."""
+        try:
+            stat = self.file.stat()
+        except FileNotFoundError:
+            return {"models": []}
+        return _parsed(self.file, stat.st_mtime_ns, stat.st_size)
 
     def entries(self) -> list[ModelEntry]:
-        return [ModelEntry(**e) for e in self._payload()["models"]]
+        return [ModelEntry(**{**e, "metrics": dict(e.get("metrics", {}))}) for e in self._payload()["models"]]
 
     def defaults(self) -> dict[str, str]:
         """Pinned versions by model name (``"defaults"`` in ``registry.json``): what ``latest`` means for a

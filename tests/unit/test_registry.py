@@ -136,3 +136,21 @@ def test_a_pinned_default_is_latest_until_unpinned(registry: Registry) -> None:
         registry.pin("sentiment", "9")
     registry.pin("sentiment", None)
     assert registry.get("sentiment").version == "3"
+
+
+def test_a_reader_sees_what_another_writer_registers_after_its_first_read(tmp_path: Path) -> None:
+    """The service keeps one Registry and resolves ``latest`` on every request: a model registered by another
+    process (``reviewpulse train ...``) is what the next request gets."""
+    reader, writer = Registry(tmp_path), Registry(tmp_path)
+    writer.register(_entry("x", "1"))
+    assert reader.get("x").version == "1"
+    writer.register(_entry("x", "2"))
+    assert reader.get("x").version == "2"
+    writer.pin("x", "1")
+    assert reader.get("x").version == "1"
+
+
+def test_entries_do_not_share_state_between_reads(registry: Registry) -> None:
+    registry.register(_entry("x", "1", macro_f1=0.7))
+    registry.get("x").metrics["macro_f1"] = 0.0
+    assert registry.get("x").metrics == {"macro_f1": 0.7}
