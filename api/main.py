@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
     settings = settings or get_settings()
     engine = make_engine(settings.db_url)
     sessionmaker = make_sessionmaker(engine)
-    service = analysis or AnalysisService()
+    service = analysis or AnalysisService(processes=settings.analysis_processes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,9 +1,10 @@
-"""``AnalyzerPool``: the :class:`nlp.analyzer.Analyzer` in several worker processes, for batch scoring.
+"""``AnalyzerPool``: the :class:`nlp.analyzer.Analyzer` in several worker processes, for batch scoring and for
+the service's micro-batches.
 
 One process does not fill two cores with the full analysis: its three stages (parse, entities, sentiment) hold
 Python's GIL for much of their work, so they overlap only partly. Worker processes each hold their own GIL and
-their own copy of the models; each call's texts are cut into one contiguous part per worker, analysed at once,
-and the results come back in input order.
+their own copy of the models; each call's texts are cut into one contiguous part per worker (and one for the
+caller's own analyzer, if it lends one), analysed at once, and the results come back in input order.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from nlp.analyzer import AnalysisError, Analyzer, DocumentSentiment, ReviewAnalysis
@@ -26,8 +28,8 @@ def _worker_analyzer(options: dict[str, Any]) -> Analyzer:
     return _analyzer
 
 
-def _analyze(options: dict[str, Any], texts: Sequence[object]) -> list:
-    return _worker_analyzer(options).analyze(texts)
+def _analyze(options: dict[str, Any], texts: Sequence[object], redact_pii: bool | None) -> list:
+    return _worker_analyzer(options).analyze(texts, redact_pii)
 
 
 def _model_version(options: dict[str, Any]) -> str:
@@ -60,10 +62,13 @@ class AnalyzerPool:
             raise ValueError(f"processes must be at least 1, got {processes}")
         self.processes = processes
         self.options = {"threads": max(1, (os.cpu_count() or 1) // processes), **options}
-        self._executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"))
+        self._start()
+
+    def _start(self) -> None:
+        self._executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
         try:
             # a worker busy loading takes no second task, so every worker loads its models now
-            versions = [self._executor.submit(_model_version, self.options) for _ in range(processes)]
+            versions = [self._executor.submit(_model_version, self.options) for _ in range(self.processes)]
             self.model_version = versions[0].result()
             for version in versions[1:]:
                 version.result()
@@ -71,12 +76,32 @@ class AnalyzerPool:
             self.close()
             raise
 
-    def analyze(self, texts: Sequence[object]) -> list[ReviewAnalysis | DocumentSentiment | AnalysisError]:
-        """One result per text, in order (see :meth:`nlp.analyzer.Analyzer.analyze`)."""
-        size = -(-len(texts) // self.processes)
+    def analyze(
+        self, texts: Sequence[object], redact_pii: bool | None = None, local: Analyzer | None = None
+    ) -> list[ReviewAnalysis | DocumentSentiment | AnalysisError]:
+        """One result per text, in order (see :meth:`nlp.analyzer.Analyzer.analyze`).
+
+        ``local``: an analyzer of the calling process (made with the same options) that analyses the first
+        part in the calling thread while the workers analyse the rest, so ``processes`` workers and the caller
+        share the texts evenly.
+
+        Raises:
+            concurrent.futures.process.BrokenProcessPool: a worker died during the call; the pool has started
+                new workers (loading their models) before raising, so the next call can succeed.
+        """
+        members = self.processes + (local is not None)
+        size = -(-len(texts) // members)
         parts = [texts[k : k + size] for k in range(0, len(texts), size)] if texts else []
-        futures = [self._executor.submit(_analyze, self.options, part) for part in parts]
-        return [result for future in futures for result in future.result()]
+        own, parts = (parts[0], parts[1:]) if local is not None and parts else ([], parts)
+        futures = [self._executor.submit(_analyze, self.options, part, redact_pii) for part in parts]
+        results = local.analyze(own, redact_pii) if local is not None and own else []
+        try:
+            return results + [result for future in futures for result in future.result()]
+        except BrokenProcessPool:
+            # a worker died (killed, out of memory): this call fails, the next one gets fresh workers
+            self.close()
+            self._start()
+            raise
 
     def close(self) -> None:
         self._executor.shutdown(cancel_futures=True)
