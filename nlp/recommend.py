@@ -156,37 +156,49 @@ def _top_per_row(matrix: sp.csr_matrix, keep: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)), shape=matrix.shape)
 
 
-def item_similarity(binary: sp.csr_matrix, method: str = "cosine") -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Item-item similarity of the columns of a 0/1 ``users x items`` matrix, and the co-occurrence counts.
-
-    With ``c_i`` buyers of item ``i``, ``c_ij`` buyers of both and ``n`` users:
-
-    - ``cosine``: ``c_ij / sqrt(c_i c_j)``;
-    - ``pearson``: the correlation of the two 0/1 columns,
-      ``(n c_ij - c_i c_j) / sqrt(c_i (n - c_i) c_j (n - c_j))``.
-
-    Only co-occurring pairs are kept (Pearson of a pair nobody bought together is negative); the diagonal
-    is dropped. Returns ``(similarity, co_counts)``, both sparse ``items x items``.
-
-    Raises:
-        ValueError: unknown ``method``.
-    """
-    if method not in ("cosine", "pearson"):
-        raise ValueError(f"unknown similarity {method!r}; use cosine or pearson")
-    co = (binary.T @ binary).tocsr().astype(np.float64)
+def co_occurrence(binary: sp.csr_matrix) -> sp.csr_matrix:
+    """Buyers of both items, ``items x items`` (float32, diagonal dropped), of a 0/1 ``users x items`` matrix."""
+    co = (binary.T @ binary).tocsr().astype(np.float32)
     co.setdiag(0)
     co.eliminate_zeros()
+    return co
+
+
+def pearson_similarity(binary: sp.csr_matrix) -> sp.csr_matrix:
+    """Pearson correlation of the 0/1 item columns of a ``users x items`` matrix, for co-occurring pairs.
+
+    With ``c_i`` buyers of item ``i``, ``c_ij`` buyers of both and ``n`` users:
+    ``(n c_ij - c_i c_j) / sqrt(c_i (n - c_i) c_j (n - c_j))``. Only co-occurring pairs are kept (the
+    correlation of a pair nobody bought together is negative); the diagonal is dropped. Returns a sparse
+    ``items x items`` float32 matrix.
+    """
+    coo = co_occurrence(binary).tocoo()
     counts = np.asarray(binary.sum(axis=0), dtype=np.float64).ravel()
     n = float(binary.shape[0])
-    coo = co.tocoo()
-    ci, cj, cij = counts[coo.row], counts[coo.col], coo.data
-    if method == "cosine":
-        sim = cij / np.sqrt(ci * cj)
-    else:
-        denom = np.sqrt(ci * (n - ci) * cj * (n - cj))
-        sim = np.divide(n * cij - ci * cj, denom, out=np.zeros_like(cij), where=denom > 0)
-    similarity = sp.csr_matrix((sim.astype(np.float32), (coo.row, coo.col)), shape=co.shape)
-    return similarity, co.astype(np.float32).tocsr()
+    ci, cj, cij = counts[coo.row], counts[coo.col], coo.data.astype(np.float64)
+    denom = np.sqrt(ci * (n - ci) * cj * (n - cj))
+    sim = np.divide(n * cij - ci * cj, denom, out=np.zeros_like(cij), where=denom > 0)
+    return sp.csr_matrix((sim.astype(np.float32), (coo.row, coo.col)), shape=coo.shape)
+
+
+def cosine_neighbours(binary: sp.csr_matrix, neighbours: int) -> sp.csr_matrix:
+    """Each item's ``neighbours`` most cosine-similar items, ``c_ij / sqrt(c_i c_j)`` over the 0/1 item
+    columns of a ``users x items`` matrix: ``implicit``'s :class:`~implicit.nearest_neighbours.CosineRecommender`
+    (its item-item similarity is cosine over the columns, top ``K`` per row). Sparse ``items x items``
+    float32, diagonal dropped; which of several equally similar ``neighbours``-th items is kept is implicit's
+    choice.
+    """
+    from implicit.nearest_neighbours import CosineRecommender
+
+    # implicit counts an item as its own nearest neighbour (cosine 1), so ask for one more and drop it
+    knn = CosineRecommender(K=neighbours + 1, num_threads=1)
+    with warnings.catch_warnings():  # CosineRecommender.fit itself hands a COO matrix on and warns about it
+        warnings.filterwarnings("ignore", message="Method expects CSR input")
+        knn.fit(binary.astype(np.float32), show_progress=False)
+    similarity = knn.similarity.tocsr().astype(np.float32)
+    similarity.setdiag(0)
+    similarity.eliminate_zeros()
+    return similarity
 
 
 def _exclude(scores: np.ndarray, seen: Iterable[int]) -> np.ndarray:
@@ -206,18 +218,29 @@ def top_k(scores: np.ndarray, k: int) -> list[int]:
 class ItemKNN:
     """Item-based collaborative filtering: "customers who bought X also bought Y".
 
-    ``fit`` keeps each item's ``neighbours`` most similar items (:func:`item_similarity`); a user's score
-    for an item is the sum of its similarities to the items in the user's history.
+    ``fit`` keeps each item's ``neighbours`` most similar items: cosine by :func:`cosine_neighbours`
+    (implicit), Pearson by :func:`pearson_similarity` (implicit has none); a user's score for an item is the
+    sum of its similarities to the items in the user's history (what implicit's ``recommend`` computes for a
+    0/1 user row). ``co_counts`` holds the buyers of both items, for the reasons.
+
+    Raises:
+        ValueError: ``method`` other than ``cosine`` or ``pearson``.
     """
 
     def __init__(self, method: str = "cosine", neighbours: int = 100) -> None:
+        if method not in ("cosine", "pearson"):
+            raise ValueError(f"unknown similarity {method!r}; use cosine or pearson")
         self.method, self.neighbours = method, neighbours
         self.similarity = sp.csr_matrix((0, 0), dtype=np.float32)
         self.co_counts = sp.csr_matrix((0, 0), dtype=np.float32)
 
     def fit(self, interactions: Interactions) -> ItemKNN:
-        similarity, self.co_counts = item_similarity(interactions.binary(), self.method)
-        self.similarity = _top_per_row(similarity, self.neighbours)
+        binary = interactions.binary()
+        self.co_counts = co_occurrence(binary)
+        if self.method == "cosine":
+            self.similarity = cosine_neighbours(binary, self.neighbours)
+        else:
+            self.similarity = _top_per_row(pearson_similarity(binary), self.neighbours)
         return self
 
     def scores(self, history: np.ndarray) -> np.ndarray:
@@ -698,8 +721,10 @@ __all__ = [
     "UnknownProductError",
     "aspect_of_term",
     "bayesian_average",
-    "item_similarity",
+    "co_occurrence",
+    "cosine_neighbours",
     "minilm_encoder",
+    "pearson_similarity",
     "query_aspect",
     "top_k",
     "word2vec_encoder",

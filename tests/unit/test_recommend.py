@@ -17,7 +17,9 @@ from nlp.recommend import (
     UnknownProductError,
     aspect_of_term,
     bayesian_average,
-    item_similarity,
+    co_occurrence,
+    cosine_neighbours,
+    pearson_similarity,
     query_aspect,
 )
 from nlp.recommend_eval import evaluate_rankings, ndcg_at_k
@@ -46,16 +48,17 @@ def test_interactions_matrix():
 def test_cosine_and_pearson_by_hand():
     data = Interactions.from_triples(TRIPLES)
     a, b, c, d = (data.item_index[x] for x in "ABCD")
-    cosine, co = item_similarity(data.binary(), "cosine")
+    cosine, co = cosine_neighbours(data.binary(), neighbours=100), co_occurrence(data.binary())
     assert cosine[a, b] == pytest.approx(2 / math.sqrt(2 * 2))  # 1.0
     assert cosine[a, c] == pytest.approx(1 / math.sqrt(2 * 2))  # 0.5
     assert cosine[a, d] == 0 and cosine[a, a] == 0 and co[a, b] == 2
-    pearson, _ = item_similarity(data.binary(), "pearson")
+    assert cosine_neighbours(data.binary(), neighbours=1)[c].nnz == 1  # the item itself is not a neighbour
+    pearson = pearson_similarity(data.binary())
     n = 4  # (n c_ab - c_a c_b) / sqrt(c_a (n - c_a) c_b (n - c_b))
     assert pearson[a, b] == pytest.approx((n * 2 - 2 * 2) / math.sqrt(2 * 2 * 2 * 2))  # 1.0
     assert pearson[a, c] == pytest.approx((n * 1 - 2 * 2) / 4)  # 0: bought together as often as by chance
     with pytest.raises(ValueError, match="unknown similarity"):
-        item_similarity(data.binary(), "jaccard")
+        ItemKNN("jaccard")
 
 
 def test_item_knn_scores_and_because():
@@ -159,3 +162,25 @@ def test_ranking_metrics():
     assert ndcg_at_k(["a", "b"], {"a", "b"}, 10) == 1.0
     metrics = evaluate_rankings({"u": ["x", "a"], "v": ["y"]}, {"u": {"a"}, "v": {"z"}}, n_items=4, k=10)
     assert metrics["hit_rate@10"] == 0.5 and metrics["coverage"] == 0.75
+
+
+@pytest.mark.filterwarnings("ignore:Method expects CSR input")  # raised inside CosineRecommender.fit
+def test_ndcg_agrees_with_implicit_when_every_target_is_in_the_catalogue():
+    """Our NDCG@k and implicit's ranking_metrics_at_k on the same rankings (implicit's CosineRecommender)."""
+    import scipy.sparse as sp
+    from implicit.evaluation import ranking_metrics_at_k
+    from implicit.nearest_neighbours import CosineRecommender
+
+    rng = np.random.default_rng(13)
+    bought = (rng.random((60, 40)) < 0.15) * (1 + rng.random((60, 40)))  # users x items
+    held_out = (rng.random((60, 40)) < 0.05) & (bought == 0)
+    train, test = sp.csr_matrix(bought, dtype=np.float32), sp.csr_matrix(held_out.astype(np.float32))
+    model = CosineRecommender(K=10, num_threads=1)
+    model.fit(train, show_progress=False)
+    implicit_ndcg = ranking_metrics_at_k(model, train, test, K=5, show_progress=False)["ndcg"]
+    users = [u for u in range(60) if test[u].nnz]
+    ids, _ = model.recommend(np.array(users), train[users], N=5)
+    rankings = {str(u): [str(i) for i in row if i >= 0] for u, row in zip(users, ids, strict=True)}
+    targets = {str(u): {str(i) for i in test[u].indices} for u in users}
+    ours = np.mean([ndcg_at_k(rankings[u], targets[u], 5) for u in targets])
+    assert 0 < implicit_ndcg < 1 and ours == pytest.approx(implicit_ndcg, abs=1e-12)
