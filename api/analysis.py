@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,28 @@ class UnknownModelVersionError(KeyError):
         return f"unknown model_version {self.version!r}; registered versions: latest, {', '.join(self.known)}"
 
 
+@dataclass
+class _Served:
+    """What serves one sentiment version: its analyzer (made under topics ``topics_version``), the batcher in
+    front of it and, with several analysis processes, the pool of workers it shares batches with."""
+
+    topics_version: str
+    analyzer: Analyzer
+    batcher: MicroBatcher
+    pool: AnalyzerPool | None
+
+
 class AnalysisService:
     """Loads analyzers on demand (``latest`` at start-up) and routes each request to its version's batcher.
 
+    A topics version registered or pinned while the service runs (``reviewpulse train topics --from-store``
+    re-tags the stored reviews) is picked up by the next request: the analyzers are made again under it, so
+    new reviews get the same topics as the stored ones, and the old ones finish what was queued for them.
+
     Args:
         models_dir: folder holding ``registry.json``.
-        factory: makes the in-process analyzer of a version (default: :class:`nlp.analyzer.Analyzer`).
+        factory: makes the in-process analyzer of a version (default: :class:`nlp.analyzer.Analyzer`, closed
+            when replaced; analyzers from a given factory are left to their owner).
         processes: analysis processes per version, this one included: with more than one, each micro-batch
             is split evenly between this process's analyzer and ``processes - 1`` workers of an
             :class:`nlp.analyzer_pool.AnalyzerPool` (each holds its own copy of the models), so concurrent
@@ -46,11 +63,11 @@ class AnalysisService:
     ) -> None:
         self.registry = Registry(models_dir)
         self.models_dir = models_dir
+        self.owns_analyzers = factory is None
         self.factory = factory or (lambda version: Analyzer(models_dir, sentiment_version=version))
         self.processes = processes
-        self.batchers: dict[str, MicroBatcher] = {}
-        self.analyzers: dict[str, Analyzer] = {}
-        self.pools: dict[str, AnalyzerPool] = {}
+        self.served: dict[str, _Served] = {}
+        self._retiring: set[asyncio.Task] = set()  # held: the event loop keeps only weak references to tasks
         self._lock = asyncio.Lock()
 
     @property
@@ -66,42 +83,64 @@ class AnalysisService:
         return version
 
     async def start(self) -> None:
-        await self._batcher(self.resolve("latest"))
+        await self._served(self.resolve("latest"))
 
     async def stop(self) -> None:
-        for batcher in self.batchers.values():
-            await batcher.stop()
-        for pool in self.pools.values():
-            pool.close()
+        await asyncio.gather(*self._retiring)
+        for served in self.served.values():
+            await self._retire(served)
+        self.served.clear()
 
     @property
     def ready(self) -> bool:
-        return bool(self.analyzers)
+        return bool(self.served)
 
-    def default_analyzer(self) -> Analyzer:
-        return self.analyzers[self.resolve("latest")]
+    async def analyzer(self, version: str = "latest") -> Analyzer:
+        """The in-process analyzer of ``version``, under the current topics version (for what needs the
+        models but not the batcher: a question's aspects, the topic table).
 
-    async def _batcher(self, version: str) -> MicroBatcher:
+        Raises:
+            UnknownModelVersionError: ``version`` is not registered.
+        """
+        return (await self._served(self.resolve(version))).analyzer
+
+    async def _served(self, version: str) -> _Served:
+        topics_version = self.registry.get("topics").version
         async with self._lock:
-            if version not in self.batchers:
-                analyzer = await asyncio.to_thread(self.factory, version)
-                self.analyzers[version] = analyzer
-                if self.processes > 1:
-                    # threads=0: the Analyzer's own default, as for the analyzer of this process
-                    pool = await asyncio.to_thread(
-                        AnalyzerPool,
-                        self.processes - 1,
-                        models_dir=self.models_dir,
-                        sentiment_version=version,
-                        threads=0,
-                    )
-                    self.pools[version] = pool
-                    batcher = MicroBatcher(lambda texts, redact: pool.analyze(texts, redact, local=analyzer))
-                else:
-                    batcher = MicroBatcher(lambda texts, redact: analyzer.analyze(texts, redact_pii=redact))
-                batcher.start()
-                self.batchers[version] = batcher
-            return self.batchers[version]
+            current = self.served.get(version)
+            if current is None or current.topics_version != topics_version:
+                self.served[version] = await self._serve(version, topics_version)
+                if current is not None:
+                    # requests that hold the old batcher have queued on it already (no await in between)
+                    task = asyncio.get_running_loop().create_task(self._retire(current))
+                    self._retiring.add(task)
+                    task.add_done_callback(self._retiring.discard)
+            return self.served[version]
+
+    async def _serve(self, version: str, topics_version: str) -> _Served:
+        analyzer = await asyncio.to_thread(self.factory, version)
+        pool = None
+        if self.processes > 1:
+            # threads=0: the Analyzer's own default, as for the analyzer of this process
+            pool = await asyncio.to_thread(
+                AnalyzerPool,
+                self.processes - 1,
+                models_dir=self.models_dir,
+                sentiment_version=version,
+                threads=0,
+            )
+            batcher = MicroBatcher(lambda texts, redact: pool.analyze(texts, redact, local=analyzer))
+        else:
+            batcher = MicroBatcher(lambda texts, redact: analyzer.analyze(texts, redact_pii=redact))
+        batcher.start()
+        return _Served(topics_version, analyzer, batcher, pool)
+
+    async def _retire(self, served: _Served) -> None:
+        await served.batcher.stop()  # after what was queued
+        if served.pool is not None:
+            served.pool.close()
+        if self.owns_analyzers:
+            served.analyzer.close()
 
     async def analyze(
         self, texts: Sequence[object], redact_pii: bool = False, version: str = "latest"
@@ -111,7 +150,6 @@ class AnalysisService:
         Raises:
             UnknownModelVersionError: ``version`` is not registered.
         """
-        resolved = self.resolve(version)
-        batcher = await self._batcher(resolved)
-        results = await batcher.submit(texts, redact_pii)
-        return self.analyzers[resolved].model_version, results
+        served = await self._served(self.resolve(version))
+        results = await served.batcher.submit(texts, redact_pii)
+        return served.analyzer.model_version, results

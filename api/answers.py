@@ -119,7 +119,7 @@ class AnswerService:
         self, question: str, product_id: str, session: Session, analysis: AnalysisService
     ) -> dict | None:
         # the question's aspects only: its sentiment is not needed, so the encoders are not run
-        aspects = await asyncio.to_thread(analysis.default_analyzer().aspect_topics, question)
+        aspects = await asyncio.to_thread((await analysis.analyzer()).aspect_topics, question)
         words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP_WORDS} - set(aspects)
         records = await asyncio.to_thread(store.review_records, session, product_id=product_id)
         topics = {topic for topic, _ in aspects.values()}

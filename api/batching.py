@@ -22,6 +22,9 @@ class _Job:
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+_STOP = None  # queued by :meth:`MicroBatcher.stop` behind the jobs it lets finish
+
+
 class MicroBatcher:
     """Runs ``analyze(texts, redact_pii)`` in a worker thread, one batch at a time, on batches of at most
     ``max_batch`` texts: the jobs that queued while the previous batch ran. It never waits for company, so a
@@ -33,33 +36,45 @@ class MicroBatcher:
     def __init__(self, analyze: AnalyzeFn, max_batch: int = 64) -> None:
         self.analyze = analyze
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._worker: asyncio.Task | None = None
+        self._stopping = False
 
     def start(self) -> None:
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
+        """Analyse the jobs queued so far, then stop (a job submitted afterwards is never analysed)."""
+        self._stopping = True
         if self._worker:
-            self._worker.cancel()
+            await self._queue.put(_STOP)
             await asyncio.gather(self._worker, return_exceptions=True)
 
     async def submit(self, texts: Sequence[object], redact_pii: bool = False) -> list[Any]:
         """Analyse ``texts``; returns one result per text, in order. Re-raises the analyzer's exception."""
         if not texts:
             return []
+        if self._stopping:
+            raise RuntimeError("the micro-batcher is stopped")
         job = _Job(texts, redact_pii)
         await self._queue.put(job)
         return await job.future
 
     async def _run(self) -> None:
-        held: list[_Job] = []
+        held: list[_Job | None] = []
         while True:
-            batch = [held.pop(0) if held else await self._queue.get()]
-            size = len(batch[0].texts)
+            first = held.pop(0) if held else await self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            size = len(first.texts)
             while size < self.max_batch and not self._queue.empty():
                 job = self._queue.get_nowait()
-                if job.redact_pii != batch[0].redact_pii or size + len(job.texts) > self.max_batch:
+                if (
+                    job is _STOP
+                    or job.redact_pii != first.redact_pii
+                    or size + len(job.texts) > self.max_batch
+                ):
                     held.append(job)
                     break
                 batch.append(job)

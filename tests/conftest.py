@@ -6,6 +6,7 @@ What a test needs and cannot find makes it fail, saying what to install or set."
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,7 @@ from api.analysis import AnalysisService
 from api.core.config import Settings
 from api.db import make_engine
 from api.main import create_app
-from nlp.paths import DATASETS_DIR, PROJECT_ROOT
+from nlp.paths import DATASETS_DIR, MODELS_DIR, PROJECT_ROOT
 from tests.live import api_server
 
 EXAMPLES = PROJECT_ROOT / "examples" / "reviews.csv"
@@ -103,6 +104,20 @@ def no_sentiment_encoder(analyzer, monkeypatch):
 @pytest.fixture(scope="session")
 def examples_path() -> Path:
     return EXAMPLES
+
+
+def models_copy(folder: Path) -> Path:
+    """A models folder whose registry is a copy of the committed one, with the committed artifacts linked
+    (read only) and a real ``topics`` folder, so a new topics version lands here, not in the checkout."""
+    folder.mkdir()
+    shutil.copy(MODELS_DIR / "registry.json", folder / "registry.json")
+    for artifact in MODELS_DIR.iterdir():
+        if artifact.is_dir() and artifact.name != "topics":
+            (folder / artifact.name).symlink_to(artifact)
+    (folder / "topics").mkdir()
+    for version in (MODELS_DIR / "topics").iterdir():
+        (folder / "topics" / version.name).symlink_to(version)
+    return folder
 
 
 def make_client(tmp_path, analyzer, **overrides) -> TestClient:

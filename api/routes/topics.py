@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anyio import from_thread
 from fastapi import APIRouter, Request
 
 from api import store
@@ -16,7 +17,8 @@ def topics(request: Request, session: SessionDep, caller: Reader) -> list[TopicI
     """Every topic: id, label, corpus size, top terms, and over the stored reviews the number mentioning it,
     its sentiment distribution (shares) and up to three representative reviews."""
     stats = store.topic_stats(session)
-    model = request.app.state.analysis.default_analyzer().topic_model
+    # this sync route runs in a worker thread; the analyzer (under the current topics version) is the loop's
+    model = from_thread.run(request.app.state.analysis.analyzer).topic_model
     out = []
     for info in model.info():
         stat = stats.get(info["id"], {})

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,11 +20,11 @@ from api.cli import app
 from api.core.config import get_settings
 from api.db import Review, ReviewAspect, ReviewTopic, make_engine, make_sessionmaker
 from api.db.migrate import upgrade
-from nlp.paths import MODELS_DIR, PROJECT_ROOT
+from nlp.paths import PROJECT_ROOT
 from nlp.registry import Registry
 from nlp.reports import sentiment_report
 from nlp.topics import TopicModel
-from tests.conftest import needs_datasets
+from tests.conftest import models_copy, needs_datasets
 
 #: Terms of the food reviews that a clothing shop's topics must not show (v1's "flavor, taste, chip" and
 #: "product, amazon, thank" topics).
@@ -64,20 +63,6 @@ def clothing(analyzer) -> tuple[list[dict], list[dict], list[dict]]:
     return products, reviews, analyses
 
 
-def _models_copy(folder: Path) -> Path:
-    """A models folder whose registry is a copy of the committed one, with the committed artifacts linked
-    (read only) and a real ``topics`` folder, so a new topics version lands here, not in the checkout."""
-    folder.mkdir()
-    shutil.copy(MODELS_DIR / "registry.json", folder / "registry.json")
-    for artifact in MODELS_DIR.iterdir():
-        if artifact.is_dir() and artifact.name != "topics":
-            (folder / artifact.name).symlink_to(artifact)
-    (folder / "topics").mkdir()
-    for version in (MODELS_DIR / "topics").iterdir():
-        (folder / "topics" / version.name).symlink_to(version)
-    return folder
-
-
 def _terms(model: TopicModel) -> set[str]:
     return {term for topic in model.topics for term, _ in topic.terms}
 
@@ -92,7 +77,7 @@ def test_a_clothing_shop_learns_its_own_topics(db_url, clothing, tmp_path):
             store.upsert_products(session, products)
             store.add_reviews(session, reviews, analyses)
             session.commit()
-        models = _models_copy(tmp_path / "models")
+        models = models_copy(tmp_path / "models")
         mixed = TopicModel.load(Registry(models).path("topics", "1"))  # learned with fine-food reviews too
         assert FOOD & _terms(mixed), "v1 shows food terms: the check below can fail"
         new = str(max(int(v) for v in Registry(models).versions("topics")) + 1)

@@ -103,3 +103,21 @@ def test_a_job_starts_alone_when_idle_and_jobs_queued_meanwhile_share_the_next_c
 
     assert asyncio.run(scenario()) == [["A"], ["B"], ["C"], ["D"]]
     assert [texts for texts, _ in recorder.calls] == [["a"], ["b", "c", "d"]]
+
+
+def test_stop_analyses_what_was_queued_then_refuses_new_jobs():
+    """A batcher replaced under load (the service picked up a new topics version) answers every request
+    already queued on it before it stops."""
+    recorder = Recorder()
+
+    async def scenario():
+        batcher = MicroBatcher(recorder, max_batch=2)
+        batcher.start()
+        jobs = [asyncio.ensure_future(batcher.submit([f"t{i}"])) for i in range(5)]
+        await asyncio.sleep(0)  # every job is queued
+        await batcher.stop()
+        with pytest.raises(RuntimeError, match="stopped"):
+            await batcher.submit(["late"])
+        return [job.result() for job in jobs]
+
+    assert asyncio.run(scenario()) == [[f"T{i}"] for i in range(5)]
