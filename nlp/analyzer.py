@@ -26,7 +26,7 @@ from nlp.categories import AspectCategorizer
 from nlp.classifier import SpanPrediction
 from nlp.embeddings import PhraseEmbeddings
 from nlp.language import UNSUPPORTED_LANGUAGE, LanguageGuess, LanguageIdentifier
-from nlp.opinion import NO_OPINION, holds_no_opinion, names_a_fault
+from nlp.opinion import NO_OPINION, holds_no_opinion, opinion_polarity
 from nlp.paths import MODELS_DIR
 from nlp.registry import Registry
 from nlp.span_classifier import load_sentiment_model
@@ -365,8 +365,11 @@ class Analyzer:
             if item.no_opinion:
                 return self._no_reading()
             reading = self._sentiment(pred.probabilities[k], pred.labels[k])
-            if reading.label == "neutral" and any(not o.negated and names_a_fault(o.text) for o in opinions):
-                return Sentiment("negative", reading.scores)  # the opinion term outweighs a toneless clause
+            said = (
+                {p for o in opinions if (p := opinion_polarity(o))} if reading.label == "neutral" else set()
+            )
+            if len(said) == 1:  # the opinion terms outweigh a toneless clause when they agree
+                return Sentiment(said.pop(), reading.scores)
             return reading
 
         aspects, topic_ids = [], []

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span, Token
 
+from nlp.opinion import valences
+
 #: Nouns too generic to be an aspect on their own.
 GENERIC_NOUNS = frozenset(
     [
@@ -100,6 +102,11 @@ SPELLING_VARIANTS = {
 }
 #: Garment nouns that spaCy lists as stop words ("Cute top."): candidates all the same when tagged as nouns.
 STOP_WORD_NOUNS = frozenset(["top"])
+#: Nouns whose compound names their value, not a part of the product ("ivory color"): the term is the noun alone.
+COLOUR_NOUNS = frozenset(["color", "colour"])
+#: Absolute VADER valence (-4..4) at which a noun is an opinion, not an aspect term: "love" (3.2), "beauty" (2.8),
+#: "compliment" (2.1), "favorite" (2.0); not "fit" (1.5) or "comfort" (1.5). Chosen on the ABSA gold set's dev split.
+OPINION_NOUN_VALENCE = 2.0
 #: Size labels of retail clothing. The size a reviewer wears or ordered stands for the garment ("the small is
 #: too large": the target is the garment, SemEval's NULL), so a label is never an aspect term of its own.
 SIZE_LABELS = frozenset(["xxs", "xs", "xl", "xxl", "xxxl", "small", "medium", "large", "petite", "regular"])
@@ -222,8 +229,13 @@ def sentiment_spans(doc: Doc) -> tuple[list[tuple[int, int]], list[tuple[int, in
 
 
 def _term_tokens(noun: Token) -> list[Token]:
+    """``noun`` with the nouns that form its name: its compounds and theirs ("baby doll style", "hot air
+    balloons" -> "air balloons"), none for a colour noun, whose compound is its value ("ivory color" -> "color",
+    as the gold set's guidelines annotate "pink color")."""
+    if noun.lemma_.lower() in COLOUR_NOUNS:
+        return [noun]
     compounds = [c for c in noun.lefts if c.dep_ == "compound" and c.pos_ in {"NOUN", "PROPN"}]
-    return [*compounds, noun]
+    return [*(t for c in compounds for t in _term_tokens(c)), noun]
 
 
 def _term(noun: Token) -> str:
@@ -234,13 +246,19 @@ def _term(noun: Token) -> str:
 
 
 def _is_candidate(token: Token) -> bool:
+    """Whether ``token`` may be an aspect term's head: a noun, not generic (:data:`GENERIC_NOUNS`), not a stop word
+    (but :data:`STOP_WORD_NOUNS`) and not itself an opinion: a noun whose VADER valence (``nlp.opinion.valences``)
+    is at least :data:`OPINION_NOUN_VALENCE` in size ("it was love at first sight", "Romantic flowy beauty.", "got
+    compliments") is the opinion term, as the gold set's guidelines annotate it."""
+    lemma = token.lemma_.lower()
     return (
         token.pos_ in {"NOUN", "PROPN"}
         and token.dep_ != "compound"
         and token.is_alpha
         and len(token.text) > 1
-        and token.lemma_.lower() not in GENERIC_NOUNS
+        and lemma not in GENERIC_NOUNS
         and (not token.is_stop or token.lower_ in STOP_WORD_NOUNS)
+        and abs(valences().get(lemma, 0.0)) < OPINION_NOUN_VALENCE
     )
 
 
@@ -285,9 +303,45 @@ def _failure(verb: Token) -> list[Token]:
     return [verb, *particles] if particles else []
 
 
+def _described_subject(noun: Token) -> Token | None:
+    """The subject ``noun`` describes as a predicate noun with an adjective, the attribute of a copula or the
+    object of "have" ("the sleeves are the perfect *length*", "the v neck is somewhat low *cut*", "the fabric has a
+    substantial *weight*"): the subject is then the opinion target and ``noun`` part of what is said of it. ``None``
+    when the verb has no subject of its own ("the length is just right and has a beautiful *flow*"), or one that
+    is no candidate noun (a pronoun: "it has a beautiful flow"), names something other than the
+    product, or is the product itself named with "this" / "these", whose attribute is judged ("This blouse is a
+    beautiful *color*")."""
+    verb = noun.head
+    predicate = (noun.dep_ == "attr" and verb.lemma_ == "be") or (
+        noun.dep_ == "dobj" and verb.lemma_ == "have"
+    )
+    if not predicate or not any(c.dep_ == "amod" and c.pos_ == "ADJ" for c in noun.children):
+        return None
+    subject = next(
+        (c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None
+    )  # its own, not a conjunct's
+    if subject is None or not _is_candidate(subject) or _not_the_product(subject):
+        return None
+    product = any(c.dep_ == "det" and c.lower_ in {"this", "these"} for c in subject.children)
+    return None if product else subject
+
+
 def _predicate_opinions(noun: Token) -> list[Opinion]:
     """Opinions of the clause ``noun`` is the subject of: "is so soft", "runs small", "fits perfectly",
-    "is way off", "broke"."""
+    "is way off", "broke", and the adjectives of a predicate noun that describes it (:func:`_described_subject`:
+    "the sleeves are the *perfect* length")."""
+    described = [
+        _opinion(_with_adverbs(adj), _negations(noun.head, adj))
+        for c in noun.head.children
+        if c.dep_ in {"attr", "dobj"} and _described_subject(c) == noun
+        for adj in c.children
+        if adj.dep_ == "amod" and adj.pos_ == "ADJ"
+    ]
+    return described + _verb_opinions(noun)
+
+
+def _verb_opinions(noun: Token) -> list[Opinion]:
+    """The verb's part of :func:`_predicate_opinions`: its complements, adverbs and failure."""
     head = noun.head
     complements = [
         c for c in head.children if c.dep_ in {"acomp", "oprd"} or (c.dep_ == "attr" and c.pos_ == "ADJ")
@@ -497,7 +551,7 @@ def extract_aspects(doc: Doc, known_terms: frozenset[str] | set[str] = frozenset
     """
     mentions = implicit_fit(doc)
     for token in doc:
-        if not _is_candidate(token) or _not_the_product(token):
+        if not _is_candidate(token) or _not_the_product(token) or _described_subject(token) is not None:
             continue
         tokens = _term_tokens(token)
         term = _term(token)

@@ -113,6 +113,22 @@ def test_negation_flips_the_aspect(analyzer):
     assert fabric.sentiment.label == "negative"
 
 
+@pytest.mark.parametrize(
+    ("text", "aspect", "polarity"),
+    [
+        ("I ordered my usual size. I am not sure about the tassels at the sleeves.", "tassels", "negative"),
+        ("This sweater runs a bit large around the bottom.", "sweater", "negative"),
+    ],
+)
+def test_an_aspect_in_a_toneless_clause_takes_its_opinion_terms_polarity(analyzer, text, aspect, polarity):
+    """Sentences like the ABSA gold set's dev split's whose clause the default model reads as neutral: the
+    opinion term's own polarity (nlp.opinion.opinion_polarity: "not sure", "runs a bit large") decides."""
+    result = _one(analyzer, text)
+    [found] = [a for a in result.aspects if a.text == aspect]
+    clause = next(s for s in result.sentences if s.offset <= found.offset < s.offset + s.length)
+    assert (clause.sentiment.label, found.sentiment.label) == ("neutral", polarity)
+
+
 def test_aspect_topics_are_the_analysis_aspects_without_the_encoders(analyzer, request):
     text = "The fabric is so soft but the sleeves are too long and the color faded."
     expected = {a.term: (a.topic["id"], a.category) for a in _one(analyzer, text).aspects}

@@ -283,6 +283,47 @@ def test_opinion_rules_of_issue_27(nlp: Language, text: str, aspect: str, opinio
     assert opinion in [o.text.lower() for o in mentions[aspect].opinions]
 
 
+@pytest.mark.parametrize(
+    ("text", "aspect", "opinion", "not_aspects"),
+    [
+        # a compound of a compound is part of the name; a colour noun's compound is its value
+        ("The baby doll style fit loosely.", "baby doll style", None, {"doll style", "style"}),
+        ("The ivory color was a little too yellow for me.", "color", "too yellow", {"ivory color"}),
+        # a predicate noun with an adjective describes its subject, which is the target
+        ("The sleeves are the perfect length.", "sleeves", "perfect", {"length"}),
+        ("The fabric has a substantial weight and it's lined.", "fabric", "substantial", {"weight"}),
+        ("The pattern is a good scale for a strong frame.", "pattern", "good", {"scale"}),
+        # ... but the product itself named with "this" has its attribute judged, and a verb without a subject
+        # of its own keeps its object
+        ("This blouse is a beautiful color.", "color", "beautiful", {"blouse"}),
+        ("The length is just right and has a beautiful flow to it.", "flow", "beautiful", set()),
+    ],
+)
+def test_compound_names_and_predicate_nouns(
+    nlp: Language, text: str, aspect: str, opinion: str | None, not_aspects: set[str]
+) -> None:
+    mentions = _by_text(extract_aspects(nlp(text)))
+    assert aspect in mentions and not not_aspects & set(mentions), list(mentions)
+    assert opinion is None or opinion in [o.text.lower() for o in mentions[aspect].opinions]
+
+
+@pytest.mark.parametrize(
+    ("text", "opinion_noun"),
+    [
+        ("I saw this shirt and it was love at first sight.", "love"),
+        ("Romantic flowy beauty.", "beauty"),
+        ("I get compliments every time I wear it.", "compliments"),
+    ],
+)
+def test_a_noun_that_is_an_opinion_is_no_aspect(nlp: Language, text: str, opinion_noun: str) -> None:
+    known = {"love", "beauty", "compliment"}
+    assert opinion_noun not in _by_text(extract_aspects(nlp(text), known_terms=known))
+
+
+def test_fit_is_an_aspect_although_vader_rates_it(nlp: Language) -> None:
+    assert "fit" in _by_text(extract_aspects(nlp("The fit is boxy.")))
+
+
 def test_negated_preposition_opinion(nlp: Language) -> None:
     [mention] = [m for m in extract_aspects(nlp("It doesn't fit at all on the top.")) if not m.implicit]
     [opinion] = mention.opinions

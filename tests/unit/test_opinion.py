@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nlp.aspects import AspectMention, Opinion
-from nlp.opinion import MAX_WORDS, holds_no_opinion, names_a_fault, opinion_words
+from nlp.opinion import MAX_WORDS, holds_no_opinion, names_a_fault, opinion_polarity, opinion_words
 
 
 @pytest.mark.parametrize(
@@ -42,7 +42,18 @@ def test_lexicon_keeps_strong_words_and_drops_lukewarm_ones():
 
 @pytest.mark.parametrize(
     "opinion",
-    ["much too long", "Too sheer", "runs small", "ran large", "broke", "ripped", "fell apart", "came undone"],
+    [
+        "much too long",
+        "Too sheer",
+        "runs small",
+        "ran large",
+        "runs a bit large",
+        "runs very small",
+        "broke",
+        "ripped",
+        "fell apart",
+        "came undone",
+    ],
 )
 def test_opinions_that_call_their_target_faulty(opinion):
     assert names_a_fault(opinion)
@@ -53,3 +64,21 @@ def test_opinions_that_call_their_target_faulty(opinion):
 )
 def test_opinions_that_do_not(opinion):
     assert not names_a_fault(opinion)
+
+
+@pytest.mark.parametrize(
+    ("opinion", "negated", "polarity"),
+    [
+        ("nice", False, "positive"),  # "there is a nice hemstitch detail on the sleeve trim."
+        ("fits perfectly", False, "positive"),
+        ("disliked", False, "negative"),  # "i disliked the intense black color"
+        ("not sure", True, "negative"),  # "not sure about the tassels at the sleeves."
+        ("did not disappoint", True, "positive"),
+        ("runs a bit large", False, "negative"),  # a fault, which VADER does not rate
+        ("pretty boxy", False, None),  # the head "boxy" is unrated; the intensifier "pretty" does not count
+        ("fine", False, None),  # lukewarm: below the valence a term needs
+        ("not too long", True, None),  # a negated fault is no fault, and "long" is unrated
+    ],
+)
+def test_an_opinion_terms_own_polarity(opinion, negated, polarity):
+    assert opinion_polarity(Opinion(opinion, 0, len(opinion), negated)) == polarity
