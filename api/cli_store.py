@@ -490,8 +490,9 @@ def load_reviews(
 ) -> None:
     """Analyse and store reviews of catalogue products (load the products first).
 
-    Rows whose text cannot be analysed, whose product is not in the catalogue, or whose rating or date is
-    invalid are reported on stderr and counted; with ``--external-id-col`` rows already stored (same source
+    Each row is checked by the rules of ``POST /v1/reviews`` (a rating from 1 to 5, a date from 1995 to
+    today, lengths, valid Unicode). Rows that break one, whose text cannot be analysed, or whose product is not
+    in the catalogue are reported on stderr and counted; with ``--external-id-col`` rows already stored (same source
     and id) are skipped without being analysed again, so an interrupted load can simply be run again.
     """
     from tqdm.auto import tqdm
@@ -621,8 +622,13 @@ def _analysis_text(item: dict[str, Any]) -> Any:
 
 
 def _review_problem(item: dict[str, Any]) -> tuple[str, str] | None:
-    """Normalise ``item`` in place; the error ``(code, message)`` of a row that cannot be stored, or None.
-    The text is left to the analyzer, whose ``AnalysisError`` says what is wrong with it."""
+    """Convert ``item``'s CSV / JSON cells in place and check it by the rules the API applies
+    (:class:`api.db.records.ReviewFields`); the error ``(code, message)`` of a row that cannot be stored, or
+    None. A missing or empty text is left to the analyzer, whose ``AnalysisError`` says what is wrong with it."""
+    from pydantic import ValidationError
+
+    from api.db.records import ReviewFields
+
     item["product_id"] = _text(item.get("product_id"))
     if item["product_id"] is None:
         return "missing_product", "no product id in this row"
@@ -639,7 +645,20 @@ def _review_problem(item: dict[str, Any]) -> tuple[str, str] | None:
         if moment == _BAD_DATE:
             return "invalid_date", f"created_at {item['created_at']!r} is not an ISO 8601 date"
         item["created_at"] = moment
+    blank_text = not isinstance(item.get("text"), str) or not item["text"].strip()
+    try:
+        ReviewFields.model_validate(item)
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "row"
+            if not (field == "text" and blank_text):
+                code = _FIELD_CODES.get(field, f"invalid_{field}")
+                return code, f"{field}: {error['msg']}"
     return None
+
+
+#: Error codes of the fields whose code predates the shared rules (the rest: ``invalid_<field>``).
+_FIELD_CODES = {"product_id": "invalid_product", "rating": "invalid_rating", "created_at": "invalid_date"}
 
 
 _BAD_DATE = datetime.min.replace(tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -12,30 +12,12 @@ from pydantic import (
     Field,
     PlainValidator,
     StrictFloat,
-    StrictInt,
     WithJsonSchema,
     field_validator,
 )
 
+from api.db.records import ReviewFields, Text
 from api.store import check_product_id
-
-#: Reviews dated earlier than this are rejected as implausible (e-commerce reviews start in the mid-1990s).
-EARLIEST_REVIEW = datetime(1995, 1, 1, tzinfo=UTC)
-
-
-def _encodable(value: str) -> str:
-    """Reject lone surrogates and NUL: not Unicode text / not storable in PostgreSQL text columns."""
-    if "\x00" in value:
-        raise ValueError("text contains a NUL character")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("text contains invalid Unicode (a lone surrogate)") from exc
-    return value
-
-
-#: A string that can be stored or searched for: valid Unicode, no NUL (bodies, query and path values).
-Text = Annotated[str, AfterValidator(_encodable)]
 
 
 def _date_or_instant(value: object) -> date | datetime:
@@ -206,7 +188,9 @@ class ProductOut(ProductIn):
     model_config = ConfigDict(from_attributes=True)
 
 
-class ReviewIn(BaseModel):
+class ReviewIn(ReviewFields):
+    """A review sent to ``POST /v1/reviews``: :class:`api.db.records.ReviewFields`, with an example."""
+
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
@@ -221,28 +205,6 @@ class ReviewIn(BaseModel):
             ]
         }
     )
-    product_id: Text = Field(min_length=1, max_length=128)
-    text: Text = Field(min_length=1, max_length=20_000)
-    title: Text | None = Field(None, max_length=500)
-    rating: StrictInt | None = Field(None, ge=1, le=5, description='A JSON integer (not true, 4.0 or "4").')
-    created_at: datetime | None = Field(
-        None, description="When the review was written (ISO 8601); default now."
-    )
-    author_id: Text | None = Field(None, max_length=128)
-    source: Text = Field("api", min_length=1, max_length=64)
-    external_id: Text | None = Field(
-        None, max_length=256, description="With source, makes ingest idempotent."
-    )
-
-    @field_validator("created_at")
-    @classmethod
-    def _plausible_date(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return value
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        if not EARLIEST_REVIEW <= aware <= datetime.now(UTC) + timedelta(days=1):
-            raise ValueError(f"must be between {EARLIEST_REVIEW.date()} and today")
-        return value
 
 
 class ReviewOut(BaseModel):

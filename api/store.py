@@ -42,6 +42,7 @@ from api.db.models import (
     ReviewAspect,
     ReviewTopic,
 )
+from api.db.records import ReviewFields
 from api.db.session import begin_write
 from nlp.aspects import clause_at
 from nlp.reports import AspectRecord, ReviewRecord
@@ -184,13 +185,16 @@ def missing_products(session: Session, product_ids: Iterable[str]) -> set[str]:
 
 
 def add_reviews(
-    session: Session, items: Sequence[Mapping[str, Any]], analyses: Sequence[Mapping[str, Any]]
+    session: Session,
+    items: Sequence[ReviewFields | Mapping[str, Any]],
+    analyses: Sequence[Mapping[str, Any]],
 ) -> list[tuple[Review, bool]]:
     """Store each review with its analysis; returns ``(review, created)`` per item, in input order.
 
-    ``items`` are dicts (or pydantic models) with ``product_id``, ``text`` and optional ``title``,
-    ``rating`` (1-5), ``created_at`` (datetime or ISO 8601 string; naive means UTC; default now),
-    ``author_id``, ``source`` (default ``"api"``) and ``external_id``. ``analyses[i]`` is
+    ``items`` are :class:`api.db.records.ReviewFields` (``ReviewIn`` from the API) or mappings of their
+    fields, validated here by the same rules: ``product_id``, ``text`` and optional ``title``, ``rating``
+    (an integer 1-5), ``created_at`` (datetime or ISO 8601 string from 1995 to tomorrow; naive means UTC;
+    default now), ``author_id``, ``source`` (default ``"api"``) and ``external_id``. ``analyses[i]`` is
     ``ReviewAnalysis.to_dict()`` of ``items[i]["text"]``; its aspects and topics also fill
     ``review_aspects`` / ``review_topics``.
 
@@ -203,13 +207,13 @@ def add_reviews(
 
     Raises:
         UnknownProductError: an item's product is not in the catalogue (nothing of the batch is stored).
-        ValueError: ``items`` and ``analyses`` differ in length, or an item is malformed (empty text,
-            rating outside 1-5, bad date).
+        ValueError: ``items`` and ``analyses`` differ in length, or an item is malformed (a
+            ``pydantic.ValidationError`` naming the field, or an empty text); nothing of the batch is stored.
     """
     if len(items) != len(analyses):
         raise ValueError(f"{len(items)} items but {len(analyses)} analyses")
     begin_write(session)
-    rows = [_review_row(_as_dict(item)) for item in items]
+    rows = [_review_row(item) for item in items]
     missing = missing_products(session, {row["product_id"] for row in rows})
     if missing:
         raise UnknownProductError(sorted(missing)[0])
@@ -238,39 +242,33 @@ def add_reviews(
     return [r for r in results if r is not None]
 
 
-def _as_dict(item: Any) -> dict[str, Any]:
-    if isinstance(item, Mapping):
-        return dict(item)
-    if hasattr(item, "model_dump"):
-        return dict(item.model_dump())
-    raise TypeError(f"a review must be a mapping or a pydantic model, got {type(item).__name__}")
-
-
 def _key(row: Mapping[str, Any]) -> tuple[str, str]:
     return (row["source"], row["external_id"] or "")
 
 
-def _review_row(item: dict[str, Any]) -> dict[str, Any]:
-    product_id = _clean(item.get("product_id"))
+def _review_row(item: ReviewFields | Mapping[str, Any]) -> dict[str, Any]:
+    """The ``reviews`` row of one review: validated by :class:`api.db.records.ReviewFields` (unless it is one
+    already), identifiers trimmed, dates in UTC (a date without an offset is UTC), and the defaults filled."""
+    fields = item if isinstance(item, ReviewFields) else ReviewFields.model_validate(item)
+    product_id = _clean(fields.product_id)
     if product_id is None:
         raise ValueError("a review needs a product_id")
-    text = item.get("text")
-    if not isinstance(text, str) or not text.strip():
+    if not fields.text.strip():
         raise ValueError("a review needs a non-empty text")
-    rating = item.get("rating")
-    if rating is not None and (
-        isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5
-    ):
-        raise ValueError(f"rating must be an integer from 1 to 5, got {rating!r}")
+    created_at = fields.created_at
+    if created_at is not None:
+        created_at = (
+            created_at.replace(tzinfo=UTC) if created_at.tzinfo is None else created_at.astimezone(UTC)
+        )
     return {
         "product_id": product_id,
-        "text": text,
-        "title": _clean(item.get("title")),
-        "rating": rating,
-        "created_at": _datetime(item.get("created_at")) or utcnow(),
-        "author_id": _clean(item.get("author_id")),
-        "source": _clean(item.get("source")) or DEFAULT_SOURCE,
-        "external_id": _clean(item.get("external_id")),
+        "text": fields.text,
+        "title": _clean(fields.title),
+        "rating": fields.rating,
+        "created_at": created_at or utcnow(),
+        "author_id": _clean(fields.author_id),
+        "source": _clean(fields.source) or DEFAULT_SOURCE,
+        "external_id": _clean(fields.external_id),
     }
 
 

@@ -85,7 +85,7 @@ async def ingest(
                 elif isinstance(analysis, AnalysisError):
                     errors.append(IngestError(index=index, code=analysis.code, message=analysis.message))
                 else:
-                    rows.append(item.model_dump())
+                    rows.append(item)
                     row_analyses.append({"text": analysis.text, **analysis.to_dict()})
                     indexes.append(index)
             stored = store.add_reviews(session, rows, row_analyses) if rows else []

@@ -20,6 +20,7 @@ from api.core.config import get_settings
 from api.db import Review, make_engine, make_sessionmaker
 from nlp.analyzer import AnalysisError, ReviewAnalysis, Sentiment
 from nlp.registry import Registry
+from tests.conftest import make_client, make_key
 
 runner = CliRunner()
 
@@ -287,6 +288,48 @@ def test_load_reviews_reports_bad_rows_and_is_idempotent(tmp_path, data_dir, ope
     assert rerun.exit_code == 0, rerun.output
     assert "rows: 3  stored: 0  duplicates: 3  errors: 0" in rerun.output
     assert StubAnalyzer.loads == loads
+
+
+#: Reviews that ``POST /v1/reviews`` refuses (422 naming the field), which the bulk loader must refuse by the
+#: same rules: ``(CSV cells changed, the same change in a JSON body, the field, the loader's error code)``.
+REFUSED = [
+    ({"date": "1990-05-01"}, {"created_at": "1990-05-01"}, "created_at", "invalid_date"),
+    ({"date": "2099-01-01T00:00:00Z"}, {"created_at": "2099-01-01T00:00:00Z"}, "created_at", "invalid_date"),
+    ({"stars": "4.5"}, {"rating": 4.5}, "rating", "invalid_rating"),
+    ({"body": "Warm. " * 3_400}, {"text": "Warm. " * 3_400}, "text", "invalid_text"),
+    ({"head": "t" * 501}, {"title": "t" * 501}, "title", "invalid_title"),
+    ({"body": "Warm\x00 and soft."}, {"text": "Warm\x00 and soft."}, "text", "invalid_text"),
+]
+
+
+def test_load_reviews_refuses_what_the_api_refuses(tmp_path, data_dir, open_session, analyzer):
+    products = _write_csv(tmp_path / "products.csv", [r for r in PRODUCTS if r["sku"] == "coat"])
+    assert runner.invoke(app, ["load", "products", str(products), "--id-col", "sku", "--name-col", "title",
+                               "--quiet"]).exit_code == 0  # fmt: skip
+    valid = {"product": "coat", "body": "Warm and soft.", "stars": "5", "date": "2024-03-01", "head": "Cosy"}
+    rows = [valid | cells | {"id": f"bad{k}"} for k, (cells, *_) in enumerate(REFUSED)] + [
+        valid | {"id": "ok"}
+    ]
+    result = runner.invoke(app, [
+        "load", "reviews", str(_write_csv(tmp_path / "reviews.csv", rows)), "--product-col", "product",
+        "--text-col", "body", "--title-col", "head", "--rating-col", "stars", "--created-col", "date",
+        "--external-id-col", "id", "--quiet",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    errors = {e["row"]: e["error"] for e in map(json.loads, _json_lines(result.stderr))}
+    assert {row: error["code"] for row, error in errors.items()} == {k: r[3] for k, r in enumerate(REFUSED)}
+    assert all(error["message"].startswith(REFUSED[row][2]) for row, error in errors.items())
+    with open_session() as session:
+        assert [r.external_id for r in session.scalars(select(Review))] == ["ok"]
+
+    with make_client(tmp_path / "api", analyzer) as client:
+        key = make_key(client, "admin")
+        client.post("/v1/products", json={"product_id": "coat", "name": "Wool coat"}, headers=key)
+        review = {"product_id": "coat", "text": "Warm and soft.", "rating": 5, "created_at": "2024-03-01"}
+        assert client.post("/v1/reviews", json=review, headers=key).status_code == 201
+        for _, change, field, _ in REFUSED:
+            response = client.post("/v1/reviews", json=review | change, headers=key)
+            assert response.status_code == 422 and response.json()["errors"][0]["field"].endswith(field)
 
 
 def test_load_reviews_leaves_the_store_writable_while_it_analyses(tmp_path, data_dir, monkeypatch):

@@ -258,6 +258,8 @@ def test_review_fields_and_analysis_tables_are_stored(session):
     assert (topic.review_id, topic.topic_id, topic.score) == (review.id, 3, 1.0)
     with pytest.raises(ValueError, match="rating"):
         store.add_reviews(session, [dict(item, rating=6)], [the_analysis])
+    with pytest.raises(ValueError, match="created_at"):  # the API's rules, whoever calls the store
+        store.add_reviews(session, [dict(item, created_at="1990-05-01")], [the_analysis])
     with pytest.raises(ValueError, match="analyses"):
         store.add_reviews(session, [item], [])
     # deleting a review deletes its aspects and topics (ON DELETE CASCADE)

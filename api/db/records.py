@@ -1,0 +1,62 @@
+"""What the store accepts as a review: its fields and their rules, in one place for the HTTP API
+(:class:`api.schemas.ReviewIn` adds only its documentation), the bulk loader (``reviewpulse load reviews``)
+and :func:`api.store.add_reviews`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field, StrictInt, field_validator
+
+#: Reviews dated earlier than this are rejected as implausible (e-commerce reviews start in the mid-1990s).
+EARLIEST_REVIEW = datetime(1995, 1, 1, tzinfo=UTC)
+
+
+def _encodable(value: str) -> str:
+    """Reject lone surrogates and NUL: not Unicode text / not storable in PostgreSQL text columns."""
+    if "\x00" in value:
+        raise ValueError("text contains a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text contains invalid Unicode (a lone surrogate)") from exc
+    return value
+
+
+#: A string that can be stored or searched for: valid Unicode, no NUL (bodies, query and path values).
+Text = Annotated[str, AfterValidator(_encodable)]
+
+
+class ReviewFields(BaseModel):
+    """One review as written: validated, not yet analysed or stored.
+
+    Raises (on validation): ``pydantic.ValidationError`` (a ``ValueError``) naming each bad field: a missing
+    or over-long product id or text, a rating that is not an integer from 1 to 5 (a JSON ``true``, ``4.0``
+    or ``"4"`` included: a CSV cell is converted by its reader first), a date before
+    :data:`EARLIEST_REVIEW` or after tomorrow, text with NUL or a lone surrogate.
+    """
+
+    product_id: Text = Field(min_length=1, max_length=128)
+    text: Text = Field(min_length=1, max_length=20_000)
+    title: Text | None = Field(None, max_length=500)
+    rating: StrictInt | None = Field(None, ge=1, le=5, description='A JSON integer (not true, 4.0 or "4").')
+    created_at: datetime | None = Field(
+        None, description="When the review was written (ISO 8601; without an offset, UTC); default now."
+    )
+    author_id: Text | None = Field(None, max_length=128)
+    source: Text = Field("api", min_length=1, max_length=64)
+    external_id: Text | None = Field(
+        None, max_length=256, description="With source, makes ingest idempotent."
+    )
+
+    @field_validator("created_at")
+    @classmethod
+    def _plausible_date(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return value
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        if not EARLIEST_REVIEW <= aware <= datetime.now(UTC) + timedelta(days=1):
+            raise ValueError(f"must be between {EARLIEST_REVIEW.date()} and today")
+        return value
