@@ -21,10 +21,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from api import store
-from api.analysis import AnalysisService
 from api.core.config import Settings
 from api.db import make_engine
-from api.main import create_app
+from api.service.analysis import AnalysisService
+from api.service.app import create_app
 from nlp.paths import DATASETS_DIR, MODELS_DIR, PROJECT_ROOT
 from tests.live import api_server
 

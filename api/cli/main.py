@@ -13,9 +13,9 @@ from typing import Any
 
 import typer
 
-from api.cli_recommend import evaluate_recommend, recommend
-from api.cli_store import apikey_app, db_app, load_app
-from api.console import fail
+from api.cli.console import fail
+from api.cli.recommend import evaluate_recommend, recommend
+from api.cli.store import apikey_app, db_app, load_app
 from nlp.base_models import BASE_MODELS, DEFAULT_BASE_MODEL, base_model_dir
 
 app = typer.Typer(
@@ -703,7 +703,7 @@ def train_topics(
         source = "user data"
     else:
         from api import store
-        from api.cli_store import store_session
+        from api.cli.store import store_session
 
         with store_session() as session:
             texts = store.review_texts(session, category)
@@ -725,7 +725,7 @@ def _retag_stored_reviews(version: str) -> None:
     """Make topics ``version`` the one every analysis loads (the registry's pin) and give the stored reviews
     its topics (:func:`api.store.retag_topics`)."""
     from api import store
-    from api.cli_store import store_session
+    from api.cli.store import store_session
     from nlp.embeddings import PhraseEmbeddings
     from nlp.registry import Registry
     from nlp.topics import TopicModel
@@ -1043,7 +1043,7 @@ def serve(
         os.environ["REVIEWPULSE_ANALYSIS_PROCESSES"] = str(analysis_processes)  # read by every web process
 
     uvicorn.run(
-        "api.main:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
+        "api.service.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True
     )
 
 

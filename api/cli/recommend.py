@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from api.console import fail
+from api.cli.console import fail
 
 
 def recommend(
@@ -30,8 +30,8 @@ def recommend(
     """Suggest products from the store (catalogue, interactions, reviews), each with its reasons."""
     from dataclasses import asdict
 
-    from api.cli_store import store_session
-    from api.suggestions import build_recommender
+    from api.cli.store import store_session
+    from api.service.suggestions import build_recommender
     from nlp.recommend import UnknownProductError
 
     if not (user_id or product_id or query):

@@ -24,7 +24,7 @@ from typing import IO, Any
 import typer
 from sqlalchemy.orm import Session
 
-from api.console import fail
+from api.cli.console import fail
 
 db_app = typer.Typer(help="The review store's database (migrations).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for the service (X-API-Key header).", no_args_is_help=True)

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
         analyze_max_documents: documents per ``POST /v1/analyze`` request.
         analyze_max_chars: characters per document.
         analysis_processes: processes that analyse each micro-batch of ``/v1/analyze`` and ingested reviews,
-            the server's own included (see :class:`api.analysis.AnalysisService`); each further one holds its
+            the server's own included (see :class:`api.service.analysis.AnalysisService`); each further one holds its
             own copy of the models (about 0.8 GB with the default model).
         knowledge_base: the shop's answers file for ``POST /v1/answer`` (default: the shipped example).
         rasa_url: the Rasa server the chat widget of the demo shop (``/demo``) talks to.

@@ -1,5 +1,5 @@
 """What the store accepts as a review: its fields and their rules, in one place for the HTTP API
-(:class:`api.schemas.ReviewIn` adds only its documentation), the bulk loader (``reviewpulse load reviews``)
+(:class:`api.service.schemas.ReviewIn` adds only its documentation), the bulk loader (``reviewpulse load reviews``)
 and :func:`api.store.add_reviews`.
 """
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from api.batching import MicroBatcher
+from api.service.batching import MicroBatcher
 from nlp.analyzer import Analyzer
 from nlp.analyzer_pool import AnalyzerPool
 from nlp.paths import MODELS_DIR

@@ -16,7 +16,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from sqlalchemy.orm import Session
 
 from api import store
-from api.analysis import AnalysisService
+from api.service.analysis import AnalysisService
 from nlp.answers import KnowledgeBase, product_answer
 from nlp.intents import IntentClassifier, IntentResult, extract_entities
 from nlp.paths import MODELS_DIR

@@ -13,15 +13,25 @@ from prometheus_fastapi_instrumentator import Instrumentator, metrics
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
-from api.analysis import AnalysisService
-from api.answers import AnswerService
 from api.core.config import Settings, get_settings
 from api.db.migrate import upgrade
 from api.db.session import make_engine, make_sessionmaker
-from api.deps import KeyGuard
-from api.routes import analyze, answer, health, products, recommendations, reports, reviews, topics, widget
-from api.suggestions import SuggestionService
+from api.service import errors
+from api.service.analysis import AnalysisService
+from api.service.answers import AnswerService
+from api.service.deps import KeyGuard
+from api.service.routes import (
+    analyze,
+    answer,
+    health,
+    products,
+    recommendations,
+    reports,
+    reviews,
+    topics,
+    widget,
+)
+from api.service.suggestions import SuggestionService
 
 DESCRIPTION = """Customer-review analysis, review store, product insights and brand-manager reports.
 
@@ -133,7 +143,7 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
 
     Args:
         settings: defaults to :func:`api.core.config.get_settings` (``REVIEWPULSE_*`` variables).
-        analysis: defaults to an :class:`api.analysis.AnalysisService` over the registered models.
+        analysis: defaults to an :class:`api.service.analysis.AnalysisService` over the registered models.
     """
     settings = settings or get_settings()
     engine = make_engine(settings.db_url)

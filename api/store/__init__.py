@@ -19,9 +19,35 @@ functions callers use are re-exported here, so ``from api import store`` then ``
 from __future__ import annotations
 
 from api.store.api_keys import create_api_key, find_api_key, list_api_keys, revoke_api_key
-from api.store.interactions import add_interactions, data_version, iter_interactions, normalize_interaction, review_summaries
-from api.store.products import UnknownProductError, check_product_id, get_product, list_products, missing_products, normalize_product, upsert_products
-from api.store.reviews import DEFAULT_SOURCE, InvalidCursorError, add_reviews, count_reviews, decode_cursor, encode_cursor, existing_external_ids, get_review, list_reviews, review_records, review_texts
+from api.store.interactions import (
+    add_interactions,
+    data_version,
+    iter_interactions,
+    normalize_interaction,
+    review_summaries,
+)
+from api.store.products import (
+    UnknownProductError,
+    check_product_id,
+    get_product,
+    list_products,
+    missing_products,
+    normalize_product,
+    upsert_products,
+)
+from api.store.reviews import (
+    DEFAULT_SOURCE,
+    InvalidCursorError,
+    add_reviews,
+    count_reviews,
+    decode_cursor,
+    encode_cursor,
+    existing_external_ids,
+    get_review,
+    list_reviews,
+    review_records,
+    review_texts,
+)
 from api.store.topics import retag_topics, topic_stats
 
 __all__ = [

@@ -1,37 +1,17 @@
 """API keys: created (only a hash is stored), found by their plain value, listed and revoked."""
 
 from __future__ import annotations
-import base64
-import binascii
-import json
-import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any
-from sqlalchemy import ColumnElement, Integer, and_, func, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from api.core.security import check_role, generate_key, hash_key
 from api.db.base import utcnow
 from api.db.models import (
-    SENTIMENTS,
     ApiKey,
-    Interaction,
-    Product,
-    Review,
-    ReviewAspect,
-    ReviewTopic,
 )
-from api.db.records import ReviewFields
 from api.db.session import begin_write
-from nlp.aspects import clause_at
-from nlp.reports import AspectRecord, ReviewRecord
-from nlp.topics import OUTLIER_ID, TopicModel
-from api.store.values import UPSERT_CHUNK, clean
+from api.store.values import clean
 
 
 def create_api_key(session: Session, role: str, name: str | None = None) -> str:

@@ -1,38 +1,22 @@
 """The product catalogue: upserts (one statement per chunk), validation of product ids and fields, lookups."""
 
 from __future__ import annotations
-import base64
-import binascii
-import json
-import re
+
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict
-from datetime import UTC, date, datetime, time, timedelta
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from sqlalchemy import ColumnElement, Integer, and_, func, insert, or_, select
+
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
-from api.core.security import check_role, generate_key, hash_key
+from sqlalchemy.orm import Session
+
 from api.db.base import utcnow
 from api.db.models import (
-    SENTIMENTS,
-    ApiKey,
-    Interaction,
     Product,
-    Review,
-    ReviewAspect,
-    ReviewTopic,
 )
-from api.db.records import ReviewFields
 from api.db.session import begin_write
-from nlp.aspects import clause_at
-from nlp.reports import AspectRecord, ReviewRecord
-from nlp.topics import OUTLIER_ID, TopicModel
 from api.store.values import UPSERT_CHUNK, clean
-
 
 _PRODUCT_FIELDS = ("name", "category", "description", "price")
 

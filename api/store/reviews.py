@@ -2,26 +2,20 @@
 the report's records."""
 
 from __future__ import annotations
+
 import base64
 import binascii
 import json
-import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
-from sqlalchemy import ColumnElement, Integer, and_, func, insert, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
-from api.core.security import check_role, generate_key, hash_key
+
 from api.db.base import utcnow
 from api.db.models import (
-    SENTIMENTS,
-    ApiKey,
-    Interaction,
     Product,
     Review,
     ReviewAspect,
@@ -29,12 +23,10 @@ from api.db.models import (
 )
 from api.db.records import ReviewFields
 from api.db.session import begin_write
+from api.store.products import UnknownProductError, missing_products
+from api.store.values import UPSERT_CHUNK, clean
 from nlp.aspects import clause_at
 from nlp.reports import AspectRecord, ReviewRecord
-from nlp.topics import OUTLIER_ID, TopicModel
-from api.store.values import UPSERT_CHUNK, clean
-from api.store.products import UnknownProductError, missing_products
-
 
 #: Source given to reviews whose input names none.
 DEFAULT_SOURCE = "api"

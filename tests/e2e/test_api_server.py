@@ -23,9 +23,9 @@ import httpx
 import pytest
 import uvicorn
 
-from api.analysis import AnalysisService
 from api.core.config import Settings
-from api.main import create_app
+from api.service.analysis import AnalysisService
+from api.service.app import create_app
 from tests.chromium import ARTIFACTS, needs_chromium, run_chromium
 from tests.conftest import EXAMPLES
 from tests.live import BIN, api_server, cli, free_port, store_env

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from api.routes.reports import REPORT_CSP
+from api.service.routes.reports import REPORT_CSP
 from nlp.report_page import report_html
 from tests.chromium import ARTIFACTS, CHROMIUM, MISSING
 from tests.unit.test_report_html import CHARTS, empty_report, realistic_report

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 from tests.conftest import EXAMPLES
 
 BIN = Path(sys.executable).parent

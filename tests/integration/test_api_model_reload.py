@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from api.analysis import AnalysisService
 from api.core.config import Settings
-from api.main import create_app
+from api.service.analysis import AnalysisService
+from api.service.app import create_app
 from nlp.registry import Registry
 from nlp.topics import TopicModel
 from tests.conftest import make_key, models_copy

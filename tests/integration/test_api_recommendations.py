@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api import store
-from api.cli import app as cli
+from api.cli.main import app as cli
 from api.core.config import get_settings
 from nlp.paths import DATASETS_DIR
 from nlp.recommend_eval import clean_retail, read_retail

@@ -9,7 +9,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 from nlp import base_models
 from nlp.base_models import BASE_MODELS, DEFAULT_BASE_MODEL, base_model, base_model_dir, fetch_base_model
 from nlp.classifier import CONFIG_FILE, ClassifierConfig, assemble_ensemble

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 from nlp.paths import DATASETS_DIR, PROJECT_ROOT
 from tests.conftest import EXAMPLES, needs_datasets
 
@@ -153,7 +153,7 @@ def no_model_load(monkeypatch):
     def loaded(*args, **kwargs):
         raise AssertionError("a model was loaded before the input was checked")
 
-    monkeypatch.setattr("api.cli._analyzer", loaded)
+    monkeypatch.setattr("api.cli.main._analyzer", loaded)
     monkeypatch.setattr("nlp.intents.IntentClassifier.load", loaded)
 
 
@@ -286,7 +286,7 @@ def test_model_cards_record_the_command_as_it_can_be_typed() -> None:
     import typer
     import typer.main
 
-    from api.cli import _invocation
+    from api.cli.main import _invocation
 
     root = typer.main.get_command(app)
     train = root.commands["train"]  # type: ignore[attr-defined]
@@ -302,7 +302,7 @@ def test_model_cards_record_the_command_as_it_can_be_typed() -> None:
 def test_a_title_column_is_read_before_the_text_as_in_training(tmp_path):
     import typer
 
-    from api.cli import _user_frame
+    from api.cli.main import _user_frame
 
     data = tmp_path / "titled.csv"
     pd.DataFrame(

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api import store
-from api.cli import app
+from api.cli.main import app
 from api.core.config import get_settings
 from api.db import Review, make_engine, make_sessionmaker
 from nlp.analyzer import AnalysisError, ReviewAnalysis, Sentiment

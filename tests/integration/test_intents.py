@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from api.answers import DEFAULT_KNOWLEDGE_BASE
-from api.cli import app
+from api.cli.main import app
+from api.service.answers import DEFAULT_KNOWLEDGE_BASE
 from nlp.answers import KnowledgeBase, KnowledgeBaseError, product_answer
 from nlp.baseline import tfidf_logreg
 from nlp.datasets import BANKING77_SUPPORT_INTENTS, banking77_support

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 from nlp.analyzer import AnalysisError
 from nlp.scoring import ResumeError, count_rows, score_resumable
 from tests.conftest import EXAMPLES

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from api import store
-from api.cli import app
+from api.cli.main import app
 from api.core.config import get_settings
 from api.db import Review, ReviewAspect, ReviewTopic, make_engine, make_sessionmaker
 from api.db.migrate import upgrade

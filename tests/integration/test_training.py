@@ -9,7 +9,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from api.cli import app
+from api.cli.main import app
 from nlp.classifier import TextClassifier
 from nlp.registry import Registry
 from tests.conftest import needs_datasets

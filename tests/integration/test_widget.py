@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.core.config import Settings
-from api.routes.widget import DEMO_PRODUCTS
+from api.service.routes.widget import DEMO_PRODUCTS
 from tests.conftest import make_client
 
 #: The widget's script and stylesheet together stay this small (bytes, unminified).

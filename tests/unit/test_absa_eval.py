@@ -198,7 +198,7 @@ def test_evaluate_absa_command_prints_figures_and_goals(monkeypatch, tmp_path: P
     from typer.testing import CliRunner
 
     import nlp.absa_eval
-    from api import cli
+    from api.cli import main as cli
 
     good = evaluate([SENTENCE], {"1-0": [_predicted(FABRIC, opinions=[LOVELY])]}).to_dict()
     poor = evaluate([SENTENCE], {"1-0": [_predicted((12, 25), "negative")]}).to_dict()

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from api.batching import MicroBatcher
+from api.service.batching import MicroBatcher
 
 
 class Recorder:

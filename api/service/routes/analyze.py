@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from api.analysis import UnknownModelVersionError
-from api.deps import Reader
-from api.schemas import AnalyzeRequest, AnalyzeResponse, DocumentError, DocumentResult, Problem
+from api.service.analysis import UnknownModelVersionError
+from api.service.deps import Reader
+from api.service.schemas import AnalyzeRequest, AnalyzeResponse, DocumentError, DocumentResult, Problem
 from nlp.analyzer import AnalysisError
 
 router = APIRouter(prefix="/v1", tags=["analysis"])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
 
-from api.answers import AnswerUnavailableError
 from api.db.session import begin_read
-from api.deps import Reader, SessionDep
-from api.schemas import AnswerOut, AnswerRequest, Problem
+from api.service.answers import AnswerUnavailableError
+from api.service.deps import Reader, SessionDep
+from api.service.schemas import AnswerOut, AnswerRequest, Problem
 
 router = APIRouter(prefix="/v1", tags=["answers"])
 

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, HTTPException, Query
 
 from api import store
-from api.deps import Reader, SessionDep, Writer
-from api.schemas import Problem, ProductIn, ProductOut, Text
+from api.service.deps import Reader, SessionDep, Writer
+from api.service.schemas import Problem, ProductIn, ProductOut, Text
 from nlp.reports import product_insights
 
 router = APIRouter(prefix="/v1", tags=["products"])

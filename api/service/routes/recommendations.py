@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
-from api.deps import Reader, SessionDep
-from api.schemas import Problem, RecommendationsOut, Text
+from api.service.deps import Reader, SessionDep
+from api.service.schemas import Problem, RecommendationsOut, Text
 from nlp.recommend import UnknownProductError
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])

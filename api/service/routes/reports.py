@@ -9,8 +9,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import store
-from api.deps import Reader, SessionDep
-from api.schemas import DateOrInstant, Text
+from api.service.deps import Reader, SessionDep
+from api.service.schemas import DateOrInstant, Text
 from nlp.report_page import report_html
 from nlp.reports import report_csv, sentiment_report
 

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api import store
-from api.deps import Reader, SessionDep, Writer
-from api.schemas import (
+from api.service.deps import Reader, SessionDep, Writer
+from api.service.schemas import (
     DateOrInstant,
     IngestError,
     IngestItem,

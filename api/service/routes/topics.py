@@ -6,8 +6,8 @@ from anyio import from_thread
 from fastapi import APIRouter, Request
 
 from api import store
-from api.deps import Reader, SessionDep
-from api.schemas import TopicInfo
+from api.service.deps import Reader, SessionDep
+from api.service.schemas import TopicInfo
 
 router = APIRouter(prefix="/v1", tags=["topics"])
 

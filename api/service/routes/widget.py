@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from api import store
-from api.deps import SessionDep
+from api.service.deps import SessionDep
 
 router = APIRouter(tags=["chat widget"])
 
@@ -38,7 +38,9 @@ def _widget_file(name: str) -> bytes:
 
 @cache
 def _templates() -> Environment:
-    return Environment(loader=PackageLoader("api", "demo"), autoescape=select_autoescape(default=True))
+    return Environment(
+        loader=PackageLoader("api.service", "demo"), autoescape=select_autoescape(default=True)
+    )
 
 
 def demo_csp(rasa_url: str) -> str:
@@ -103,5 +105,5 @@ def demo_css(request: Request) -> Response:
     """The demo shop's stylesheet."""
     if not request.app.state.settings.demo_enabled:
         raise HTTPException(404, "the demo shop is turned off (REVIEWPULSE_DEMO_ENABLED=false)")
-    css = files("api").joinpath("demo", "shop.css").read_bytes()
+    css = files("api.service").joinpath("demo", "shop.css").read_bytes()
     return Response(css, media_type=_TYPES["widget.css"], headers={"Cache-Control": "no-cache"})
