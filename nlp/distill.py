@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
+from transformers import set_seed
 
 from nlp import datasets
 from nlp.aspects import sentiment_spans
@@ -42,7 +43,7 @@ from nlp.span_classifier import (
     student_encoder,
 )
 from nlp.text import TextPreparer
-from nlp.training import optimise, set_seed, train_layers_only
+from nlp.training import optimise, train_layers_only
 
 LABELS = datasets.SENTIMENT_LABELS
 

@@ -22,6 +22,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 from tqdm.auto import tqdm
+from transformers import get_linear_schedule_with_warmup, set_seed
 
 from nlp.base_models import DEFAULT_BASE_MODEL, base_model
 from nlp.classifier import (
@@ -69,25 +70,11 @@ class TrainingConfig:
     base_model: str = DEFAULT_BASE_MODEL
 
 
-def set_seed(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
 def train_layers_only(encoder: nn.Module) -> nn.Module:
     """Make only the transformer layers of a BERT-style ``encoder`` trainable (not embeddings or pooler)."""
     for name, param in encoder.named_parameters():
         param.requires_grad = name.startswith("encoder.")
     return encoder
-
-
-def linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_share: float):
-    """Learning rate rising linearly over the first ``warmup_share`` of ``total_steps``, then falling to 0."""
-    warmup = max(1, int(total_steps * warmup_share))
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
-    )
 
 
 def optimise(
@@ -106,13 +93,15 @@ def optimise(
     """Train ``model``'s trainable parameters for ``epochs`` over examples of the given ``lengths``.
 
     Each step takes a batch of example indices (:func:`batches_by_length`), minimises ``loss_of(indices)``
-    with AdamW (weight decay 0.01, gradients clipped to norm 1) under :func:`linear_schedule`, and shows the
-    running loss on a tqdm bar. Leaves the model in eval mode.
+    with AdamW (weight decay 0.01, gradients clipped to norm 1) under transformers'
+    ``get_linear_schedule_with_warmup`` (the rate rises from 0 over the first ``warmup_share`` of the steps,
+    then falls linearly to 0), and shows the running loss on a tqdm bar. Leaves the model in eval mode.
     """
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=learning_rate, weight_decay=0.01)
     total_steps = max(1, int(math.ceil(len(lengths) / batch_size) * epochs))
-    scheduler = linear_schedule(optimizer, total_steps, warmup_share)
+    warmup = max(1, int(total_steps * warmup_share))
+    scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total_steps)
     rng = random.Random(seed)
     model.train()
     step, running = 0, None
