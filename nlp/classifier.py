@@ -55,7 +55,12 @@ def describe_emoji(text: str) -> str:
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Average token vectors over the attention mask: ``(B, T, H), (B, T) -> (B, H)``."""
+    """Average token vectors over the attention mask: ``(B, T, H), (B, T) -> (B, H)``.
+
+    The same arithmetic as sentence-transformers' ``Pooling(mode="mean")`` (masked sum over a count clamped
+    at 1e-9; equal to the bit on MiniLM outputs), kept here because importing sentence-transformers costs
+    seconds in processes that load a classifier and otherwise never import it (``reviewpulse intent``).
+    """
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
 

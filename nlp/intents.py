@@ -320,6 +320,11 @@ def extract_entities(text: str, preparer: TextPreparer | None = None) -> list[En
 
     Offsets index ``text``. An order number is one after "order" / "purchase", or any run of six or more
     digits that is not already an invoice number. Returns mentions sorted by offset, without overlaps.
+
+    The patterns are character regexes rather than a spaCy ``EntityRuler``: a ruler labels whole token
+    spans, while the value here is a part of the match (the id after "order number:", the plan before
+    "account"), must not follow a ``#`` or a currency sign, and can cross token boundaries (spaCy splits
+    ``INV-2024-0042`` into three tokens).
     """
     found: list[EntityMention] = []
     taken: list[range] = []

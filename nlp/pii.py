@@ -18,6 +18,10 @@ phones (``5551234567``) and seven-digit local numbers (``555-1234``). A card tha
 number (``4111 1111 1111 1111 2024``) is read as one longer number and is not caught.
 
 Offsets are character offsets into the original ``str`` (end exclusive).
+
+Phones are matched by pattern, not by the ``phonenumbers`` library: with ``Leniency.VALID`` it rejects the
+fictional numbers people and tests write (``555-123-4567``, ``07700 900123``) and needs a region for
+national numbers; with ``Leniency.POSSIBLE`` it also reads prices, dates, years and order numbers as phones.
 """
 
 from __future__ import annotations
