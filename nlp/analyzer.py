@@ -201,6 +201,7 @@ class Analyzer:
             without the spaCy parse; None: the full analysis.
         threads: ONNX Runtime threads of a one-pass span model (0: one for the full analysis, whose stages
             share the cores; one per core for document sentiment only).
+        topics_version: registered topics version, or ``latest`` (the pinned default, else the newest).
 
     Raises:
         KeyError: a model or version is not registered (the message lists the known versions).
@@ -216,6 +217,7 @@ class Analyzer:
         runtime: str = "onnx-int8",
         only: str | None = None,
         threads: int = 0,
+        topics_version: str = "latest",
     ) -> None:
         if only not in ONLY:
             raise ValueError(f"only must be one of {ONLY}, got {only!r}")
@@ -226,7 +228,8 @@ class Analyzer:
             registry.path("sentiment", sentiment_version), runtime, threads, shared_cores=only is None
         )
         self.embeddings = PhraseEmbeddings.load(registry.path("embeddings"))
-        self.topic_model = TopicModel.load(registry.path("topics"))
+        topics = registry.get("topics", topics_version)  # read once: a pin while loading cannot split it
+        self.topic_model = TopicModel.load(registry.models_dir / topics.path)
         self.categorizer = AspectCategorizer(self.embeddings)
         self.identify_language = LanguageIdentifier()
         self.known_terms = {term for topic in self.topic_model.topics for term, _ in topic.terms}
@@ -237,9 +240,8 @@ class Analyzer:
         threadpool_limits(1, user_api="blas")
         self._entity_worker = ThreadPoolExecutor(1, thread_name_prefix="entities")
         self._sentiment_worker = ThreadPoolExecutor(1, thread_name_prefix="sentiment")
-        topics_version = registry.get("topics").version
         sentiment_version = f"sentiment-v{self.sentiment.config.model_version}"
-        self.model_version = sentiment_version if only else f"{sentiment_version}+topics-v{topics_version}"
+        self.model_version = sentiment_version if only else f"{sentiment_version}+topics-v{topics.version}"
 
     def analyze(
         self, texts: Sequence[object], redact_pii: bool | None = None

@@ -65,16 +65,22 @@ class AnalyzerPool:
         self._start()
 
     def _start(self) -> None:
-        self._executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+        executor = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
         try:
             # a worker busy loading takes no second task, so every worker loads its models now
-            versions = [self._executor.submit(_model_version, self.options) for _ in range(self.processes)]
+            versions = [executor.submit(_model_version, self.options) for _ in range(self.processes)]
             self.model_version = versions[0].result()
             for version in versions[1:]:
                 version.result()
         except BaseException:
-            self.close()
+            executor.shutdown(cancel_futures=True)
             raise
+        self._executor = executor
+
+    def _restart(self) -> None:
+        """New workers for dead ones; if they cannot start, the broken pool stays and the next call tries again."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._start()
 
     def analyze(
         self, texts: Sequence[object], redact_pii: bool | None = None, local: Analyzer | None = None
@@ -83,7 +89,7 @@ class AnalyzerPool:
 
         ``local``: an analyzer of the calling process (made with the same options) that analyses the first
         part in the calling thread while the workers analyse the rest, so ``processes`` workers and the caller
-        share the texts evenly.
+        share the texts evenly. A worker that died while the pool was idle is replaced before the call.
 
         Raises:
             concurrent.futures.process.BrokenProcessPool: a worker died during the call; the pool has started
@@ -93,14 +99,17 @@ class AnalyzerPool:
         size = -(-len(texts) // members)
         parts = [texts[k : k + size] for k in range(0, len(texts), size)] if texts else []
         own, parts = (parts[0], parts[1:]) if local is not None and parts else ([], parts)
-        futures = [self._executor.submit(_analyze, self.options, part, redact_pii) for part in parts]
+        try:
+            futures = [self._executor.submit(_analyze, self.options, part, redact_pii) for part in parts]
+        except BrokenProcessPool:  # nothing of this call was running yet
+            self._restart()
+            futures = [self._executor.submit(_analyze, self.options, part, redact_pii) for part in parts]
         results = local.analyze(own, redact_pii) if local is not None and own else []
         try:
             return results + [result for future in futures for result in future.result()]
         except BrokenProcessPool:
-            # a worker died (killed, out of memory): this call fails, the next one gets fresh workers
-            self.close()
-            self._start()
+            # a worker died (killed, out of memory) during the call: it fails, the next one gets new workers
+            self._restart()
             raise
 
     def close(self) -> None:

@@ -122,7 +122,7 @@ def models_copy(folder: Path) -> Path:
 
 def make_client(tmp_path, analyzer, **overrides) -> TestClient:
     settings = Settings(data_dir=tmp_path, **overrides)
-    app = create_app(settings, AnalysisService(factory=lambda version: analyzer))
+    app = create_app(settings, AnalysisService(factory=lambda version, topics: analyzer))
     return TestClient(app, raise_server_exceptions=False)
 
 

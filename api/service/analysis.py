@@ -4,6 +4,9 @@ worker processes beside it when the service is given more than one analysis proc
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +17,10 @@ from nlp.analyzer import Analyzer
 from nlp.analyzer_pool import AnalyzerPool
 from nlp.paths import MODELS_DIR
 from nlp.registry import Registry
+
+log = logging.getLogger("reviewpulse.api")
+#: Seconds before a version that failed to load is tried again (requests meanwhile get the one that works).
+RETRY_SECONDS = 60.0
 
 
 class UnknownModelVersionError(KeyError):
@@ -43,12 +50,15 @@ class AnalysisService:
 
     A topics version registered or pinned while the service runs (``reviewpulse train topics --from-store``
     re-tags the stored reviews) is picked up by the next request: the analyzers are made again under it, so
-    new reviews get the same topics as the stored ones, and the old ones finish what was queued for them.
+    new reviews get the same topics as the stored ones, and the old ones finish what was queued for them. A
+    topics version that fails to load is logged and tried again after :data:`RETRY_SECONDS`; meanwhile the
+    analyzers already loaded keep serving.
 
     Args:
         models_dir: folder holding ``registry.json``.
-        factory: makes the in-process analyzer of a version (default: :class:`nlp.analyzer.Analyzer`, closed
-            when replaced; analyzers from a given factory are left to their owner).
+        factory: ``factory(sentiment version, topics version)`` makes the in-process analyzer (default:
+            :class:`nlp.analyzer.Analyzer`, closed when replaced; analyzers from a given factory are left to
+            their owner).
         processes: analysis processes per version, this one included: with more than one, each micro-batch
             is split evenly between this process's analyzer and ``processes - 1`` workers of an
             :class:`nlp.analyzer_pool.AnalyzerPool` (each holds its own copy of the models), so concurrent
@@ -58,17 +68,21 @@ class AnalysisService:
     def __init__(
         self,
         models_dir: Path = MODELS_DIR,
-        factory: Callable[[str], Analyzer] | None = None,
+        factory: Callable[[str, str], Analyzer] | None = None,
         processes: int = 1,
     ) -> None:
         self.registry = Registry(models_dir)
         self.models_dir = models_dir
         self.owns_analyzers = factory is None
-        self.factory = factory or (lambda version: Analyzer(models_dir, sentiment_version=version))
+        self.factory = factory or (
+            lambda version, topics: Analyzer(models_dir, sentiment_version=version, topics_version=topics)
+        )
         self.processes = processes
         self.served: dict[str, _Served] = {}
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one per sentiment version
+        self._failed: dict[tuple[str, str], float] = {}  # (version, topics version) -> when to try again
         self._retiring: set[asyncio.Task] = set()  # held: the event loop keeps only weak references to tasks
-        self._lock = asyncio.Lock()
+        self._closed = False
 
     @property
     def known_versions(self) -> list[str]:
@@ -86,10 +100,12 @@ class AnalysisService:
         await self._served(self.resolve("latest"))
 
     async def stop(self) -> None:
+        """Finish what is queued, then close every analyzer and worker pool; later requests are refused."""
+        self._closed = True
+        for version in list(self.served):
+            async with self._locks[version]:
+                await self._retire(self.served.pop(version))
         await asyncio.gather(*self._retiring)
-        for served in self.served.values():
-            await self._retire(served)
-        self.served.clear()
 
     @property
     def ready(self) -> bool:
@@ -106,29 +122,52 @@ class AnalysisService:
 
     async def _served(self, version: str) -> _Served:
         topics_version = self.registry.get("topics").version
-        async with self._lock:
+        async with self._locks[version]:
+            if self._closed:
+                raise RuntimeError("the analysis service is stopping")
             current = self.served.get(version)
-            if current is None or current.topics_version != topics_version:
+            if current is not None and (
+                current.topics_version == topics_version
+                or time.monotonic() < self._failed.get((version, topics_version), 0.0)
+            ):
+                return current
+            try:
                 self.served[version] = await self._serve(version, topics_version)
-                if current is not None:
-                    # requests that hold the old batcher have queued on it already (no await in between)
-                    task = asyncio.get_running_loop().create_task(self._retire(current))
-                    self._retiring.add(task)
-                    task.add_done_callback(self._retiring.discard)
+            except Exception:
+                if current is None:
+                    raise
+                # a new topics version that does not load: keep serving the old one, try again later
+                log.exception(
+                    "sentiment v%s under topics v%s failed to load; still serving topics v%s",
+                    *(version, topics_version, current.topics_version),
+                )
+                self._failed[(version, topics_version)] = time.monotonic() + RETRY_SECONDS
+                return current
+            if current is not None:
+                # requests that hold the old batcher have queued on it already (no await in between)
+                task = asyncio.get_running_loop().create_task(self._retire(current))
+                self._retiring.add(task)
+                task.add_done_callback(self._retiring.discard)
             return self.served[version]
 
     async def _serve(self, version: str, topics_version: str) -> _Served:
-        analyzer = await asyncio.to_thread(self.factory, version)
+        analyzer = await asyncio.to_thread(self.factory, version, topics_version)
         pool = None
         if self.processes > 1:
-            # threads=0: the Analyzer's own default, as for the analyzer of this process
-            pool = await asyncio.to_thread(
-                AnalyzerPool,
-                self.processes - 1,
-                models_dir=self.models_dir,
-                sentiment_version=version,
-                threads=0,
-            )
+            try:
+                # threads=0: the Analyzer's own default, as for the analyzer of this process
+                pool = await asyncio.to_thread(
+                    AnalyzerPool,
+                    self.processes - 1,
+                    models_dir=self.models_dir,
+                    sentiment_version=version,
+                    topics_version=topics_version,
+                    threads=0,
+                )
+            except BaseException:
+                if self.owns_analyzers:
+                    analyzer.close()
+                raise
             batcher = MicroBatcher(lambda texts, redact: pool.analyze(texts, redact, local=analyzer))
         else:
             batcher = MicroBatcher(lambda texts, redact: analyzer.analyze(texts, redact_pii=redact))
@@ -137,10 +176,11 @@ class AnalysisService:
 
     async def _retire(self, served: _Served) -> None:
         await served.batcher.stop()  # after what was queued
+        # off the event loop: shutting worker processes down takes seconds
         if served.pool is not None:
-            served.pool.close()
+            await asyncio.to_thread(served.pool.close)
         if self.owns_analyzers:
-            served.analyzer.close()
+            await asyncio.to_thread(served.analyzer.close)
 
     async def analyze(
         self, texts: Sequence[object], redact_pii: bool = False, version: str = "latest"

@@ -150,7 +150,7 @@ def _serving(app) -> Iterator[int]:
 def test_after_a_500_the_keep_alive_connection_still_works(tmp_path, analyzer):
     """A client reusing its connection after a 500 gets its next answer (the server must not reset the
     connection it kept alive, or must say ``Connection: close``)."""
-    app = create_app(Settings(data_dir=tmp_path), AnalysisService(factory=lambda version: analyzer))
+    app = create_app(Settings(data_dir=tmp_path), AnalysisService(factory=lambda version, topics: analyzer))
 
     @app.get("/boom")
     def boom() -> None:
