@@ -90,10 +90,30 @@ DEFAULT_THRESHOLD = 0.65
 #: Terms whose category :meth:`AspectCategorizer.word_category` remembers (least recently used go first).
 CACHED_TERMS = 50_000
 
-#: Words of an opinion term that say nothing about its category (negation, intensifiers, function words).
+#: Words of an opinion term that say nothing about its category (negation, intensifiers, function words),
+#: except as its last word, the head of an adjective phrase ("pretty boxy" reads "boxy", "very pretty" "pretty").
 _OPINION_FILLERS = _words(
     "not no never so very too really super quite a bit little way much more less than just pretty is was are"
 )
+
+
+def _plural(noun: str) -> str:
+    """The regular English plural of a singular noun: ``tassel`` -> ``tassels``, ``dress`` -> ``dresses``,
+    ``body`` -> ``bodies``."""
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    if len(noun) > 1 and noun[-1] == "y" and noun[-2] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def _adjective_of(noun: str) -> str | None:
+    """The adjective an English quality noun is made from by the suffix -ness, or None: ``itchiness`` ->
+    ``itchy``, ``softness`` -> ``soft``, ``tightness`` -> ``tight`` (y becomes i before -ness)."""
+    if not noun.endswith("ness") or len(noun) < 7:
+        return None
+    stem = noun[: -len("ness")]
+    return stem[:-1] + "y" if stem.endswith("i") else stem
 
 
 class AspectCategorizer:
@@ -144,13 +164,19 @@ class AspectCategorizer:
     )
     def word_category(self, text: str) -> tuple[str | None, float]:
         """``(category, similarity)`` of a word or phrase: ``(seed's category, 1.0)`` for a seed (its
-        vocabulary key, e.g. ``"true to size"`` -> ``true_to_size``), else that of the nearest seed with
+        vocabulary key, e.g. ``"true to size"`` -> ``true_to_size``); for a quality noun in -ness, its
+        adjective's when that has one (``itchiness`` -> ``itchy``: comfort); else that of the nearest seed with
         their cosine similarity, or ``(None, similarity)`` below the threshold or ``(None, 0.0)`` with no
-        vector. Remembered for the last :data:`CACHED_TERMS` terms."""
+        vector. A lemma the vocabulary lacks is looked up by its plural (the vectors were trained on surface
+        words: ``tassel`` -> ``tassels``). Remembered for the last :data:`CACHED_TERMS` terms."""
         key = self.embeddings.term_key(text)
         if key in self.seed_of:
             return self.seed_of[key], 1.0
+        if (adjective := _adjective_of(key)) and (found := self.word_category(adjective))[0] is not None:
+            return found  # "itchiness" is judged as what is "itchy"
         vector = self.embeddings.vector(text)
+        if vector is None and key.isalpha():
+            vector = self.embeddings.vector(_plural(key))
         if vector is None:
             return None, 0.0
         sims = self._seed_matrix @ vector.astype(np.float32)
@@ -169,28 +195,35 @@ class AspectCategorizer:
             category, _ = self.word_category(words[-1])
         return category
 
-    def opinion_category(self, opinions: Sequence[str]) -> str | None:
+    def opinion_category(self, opinions: Sequence[str], prefer: str | None = None) -> str | None:
         """The category the opinion terms' words name most surely (highest similarity; seeds first), or
-        None. Negations and intensifiers (:data:`_OPINION_FILLERS`) are skipped: ``"not soft enough"`` is
-        read from ``soft`` and ``enough``; whole phrases the embeddings know count (``runs small``)."""
+        None. Negations and intensifiers (:data:`_OPINION_FILLERS`) are skipped but as the last word:
+        ``"not soft enough"`` is read from ``soft`` and ``enough``, ``"very pretty"`` from ``pretty``; whole
+        phrases the embeddings know count (``runs small``). A tie goes to ``prefer`` when it is among the tied
+        categories, else to the first word in text order."""
         best: tuple[float, str] | None = None
         for opinion in opinions:
-            tokens = [t for t in tokenize(opinion) if t not in _OPINION_FILLERS]
+            words = tokenize(opinion)
+            tokens = [t for k, t in enumerate(words) if t not in _OPINION_FILLERS or k == len(words) - 1]
             # in text order, not a set's (whose order varies between processes): a tie goes to the first word
             for word in dict.fromkeys([*tokens, *self.embeddings.phrase(tokens)]):
                 category, similarity = self.word_category(word)
-                if category is not None and (best is None or similarity > best[0]):
+                if category is not None and (
+                    best is None or similarity > best[0] or (similarity == best[0] and category == prefer)
+                ):
                     best = (similarity, category)
         return None if best is None else best[1]
 
     def category(self, term: str, opinions: Sequence[str] = ()) -> str:
         """The aspect category of ``term`` with its opinion terms: the term's own when it names an attribute
         (anything but :data:`PRODUCT_CATEGORIES`); for the product or a part of it, the opinions' category
-        when it is more specific; else the term's, else :data:`GENERAL`."""
+        when it is more specific, and the term's own when an opinion names it as surely as another category
+        ("gray floral print, very pretty": ``gray`` and ``pretty`` are both seeds, the print stays style/look);
+        else the term's, else :data:`GENERAL`."""
         own = self.term_category(term)
         if own is not None and own not in PRODUCT_CATEGORIES:
             return own
-        judged = self.opinion_category(opinions)
+        judged = self.opinion_category(opinions, prefer=own)
         if judged is not None and judged != GENERAL:
             return judged
         return own or GENERAL

@@ -62,6 +62,35 @@ def test_a_product_or_part_takes_the_category_its_opinion_names(categorizer: Asp
     assert categorizer.category("fabric", ["too long"]) == "fabric/material"
 
 
+def test_a_noun_in_ness_takes_its_adjectives_category(categorizer: AspectCategorizer) -> None:
+    # "itchiness" alone is nearest "durability" (below the threshold); what is judged is what "itchy" names
+    assert "itchiness" not in categorizer.seed_of
+    assert categorizer.word_category("itchiness") == ("comfort", 1.0)
+    assert categorizer.category("itchiness", ["slight"]) == "comfort"
+    assert categorizer.category("softness") == "fabric/material"
+    assert categorizer.category("tightness") == "fit/size"
+
+
+def test_a_lemma_the_vocabulary_lacks_is_read_by_its_plural(categorizer: AspectCategorizer) -> None:
+    # aspect terms are lemmas; the vectors know only the surface form reviews use
+    assert "tassel" not in categorizer.embeddings.vectors and "tassels" in categorizer.embeddings.vectors
+    assert categorizer.word_category("tassel") == categorizer.word_category("tassels")
+    assert categorizer.category("tassel", ["not sure"]) == "style/look"
+
+
+def test_a_tie_between_opinions_goes_to_the_terms_own_category(categorizer: AspectCategorizer) -> None:
+    # "the gray floral print is very pretty": gray (colour) and pretty (style/look) are both seeds
+    assert categorizer.category("print", ["gray", "floral", "very pretty"]) == "style/look"
+    # with no tie the opinion still decides for a part, and for the product a tie goes to the first word
+    assert categorizer.category("print", ["faded"]) == "colour"
+    assert categorizer.category("dress", ["gray", "very pretty"]) == "colour"
+
+
+def test_an_intensifier_is_read_only_as_the_last_word_of_an_opinion(categorizer: AspectCategorizer) -> None:
+    assert categorizer.opinion_category(["very pretty"]) == "style/look"  # "pretty", the adjective
+    assert categorizer.opinion_category(["pretty boxy"]) == "fit/size"  # "pretty", the intensifier
+
+
 def test_unknown_words_fall_back_to_general(categorizer: AspectCategorizer) -> None:
     assert categorizer.word_category("qwzxv") == (None, 0.0)
     assert categorizer.category("qwzxv", ["zzzq"]) == GENERAL
