@@ -1,6 +1,6 @@
 """Answers to customer questions: knowledge-base templates per intent, and product questions from reviews.
 
-The knowledge base is one YAML file the shop edits (default ``api/knowledge_base.yml``; see that file for the
+The knowledge base is one YAML file the shop edits (default ``api/service/knowledge_base.yml``; see that file for the
 format). A template's ``{{placeholders}}`` are filled from the shop's own facts, the request context and the
 entities found in the question; an intent lists templates from most to least specific and the first whose
 placeholders can all be filled is used, so an answer never shows a raw ``{{placeholder}}``.

@@ -6,6 +6,8 @@ Paths are relative to the models folder, so the registry travels with it (git, D
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -25,6 +27,10 @@ class ModelEntry:
     path: str
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     metrics: dict = field(default_factory=dict)
+
+
+#: Files modified this recently are never cached: 2 s covers the coarsest timestamps (FAT; NFS, older kernels).
+_RACY_NS = 2_000_000_000
 
 
 @lru_cache(maxsize=8)
@@ -47,7 +53,17 @@ class Registry:
             stat = self.file.stat()
         except FileNotFoundError:
             return {"models": []}
+        if time.time_ns() - stat.st_mtime_ns < _RACY_NS:
+            # written within a timestamp tick of now: another write of the same size could follow unseen (as
+            # git treats a "racily clean" index entry), so read the file itself
+            return json.loads(self.file.read_text())
         return _parsed(self.file, stat.st_mtime_ns, stat.st_size)
+
+    def _write(self, payload: dict) -> None:
+        # whole or not at all: a reader (the service resolves "latest" on every request) never sees half a file
+        temporary = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(payload, indent=2) + "\n")
+        os.replace(temporary, self.file)
 
     def entries(self) -> list[ModelEntry]:
         return [ModelEntry(**{**e, "metrics": dict(e.get("metrics", {}))}) for e in self._payload()["models"]]
@@ -84,7 +100,7 @@ class Registry:
         kept = [e for e in self.entries() if (e.name, e.version) != (entry.name, entry.version)]
         self.models_dir.mkdir(parents=True, exist_ok=True)
         payload = {**self._payload(), "models": [asdict(e) for e in [*kept, entry]]}
-        self.file.write_text(json.dumps(payload, indent=2) + "\n")
+        self._write(payload)
 
     def pin(self, name: str, version: str | None) -> None:
         """Make ``version`` what ``latest`` means for ``name`` (None: the last registered again).
@@ -98,4 +114,4 @@ class Registry:
         else:
             self.get(name, version)
             defaults[name] = version
-        self.file.write_text(json.dumps({**self._payload(), "defaults": defaults}, indent=2) + "\n")
+        self._write({**self._payload(), "defaults": defaults})

@@ -25,6 +25,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from api.cli.console import fail
+from api.db.records import ReviewFields, clean
 
 db_app = typer.Typer(help="The review store's database (migrations).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for the service (X-API-Key header).", no_args_is_help=True)
@@ -300,13 +301,6 @@ def _total_rows(path: str) -> int | None:
     return int(pq.ParquetFile(path).metadata.num_rows)
 
 
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
 @contextlib.contextmanager
 def _load_errors() -> Iterator[None]:
     from nlp.scoring import MissingColumnError, UnsupportedFormatError
@@ -497,6 +491,10 @@ def load_reviews(
     """
     from tqdm.auto import tqdm
 
+    try:
+        ReviewFields.check("source", source)
+    except ValueError as exc:
+        raise fail(f"--source {source!r}: {exc}") from None
     optional = {
         "title": title_col,
         "rating": rating_col,
@@ -627,14 +625,12 @@ def _review_problem(item: dict[str, Any]) -> tuple[str, str] | None:
     None. A missing or empty text is left to the analyzer, whose ``AnalysisError`` says what is wrong with it."""
     from pydantic import ValidationError
 
-    from api.db.records import ReviewFields
-
-    item["product_id"] = _text(item.get("product_id"))
+    item["product_id"] = clean(item.get("product_id"))
     if item["product_id"] is None:
         return "missing_product", "no product id in this row"
     for key in ("title", "author_id", "external_id"):
         if key in item:
-            item[key] = _text(item[key])
+            item[key] = clean(item[key])
     if "rating" in item:
         rating = _rating(item["rating"])
         if rating == -1:
@@ -666,7 +662,7 @@ _BAD_DATE = datetime.min.replace(tzinfo=UTC)
 
 def _rating(value: Any) -> int | None:
     """The rating as an int 1-5, None when absent, -1 when invalid."""
-    if _text(value) is None:
+    if clean(value) is None:
         return None
     try:
         number = float(str(value).strip())
@@ -679,7 +675,7 @@ def _moment(value: Any) -> datetime | None:
     """The timestamp as an aware datetime (naive means UTC), None when absent, ``_BAD_DATE`` when invalid."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    text = _text(value)
+    text = clean(value)
     if text is None:
         return None
     try:

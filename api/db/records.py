@@ -6,9 +6,17 @@ and :func:`api.store.add_reviews`.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, StrictInt, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 #: Reviews dated earlier than this are rejected as implausible (e-commerce reviews start in the mid-1990s).
 EARLIEST_REVIEW = datetime(1995, 1, 1, tzinfo=UTC)
@@ -23,6 +31,14 @@ def _encodable(value: str) -> str:
     except UnicodeEncodeError as exc:
         raise ValueError("text contains invalid Unicode (a lone surrogate)") from exc
     return value
+
+
+def clean(value: Any) -> str | None:
+    """A stripped string, or None for missing / blank / NaN values."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 #: A string that can be stored or searched for: valid Unicode, no NUL (bodies, query and path values).
@@ -51,6 +67,19 @@ class ReviewFields(BaseModel):
         None, max_length=256, description="With source, makes ingest idempotent."
     )
 
+    @classmethod
+    def check(cls, field: str, value: object) -> None:
+        """Check one field's value alone (e.g. a command-line option that every row takes).
+
+        Raises:
+            ValueError: the message of the field's first broken rule.
+        """
+        info = cls.model_fields[field]
+        try:
+            TypeAdapter(Annotated[info.annotation, *info.metadata]).validate_python(value)
+        except ValidationError as exc:
+            raise ValueError(exc.errors()[0]["msg"]) from None
+
     @field_validator("created_at")
     @classmethod
     def _plausible_date(cls, value: datetime | None) -> datetime | None:
@@ -58,5 +87,5 @@ class ReviewFields(BaseModel):
             return value
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         if not EARLIEST_REVIEW <= aware <= datetime.now(UTC) + timedelta(days=1):
-            raise ValueError(f"must be between {EARLIEST_REVIEW.date()} and today")
+            raise ValueError(f"{value.isoformat()} is not between {EARLIEST_REVIEW.date()} and tomorrow")
         return value

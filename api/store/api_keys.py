@@ -10,8 +10,8 @@ from api.db.base import utcnow
 from api.db.models import (
     ApiKey,
 )
+from api.db.records import clean
 from api.db.session import begin_write
-from api.store.values import clean
 
 
 def create_api_key(session: Session, role: str, name: str | None = None) -> str:

@@ -16,8 +16,9 @@ from api.db.models import (
     Review,
     ReviewAspect,
 )
+from api.db.records import clean
 from api.db.session import begin_write
-from api.store.values import UPSERT_CHUNK, clean
+from api.store.values import UPSERT_CHUNK
 
 
 def add_interactions(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:

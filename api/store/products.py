@@ -15,8 +15,9 @@ from api.db.base import utcnow
 from api.db.models import (
     Product,
 )
+from api.db.records import clean
 from api.db.session import begin_write
-from api.store.values import UPSERT_CHUNK, clean
+from api.store.values import UPSERT_CHUNK
 
 _PRODUCT_FIELDS = ("name", "category", "description", "price")
 

@@ -21,10 +21,10 @@ from api.db.models import (
     ReviewAspect,
     ReviewTopic,
 )
-from api.db.records import ReviewFields
+from api.db.records import ReviewFields, clean
 from api.db.session import begin_write
 from api.store.products import UnknownProductError, missing_products
-from api.store.values import UPSERT_CHUNK, clean
+from api.store.values import UPSERT_CHUNK
 from nlp.aspects import clause_at
 from nlp.reports import AspectRecord, ReviewRecord
 

@@ -332,6 +332,14 @@ def test_load_reviews_refuses_what_the_api_refuses(tmp_path, data_dir, open_sess
             assert response.status_code == 422 and response.json()["errors"][0]["field"].endswith(field)
 
 
+@pytest.mark.parametrize("source", ["", "x" * 65])
+def test_load_reviews_checks_its_source_before_reading(tmp_path, data_dir, source):
+    path = _write_csv(tmp_path / "r.csv", [{"product_id": "coat", "text": "Warm."}])
+    result = runner.invoke(app, ["load", "reviews", str(path), "--source", source, "--quiet"])
+    assert result.exit_code == 2 and "--source" in result.output and "character" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_load_reviews_leaves_the_store_writable_while_it_analyses(tmp_path, data_dir, monkeypatch):
     """The loader holds no transaction while models load and chunks are analysed: the service can write
     (and read) meanwhile, and each chunk is written in a short transaction of its own."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,18 @@ def test_entries_do_not_share_state_between_reads(registry: Registry) -> None:
     registry.register(_entry("x", "1", macro_f1=0.7))
     registry.get("x").metrics["macro_f1"] = 0.0
     assert registry.get("x").metrics == {"macro_f1": 0.7}
+
+
+def test_a_rewrite_of_the_same_size_within_one_timestamp_tick_is_seen(tmp_path: Path) -> None:
+    """On a file system with coarse timestamps (FAT, NFS, older kernels) a second pin can leave the file with
+    the same modification time and size as the first: the reader must still see it."""
+    reader, writer = Registry(tmp_path), Registry(tmp_path)
+    for version in ("1", "2", "3"):
+        writer.register(_entry("x", version))
+    writer.pin("x", "2")
+    assert reader.get("x").version == "2"
+    stat = (tmp_path / REGISTRY_FILE).stat()
+    writer.pin("x", "3")
+    os.utime(tmp_path / REGISTRY_FILE, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same tick
+    assert (tmp_path / REGISTRY_FILE).stat().st_size == stat.st_size
+    assert reader.get("x").version == "3"
