@@ -1,10 +1,10 @@
-"""``AnalyzerPool``: the :class:`nlp.analyzer.Analyzer` in several worker processes, for batch scoring and for
-the service's micro-batches.
+"""``AnalyzerPool``: the :class:`nlp.analyzer.Analyzer` in several worker processes, for batch scoring and as
+one of the service's analyzers.
 
 One process does not fill two cores with the full analysis: its three stages (parse, entities, sentiment) hold
 Python's GIL for much of their work, so they overlap only partly. Worker processes each hold their own GIL and
-their own copy of the models; each call's texts are cut into one contiguous part per worker (and one for the
-caller's own analyzer, if it lends one), analysed at once, and the results come back in input order.
+their own copy of the models; each call's texts are cut into one contiguous part per worker, analysed at once,
+and the results come back in input order.
 """
 
 from __future__ import annotations
@@ -83,30 +83,24 @@ class AnalyzerPool:
         self._start()
 
     def analyze(
-        self, texts: Sequence[object], redact_pii: bool | None = None, local: Analyzer | None = None
+        self, texts: Sequence[object], redact_pii: bool | None = None
     ) -> list[ReviewAnalysis | DocumentSentiment | AnalysisError]:
-        """One result per text, in order (see :meth:`nlp.analyzer.Analyzer.analyze`).
-
-        ``local``: an analyzer of the calling process (made with the same options) that analyses the first
-        part in the calling thread while the workers analyse the rest, so ``processes`` workers and the caller
-        share the texts evenly. A worker that died while the pool was idle is replaced before the call.
+        """One result per text, in order (see :meth:`nlp.analyzer.Analyzer.analyze`). A worker that died
+        while the pool was idle is replaced before the call.
 
         Raises:
             concurrent.futures.process.BrokenProcessPool: a worker died during the call; the pool has started
                 new workers (loading their models) before raising, so the next call can succeed.
         """
-        members = self.processes + (local is not None)
-        size = -(-len(texts) // members)
+        size = -(-len(texts) // self.processes)
         parts = [texts[k : k + size] for k in range(0, len(texts), size)] if texts else []
-        own, parts = (parts[0], parts[1:]) if local is not None and parts else ([], parts)
         try:
             futures = [self._executor.submit(_analyze, self.options, part, redact_pii) for part in parts]
         except BrokenProcessPool:  # nothing of this call was running yet
             self._restart()
             futures = [self._executor.submit(_analyze, self.options, part, redact_pii) for part in parts]
-        results = local.analyze(own, redact_pii) if local is not None and own else []
         try:
-            return results + [result for future in futures for result in future.result()]
+            return [result for future in futures for result in future.result()]
         except BrokenProcessPool:
             # a worker died (killed, out of memory) during the call: it fails, the next one gets new workers
             self._restart()

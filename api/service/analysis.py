@@ -9,6 +9,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,10 @@ class UnknownModelVersionError(KeyError):
 
     def __str__(self) -> str:
         return f"unknown model_version {self.version!r}; registered versions: latest, {', '.join(self.known)}"
+
+
+def _analyze(analyzer: Analyzer, texts: Sequence[object], redact_pii: bool) -> list[Any]:
+    return analyzer.analyze(texts, redact_pii)
 
 
 @dataclass
@@ -59,10 +64,10 @@ class AnalysisService:
         factory: ``factory(sentiment version, topics version)`` makes the in-process analyzer (default:
             :class:`nlp.analyzer.Analyzer`, closed when replaced; analyzers from a given factory are left to
             their owner).
-        processes: analysis processes per version, this one included: with more than one, each micro-batch
-            is split evenly between this process's analyzer and ``processes - 1`` workers of an
-            :class:`nlp.analyzer_pool.AnalyzerPool` (each holds its own copy of the models), so concurrent
-            requests use more than the 1.2 cores one process's analysis fills.
+        processes: analysis processes per version, this one included: with more than one, the micro-batches
+            go to whichever is free, this process's analyzer or an :class:`nlp.analyzer_pool.AnalyzerPool` of
+            ``processes - 1`` workers (each holds its own copy of the models), so concurrent requests use more
+            than the 1.2 cores one process's analysis fills.
     """
 
     def __init__(
@@ -168,9 +173,8 @@ class AnalysisService:
                 if self.owns_analyzers:
                     analyzer.close()
                 raise
-            batcher = MicroBatcher(lambda texts, redact: pool.analyze(texts, redact, local=analyzer))
-        else:
-            batcher = MicroBatcher(lambda texts, redact: analyzer.analyze(texts, redact_pii=redact))
+        own = partial(_analyze, analyzer)
+        batcher = MicroBatcher([own, pool.analyze] if pool is not None else [own])
         batcher.start()
         return _Served(topics_version, analyzer, batcher, pool)
 

@@ -1,4 +1,4 @@
-"""``nlp.analyzer_pool.AnalyzerPool`` with the caller's own analyzer as one member, as the service runs it."""
+"""``nlp.analyzer_pool.AnalyzerPool`` of one worker, as the service runs it beside its own analyzer."""
 
 from __future__ import annotations
 
@@ -32,9 +32,9 @@ def pool():
 
 
 @pytest.mark.parametrize("redact_pii", [False, True])
-def test_the_caller_and_a_worker_give_the_records_of_one_analyzer(pool, analyzer, redact_pii):
+def test_a_worker_gives_the_records_of_an_analyzer_in_this_process(pool, analyzer, redact_pii):
     expected = analyzer.analyze(TEXTS, redact_pii)
-    assert pool.analyze(TEXTS, redact_pii, local=analyzer) == expected
+    assert pool.analyze(TEXTS, redact_pii) == expected
     assert isinstance(expected[1], AnalysisError) and isinstance(expected[4], AnalysisError)
     assert ("+44 20 7946 0958" in expected[2].text) is not redact_pii
 
@@ -48,7 +48,7 @@ def _kill_the_worker() -> int:
 def test_a_worker_that_died_while_idle_is_replaced_before_the_next_call(pool, analyzer):
     dead = _kill_the_worker()
     time.sleep(3)  # the executor notices the death and marks itself broken
-    assert pool.analyze(TEXTS, local=analyzer) == analyzer.analyze(TEXTS)
+    assert pool.analyze(TEXTS) == analyzer.analyze(TEXTS)
     assert [child.pid for child in multiprocessing.active_children()] != [dead]
 
 
@@ -57,4 +57,4 @@ def test_a_worker_that_dies_during_a_call_fails_that_call_only(pool, analyzer):
     threading.Timer(0.5, _kill_the_worker).start()
     with pytest.raises(BrokenProcessPool):
         pool.analyze(texts)
-    assert pool.analyze(TEXTS, local=analyzer) == analyzer.analyze(TEXTS)
+    assert pool.analyze(TEXTS) == analyzer.analyze(TEXTS)
