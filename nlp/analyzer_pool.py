@@ -1,5 +1,4 @@
-"""``AnalyzerPool``: the :class:`nlp.analyzer.Analyzer` in several worker processes, for batch scoring and as
-one of the service's analyzers.
+"""``AnalyzerPool``: the :class:`nlp.analyzer.Analyzer` in several worker processes, for batch scoring.
 
 One process does not fill two cores with the full analysis: its three stages (parse, entities, sentiment) hold
 Python's GIL for much of their work, so they overlap only partly. Worker processes each hold their own GIL and

@@ -1023,24 +1023,12 @@ def serve(
         1,
         "--workers",
         min=1,
-        help="Web processes, each with its own copy of the models: one peaked at 0.96 GB once started and 1.05 "
-        "GB after analysing batches of 40 reviews with the default model (v6); 2.9 GB with v5 (?model_version=5). "
-        "Each batches only the requests it receives: for concurrent analyses prefer --analysis-processes.",
-    ),
-    analysis_processes: int | None = typer.Option(
-        None,
-        "--analysis-processes",
-        min=1,
-        help="Processes that share each micro-batch of analyses, the web process included (default 1, or "
-        "REVIEWPULSE_ANALYSIS_PROCESSES); each further one holds its own copy of the models. 2 on a 2-core "
-        "machine answers concurrent POST /v1/analyze requests sooner (make bench).",
+        help="Processes, each with its own copy of the models: one peaked at 0.96 GB once started and 1.05 GB "
+        "after analysing batches of 40 reviews with the default model (v6); 2.9 GB with v5 (?model_version=5).",
     ),
 ) -> None:
     """Start the HTTP API (settings from REVIEWPULSE_* variables; see README)."""
     import uvicorn
-
-    if analysis_processes is not None:
-        os.environ["REVIEWPULSE_ANALYSIS_PROCESSES"] = str(analysis_processes)  # read by every web process
 
     uvicorn.run(
         "api.service.app:create_app", factory=True, host=host, port=port, workers=workers, proxy_headers=True

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -30,9 +30,6 @@ class Settings(BaseSettings):
         metrics_enabled: serve ``GET /metrics`` (Prometheus).
         analyze_max_documents: documents per ``POST /v1/analyze`` request.
         analyze_max_chars: characters per document.
-        analysis_processes: processes that analyse each micro-batch of ``/v1/analyze`` and ingested reviews,
-            the server's own included (see :class:`api.service.analysis.AnalysisService`); each further one holds its
-            own copy of the models (about 0.8 GB with the default model).
         knowledge_base: the shop's answers file for ``POST /v1/answer`` (default: the shipped example).
         rasa_url: the Rasa server the chat widget of the demo shop (``/demo``) talks to.
         demo_enabled: serve the demo shop at ``/demo`` (its pages show catalogue entries without a key).
@@ -48,7 +45,6 @@ class Settings(BaseSettings):
     metrics_enabled: bool = True
     analyze_max_documents: int = 100
     analyze_max_chars: int = 20_000
-    analysis_processes: int = Field(1, ge=1)
     knowledge_base: Path | None = None
     rasa_url: str = "http://localhost:5005"
     demo_enabled: bool = True

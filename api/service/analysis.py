@@ -1,5 +1,4 @@
-"""The service's access to the NLP pipeline: one micro-batched Analyzer per registered model version, with
-worker processes beside it when the service is given more than one analysis process."""
+"""The service's access to the NLP pipeline: one micro-batched Analyzer per registered model version."""
 
 from __future__ import annotations
 
@@ -9,13 +8,11 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from api.service.batching import MicroBatcher
 from nlp.analyzer import Analyzer
-from nlp.analyzer_pool import AnalyzerPool
 from nlp.paths import MODELS_DIR
 from nlp.registry import Registry
 
@@ -35,19 +32,14 @@ class UnknownModelVersionError(KeyError):
         return f"unknown model_version {self.version!r}; registered versions: latest, {', '.join(self.known)}"
 
 
-def _analyze(analyzer: Analyzer, texts: Sequence[object], redact_pii: bool) -> list[Any]:
-    return analyzer.analyze(texts, redact_pii)
-
-
 @dataclass
 class _Served:
-    """What serves one sentiment version: its analyzer (made under topics ``topics_version``), the batcher in
-    front of it and, with several analysis processes, the pool of workers it shares batches with."""
+    """What serves one sentiment version: its analyzer (made under topics ``topics_version``) and the batcher
+    in front of it."""
 
     topics_version: str
     analyzer: Analyzer
     batcher: MicroBatcher
-    pool: AnalyzerPool | None
 
 
 class AnalysisService:
@@ -64,17 +56,12 @@ class AnalysisService:
         factory: ``factory(sentiment version, topics version)`` makes the in-process analyzer (default:
             :class:`nlp.analyzer.Analyzer`, closed when replaced; analyzers from a given factory are left to
             their owner).
-        processes: analysis processes per version, this one included: with more than one, the micro-batches
-            go to whichever is free, this process's analyzer or an :class:`nlp.analyzer_pool.AnalyzerPool` of
-            ``processes - 1`` workers (each holds its own copy of the models), so concurrent requests use more
-            than the 1.2 cores one process's analysis fills.
     """
 
     def __init__(
         self,
         models_dir: Path = MODELS_DIR,
         factory: Callable[[str, str], Analyzer] | None = None,
-        processes: int = 1,
     ) -> None:
         self.registry = Registry(models_dir)
         self.models_dir = models_dir
@@ -82,7 +69,6 @@ class AnalysisService:
         self.factory = factory or (
             lambda version, topics: Analyzer(models_dir, sentiment_version=version, topics_version=topics)
         )
-        self.processes = processes
         self.served: dict[str, _Served] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one per sentiment version
         self._failed: dict[tuple[str, str], float] = {}  # (version, topics version) -> when to try again
@@ -105,7 +91,7 @@ class AnalysisService:
         await self._served(self.resolve("latest"))
 
     async def stop(self) -> None:
-        """Finish what is queued, then close every analyzer and worker pool; later requests are refused."""
+        """Finish what is queued, then close every analyzer; later requests are refused."""
         self._closed = True
         for version in list(self.served):
             async with self._locks[version]:
@@ -157,32 +143,12 @@ class AnalysisService:
 
     async def _serve(self, version: str, topics_version: str) -> _Served:
         analyzer = await asyncio.to_thread(self.factory, version, topics_version)
-        pool = None
-        if self.processes > 1:
-            try:
-                # threads=0: the Analyzer's own default, as for the analyzer of this process
-                pool = await asyncio.to_thread(
-                    AnalyzerPool,
-                    self.processes - 1,
-                    models_dir=self.models_dir,
-                    sentiment_version=version,
-                    topics_version=topics_version,
-                    threads=0,
-                )
-            except BaseException:
-                if self.owns_analyzers:
-                    analyzer.close()
-                raise
-        own = partial(_analyze, analyzer)
-        batcher = MicroBatcher([own, pool.analyze] if pool is not None else [own])
+        batcher = MicroBatcher(lambda texts, redact: analyzer.analyze(texts, redact_pii=redact))
         batcher.start()
-        return _Served(topics_version, analyzer, batcher, pool)
+        return _Served(topics_version, analyzer, batcher)
 
     async def _retire(self, served: _Served) -> None:
         await served.batcher.stop()  # after what was queued
-        # off the event loop: shutting worker processes down takes seconds
-        if served.pool is not None:
-            await asyncio.to_thread(served.pool.close)
         if self.owns_analyzers:
             await asyncio.to_thread(served.analyzer.close)
 

@@ -148,7 +148,7 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
     settings = settings or get_settings()
     engine = make_engine(settings.db_url)
     sessionmaker = make_sessionmaker(engine)
-    service = analysis or AnalysisService(processes=settings.analysis_processes)
+    service = analysis or AnalysisService()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -1,8 +1,8 @@
 """Micro-batching of concurrent analysis requests.
 
-Requests that queue while an analysis runs are analysed together in the next ``Analyzer.analyze`` call, in a
-worker thread: the classifier is much faster per text in batches, the event loop never runs model code (so
-``/healthz`` stays fast under load), and an analyzer never competes with itself for the cores.
+Requests that queue while an analysis runs are analysed together in the next ``Analyzer.analyze`` call, on
+a single worker thread: the classifier is much faster per text in batches, the event loop never runs model
+code (so ``/healthz`` stays fast under load), and torch never competes with itself for the cores.
 """
 
 from __future__ import annotations
@@ -26,17 +26,15 @@ _STOP = None  # queued by :meth:`MicroBatcher.stop` behind the jobs it lets fini
 
 
 class MicroBatcher:
-    """Runs ``analyze(texts, redact_pii)`` in a worker thread, one batch per analyzer at a time, on batches of
-    at most ``max_batch`` texts: the jobs that queued while the analyzers were busy. It never waits for
-    company, so a request that finds an analyzer idle starts at once, and under load batches grow by
-    themselves. With several analyzers (the server's own and a worker process's), each free one takes the
-    next batch, so a batch never waits for another to finish.
+    """Runs ``analyze(texts, redact_pii)`` in a worker thread, one batch at a time, on batches of at most
+    ``max_batch`` texts: the jobs that queued while the previous batch ran. It never waits for company, so a
+    request that finds the analyzer idle starts at once, and under load batches grow by themselves.
 
     Jobs with different ``redact_pii`` settings are never mixed in one call.
     """
 
-    def __init__(self, analyze: AnalyzeFn | Sequence[AnalyzeFn], max_batch: int = 64) -> None:
-        self.analyzers = list(analyze) if isinstance(analyze, Sequence) else [analyze]
+    def __init__(self, analyze: AnalyzeFn, max_batch: int = 64) -> None:
+        self.analyze = analyze
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Job | None] = asyncio.Queue()
         self._worker: asyncio.Task | None = None
@@ -63,16 +61,10 @@ class MicroBatcher:
         return await job.future
 
     async def _run(self) -> None:
-        free: asyncio.Queue[AnalyzeFn] = asyncio.Queue()
-        for analyze in self.analyzers:
-            free.put_nowait(analyze)
-        running: set[asyncio.Task] = set()
         held: list[_Job | None] = []
         while True:
-            analyze = await free.get()
             first = held.pop(0) if held else await self._queue.get()
             if first is _STOP:
-                await asyncio.gather(*running)
                 return
             batch = [first]
             size = len(first.texts)
@@ -87,24 +79,16 @@ class MicroBatcher:
                     break
                 batch.append(job)
                 size += len(job.texts)
-            task = asyncio.get_running_loop().create_task(self._analyze(analyze, batch, free))
-            running.add(task)
-            task.add_done_callback(running.discard)
-
-    @staticmethod
-    async def _analyze(analyze: AnalyzeFn, batch: list[_Job], free: asyncio.Queue[AnalyzeFn]) -> None:
-        texts = [t for job in batch for t in job.texts]
-        try:
-            results = await asyncio.to_thread(analyze, texts, batch[0].redact_pii)
-        except Exception as exc:
+            texts = [t for job in batch for t in job.texts]
+            try:
+                results = await asyncio.to_thread(self.analyze, texts, batch[0].redact_pii)
+            except Exception as exc:
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(exc)
+                continue
+            start = 0
             for job in batch:
-                if not job.future.done():
-                    job.future.set_exception(exc)
-            return
-        finally:
-            free.put_nowait(analyze)
-        start = 0
-        for job in batch:
-            if not job.future.done():  # the client may have gone away
-                job.future.set_result(results[start : start + len(job.texts)])
-            start += len(job.texts)
+                if not job.future.done():  # the client may have gone away
+                    job.future.set_result(results[start : start + len(job.texts)])
+                start += len(job.texts)

@@ -291,33 +291,3 @@ def test_a_bulk_load_killed_midway_and_resumed_stores_each_row_once(tmp_path):
     with open(EXAMPLES, encoding="utf-8") as fh:
         rows = {r["review_id"] for r in csv.DictReader(fh) if (r["text"] or "").strip()}
     assert set(final) == rows  # every row with a text, once
-
-
-def test_two_analysis_processes_answer_as_one(server, tmp_path):
-    """``REVIEWPULSE_ANALYSIS_PROCESSES=2``: each micro-batch of concurrent requests is split between the
-    server's analyzer and a worker process; every client gets the records one process gives, PII redaction
-    and per-document errors included."""
-    texts = [row["text"] for row in csv.DictReader(EXAMPLES.open(encoding="utf-8"))][:24]
-    texts[4] = "Mail me at jane.doe@example.com, the zip broke."
-    bodies = [
-        {
-            "documents": [{"id": str(k), "text": text}, {"id": "blank", "text": "   "}],
-            "options": {"redact_pii": k % 2 == 0},
-        }
-        for k, text in enumerate(texts)
-    ]
-
-    def answers(live: dict) -> list[dict]:
-        # concurrent clients, so that the micro-batches hold several requests
-        with (
-            httpx.Client(base_url=live["base"], headers=live["headers"], timeout=120) as http,
-            ThreadPoolExecutor(8) as clients,
-        ):
-            responses = list(clients.map(lambda body: http.post("/v1/analyze", json=body), bodies))
-        assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
-        return [r.json() for r in responses]
-
-    with api_server(tmp_path, settings={"REVIEWPULSE_ANALYSIS_PROCESSES": "2"}) as two:
-        assert answers(two) == answers(server)
-    redacted = answers(server)[4]  # an even request asks for redaction
-    assert "jane.doe@example.com" not in json.dumps(redacted)

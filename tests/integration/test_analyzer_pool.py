@@ -1,4 +1,5 @@
-"""``nlp.analyzer_pool.AnalyzerPool`` of one worker, as the service runs it beside its own analyzer."""
+"""``nlp.analyzer_pool.AnalyzerPool`` (``reviewpulse score --processes``): the records of one analyzer, and a
+dead worker costs one call at most."""
 
 from __future__ import annotations
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
@@ -122,30 +121,3 @@ def test_stop_analyses_what_was_queued_then_refuses_new_jobs():
         return [job.result() for job in jobs]
 
     assert asyncio.run(scenario()) == [[f"T{i}"] for i in range(5)]
-
-
-def test_with_two_analyzers_a_batch_never_waits_for_the_other():
-    """The server's analyzer and a worker process's: while one analyses a slow batch, the next batch goes to
-    the other one at once."""
-    done: list[str] = []
-
-    def slow(texts, redact):
-        time.sleep(0.5)
-        done.extend(texts)
-        return [f"slow:{t}" for t in texts]
-
-    def fast(texts, redact):
-        done.extend(texts)
-        return [f"fast:{t}" for t in texts]
-
-    async def scenario():
-        batcher = MicroBatcher([slow, fast])
-        batcher.start()
-        first = asyncio.ensure_future(batcher.submit(["a"]))
-        await asyncio.sleep(0.05)  # "a" is with the slow analyzer
-        second = await batcher.submit(["b"])
-        await batcher.stop()
-        return await first, second
-
-    assert asyncio.run(scenario()) == (["slow:a"], ["fast:b"])
-    assert done == ["b", "a"]
