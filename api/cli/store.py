@@ -25,7 +25,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from api.cli.console import fail
-from api.db.records import ReviewFields, clean
+from api.db.records import ReviewFields, clean, utc
 
 db_app = typer.Typer(help="The review store's database (migrations).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for the service (X-API-Key header).", no_args_is_help=True)
@@ -672,9 +672,9 @@ def _rating(value: Any) -> int | None:
 
 
 def _moment(value: Any) -> datetime | None:
-    """The timestamp as an aware datetime (naive means UTC), None when absent, ``_BAD_DATE`` when invalid."""
+    """The timestamp in UTC (naive means UTC), None when absent, ``_BAD_DATE`` when invalid."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return utc(value)
     text = clean(value)
     if text is None:
         return None
@@ -682,4 +682,4 @@ def _moment(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return _BAD_DATE
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return utc(moment)

@@ -33,6 +33,11 @@ def _encodable(value: str) -> str:
     return value
 
 
+def utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a moment without an offset is taken to be UTC already."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def clean(value: Any) -> str | None:
     """A stripped string, or None for missing / blank / NaN values."""
     if value is None or (isinstance(value, float) and value != value):
@@ -85,7 +90,6 @@ class ReviewFields(BaseModel):
     def _plausible_date(cls, value: datetime | None) -> datetime | None:
         if value is None:
             return value
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        if not EARLIEST_REVIEW <= aware <= datetime.now(UTC) + timedelta(days=1):
+        if not EARLIEST_REVIEW <= utc(value) <= datetime.now(UTC) + timedelta(days=1):
             raise ValueError(f"{value.isoformat()} is not between {EARLIEST_REVIEW.date()} and tomorrow")
         return value

@@ -16,7 +16,7 @@ from api.db.models import (
     Review,
     ReviewAspect,
 )
-from api.db.records import clean
+from api.db.records import clean, utc
 from api.db.session import begin_write
 from api.store.values import UPSERT_CHUNK
 
@@ -65,12 +65,12 @@ def _datetime(value: Any) -> datetime | None:
         try:
             value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"created_at {value!r} is not an ISO 8601 date") from None
+            raise ValueError(f"timestamp {value!r} is not an ISO 8601 date") from None
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc(value)
     if isinstance(value, date):
         return datetime.combine(value, time(), tzinfo=UTC)
-    raise ValueError(f"created_at must be a datetime, got {type(value).__name__}")
+    raise ValueError(f"timestamp must be a datetime, got {type(value).__name__}")
 
 
 def iter_interactions(session: Session, batch: int = 10_000) -> Iterator[tuple[str, str, float]]:

@@ -21,7 +21,7 @@ from api.db.models import (
     ReviewAspect,
     ReviewTopic,
 )
-from api.db.records import ReviewFields, clean
+from api.db.records import ReviewFields, clean, utc
 from api.db.session import begin_write
 from api.store.products import UnknownProductError, missing_products
 from api.store.values import UPSERT_CHUNK
@@ -111,11 +111,7 @@ def _review_row(item: ReviewFields | Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError("a review needs a product_id")
     if not fields.text.strip():
         raise ValueError("a review needs a non-empty text")
-    created_at = fields.created_at
-    if created_at is not None:
-        created_at = (
-            created_at.replace(tzinfo=UTC) if created_at.tzinfo is None else created_at.astimezone(UTC)
-        )
+    created_at = utc(fields.created_at) if fields.created_at is not None else None
     return {
         "product_id": product_id,
         "text": fields.text,
@@ -277,7 +273,7 @@ def _review_filters(
 
 def _bound(value: date | datetime) -> datetime:
     if isinstance(value, datetime):
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc(value)
     return datetime.combine(value, time(), tzinfo=UTC)
 
 
