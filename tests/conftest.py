@@ -25,7 +25,7 @@ from api.core.config import Settings
 from api.db import make_engine
 from api.service.analysis import AnalysisService
 from api.service.app import create_app
-from nlp.paths import DATASETS_DIR, MODELS_DIR, PROJECT_ROOT
+from nlp.artifacts.paths import DATASETS_DIR, MODELS_DIR, PROJECT_ROOT
 from tests.live import api_server
 
 EXAMPLES = PROJECT_ROOT / "examples" / "reviews.csv"
@@ -85,7 +85,7 @@ def db_url(request, tmp_path, postgres_reason) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def analyzer():
-    from nlp.analyzer import Analyzer
+    from nlp.analysis.analyzer import Analyzer
 
     return Analyzer()
 

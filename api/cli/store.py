@@ -159,7 +159,7 @@ class LoadSummary:
 
 
 def _kind(path: str) -> str:
-    from nlp.scoring import UnsupportedFormatError
+    from nlp.batch.scoring import UnsupportedFormatError
 
     name = path.lower()
     if name.endswith((".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")):
@@ -220,7 +220,7 @@ def table_columns(path: str) -> list[str]:
 
 
 def _check(available: list[str], columns: list[str]) -> None:
-    from nlp.scoring import MissingColumnError
+    from nlp.batch.scoring import MissingColumnError
 
     for col in columns:
         if col not in available:
@@ -303,7 +303,7 @@ def _total_rows(path: str) -> int | None:
 
 @contextlib.contextmanager
 def _load_errors() -> Iterator[None]:
-    from nlp.scoring import MissingColumnError, UnsupportedFormatError
+    from nlp.batch.scoring import MissingColumnError, UnsupportedFormatError
 
     try:
         yield
@@ -523,7 +523,7 @@ def load_reviews(
 
 
 class _LazyAnalyzer:
-    """The :class:`nlp.analyzer.Analyzer`, loaded on the first text to analyse (a reload of rows that are
+    """The :class:`nlp.analysis.analyzer.Analyzer`, loaded on the first text to analyse (a reload of rows that are
     all stored already, or all invalid, never loads the models)."""
 
     def __init__(self) -> None:
@@ -531,7 +531,7 @@ class _LazyAnalyzer:
 
     def analyze(self, texts: list[Any]) -> list[Any]:
         if self._analyzer is None:
-            from nlp.analyzer import Analyzer
+            from nlp.analysis.analyzer import Analyzer
 
             try:
                 self._analyzer = Analyzer()
@@ -560,7 +560,7 @@ def _load_review_chunk(
     again inside the write)."""
     from api.db.session import begin_read
     from api.store import add_reviews, existing_external_ids, missing_products
-    from nlp.analyzer import AnalysisError
+    from nlp.analysis.analyzer import AnalysisError
 
     candidates: list[tuple[int, dict[str, Any]]] = []
     for row, values in chunk:

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from api.service.batching import MicroBatcher
-from nlp.analyzer import Analyzer
-from nlp.paths import MODELS_DIR
-from nlp.registry import Registry
+from nlp.analysis.analyzer import Analyzer
+from nlp.artifacts.paths import MODELS_DIR
+from nlp.artifacts.registry import Registry
 
 log = logging.getLogger("reviewpulse.api")
 #: Seconds before a version that failed to load is tried again (requests meanwhile get the one that works).
@@ -54,7 +54,7 @@ class AnalysisService:
     Args:
         models_dir: folder holding ``registry.json``.
         factory: ``factory(sentiment version, topics version)`` makes the in-process analyzer (default:
-            :class:`nlp.analyzer.Analyzer`, closed when replaced; analyzers from a given factory are left to
+            :class:`nlp.analysis.analyzer.Analyzer`, closed when replaced; analyzers from a given factory are left to
             their owner).
     """
 

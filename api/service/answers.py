@@ -2,7 +2,7 @@
 
 Loaded once at start-up. A question about a product in the request
 context ("does it run small?") is answered from that product's analysed reviews
-(:func:`nlp.answers.product_answer`) when the intent model finds it out of scope, or when its words are
+(:func:`nlp.intents.answers.product_answer`) when the intent model finds it out of scope, or when its words are
 those the reviews use about the product (an opinion such as "runs small").
 """
 
@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from api import store
 from api.service.analysis import AnalysisService
-from nlp.answers import KnowledgeBase, product_answer
-from nlp.intents import IntentClassifier, IntentResult, extract_entities
-from nlp.paths import MODELS_DIR
-from nlp.pii import find_pii
-from nlp.registry import Registry
+from nlp.analysis.pii import find_pii
+from nlp.artifacts.paths import MODELS_DIR
+from nlp.artifacts.registry import Registry
+from nlp.intents.answers import KnowledgeBase, product_answer
+from nlp.intents.classifier import IntentClassifier, IntentResult, extract_entities
 
 DEFAULT_KNOWLEDGE_BASE = Path(__file__).parent / "knowledge_base.yml"
 PRODUCT_QUESTION = "product_question"
@@ -35,7 +35,7 @@ class AnswerService:
     """Answers questions with the registered intent model and the knowledge base.
 
     Raises (on :meth:`start`):
-        nlp.answers.KnowledgeBaseError: the knowledge-base file is malformed (the service does not start).
+        nlp.intents.answers.KnowledgeBaseError: the knowledge-base file is malformed (the service does not start).
     """
 
     def __init__(self, models_dir: Path = MODELS_DIR, knowledge_base: Path | None = None) -> None:
@@ -53,7 +53,7 @@ class AnswerService:
         self.classifier = await asyncio.to_thread(IntentClassifier.load, path)
 
     def _classify(self, question: str) -> tuple[IntentResult, list]:
-        """The intent, and the entities of ``question`` that overlap no PII (:func:`nlp.pii.find_pii`):
+        """The intent, and the entities of ``question`` that overlap no PII (:func:`nlp.analysis.pii.find_pii`):
         a card number after "order" is still a card number, so it never becomes an ``order_id``."""
         if self.classifier is None:
             raise AnswerUnavailableError(

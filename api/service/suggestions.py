@@ -1,7 +1,7 @@
 """The recommender of the running service: built from the store once, cached, rebuilt when data change.
 
 Fitting (item-kNN, ALS, catalogue embeddings) is the expensive part, so requests share one
-:class:`nlp.recommend.Recommender`; :meth:`SuggestionService.get` compares :func:`api.store.data_version`
+:class:`nlp.recommend.recommender.Recommender`; :meth:`SuggestionService.get` compares :func:`api.store.data_version`
 (counts and highest ids of interactions, products and reviews; one cheap query each) with the version it
 was built from, and rebuilds under a lock when they differ or after ``max_age`` seconds.
 """
@@ -16,11 +16,11 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from api import store
-from nlp.recommend import Product, QualityModel, Recommender, ReviewStats, aspect_of_term
+from nlp.recommend.recommender import Product, QualityModel, Recommender, ReviewStats, aspect_of_term
 
 
 def quality_from_store(session: Session) -> QualityModel:
-    """Review statistics per product, with aspect mentions grouped by :func:`nlp.recommend.aspect_of_term`."""
+    """Review statistics per product, with aspect mentions grouped by :func:`nlp.recommend.recommender.aspect_of_term`."""
     stats = {}
     for product_id, summary in store.review_summaries(session).items():
         aspects: dict[str, list[int]] = {}
@@ -44,7 +44,7 @@ def quality_from_store(session: Session) -> QualityModel:
 def build_recommender(
     session: Session, encode: Callable[[list[str]], np.ndarray] | None = None
 ) -> Recommender:
-    """A :class:`~nlp.recommend.Recommender` over everything in the store (``encode``: default MiniLM)."""
+    """A :class:`~nlp.recommend.recommender.Recommender` over everything in the store (``encode``: default MiniLM)."""
     products = [
         Product(
             p.product_id,

@@ -94,7 +94,7 @@ def data_version(session: Session) -> tuple[int, ...]:
 
 def review_summaries(session: Session) -> dict[str, dict[str, Any]]:
     """Per product with reviews: ``{"reviews", "ratings", "mean_rating", "positive", "terms": {(term,
-    sentiment): mentions}}``, aggregated in SQL (for :class:`nlp.recommend.QualityModel`)."""
+    sentiment): mentions}}``, aggregated in SQL (for :class:`nlp.recommend.recommender.QualityModel`)."""
     out: dict[str, dict[str, Any]] = {}
     positive = func.sum(func.cast(Review.sentiment == "positive", Integer))
     stmt = select(

@@ -25,8 +25,8 @@ from api.db.records import ReviewFields, clean, utc
 from api.db.session import begin_write
 from api.store.products import UnknownProductError, missing_products
 from api.store.values import UPSERT_CHUNK
-from nlp.aspects import clause_at
-from nlp.reports import AspectRecord, ReviewRecord
+from nlp.analysis.aspects import clause_at
+from nlp.insights.report import AspectRecord, ReviewRecord
 
 #: Source given to reviews whose input names none.
 DEFAULT_SOURCE = "api"
@@ -302,7 +302,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def _clause_of(analysis: Mapping[str, Any] | None, offset: int) -> str:
-    """The clause (:func:`nlp.aspects.clause_at`) of the stored analysis's sentence holding character
+    """The clause (:func:`nlp.analysis.aspects.clause_at`) of the stored analysis's sentence holding character
     ``offset`` of the analysed text, or "" when no stored sentence holds it."""
     for sentence in (analysis or {}).get("sentences") or ():
         start = sentence.get("offset", 0)
@@ -319,7 +319,7 @@ def review_records(
     date_to: date | datetime | None = None,
 ) -> list[ReviewRecord]:
     """The stored reviews matching the filters (same meaning as in :func:`list_reviews`) as
-    :class:`nlp.reports.ReviewRecord`, oldest first, with their aspects and topics and the product's
+    :class:`nlp.insights.report.ReviewRecord`, oldest first, with their aspects and topics and the product's
     category."""
     stmt = (
         select(Review, Product.category)

@@ -16,7 +16,7 @@ from api.db.models import (
     ReviewAspect,
     ReviewTopic,
 )
-from nlp.topics import OUTLIER_ID, TopicModel
+from nlp.analysis.topics import OUTLIER_ID, TopicModel
 
 #: Representative reviews kept per topic by :func:`topic_stats`.
 REPRESENTATIVES = 3
@@ -27,7 +27,7 @@ def retag_topics(session: Session, topic_of: Callable[[str], int], model: TopicM
     and the topic table read the new topics without analysing the reviews again.
 
     ``topic_of(term)`` is a term's topic id under ``model`` (as the analyzer assigns it). For every review:
-    its aspects' ``topic``, its ``topics`` shares (:meth:`nlp.topics.TopicModel.score`) and the
+    its aspects' ``topic``, its ``topics`` shares (:meth:`nlp.analysis.topics.TopicModel.score`) and the
     ``+topics-vN`` part of its ``model_version`` change, in the stored analysis and in the ``review_aspects``
     / ``review_topics`` rows. Flushes; the caller commits. Returns the number of reviews updated.
     """

@@ -14,7 +14,7 @@ import time
 import httpx
 import numpy as np
 
-from nlp.intents import NATURAL_SETS, labelled_questions
+from nlp.intents.classifier import NATURAL_SETS, labelled_questions
 from tests.bench.bench_scoring import _texts
 from tests.live import api_server
 

@@ -26,7 +26,7 @@ import httpx
 import numpy as np
 import pytest
 
-from nlp.paths import DATASETS_DIR
+from nlp.artifacts.paths import DATASETS_DIR
 from tests.conftest import EXAMPLES
 from tests.live import BIN, api_server, cli
 

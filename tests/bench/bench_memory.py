@@ -25,7 +25,7 @@ def test_peak_memory_is_flat(tmp_path):
         pytest.fail("GNU time (/usr/bin/time) is not installed: apt-get install time", pytrace=False)
     import pandas as pd
 
-    from nlp.datasets import clothing_reviews
+    from nlp.training.datasets import clothing_reviews
 
     reviews = clothing_reviews()[["id", "text"]]
     peaks = {}

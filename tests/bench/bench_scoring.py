@@ -24,7 +24,7 @@ import pytest
 import torch
 from torch import nn
 
-from nlp.paths import DATASETS_DIR
+from nlp.artifacts.paths import DATASETS_DIR
 from tests.bench import rate
 from tests.conftest import EXAMPLES
 
@@ -35,7 +35,7 @@ def _texts(n: int = N) -> list[str]:
     import pandas as pd
 
     if (DATASETS_DIR / "womens_clothing_reviews").exists():
-        from nlp.datasets import clothing_reviews
+        from nlp.training.datasets import clothing_reviews
 
         return clothing_reviews()["text"].head(n).tolist()
     return pd.read_csv(EXAMPLES)["text"].dropna().tolist()
@@ -44,7 +44,7 @@ def _texts(n: int = N) -> list[str]:
 def _plain_minilm_encode(texts: list[str]) -> float:
     from sentence_transformers import SentenceTransformer
 
-    from nlp.base_models import base_model_dir
+    from nlp.artifacts.base_models import base_model_dir
 
     model = SentenceTransformer(str(base_model_dir("all-MiniLM-L6-v2")), device="cpu")
     model.encode(texts[:32])
@@ -56,8 +56,8 @@ def _naive_pipeline(student, batch_size: int):
     from transformers import BertConfig, PreTrainedModel, pipeline
     from transformers.modeling_outputs import SequenceClassifierOutput
 
-    from nlp.classifier import load_tokenizer, mean_pool
-    from nlp.span_classifier import fine_tuned_student
+    from nlp.analysis.classifier import load_tokenizer, mean_pool
+    from nlp.analysis.span_classifier import fine_tuned_student
 
     encoder = fine_tuned_student(student.folder, student.config)
     labels = student.labels
@@ -88,9 +88,9 @@ def _naive_pipeline(student, batch_size: int):
 
 
 def _in_two_processes(texts: list[str], **options) -> float:
-    """The rate (reviews/s) of an :class:`nlp.analyzer_pool.AnalyzerPool` of two processes (models loaded and
+    """The rate (reviews/s) of an :class:`nlp.batch.pool.AnalyzerPool` of two processes (models loaded and
     warm before timing), chunks of 256 reviews as ``reviewpulse score --processes 2`` reads them."""
-    from nlp.analyzer_pool import AnalyzerPool
+    from nlp.batch.pool import AnalyzerPool
 
     with AnalyzerPool(2, sentiment_version=_student_version(), **options) as pool:
         pool.analyze(texts[:32])
@@ -101,8 +101,8 @@ def _in_two_processes(texts: list[str], **options) -> float:
 
 def _span_versions() -> list[str]:
     """The registered one-pass sentiment models, oldest first (fails the benchmark when there is none)."""
-    from nlp.registry import Registry
-    from nlp.span_classifier import SPAN_CONFIG_FILE
+    from nlp.analysis.span_classifier import SPAN_CONFIG_FILE
+    from nlp.artifacts.registry import Registry
 
     registry = Registry()
     span_models = [
@@ -122,7 +122,7 @@ def _span_versions() -> list[str]:
 def _student_version() -> str:
     """The registered default sentiment model if it is a one-pass student, else the newest one-pass student
     (``BENCH_SENTIMENT_VERSION`` overrides)."""
-    from nlp.registry import Registry
+    from nlp.artifacts.registry import Registry
 
     versions = _span_versions()
     default = Registry().get("sentiment").version
@@ -131,7 +131,7 @@ def _student_version() -> str:
 
 def _full_and_document_only(version: str, texts: list[str]) -> tuple[float, float]:
     """Full analysis and document-sentiment-only rates (reviews/s) of one sentiment model version."""
-    from nlp.analyzer import Analyzer
+    from nlp.analysis.analyzer import Analyzer
 
     full, only = Analyzer(sentiment_version=version), Analyzer(sentiment_version=version, only="sentiment")
     full.analyze(texts[:32])
@@ -140,7 +140,7 @@ def _full_and_document_only(version: str, texts: list[str]) -> tuple[float, floa
 
 
 def test_scoring_throughput():
-    from nlp.analyzer import Analyzer
+    from nlp.analysis.analyzer import Analyzer
 
     texts = _texts()
     version = _student_version()
@@ -156,7 +156,7 @@ def test_scoring_throughput():
     naive = {bs: rate(_naive_pipeline(student, bs), sample) for bs in (1, 8, 32, 64)}
     best_bs = max(naive, key=naive.__getitem__)
     docs = list(analyzer.preparer.parse(sample))
-    from nlp.distill import review_spans
+    from nlp.training.distill import review_spans
 
     span_texts = [doc.text[a:b] for doc in docs for a, b in review_spans(doc)]
     naive_full = len(sample) / (len(span_texts) / rate(_naive_pipeline(student, best_bs), span_texts))

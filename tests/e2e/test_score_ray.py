@@ -157,7 +157,7 @@ def test_ray_cluster_full_analysis_of_jsonl_with_row_number_ids(ray_cluster, tmp
 
 def test_without_ray_exit_2_names_the_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails as if it were not installed
-    monkeypatch.delitem(sys.modules, "nlp.scoring_ray", raising=False)
+    monkeypatch.delitem(sys.modules, "nlp.batch.ray_engine", raising=False)
     result = runner.invoke(app, ["score", str(EXAMPLES), "--text-col", "text", "--engine", "ray"])
     assert result.exit_code == 2 and "pip install 'ray[data]" in result.output
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.absa_eval import (
+from nlp.analysis.text import TextPreparer
+from nlp.training.absa_eval import (
     GOLD_SPLITS,
     GoldSentence,
     by_sentence,
@@ -16,8 +17,7 @@ from nlp.absa_eval import (
     sample_sentences,
     system_aspects,
 )
-from nlp.datasets import clothing_reviews
-from nlp.text import TextPreparer
+from nlp.training.datasets import clothing_reviews
 from tests.conftest import needs_datasets
 
 TEXT = "Runs small, lovely fabric."

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from nlp.analyzer import AnalysisError, ReviewAnalysis
-from nlp.metrics import classification_report
+from nlp.analysis.analyzer import AnalysisError, ReviewAnalysis
+from nlp.training.metrics import classification_report
 from tests.conftest import needs_datasets
 
 
@@ -58,7 +58,7 @@ def test_mixed_review_gives_each_aspect_its_clause_sentiment(analyzer):
 
 
 def test_aspects_carry_a_category_and_spelling_variants_share_a_term(analyzer):
-    from nlp.categories import CATEGORIES
+    from nlp.analysis.categories import CATEGORIES
 
     result = _one(analyzer, "Runs small, lovely fabric. I love the colour and the grey is pretty. Cute top.")
     categories = {a.text: (a.term, a.category) for a in result.aspects}
@@ -122,7 +122,7 @@ def test_negation_flips_the_aspect(analyzer):
 )
 def test_an_aspect_in_a_toneless_clause_takes_its_opinion_terms_polarity(analyzer, text, aspect, polarity):
     """Sentences like the ABSA gold set's dev split's whose clause the default model reads as neutral: the
-    opinion term's own polarity (nlp.opinion.opinion_polarity: "not sure", "runs a bit large") decides."""
+    opinion term's own polarity (nlp.analysis.opinion.opinion_polarity: "not sure", "runs a bit large") decides."""
     result = _one(analyzer, text)
     [found] = [a for a in result.aspects if a.text == aspect]
     clause = next(s for s in result.sentences if s.offset <= found.offset < s.offset + s.length)
@@ -147,7 +147,7 @@ def test_topics_and_model_version(analyzer):
 
 
 def test_pii_is_redacted_everywhere(analyzer):
-    from nlp.analyzer import Analyzer
+    from nlp.analysis.analyzer import Analyzer
 
     redacting = Analyzer(redact_pii=True)
     text = "Email me at jane.doe@example.com or call 555-123-4567, the coat is lovely."
@@ -171,7 +171,7 @@ def test_emoji_carry_sentiment(analyzer):
 
 @needs_datasets
 def test_real_held_out_rows(analyzer):
-    from nlp.datasets import clothing_reviews
+    from nlp.training.datasets import clothing_reviews
 
     clothing = clothing_reviews()
     rows = clothing[clothing.split == "test"].head(300)

@@ -1,4 +1,4 @@
-"""``nlp.analyzer_pool.AnalyzerPool`` (``reviewpulse score --processes``): the records of one analyzer, and a
+"""``nlp.batch.pool.AnalyzerPool`` (``reviewpulse score --processes``): the records of one analyzer, and a
 dead worker costs one call at most."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
-from nlp.analyzer import AnalysisError
-from nlp.analyzer_pool import AnalyzerPool
+from nlp.analysis.analyzer import AnalysisError
+from nlp.batch.pool import AnalyzerPool
 
 TEXTS = [
     "The fabric is so soft but it runs small.",

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from api.core.config import Settings
 from api.service.analysis import AnalysisService
 from api.service.app import create_app
-from nlp.registry import ModelEntry, Registry
-from nlp.topics import TopicModel
+from nlp.analysis.topics import TopicModel
+from nlp.artifacts.registry import ModelEntry, Registry
 from tests.conftest import make_key, models_copy
 
 DOCUMENT = {"documents": [{"id": "1", "text": "Lovely soft fabric, but the zipper broke after a week."}]}

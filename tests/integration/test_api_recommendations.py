@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 from api import store
 from api.cli.main import app as cli
 from api.core.config import get_settings
-from nlp.paths import DATASETS_DIR
-from nlp.recommend_eval import clean_retail, read_retail
+from nlp.artifacts.paths import DATASETS_DIR
+from nlp.recommend.evaluation import clean_retail, read_retail
 from tests.conftest import make_client, make_key
 
 RETAIL = DATASETS_DIR / "uci_online_retail"

@@ -1,4 +1,4 @@
-"""Tests for nlp.aspects on real spaCy parses: aspects, opinions, negation, offsets, clauses and terms."""
+"""Tests for nlp.analysis.aspects on real spaCy parses: aspects, opinions, negation, offsets, clauses and terms."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from nlp.aspects import AspectMention, aspect_terms, clause_spans, extract_aspects
-from nlp.text import load_spacy
+from nlp.analysis.aspects import AspectMention, aspect_terms, clause_spans, extract_aspects
+from nlp.analysis.text import load_spacy
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,16 @@ import torch
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from nlp import base_models
-from nlp.base_models import BASE_MODELS, DEFAULT_BASE_MODEL, base_model, base_model_dir, fetch_base_model
-from nlp.classifier import CONFIG_FILE, ClassifierConfig, assemble_ensemble
-from nlp.paths import MODELS_DIR
+from nlp.analysis.classifier import CONFIG_FILE, ClassifierConfig, assemble_ensemble
+from nlp.artifacts import base_models
+from nlp.artifacts.base_models import (
+    BASE_MODELS,
+    DEFAULT_BASE_MODEL,
+    base_model,
+    base_model_dir,
+    fetch_base_model,
+)
+from nlp.artifacts.paths import MODELS_DIR
 
 MPNET = "all-mpnet-base-v2"
 
@@ -85,7 +91,7 @@ def test_lora_targets_adapt_every_attention_and_feed_forward_layer_of_each_base(
     from peft import LoraConfig, get_peft_model
     from torch import nn
 
-    from nlp.classifier import load_encoder
+    from nlp.analysis.classifier import load_encoder
 
     encoder = load_encoder(name)
     linears = {n for n, m in encoder.named_modules() if isinstance(m, nn.Linear) and n.startswith("encoder.")}
@@ -99,7 +105,7 @@ def test_lora_targets_adapt_every_attention_and_feed_forward_layer_of_each_base(
 
 
 def test_members_on_different_bases_each_read_their_own_tokens_and_are_averaged():
-    from nlp.classifier import PooledClassifier, TextClassifier, load_encoder
+    from nlp.analysis.classifier import PooledClassifier, TextClassifier, load_encoder
 
     torch.manual_seed(0)
     minilm = PooledClassifier(load_encoder(), 3)

@@ -1,12 +1,12 @@
 import numpy as np
 
-from nlp.baseline import tfidf_logreg
+from nlp.training.baseline import tfidf_logreg
 from tests.conftest import needs_datasets
 
 
 @needs_datasets
 def test_the_baseline_stores_float32_weights_without_changing_its_probabilities():
-    from nlp.datasets import clothing_reviews
+    from nlp.training.datasets import clothing_reviews
 
     rows = clothing_reviews().head(600)
     texts, labels = rows["text"].tolist(), rows["label"].tolist()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.categories import CATEGORIES, CATEGORY_DEFINITIONS, GENERAL, SEEDS, AspectCategorizer
-from nlp.embeddings import PhraseEmbeddings
-from nlp.paths import MODELS_DIR
-from nlp.registry import Registry
+from nlp.analysis.categories import CATEGORIES, CATEGORY_DEFINITIONS, GENERAL, SEEDS, AspectCategorizer
+from nlp.analysis.embeddings import PhraseEmbeddings
+from nlp.artifacts.paths import MODELS_DIR
+from nlp.artifacts.registry import Registry
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +16,7 @@ def categorizer() -> AspectCategorizer:
 
 
 def test_the_set_is_the_gold_sets() -> None:
-    from nlp.absa_eval import CATEGORY_SEEDS
+    from nlp.training.absa_eval import CATEGORY_SEEDS
 
     assert CATEGORIES == tuple(CATEGORY_DEFINITIONS) == tuple(SEEDS) == tuple(CATEGORY_SEEDS)
     assert GENERAL in CATEGORIES
@@ -108,7 +108,7 @@ def test_remembered_terms_are_bounded_and_answers_unchanged(
 ) -> None:
     words = ["fabric", "colour", "color", "stitching", "sleeve", "zipper", "qwzxv", "true to size", "price"]
     expected = [categorizer.word_category(w) for w in words]
-    monkeypatch.setattr("nlp.categories.CACHED_TERMS", 3)
+    monkeypatch.setattr("nlp.analysis.categories.CACHED_TERMS", 3)
     small = AspectCategorizer(categorizer.embeddings)
     assert [small.word_category(w) for w in words * 2] == expected * 2
     assert len(small._cache) == 3
@@ -122,8 +122,8 @@ def test_a_tie_between_opinion_words_goes_to_the_first_in_every_process() -> Non
     import sys
 
     script = (
-        "from nlp.categories import AspectCategorizer; from nlp.embeddings import PhraseEmbeddings; "
-        "from nlp.registry import Registry; c = AspectCategorizer(PhraseEmbeddings.load(Registry().path('embeddings'))); "
+        "from nlp.analysis.categories import AspectCategorizer; from nlp.analysis.embeddings import PhraseEmbeddings; "
+        "from nlp.artifacts.registry import Registry; c = AspectCategorizer(PhraseEmbeddings.load(Registry().path('embeddings'))); "
         "print(c.category('dress', ['comfortable and overpriced']), c.category('dress', ['overpriced and comfortable']))"
     )
     answers = {

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from nlp.paths import DATASETS_DIR, PROJECT_ROOT
+from nlp.artifacts.paths import DATASETS_DIR, PROJECT_ROOT
 from tests.conftest import EXAMPLES, needs_datasets
 
 runner = CliRunner()
@@ -154,7 +154,7 @@ def no_model_load(monkeypatch):
         raise AssertionError("a model was loaded before the input was checked")
 
     monkeypatch.setattr("api.cli.main._analyzer", loaded)
-    monkeypatch.setattr("nlp.intents.IntentClassifier.load", loaded)
+    monkeypatch.setattr("nlp.intents.classifier.IntentClassifier.load", loaded)
 
 
 @pytest.mark.parametrize("command", ["score", "intent"])
@@ -189,7 +189,7 @@ def test_help_describes_every_option_and_shows_no_bool_type():
 
 
 def test_models_listing_has_a_header_and_marks_the_default_and_the_newest():
-    from nlp.registry import Registry
+    from nlp.artifacts.registry import Registry
 
     lines = runner.invoke(app, ["models"]).output.splitlines()
     assert lines[0].split()[:4] == ["model", "version", "marks", "path"]

@@ -18,8 +18,8 @@ from api import store
 from api.cli.main import app
 from api.core.config import get_settings
 from api.db import Review, make_engine, make_sessionmaker
-from nlp.analyzer import AnalysisError, ReviewAnalysis, Sentiment
-from nlp.registry import Registry
+from nlp.analysis.analyzer import AnalysisError, ReviewAnalysis, Sentiment
+from nlp.artifacts.registry import Registry
 from tests.conftest import make_client, make_key
 
 runner = CliRunner()
@@ -192,7 +192,7 @@ def test_load_products_skips_an_absent_default_optional_column_with_a_note(
 
 
 class StubAnalyzer:
-    """Stands in for :class:`nlp.analyzer.Analyzer` where the CLI's own logic is under test: "broke" reads
+    """Stands in for :class:`nlp.analysis.analyzer.Analyzer` where the CLI's own logic is under test: "broke" reads
     negative, anything else positive; non-text is an ``AnalysisError`` as the real one reports it."""
 
     loads = 0
@@ -217,7 +217,7 @@ def analyzer_kind(request, monkeypatch) -> str:
     """``stub``: the CLI logic alone; ``real``: the registered models (committed in models/)."""
     if request.param == "stub":
         StubAnalyzer.loads = 0
-        monkeypatch.setattr("nlp.analyzer.Analyzer", StubAnalyzer)
+        monkeypatch.setattr("nlp.analysis.analyzer.Analyzer", StubAnalyzer)
     elif not Registry().versions("sentiment"):
         pytest.fail(
             "no sentiment model registered in models/registry.json: restore models/ from git "
@@ -231,7 +231,7 @@ def test_load_reviews_without_models_fails_cleanly(tmp_path, data_dir, monkeypat
     def missing(*args, **kwargs):
         raise KeyError("no model 'sentiment' version 'latest'; known: none")
 
-    monkeypatch.setattr("nlp.analyzer.Analyzer", missing)
+    monkeypatch.setattr("nlp.analysis.analyzer.Analyzer", missing)
     _write_csv(tmp_path / "p.csv", PRODUCTS[:1])
     assert runner.invoke(app, ["load", "products", str(tmp_path / "p.csv"), "--id-col", "sku",
                                "--name-col", "title", "--quiet"]).exit_code == 0  # fmt: skip
@@ -365,7 +365,7 @@ def test_load_reviews_leaves_the_store_writable_while_it_analyses(tmp_path, data
             finally:
                 other.close()
 
-    monkeypatch.setattr("nlp.analyzer.Analyzer", ProbingAnalyzer)
+    monkeypatch.setattr("nlp.analysis.analyzer.Analyzer", ProbingAnalyzer)
     products = _write_csv(tmp_path / "products.csv", PRODUCTS[:1])
     assert runner.invoke(app, ["load", "products", str(products), "--id-col", "sku", "--name-col", "title",
                                "--quiet"]).exit_code == 0  # fmt: skip

@@ -1,11 +1,11 @@
-"""The shared datasets as nlp.datasets reads them: columns, sizes, labels and splits."""
+"""The shared datasets as nlp.training.datasets reads them: columns, sizes, labels and splits."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from nlp.datasets import (
+from nlp.training.datasets import (
     SENTIMENT_LABELS,
     SPLITS,
     clothing_reviews,

@@ -13,10 +13,11 @@ from typer.testing import CliRunner
 
 from api.cli.main import app
 from api.service.answers import DEFAULT_KNOWLEDGE_BASE
-from nlp.answers import KnowledgeBase, KnowledgeBaseError, product_answer
-from nlp.baseline import tfidf_logreg
-from nlp.datasets import BANKING77_SUPPORT_INTENTS, banking77_support
-from nlp.intents import (
+from nlp.artifacts.paths import PROJECT_ROOT
+from nlp.artifacts.registry import Registry
+from nlp.insights.report import AspectRecord, ReviewRecord
+from nlp.intents.answers import KnowledgeBase, KnowledgeBaseError, product_answer
+from nlp.intents.classifier import (
     NATURAL_SETS,
     OUT_OF_SCOPE,
     TRAINING_QUESTIONS,
@@ -28,10 +29,9 @@ from nlp.intents import (
     labelled_questions,
     out_of_scope_questions,
 )
-from nlp.paths import PROJECT_ROOT
-from nlp.recipes_intent import LexicalModel, intent_config, train_intent
-from nlp.registry import Registry
-from nlp.reports import AspectRecord, ReviewRecord
+from nlp.training.baseline import tfidf_logreg
+from nlp.training.datasets import BANKING77_SUPPORT_INTENTS, banking77_support
+from nlp.training.intent_recipe import LexicalModel, intent_config, train_intent
 
 QUESTIONS = PROJECT_ROOT / "examples" / "questions.csv"
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""Model cards rendered from their Jinja2 templates (``nlp/cards.py``): the cards of the committed
+"""Model cards rendered from their Jinja2 templates (``nlp/training/cards.py``): the cards of the committed
 ``models/intent/v2``, ``models/sentiment/v5`` and ``models/embeddings/v1`` come out as committed from their
 ``metrics.json``, and small metrics dicts give cards without the sections they have no figures for, or an
 ensemble's. (Integration tier: the recipes import the training stack, about 7 s.)"""
@@ -11,11 +11,11 @@ import re
 import jinja2
 import pytest
 
-from nlp.cards import render_card
-from nlp.paths import MODELS_DIR
-from nlp.recipes import write_card
-from nlp.recipes_intent import intent_config, write_intent_card
-from nlp.training import TrainingConfig
+from nlp.artifacts.paths import MODELS_DIR
+from nlp.training.cards import render_card
+from nlp.training.finetune import TrainingConfig
+from nlp.training.intent_recipe import intent_config, write_intent_card
+from nlp.training.recipes import write_card
 
 
 def test_the_intent_card_of_v2_renders_as_committed(tmp_path):

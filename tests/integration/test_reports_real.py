@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from nlp.analyzer import ReviewAnalysis
-from nlp.reports import AspectRecord, ReviewRecord, product_insights, report_csv, sentiment_report
+from nlp.analysis.analyzer import ReviewAnalysis
+from nlp.insights.report import AspectRecord, ReviewRecord, product_insights, report_csv, sentiment_report
 from tests.unit.test_reports import sections
 
 

@@ -16,8 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from nlp.analyzer import AnalysisError
-from nlp.scoring import ResumeError, count_rows, score_resumable
+from nlp.analysis.analyzer import AnalysisError
+from nlp.batch.scoring import ResumeError, count_rows, score_resumable
 from tests.conftest import EXAMPLES
 
 runner = CliRunner()

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from nlp.classifier import load_tokenizer
-from nlp.distill import StudentConfig, train_student
-from nlp.span_classifier import (
+from nlp.analysis.classifier import load_tokenizer
+from nlp.analysis.span_classifier import (
     SpanClassifier,
     describe_emoji_mapped,
     encode_spans,
     pool_spans,
 )
+from nlp.training.distill import StudentConfig, train_student
 
 
 def test_emoji_are_spelled_out_and_spans_follow_them():
@@ -96,7 +96,7 @@ def test_teacher_labels_torn_by_a_kill_are_cut_back_to_whole_lines(tmp_path):
     import gzip
     import json
 
-    from nlp.distill import read_labels
+    from nlp.training.distill import read_labels
 
     path = tmp_path / "labels.jsonl.gz"
     for row in range(3):
@@ -115,7 +115,7 @@ def test_beside_other_work_each_text_is_read_alone_on_one_sleeping_thread():
     """``shared_cores`` (the full analysis): one ONNX Runtime thread that does not spin, and texts encoded one
     at a time, so an int8 reading does not depend on the other texts of the call (int8 activations are
     quantised per call); fp32 readings equal the batched ones."""
-    from nlp.registry import Registry
+    from nlp.artifacts.registry import Registry
 
     path = Registry().path("sentiment", "6")
     texts = [

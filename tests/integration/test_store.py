@@ -25,7 +25,7 @@ from api.db import (
     make_sessionmaker,
 )
 from api.db.migrate import current, downgrade, upgrade
-from nlp.reports import AspectRecord, ReviewRecord
+from nlp.insights.report import AspectRecord, ReviewRecord
 
 TABLES = {"products", "reviews", "review_aspects", "review_topics", "api_keys", "interactions"}
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Tests for nlp.text's ``TextPreparer`` (it loads spaCy's pipeline): PII redaction, truncation, undecodable
+"""Tests for nlp.analysis.text's ``TextPreparer`` (it loads spaCy's pipeline): PII redaction, truncation, undecodable
 input and spaCy parsing, which must match spaCy's default BLIS kernels on the shared clothing reviews."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from spacy.tokens import Doc
 
-from nlp.text import TextPreparer, UndecodableTextError
+from nlp.analysis.text import TextPreparer, UndecodableTextError
 from tests.conftest import needs_datasets
 
 
@@ -79,8 +79,8 @@ def test_parse_empty_input(preparer: TextPreparer) -> None:
 def test_openblas_pipeline_parses_exactly_as_the_blis_default(preparer: TextPreparer) -> None:
     import spacy
 
-    from nlp import datasets
-    from nlp.paths import SPACY_MODEL
+    from nlp.artifacts.paths import SPACY_MODEL
+    from nlp.training import datasets
 
     models = [getattr(pipe, "model", None) for _, pipe in preparer.nlp.pipeline]
     assert {(type(m.ops).__name__, m.ops.use_blis) for m in models if m is not None} == {("NumpyOps", False)}

@@ -20,10 +20,10 @@ from api.cli.main import app
 from api.core.config import get_settings
 from api.db import Review, ReviewAspect, ReviewTopic, make_engine, make_sessionmaker
 from api.db.migrate import upgrade
-from nlp.paths import PROJECT_ROOT
-from nlp.registry import Registry
-from nlp.reports import sentiment_report
-from nlp.topics import TopicModel
+from nlp.analysis.topics import TopicModel
+from nlp.artifacts.paths import PROJECT_ROOT
+from nlp.artifacts.registry import Registry
+from nlp.insights.report import sentiment_report
 from tests.conftest import models_copy, needs_datasets
 
 #: Terms of the food reviews that a clothing shop's topics must not show (v1's "flavor, taste, chip" and
@@ -47,7 +47,7 @@ REVIEWS = 800
 @pytest.fixture(scope="module")
 def clothing(analyzer) -> tuple[list[dict], list[dict], list[dict]]:
     """``(products, reviews, analyses)``: the first clothing reviews of the train split, analysed once."""
-    from nlp.datasets import clothing_reviews
+    from nlp.training.datasets import clothing_reviews
 
     frame = clothing_reviews()
     frame = frame[frame.split == "train"].head(REVIEWS)

@@ -10,15 +10,15 @@ import torch
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from nlp.classifier import TextClassifier
-from nlp.registry import Registry
+from nlp.analysis.classifier import TextClassifier
+from nlp.artifacts.registry import Registry
 from tests.conftest import needs_datasets
 
 pytestmark = [pytest.mark.slow, needs_datasets]
 
 
 def test_train_continue_and_ensemble_sentiment_from_a_user_file(tmp_path):
-    from nlp.datasets import clothing_reviews
+    from nlp.training.datasets import clothing_reviews
 
     data = tmp_path / "reviews.csv"
     clothing_reviews().head(300).rename(columns={"text": "body", "label": "mood"}).to_csv(data, index=False)
@@ -100,8 +100,8 @@ def test_train_continue_and_ensemble_sentiment_from_a_user_file(tmp_path):
 
 
 def test_full_fine_tune_artifact_round_trips_through_int8_deltas(tmp_path):
-    from nlp.classifier import ClassifierConfig, PooledClassifier, load_encoder, save_artifact
-    from nlp.training import train_layers_only
+    from nlp.analysis.classifier import ClassifierConfig, PooledClassifier, load_encoder, save_artifact
+    from nlp.training.finetune import train_layers_only
 
     torch.manual_seed(0)
     model = PooledClassifier(train_layers_only(load_encoder()), 3).eval()
@@ -125,9 +125,9 @@ def test_full_fine_tune_artifact_round_trips_through_int8_deltas(tmp_path):
 
 
 def test_full_fine_tune_trains_and_joins_an_lora_ensemble(tmp_path):
-    from nlp.classifier import assemble_ensemble
-    from nlp.datasets import clothing_reviews
-    from nlp.training import TrainingConfig, train_classifier
+    from nlp.analysis.classifier import assemble_ensemble
+    from nlp.training.datasets import clothing_reviews
+    from nlp.training.finetune import TrainingConfig, train_classifier
 
     rows = clothing_reviews().head(160)
     texts, labels = rows["text"].tolist(), rows["label"].tolist()
@@ -155,8 +155,8 @@ def test_full_fine_tune_trains_and_joins_an_lora_ensemble(tmp_path):
 
 
 def test_soft_targets_steer_the_fine_tune_and_need_ratings(tmp_path):
-    from nlp.datasets import clothing_reviews
-    from nlp.training import TrainingConfig, train_classifier
+    from nlp.training.datasets import clothing_reviews
+    from nlp.training.finetune import TrainingConfig, train_classifier
 
     rows = clothing_reviews().head(160)
     texts, labels = rows["text"].tolist(), rows["label"].tolist()
@@ -191,7 +191,7 @@ def test_soft_targets_steer_the_fine_tune_and_need_ratings(tmp_path):
 
 
 def test_an_ensemble_needs_compatible_members(tmp_path):
-    from nlp.classifier import ClassifierConfig, assemble_ensemble
+    from nlp.analysis.classifier import ClassifierConfig, assemble_ensemble
 
     for name, labels in [("a", ["negative", "positive"]), ("b", ["negative", "neutral", "positive"])]:
         (tmp_path / name).mkdir()
@@ -220,10 +220,10 @@ def test_an_ensemble_needs_compatible_members(tmp_path):
 
 
 def test_train_embeddings_and_topics_on_a_subset(tmp_path):
-    from nlp.datasets import clothing_reviews
-    from nlp.embeddings import PhraseEmbeddings
-    from nlp.recipes import train_embeddings_artifact, train_topics_artifact
-    from nlp.topics import TopicModel
+    from nlp.analysis.embeddings import PhraseEmbeddings
+    from nlp.analysis.topics import TopicModel
+    from nlp.training.datasets import clothing_reviews
+    from nlp.training.recipes import train_embeddings_artifact, train_topics_artifact
 
     texts = clothing_reviews()["text"].head(2500).tolist()
     models = tmp_path / "models"

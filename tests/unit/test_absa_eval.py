@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp.absa_eval import (
+from nlp.training.absa_eval import (
     GOLD_SPLITS,
     GoldSentence,
     OpinionTuple,
@@ -24,7 +24,7 @@ from nlp.absa_eval import (
     spans_match,
     term_polarity,
 )
-from nlp.datasets import split_of
+from nlp.training.datasets import split_of
 
 TEXT = "Runs small, lovely fabric."
 FABRIC, LOVELY, SMALL, RUNS_SMALL = (19, 25), (12, 18), (5, 10), (0, 10)
@@ -197,7 +197,7 @@ def test_committed_gold_set() -> None:
 def test_evaluate_absa_command_prints_figures_and_goals(monkeypatch, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    import nlp.absa_eval
+    import nlp.training.absa_eval
     from api.cli import main as cli
 
     good = evaluate([SENTENCE], {"1-0": [_predicted(FABRIC, opinions=[LOVELY])]}).to_dict()
@@ -212,8 +212,10 @@ def test_evaluate_absa_command_prints_figures_and_goals(monkeypatch, tmp_path: P
         "systems": {"system": {"seconds": 1.0, **good}, "baseline": {"seconds": 0.5, **poor}},
     }
     monkeypatch.setattr(cli, "_analyzer", lambda *args: None)
-    monkeypatch.setattr(nlp.absa_eval, "run", lambda split, analyzer, frame: figures | {"split": split})
-    monkeypatch.setattr("nlp.datasets.clothing_reviews", lambda: None)
+    monkeypatch.setattr(
+        nlp.training.absa_eval, "run", lambda split, analyzer, frame: figures | {"split": split}
+    )
+    monkeypatch.setattr("nlp.training.datasets.clothing_reviews", lambda: None)
     out = tmp_path / "absa.json"
     result = CliRunner().invoke(cli.app, ["evaluate", "absa", "--split", "dev", "--out", str(out)])
     assert result.exit_code == 0, result.output

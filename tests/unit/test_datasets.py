@@ -1,4 +1,4 @@
-"""Tests for nlp.datasets on small tables: rating mapping, the hash split, soft targets, the table reader
+"""Tests for nlp.training.datasets on small tables: rating mapping, the hash split, soft targets, the table reader
 (the shared datasets themselves: ``tests/integration/test_datasets_shared.py``)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nlp.datasets import (
+from nlp.training.datasets import (
     SENTIMENT_LABELS,
     SPLITS,
     clothing_reviews,

@@ -1,11 +1,11 @@
-"""Rating disagreement and the contrast cue (nlp.disagreement), on made-up readings: no model runs."""
+"""Rating disagreement and the contrast cue (nlp.training.disagreement), on made-up readings: no model runs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from nlp.disagreement import blend_contrast, contrast_tails, rating_disagreement
+from nlp.training.disagreement import blend_contrast, contrast_tails, rating_disagreement
 
 LABELS = ["negative", "neutral", "positive"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.language import LanguageIdentifier
+from nlp.analysis.language import LanguageIdentifier
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,16 @@
-"""Tests for nlp.metrics: the classification report, SST-2 style binary accuracy and decision-bias tuning."""
+"""Tests for nlp.training.metrics: the classification report, SST-2 style binary accuracy and decision-bias tuning."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from nlp.metrics import binary_accuracy, classification_report, cross_validate_choices, tune_decision_bias
+from nlp.training.metrics import (
+    binary_accuracy,
+    classification_report,
+    cross_validate_choices,
+    tune_decision_bias,
+)
 
 LABELS = ["negative", "neutral", "positive"]
 

@@ -1,11 +1,11 @@
-"""The no-opinion rule for short texts (nlp.opinion), without models: the aspects come from the caller."""
+"""The no-opinion rule for short texts (nlp.analysis.opinion), without models: the aspects come from the caller."""
 
 from __future__ import annotations
 
 import pytest
 
-from nlp.aspects import AspectMention, Opinion
-from nlp.opinion import MAX_WORDS, holds_no_opinion, names_a_fault, opinion_polarity, opinion_words
+from nlp.analysis.aspects import AspectMention, Opinion
+from nlp.analysis.opinion import MAX_WORDS, holds_no_opinion, names_a_fault, opinion_polarity, opinion_words
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests for nlp.pii: what is redacted, what is left alone, offsets, precedence and idempotence."""
+"""Tests for nlp.analysis.pii: what is redacted, what is left alone, offsets, precedence and idempotence."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 
-from nlp.pii import PiiSpan, find_pii, redact_pii
+from nlp.analysis.pii import PiiSpan, find_pii, redact_pii
 
 EMAILS = [
     "jane@example.com",

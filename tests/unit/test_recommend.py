@@ -1,4 +1,4 @@
-"""The pure recommender (nlp.recommend): similarities, smoothing, reasons, cold start, empty input."""
+"""The pure recommender (nlp.recommend.recommender): similarities, smoothing, reasons, cold start, empty input."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from nlp.recommend import (
+from nlp.recommend.evaluation import evaluate_rankings, ndcg_at_k
+from nlp.recommend.recommender import (
     Interactions,
     ItemKNN,
     Product,
@@ -22,7 +23,6 @@ from nlp.recommend import (
     pearson_similarity,
     query_aspect,
 )
-from nlp.recommend_eval import evaluate_rankings, ndcg_at_k
 
 # u1 bought A, B (and returned D: negative quantity, skipped); u2 A, B, C; u3 C; u4 D (3, twice: summed)
 TRIPLES = [("u1", "A", 1), ("u1", "B", 2), ("u2", "A", 1), ("u2", "B", 1), ("u2", "C", 1), ("u3", "C", 1),

@@ -1,4 +1,4 @@
-"""Tests for nlp.registry on a temporary models folder."""
+"""Tests for nlp.artifacts.registry on a temporary models folder."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nlp.registry import REGISTRY_FILE, ModelEntry, Registry
+from nlp.artifacts.registry import REGISTRY_FILE, ModelEntry, Registry
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_path_is_under_models_dir(registry: Registry) -> None:
 
 def test_committed_artifacts_fit_the_size_budget() -> None:
     """Each registered artifact at most 25 MB and models/ at most 60 MB in all, so models/ lives in git."""
-    from nlp.paths import MODELS_DIR
+    from nlp.artifacts.paths import MODELS_DIR
 
     def size(folder: Path) -> int:
         return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())

@@ -11,8 +11,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from nlp.report_page import COLOURS, report_html
-from nlp.reports import AspectRecord, ReviewRecord, sentiment_report
+from nlp.insights.page import COLOURS, report_html
+from nlp.insights.report import AspectRecord, ReviewRecord, sentiment_report
 
 XSS = "<script>alert(1)</script>"
 CHARTS = ("trend", "distribution", "drivers-aspects", "drivers-topics")

@@ -1,4 +1,4 @@
-"""Tests for nlp.text's normalisation and undecodable input, without spaCy (``TextPreparer``, which loads
+"""Tests for nlp.analysis.text's normalisation and undecodable input, without spaCy (``TextPreparer``, which loads
 spaCy's pipeline: ``tests/integration/test_text_preparer.py``)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from nlp.text import UndecodableTextError, normalize
+from nlp.analysis.text import UndecodableTextError, normalize
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Unit tests for nlp.topics.TopicModel on a hand-made model, and the pure parts of nlp.embeddings."""
+"""Unit tests for nlp.analysis.topics.TopicModel on a hand-made model, and the pure parts of nlp.analysis.embeddings."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from gensim.models import KeyedVectors
 
-from nlp.embeddings import PhraseEmbeddings, tokenize
-from nlp.topics import OUTLIER_ID, OUTLIER_LABEL, TOPICS_FILE, Topic, TopicModel, TopicScore
+from nlp.analysis.embeddings import PhraseEmbeddings, tokenize
+from nlp.analysis.topics import OUTLIER_ID, OUTLIER_LABEL, TOPICS_FILE, Topic, TopicModel, TopicScore
 
 THRESHOLD = 0.5
 
@@ -136,7 +136,7 @@ def test_load_missing_raises(tmp_path: Path) -> None:
         TopicModel.load(tmp_path)
 
 
-# --- nlp.embeddings: tokenize, term_key and vector on hand-made KeyedVectors -----------------------
+# --- nlp.analysis.embeddings: tokenize, term_key and vector on hand-made KeyedVectors -----------------------
 
 
 @pytest.fixture
@@ -230,7 +230,7 @@ def test_npmi_coherence_by_hand() -> None:
     """gensim's c_npmi with whole documents as the window, against the formula worked by hand; on pairs that
     co-occur it equals the hand-written function it replaced (checked on this corpus to 1e-6), on a pair that
     never does it scores (log eps - log p(a)p(b)) / -log eps instead of that function's -1."""
-    from nlp.topics import npmi_coherence
+    from nlp.analysis.topics import npmi_coherence
 
     eps = 1e-12
     # whole documents, in any order and with repeats: only presence counts; the empty one counts as a document
@@ -252,7 +252,7 @@ def test_npmi_coherence_by_hand() -> None:
 
 
 def test_npmi_coherence_leaves_out_terms_absent_from_the_corpus() -> None:
-    from nlp.topics import npmi_coherence
+    from nlp.analysis.topics import npmi_coherence
 
     docs = [["a", "b"], ["a"], ["b", "c"]]
     both, lone = npmi_coherence([["a", "zz", "b"], ["a", "zz"]], docs)
@@ -263,7 +263,7 @@ def test_npmi_coherence_leaves_out_terms_absent_from_the_corpus() -> None:
 def test_npmi_coherence_window_is_the_whole_document() -> None:
     """Terms far apart in a long document co-occur (gensim's default c_npmi window of 10 tokens would miss
     them): a and b are together in every document, so their NPMI is 1 up to eps."""
-    from nlp.topics import npmi_coherence
+    from nlp.analysis.topics import npmi_coherence
 
     filler = [f"w{i}" for i in range(30)]
     docs = [["a", *filler, "b"], ["a", *filler, "b"], ["c"]]
@@ -271,11 +271,11 @@ def test_npmi_coherence_window_is_the_whole_document() -> None:
     assert score == pytest.approx(1.0, abs=1e-6)
 
 
-# --- nlp.topics_eval: topic diversity and the BERTopic-style c-TF-IDF baseline ----------------------
+# --- nlp.training.topics_eval: topic diversity and the BERTopic-style c-TF-IDF baseline ----------------------
 
 
 def test_topic_diversity() -> None:
-    from nlp.topics_eval import topic_diversity
+    from nlp.training.topics_eval import topic_diversity
 
     assert topic_diversity([["a", "b"], ["c", "d"]]) == 1.0
     assert topic_diversity([["a", "b"], ["a", "c"]]) == 0.75
@@ -284,7 +284,7 @@ def test_topic_diversity() -> None:
 
 
 def test_ctfidf_topics_describe_each_cluster_by_its_own_terms() -> None:
-    from nlp.topics_eval import ctfidf_topics
+    from nlp.training.topics_eval import ctfidf_topics
 
     # two tight groups of documents; "dress" is everywhere, so c-TF-IDF ranks it below each group's own terms
     vectors = np.array(

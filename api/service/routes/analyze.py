@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from api.service.analysis import UnknownModelVersionError
 from api.service.deps import Reader
 from api.service.schemas import AnalyzeRequest, AnalyzeResponse, DocumentError, DocumentResult, Problem
-from nlp.analyzer import AnalysisError
+from nlp.analysis.analyzer import AnalysisError
 
 router = APIRouter(prefix="/v1", tags=["analysis"])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, HTTPException, Query
 from api import store
 from api.service.deps import Reader, SessionDep, Writer
 from api.service.schemas import Problem, ProductIn, ProductOut, Text
-from nlp.reports import product_insights
+from nlp.insights.report import product_insights
 
 router = APIRouter(prefix="/v1", tags=["products"])
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from api.service.deps import Reader, SessionDep
 from api.service.schemas import Problem, RecommendationsOut, Text
-from nlp.recommend import UnknownProductError
+from nlp.recommend.recommender import UnknownProductError
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 

@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from api import store
 from api.service.deps import Reader, SessionDep
 from api.service.schemas import DateOrInstant, Text
-from nlp.report_page import report_html
-from nlp.reports import report_csv, sentiment_report
+from nlp.insights.page import report_html
+from nlp.insights.report import report_csv, sentiment_report
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 #: Content-Security-Policy of the HTML report.

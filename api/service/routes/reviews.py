@@ -20,7 +20,7 @@ from api.service.schemas import (
     ReviewPage,
     Text,
 )
-from nlp.analyzer import AnalysisError
+from nlp.analysis.analyzer import AnalysisError
 
 router = APIRouter(prefix="/v1", tags=["reviews"])
 MAX_BATCH = 100

@@ -1,0 +1,424 @@
+"""``Analyzer``: texts in, one :class:`ReviewAnalysis` (or :class:`AnalysisError`) per text out.
+
+Per text: document sentiment, sentence sentiment with character offsets, aspects with their opinions, the
+sentiment of the aspect's clause and its topic, the review's topics, and named entities - the shape of
+Azure AI Language opinion mining and AWS Comprehend targeted sentiment, offline. All offsets index the
+prepared text (:meth:`nlp.analysis.text.TextPreparer.prepare`). Work is batched: one spaCy pass, then one sentiment
+call for every document, sentence and aspect clause of the batch. A one-pass span model
+(:class:`nlp.analysis.span_classifier.SpanClassifier`) reads each review once and classifies its spans from the
+pooled token states; an older per-text model reads each distinct span as a text of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pydantic import TypeAdapter
+from spacy.tokens import Doc
+from threadpoolctl import threadpool_limits
+
+from nlp.analysis.aspects import AspectMention, Opinion, extract_aspects, sentiment_spans
+from nlp.analysis.categories import AspectCategorizer
+from nlp.analysis.classifier import SpanPrediction
+from nlp.analysis.embeddings import PhraseEmbeddings
+from nlp.analysis.language import UNSUPPORTED_LANGUAGE, LanguageGuess, LanguageIdentifier
+from nlp.analysis.opinion import NO_OPINION, holds_no_opinion, opinion_polarity
+from nlp.analysis.span_classifier import load_sentiment_model
+from nlp.analysis.text import TextPreparer, UndecodableTextError
+from nlp.analysis.topics import TopicModel, TopicScore
+from nlp.artifacts.paths import MODELS_DIR
+from nlp.artifacts.registry import Registry
+
+#: What ``Analyzer(only=...)`` accepts: None (the full analysis) or ``"sentiment"`` (document sentiment).
+ONLY = (None, "sentiment")
+
+
+@dataclass
+class Sentiment:
+    """A label and the probability of every class (negative / neutral / positive), summing to 1."""
+
+    label: str
+    scores: dict[str, float]
+
+
+@dataclass
+class SentenceAnalysis:
+    text: str
+    offset: int
+    length: int
+    sentiment: Sentiment
+
+
+@dataclass
+class AspectAnalysis:
+    """An aspect (opinion target) with its lemmatised ``term`` (``sleeves`` -> ``sleeve``, ``colour`` ->
+    ``color``: the key reports group by), its clause's sentiment, its topic ``{"id", "label"}``, its aspect
+    ``category`` (one of :data:`nlp.analysis.categories.CATEGORIES`) and opinions. ``implicit``: no noun names the
+    target ("It runs small."): ``text`` is the opinion and ``term`` ``fit`` (:func:`nlp.analysis.aspects.implicit_fit`).
+    """
+
+    text: str
+    offset: int
+    length: int
+    term: str
+    topic: dict
+    category: str
+    sentiment: Sentiment
+    opinions: list[Opinion]
+    implicit: bool = False
+
+
+@dataclass
+class Entity:
+    text: str
+    label: str
+    offset: int
+    length: int
+
+
+@dataclass
+class ReviewAnalysis:
+    """The analysis of one review. ``text`` is the prepared text that all offsets index.
+
+    ``language`` is its ISO 639-1 code (:class:`nlp.analysis.language.LanguageIdentifier`). ``flags`` says what
+    the models could not read: ``["unsupported_language"]`` for a text confidently in another language than
+    English, whose record then holds no English reading: sentiment neutral with every class at 1/3 (no
+    information), and no sentences, aspects or entities (topics: the outlier, as for any text without
+    aspects). ``["no_opinion"]`` for a short text without an opinion expression ("ok", "n/a", "I bought this
+    for my sister's birthday last week.", :func:`nlp.analysis.opinion.holds_no_opinion`): its sentences and aspects
+    are kept, and every sentiment in the record is that same no-information neutral.
+    """
+
+    text: str
+    sentiment: Sentiment
+    sentences: list[SentenceAnalysis]
+    aspects: list[AspectAnalysis]
+    topics: list[TopicScore]
+    entities: list[Entity]
+    model_version: str
+    language: str = "en"
+    flags: list[str] = field(default_factory=list)
+    truncated: bool = False
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict without ``text`` (callers decide whether to return it)."""
+        return _record_dict(self, exclude={"text"})
+
+
+@dataclass
+class DocumentSentiment:
+    """Document sentiment only (``Analyzer(only="sentiment")``): no parse, sentences, aspects or topics."""
+
+    sentiment: Sentiment
+    model_version: str
+    truncated: bool = False
+
+    def to_dict(self) -> dict:
+        return _record_dict(self, exclude=set())
+
+
+_SERIALIZERS: dict[type, TypeAdapter] = {
+    kind: TypeAdapter(kind) for kind in (ReviewAnalysis, DocumentSentiment)
+}
+
+
+def _record_dict(record: ReviewAnalysis | DocumentSentiment, exclude: set[str]) -> dict:
+    """``record`` as a JSON-ready dict without the ``exclude`` fields, ``truncated`` only when true, by pydantic's
+    compiled serialiser (:func:`dataclasses.asdict` deep-copies every leaf, several times slower)."""
+    skip = exclude if record.truncated else exclude | {"truncated"}
+    return _SERIALIZERS[type(record)].dump_python(record, exclude=skip)
+
+
+@dataclass
+class AnalysisError:
+    """Why one input could not be analysed; ``code`` is machine-readable."""
+
+    code: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"error": asdict(self)}
+
+
+def prepare_input(
+    preparer: TextPreparer, raw: object, redact_pii: bool | None = None
+) -> tuple[str, bool] | AnalysisError:
+    """``(prepared text, truncated)`` for one input value, or the :class:`AnalysisError` that rejects it.
+
+    Error codes: ``missing_text`` (None / NaN), ``invalid_type`` (not a string), ``empty_text`` (nothing
+    left after normalisation), ``undecodable_text`` (invalid UTF-8 bytes).
+    """
+    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+        return AnalysisError("missing_text", "no text in this row")
+    if not isinstance(raw, str):
+        return AnalysisError("invalid_type", f"text must be a string, got {type(raw).__name__}")
+    try:
+        text, truncated = preparer.prepare(raw, redact_pii)
+    except UndecodableTextError as exc:
+        return AnalysisError("undecodable_text", str(exc))
+    if not text:
+        return AnalysisError("empty_text", "text is empty or whitespace only")
+    return text, truncated
+
+
+@dataclass
+class _Prepared:
+    """One usable input on its way through :meth:`Analyzer.analyze`: its parse and the spans to classify
+    (with, per sentence and aspect mention, the index of its span)."""
+
+    index: int
+    text: str
+    truncated: bool
+    language: LanguageGuess | None = None
+    no_opinion: bool = False
+    doc: Doc | None = None
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    sentences: list[tuple[tuple[int, int], int]] = field(default_factory=list)
+    mentions: list[tuple[AspectMention, int]] = field(default_factory=list)
+
+
+class Analyzer:
+    """The review-analysis pipeline over the registered models.
+
+    Example::
+
+        analyzer = Analyzer()
+        [result] = analyzer.analyze(["The fabric is so soft but it runs small."])
+        result.aspects[0].opinions[0].text   # "so soft"
+
+    Args:
+        models_dir: folder holding ``registry.json`` (default :data:`nlp.artifacts.paths.MODELS_DIR`).
+        sentiment_version: registered sentiment model version, or ``latest``.
+        redact_pii: redact e-mails, phone and card numbers before analysis (nothing unredacted is returned).
+        batch_size: texts per pipeline stage (parse, entities, sentiment); the sentiment model batches them
+            by length on its own.
+        runtime: how a one-pass span model's encoder runs (:data:`nlp.analysis.span_classifier.RUNTIMES`).
+        only: ``"sentiment"``: :meth:`analyze` gives document sentiment only (:class:`DocumentSentiment`),
+            without the spaCy parse; None: the full analysis.
+        threads: ONNX Runtime threads of a one-pass span model (0: one for the full analysis, whose stages
+            share the cores; one per core for document sentiment only).
+        topics_version: registered topics version, or ``latest`` (the pinned default, else the newest).
+
+    Raises:
+        KeyError: a model or version is not registered (the message lists the known versions).
+        FileNotFoundError: an artifact folder is missing.
+    """
+
+    def __init__(
+        self,
+        models_dir: Path = MODELS_DIR,
+        sentiment_version: str = "latest",
+        redact_pii: bool = False,
+        batch_size: int = 32,
+        runtime: str = "onnx-int8",
+        only: str | None = None,
+        threads: int = 0,
+        topics_version: str = "latest",
+    ) -> None:
+        if only not in ONLY:
+            raise ValueError(f"only must be one of {ONLY}, got {only!r}")
+        self.only = only
+        registry = Registry(models_dir)
+        # the full analysis encodes beside the parse and the entity recogniser, which share the cores
+        self.sentiment = load_sentiment_model(
+            registry.path("sentiment", sentiment_version), runtime, threads, shared_cores=only is None
+        )
+        self.embeddings = PhraseEmbeddings.load(registry.path("embeddings"))
+        topics = registry.get("topics", topics_version)  # read once: a pin while loading cannot split it
+        self.topic_model = TopicModel.load(registry.models_dir / topics.path)
+        self.categorizer = AspectCategorizer(self.embeddings)
+        self.identify_language = LanguageIdentifier()
+        self.known_terms = {term for topic in self.topic_model.topics for term, _ in topic.terms}
+        self.preparer = TextPreparer(redact_pii=redact_pii)
+        self.batch_size = batch_size
+        # the stages of :meth:`_analyze_parsed` that run beside the parse; spaCy's matrix products go to
+        # OpenBLAS (:func:`nlp.analysis.text.load_spacy`), whose own threads would oversubscribe the cores these share
+        threadpool_limits(1, user_api="blas")
+        self._entity_worker = ThreadPoolExecutor(1, thread_name_prefix="entities")
+        self._sentiment_worker = ThreadPoolExecutor(1, thread_name_prefix="sentiment")
+        sentiment_version = f"sentiment-v{self.sentiment.config.model_version}"
+        self.model_version = sentiment_version if only else f"{sentiment_version}+topics-v{topics.version}"
+
+    def analyze(
+        self, texts: Sequence[object], redact_pii: bool | None = None
+    ) -> list[ReviewAnalysis | DocumentSentiment | AnalysisError]:
+        """Analyse ``texts`` in order; an input that is not usable text yields an :class:`AnalysisError`.
+
+        ``redact_pii`` overrides the analyzer's setting for this call. Results are :class:`ReviewAnalysis`, or
+        :class:`DocumentSentiment` when the analyzer was made with ``only="sentiment"``.
+
+        Error codes: see :func:`prepare_input`.
+        """
+        results: list[ReviewAnalysis | DocumentSentiment | AnalysisError | None] = [None] * len(texts)
+        batch: list[_Prepared] = []
+        for i, raw in enumerate(texts):
+            outcome = self._prepare(i, raw, redact_pii)
+            if isinstance(outcome, AnalysisError):
+                results[i] = outcome
+            else:
+                batch.append(outcome)
+        if self.only == "sentiment":
+            results_ok: Sequence[ReviewAnalysis | DocumentSentiment] = self._document_sentiment(batch)
+        else:
+            results_ok = self._analyze_parsed(batch)
+        for item, analysis in zip(batch, results_ok, strict=True):
+            results[item.index] = analysis
+        return [r for r in results if r is not None]
+
+    def close(self) -> None:
+        """Stop the threads of the analysis stages; the analyzer cannot analyse afterwards."""
+        self._entity_worker.shutdown()
+        self._sentiment_worker.shutdown()
+
+    def aspect_topics(self, text: object) -> dict[str, tuple[int, str]]:
+        """The aspect terms of ``text`` (lemmatised, as ``AspectAnalysis.term``; ``fit`` for an implicit fit
+        opinion, "does it run small?") and each one's ``(topic id, aspect category)``.
+
+        spaCy and Word2Vec only, no sentiment: for callers that need what a text is about but not how it
+        feels (the answer to a product question), without the transformer encoders :meth:`analyze` runs.
+        A text that is not usable (see :func:`prepare_input`) has no aspects: ``{}``.
+        """
+        prepared = prepare_input(self.preparer, text)
+        if isinstance(prepared, AnalysisError):
+            return {}
+        [doc] = self.preparer.parse([prepared[0]])
+        return {
+            m.term: (self._topic_of(m.term), self.categorizer.category(m.term, [o.text for o in m.opinions]))
+            for m in extract_aspects(doc, self.known_terms)
+        }
+
+    def _topic_of(self, term: str) -> int:
+        topic_id, _ = self.topic_model.assign(self.embeddings.vector(term))
+        return topic_id
+
+    def _prepare(self, index: int, raw: object, redact_pii: bool | None) -> _Prepared | AnalysisError:
+        outcome = prepare_input(self.preparer, raw, redact_pii)
+        return outcome if isinstance(outcome, AnalysisError) else _Prepared(index, *outcome)
+
+    def _document_sentiment(self, batch: list[_Prepared]) -> list[DocumentSentiment]:
+        prediction = self.sentiment.predict([item.text for item in batch])
+        return [
+            DocumentSentiment(self._sentiment(probs, label), self.model_version, item.truncated or truncated)
+            for item, probs, label, truncated in zip(
+                batch, prediction.probabilities, prediction.labels, prediction.truncated, strict=True
+            )
+        ]
+
+    def _sentiment(self, probs: np.ndarray, label: str) -> Sentiment:
+        scores = probs.astype(np.float64).round(4).tolist()  # float32 would print 0.2608000040054
+        return Sentiment(label, dict(zip(self.sentiment.labels, scores, strict=True)))
+
+    def _analyze_parsed(self, batch: list[_Prepared]) -> list[ReviewAnalysis]:
+        """Parse, plan and classify ``batch`` in sub-batches of at most ``batch_size``, in three stages that overlap:
+        spaCy parses a sub-batch in this thread while, for the sub-batch before, one worker thread finds its
+        named entities and another reads it with the sentiment model (thinc's matrix products, the transition
+        parser and ONNX Runtime release the GIL), so the two cores share the work."""
+        # a small batch (an API micro-batch) is cut in about four so that its stages overlap too
+        step = max(1, min(self.batch_size, -(-len(batch) // 4)))
+        docs = self.preparer.parse([item.text for item in batch], batch_size=step)
+        pending = []
+        for start in range(0, len(batch), step):
+            sub = batch[start : start + step]
+            parsed = [next(docs) for _ in sub]
+            for item, doc in zip(sub, parsed, strict=True):
+                self._plan(item, doc)
+            entities = self._entity_worker.submit(self.preparer.recognise_entities, parsed)
+            texts, spans = [item.text for item in sub], [item.spans for item in sub]
+            sentiment = self._sentiment_worker.submit(self.sentiment.predict_spans, texts, spans)
+            pending.append((sub, entities, sentiment))
+        results: list[ReviewAnalysis] = []
+        for sub, entities, sentiment in pending:
+            entities.result()
+            results += map(self._assemble, sub, sentiment.result())
+        return results
+
+    def _plan(self, item: _Prepared, doc: Doc) -> None:
+        """Set ``item``'s language, parse and the spans to classify: the document first, then every distinct
+        sentence and aspect clause (an aspect takes its clause's sentiment, the document's if it lies in
+        none). A text in an unsupported language gets the document alone (its reading is withheld); a text
+        without an opinion (:func:`nlp.analysis.opinion.holds_no_opinion`) is marked so."""
+        item.doc = doc
+        item.language = self.identify_language(item.text)
+        document = (0, len(item.text))
+        if item.language.unsupported:
+            item.spans = [document]
+            return
+        sentences, clauses = sentiment_spans(doc)
+        mentions = [
+            (m, next((c for c in clauses if c[0] <= m.offset < c[1]), document))
+            for m in extract_aspects(doc, self.known_terms)
+        ]
+        item.no_opinion = holds_no_opinion(item.text, [m for m, _ in mentions])
+        item.spans = list(dict.fromkeys([document, *sentences, *(c for _, c in mentions)]))
+        where = {span: k for k, span in enumerate(item.spans)}
+        item.sentences = [(span, where[span]) for span in sentences]
+        item.mentions = [(m, where[c]) for m, c in mentions]
+
+    def _assemble(self, item: _Prepared, pred: SpanPrediction) -> ReviewAnalysis:
+        assert item.doc is not None and item.language is not None
+        if item.language.unsupported:
+            return self._unread(item, pred.truncated)
+
+        def sentiment(k: int, opinions: Sequence[Opinion] = ()) -> Sentiment:
+            if item.no_opinion:
+                return self._no_reading()
+            reading = self._sentiment(pred.probabilities[k], pred.labels[k])
+            said = (
+                {p for o in opinions if (p := opinion_polarity(o))} if reading.label == "neutral" else set()
+            )
+            if len(said) == 1:  # the opinion terms outweigh a toneless clause when they agree
+                return Sentiment(said.pop(), reading.scores)
+            return reading
+
+        aspects, topic_ids = [], []
+        for mention, k in item.mentions:
+            topic_id = self._topic_of(mention.term)
+            topic_ids.append(topic_id)
+            topic = {"id": topic_id, "label": self.topic_model.label(topic_id)}
+            category = self.categorizer.category(mention.term, [o.text for o in mention.opinions])
+            aspects.append(
+                AspectAnalysis(
+                    mention.text, mention.offset, mention.length, mention.term, topic, category,
+                    sentiment(k, mention.opinions), list(mention.opinions), mention.implicit,
+                )
+            )  # fmt: skip
+        return ReviewAnalysis(
+            text=item.text,
+            sentiment=sentiment(0),
+            sentences=[
+                SentenceAnalysis(item.text[a:b], a, b - a, sentiment(k)) for (a, b), k in item.sentences
+            ],
+            aspects=aspects,
+            topics=self.topic_model.score([t for t in topic_ids if t != -1]),
+            entities=[Entity(e.text, e.label_, e.start_char, len(e.text)) for e in item.doc.ents],
+            model_version=self.model_version,
+            language=item.language.language,
+            flags=[NO_OPINION] if item.no_opinion else [],
+            truncated=item.truncated or pred.truncated,
+        )
+
+    def _no_reading(self) -> Sentiment:
+        """Neutral with every class at 1/3: the sentiment of a text the models cannot or should not read."""
+        return Sentiment(
+            "neutral", dict.fromkeys(self.sentiment.labels, round(1 / len(self.sentiment.labels), 4))
+        )
+
+    def _unread(self, item: _Prepared, truncated: bool) -> ReviewAnalysis:
+        """The record of a text in a language the models cannot read: see :class:`ReviewAnalysis`."""
+        assert item.language is not None
+        return ReviewAnalysis(
+            text=item.text,
+            sentiment=self._no_reading(),
+            sentences=[],
+            aspects=[],
+            topics=self.topic_model.score([]),
+            entities=[],
+            model_version=self.model_version,
+            language=item.language.language,
+            flags=[UNSUPPORTED_LANGUAGE],
+            truncated=item.truncated or truncated,
+        )

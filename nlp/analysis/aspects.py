@@ -1,0 +1,568 @@
+"""Aspect (opinion target) and opinion extraction from spaCy dependency parses.
+
+Rule-based in the style of double propagation (Qiu et al. 2011, "Opinion Word Expansion and Target
+Extraction through Double Propagation"): nouns (with their compounds) are candidate aspects; opinions are
+adjectives modifying them (``soft fabric``), predicate adjectives of the clause they are the subject of
+(``the fabric is so soft``, ``it runs small`` style verb + complement: ``runs small``), adverbs of their verb
+(``fits perfectly``) and a few opinion verbs taking them as object (``I love the colour``); a conjunct
+shares its coordination's opinion (``the color and fabric are pretty``), and a preposition's object takes the
+reviewer's judgement (``happy with the quality``) or one placed in a part of the garment (``too full around
+the hem``). A ``neg`` child on the opinion or its verb marks it negated (``not soft``). Nouns that name
+something other than the product (sizes worn, measurements, the reviewer's body, other garments worn with
+it, photos, people) are left out, as the ABSA gold set's guidelines leave them out
+(``nlp/data/absa_gold/README.md``). The sentiment itself comes from the transformer on the aspect's clause
+(see :func:`clause_spans`), not from a lexicon.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span, Token
+
+from nlp.analysis.opinion import valences
+
+#: Nouns too generic to be an aspect on their own.
+GENERIC_NOUNS = frozenset(
+    [
+        "thing",
+        "things",
+        "lot",
+        "lots",
+        "bit",
+        "one",
+        "ones",
+        "way",
+        "time",
+        "times",
+        "day",
+        "days",
+        "review",
+        "reviews",
+        "retailer",
+        "item",
+        "items",
+        "piece",
+        "pieces",
+        "everything",
+        "nothing",
+        "something",
+        "anything",
+        "anyone",
+        "someone",
+        "everyone",
+        "people",
+        "person",
+        "year",
+        "years",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "today",
+        "yesterday",
+        "kind",
+        "sort",
+        "type",
+        "part",
+        "end",
+        "side",
+    ]
+)
+OPINION_VERBS = frozenset(
+    ["love", "like", "hate", "dislike", "adore", "enjoy", "recommend", "regret", "prefer", "appreciate"]
+)
+#: Verbs that judge their subject by saying it failed ("the zipper broke", "the seams ripped"): the verb is
+#: the opinion term. ``fall`` and ``come`` count with a particle that says so ("fell apart", "came off").
+FAILURE_VERBS = frozenset(
+    ["break", "rip", "tear", "fade", "shrink", "pill", "snag", "unravel", "fray", "bleed", "peel", "split"]
+)
+FAILURE_PARTICLES = {
+    "fall": frozenset(["apart", "off"]),
+    "come": frozenset(["apart", "off", "undone", "loose"]),
+}
+#: Verbs whose complement says how the garment fits ("runs small", "fits perfectly"); without a noun
+#: subject ("It runs small.", "Fits well.") their opinion has an implicit target, SemEval-2016's NULL.
+FIT_VERBS = frozenset(["run", "fit"])
+#: The aspect term given to an implicit fit opinion (:func:`implicit_fit`), the one "the fit is ..." has.
+FIT_TERM = "fit"
+#: British spellings -> the American one, so that both give one aspect term (one key in reports): the review
+#: corpora use the American forms most ("color" 3,686 times, "colour" 17 in the embeddings' vocabulary).
+SPELLING_VARIANTS = {
+    "colour": "color",
+    "grey": "gray",
+    "fibre": "fiber",
+    "favourite": "favorite",
+    "jewellery": "jewelry",
+    "pyjama": "pajama",
+    "pyjamas": "pajamas",
+    "centre": "center",
+}
+#: Garment nouns that spaCy lists as stop words ("Cute top."): candidates all the same when tagged as nouns.
+STOP_WORD_NOUNS = frozenset(["top"])
+#: Nouns whose compound names their value, not a part of the product ("ivory color"): the term is the noun alone.
+COLOUR_NOUNS = frozenset(["color", "colour"])
+#: Absolute VADER valence (-4..4) at which a noun is an opinion, not an aspect term: "love" (3.2), "beauty" (2.8),
+#: "compliment" (2.1), "favorite" (2.0); not "fit" (1.5) or "comfort" (1.5). Chosen on the ABSA gold set's dev split.
+OPINION_NOUN_VALENCE = 2.0
+#: Size labels of retail clothing. The size a reviewer wears or ordered stands for the garment ("the small is
+#: too large": the target is the garment, SemEval's NULL), so a label is never an aspect term of its own.
+SIZE_LABELS = frozenset(["xxs", "xs", "xl", "xxl", "xxxl", "small", "medium", "large", "petite", "regular"])
+#: Nouns (lemmas) that name what a review compares the product with or a person, not the product or a part of
+#: it: the shop's photos and models ("the model in the pictures must be tall"), shoppers and the people around
+#: the reviewer ("petite customers should be aware", "strangers compliment me").
+NOT_PRODUCT_NOUNS = frozenset(
+    [
+        "photo", "picture", "pic", "image", "model", "website", "site", "customer", "shopper", "buyer",
+        "woman", "girl", "lady", "friend", "stranger", "husband", "daughter", "mother", "mom", "sister",
+    ]
+)  # fmt: skip
+#: Dependency relations of a noun that is the object of a verb or a preposition ("I bought a size 8", "wore it
+#: with jeans", "as in the photo"): such a noun is mentioned, not judged, unless an opinion rule reaches it.
+OBJECT_DEPS = frozenset(["dobj", "pobj", "dative", "npadvmod", "appos", "pcomp"])
+#: Prepositions that place a judgement in a part of the garment ("too full around the hem", "doesn't fit on
+#: top", "tight in the bust"): their object is the aspect the judgement is about. Not "with" or "for", which
+#: name what it is worn with or for ("great with jeans", "perfect for fall").
+LOCATIVE_PREPOSITIONS = frozenset(
+    [
+        "around",
+        "at",
+        "in",
+        "on",
+        "across",
+        "through",
+        "under",
+        "below",
+        "above",
+        "along",
+        "near",
+        "except",
+        "over",
+    ]
+)
+#: Personal pronouns of the reviewer: an adjective they are the subject of judges its prepositional object
+#: ("I'm happy with the quality", "not sure about the tassels", "I was disappointed in the fabric").
+REVIEWER_PRONOUNS = frozenset(["i", "we"])
+#: Where a sentence's clauses part: before a contrast marker or ";", and after a comma or an ellipsis ("Runs
+#: small, lovely fabric.", "Great shirt, poor first impression.", "love the details... only complaint is").
+_CLAUSE_CUT = re.compile(
+    r"\b(?:but|however|although|though|yet|whereas|while|except)\b|;|(?<=[,…])(?=\s)|(?<=\.\.)(?=\s)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """An opinion expression about an aspect; offsets are characters in the prepared text."""
+
+    text: str
+    offset: int
+    length: int
+    negated: bool
+
+
+@dataclass(frozen=True)
+class AspectMention:
+    """A candidate aspect: its surface ``text``, ``offset``/``length`` in the prepared text, its ``term``
+    (lemmatised vocabulary key, e.g. ``battery life``), and attached ``opinions``. ``implicit``: no noun
+    names the target ("It runs small."); ``text`` is then the opinion's and ``term`` :data:`FIT_TERM`."""
+
+    text: str
+    offset: int
+    length: int
+    term: str
+    opinions: tuple[Opinion, ...]
+    implicit: bool = False
+
+
+def clause_bounds(text: str) -> list[tuple[int, int]]:
+    """Character ranges of the clauses of one sentence's ``text``, cut before contrast markers (``but``,
+    ``although``, ``while``, ``;``) and after commas and ellipses followed by a space. The ranges tile the text; a
+    piece without a letter or digit joins its neighbour, and a text without any is one range.
+
+    ``"soft but runs small"`` -> ``[(0, 5), (5, 19)]``, ``"Runs small, lovely fabric."`` -> ``[(0, 11), (11,
+    26)]``, so each aspect gets the sentiment of its own part.
+    """
+    bounds = [0]
+    for cut in [*(m.start() for m in _CLAUSE_CUT.finditer(text)), len(text)]:
+        if any(ch.isalnum() for ch in text[bounds[-1] : cut]):  # a piece without one joins the next
+            bounds.append(cut)
+    if len(bounds) == 1:
+        return [(0, len(text))]
+    bounds[-1] = len(text)  # a last piece without one joins the clause before it
+    return list(itertools.pairwise(bounds))
+
+
+def clause_spans(sentence: Span) -> list[tuple[int, int]]:
+    """:func:`clause_bounds` of a spaCy sentence, as character offsets in its document."""
+    base = sentence.start_char
+    return [(base + a, base + b) for a, b in clause_bounds(sentence.text)]
+
+
+def clause_at(sentence: str, position: int) -> str:
+    """The clause of ``sentence`` (:func:`clause_bounds`) holding character ``position``, whitespace
+    stripped: the part whose sentiment an aspect there has ("The print is pretty but the sizing is way off.",
+    4 -> "The print is pretty"). A position outside the sentence gives the whole sentence, stripped."""
+    a, b = next(((a, b) for a, b in clause_bounds(sentence) if a <= position < b), (0, len(sentence)))
+    return sentence[a:b].strip()
+
+
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(start, end)`` moved inwards past surrounding whitespace of ``text[start:end]``."""
+    piece = text[start:end]
+    lead = len(piece) - len(piece.lstrip())
+    return start + lead, start + lead + len(piece.strip())
+
+
+def sentiment_spans(doc: Doc) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Character ranges that get a sentiment of their own: ``(sentences, clauses)``, whitespace stripped.
+
+    Sentences are spaCy's with any text; clauses are :func:`clause_spans` of each sentence, in order. The
+    document itself (``(0, len(doc.text))``) is the third kind; an aspect takes the clause it lies in.
+    """
+    text = doc.text  # spaCy joins every token for each read of Doc.text
+    sentences = [s for s in doc.sents if s.text.strip()]
+    clauses = [strip_span(text, a, b) for s in sentences for a, b in clause_spans(s)]
+    return [strip_span(text, s.start_char, s.end_char) for s in sentences], clauses
+
+
+def _term_tokens(noun: Token) -> list[Token]:
+    """``noun`` with the nouns that form its name: its compounds and theirs ("baby doll style", "hot air
+    balloons" -> "air balloons"), none for a colour noun, whose compound is its value ("ivory color" -> "color",
+    as the gold set's guidelines annotate "pink color")."""
+    if noun.lemma_.lower() in COLOUR_NOUNS:
+        return [noun]
+    compounds = [c for c in noun.lefts if c.dep_ == "compound" and c.pos_ in {"NOUN", "PROPN"}]
+    return [*(t for c in compounds for t in _term_tokens(c)), noun]
+
+
+def _term(noun: Token) -> str:
+    """The aspect term of a candidate noun: lower-cased lemmas of it and its compounds, British spellings
+    made American (:data:`SPELLING_VARIANTS`): ``Colours`` -> ``color``, ``grey Sleeves`` -> ``sleeve``."""
+    lemmas = (t.lemma_.lower() for t in _term_tokens(noun))
+    return " ".join(SPELLING_VARIANTS.get(lemma, lemma) for lemma in lemmas)
+
+
+def _is_candidate(token: Token) -> bool:
+    """Whether ``token`` may be an aspect term's head: a noun, not generic (:data:`GENERIC_NOUNS`), not a stop word
+    (but :data:`STOP_WORD_NOUNS`) and not itself an opinion: a noun whose VADER valence (``nlp.analysis.opinion.valences``)
+    is at least :data:`OPINION_NOUN_VALENCE` in size ("it was love at first sight", "Romantic flowy beauty.", "got
+    compliments") is the opinion term, as the gold set's guidelines annotate it."""
+    lemma = token.lemma_.lower()
+    return (
+        token.pos_ in {"NOUN", "PROPN"}
+        and token.dep_ != "compound"
+        and token.is_alpha
+        and len(token.text) > 1
+        and lemma not in GENERIC_NOUNS
+        and (not token.is_stop or token.lower_ in STOP_WORD_NOUNS)
+        and abs(valences().get(lemma, 0.0)) < OPINION_NOUN_VALENCE
+    )
+
+
+def _negations(*tokens: Token) -> list[Token]:
+    return [child for tok in tokens for child in tok.children if child.dep_ == "neg"]
+
+
+def _opinion(tokens: list[Token], negations: list[Token]) -> Opinion:
+    """The opinion span from its first to its last token, negation included: ``not soft``."""
+    doc = tokens[0].doc
+    every = [*tokens, *negations]
+    span = doc[min(t.i for t in every) : max(t.i for t in every) + 1]
+    return Opinion(span.text, span.start_char, len(span.text), bool(negations))
+
+
+def _with_adverbs(adj: Token) -> list[Token]:
+    return [*(c for c in adj.lefts if c.dep_ == "advmod"), adj]
+
+
+def _adjective_and_conjuncts(adj: Token) -> list[Token]:
+    return [adj, *(c for c in adj.conjuncts if c.pos_ == "ADJ")]
+
+
+def _follows(adj: Token, verb: Token) -> bool:
+    """Whether ``adj`` (with its adverbs) comes right after ``verb``, a fit verb: "Runs small, lovely
+    fabric" - spaCy reads ``small`` as an adjective of ``fabric``, but it is the complement of ``Runs``."""
+    return verb.pos_ == "VERB" and verb.lemma_.lower() in FIT_VERBS and adj.left_edge.i == verb.i + 1
+
+
+def _ends_clause(token: Token) -> bool:
+    """Whether ``token`` is the last word of its clause (followed by punctuation, a conjunction or nothing)."""
+    following = token.nbor() if token.i + 1 < len(token.doc) else None
+    return following is None or following.is_punct or following.pos_ == "CCONJ"
+
+
+def _failure(verb: Token) -> list[Token]:
+    """The opinion tokens of a verb that says its subject failed (:data:`FAILURE_VERBS`), else ``[]``."""
+    lemma = verb.lemma_.lower()
+    if lemma in FAILURE_VERBS:
+        return [verb]
+    particles = [c for c in verb.children if c.lower_ in FAILURE_PARTICLES.get(lemma, ())]
+    return [verb, *particles] if particles else []
+
+
+def _described_subject(noun: Token) -> Token | None:
+    """The subject ``noun`` describes as a predicate noun with an adjective, the attribute of a copula or the
+    object of "have" ("the sleeves are the perfect *length*", "the v neck is somewhat low *cut*", "the fabric has a
+    substantial *weight*"): the subject is then the opinion target and ``noun`` part of what is said of it. ``None``
+    when the verb has no subject of its own ("the length is just right and has a beautiful *flow*"), or one that
+    is no candidate noun (a pronoun: "it has a beautiful flow"), names something other than the
+    product, or is the product itself named with "this" / "these", whose attribute is judged ("This blouse is a
+    beautiful *color*")."""
+    verb = noun.head
+    predicate = (noun.dep_ == "attr" and verb.lemma_ == "be") or (
+        noun.dep_ == "dobj" and verb.lemma_ == "have"
+    )
+    if not predicate or not any(c.dep_ == "amod" and c.pos_ == "ADJ" for c in noun.children):
+        return None
+    subject = next(
+        (c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None
+    )  # its own, not a conjunct's
+    if subject is None or not _is_candidate(subject) or _not_the_product(subject):
+        return None
+    product = any(c.dep_ == "det" and c.lower_ in {"this", "these"} for c in subject.children)
+    return None if product else subject
+
+
+def _predicate_opinions(noun: Token) -> list[Opinion]:
+    """Opinions of the clause ``noun`` is the subject of: "is so soft", "runs small", "fits perfectly",
+    "is way off", "broke", and the adjectives of a predicate noun that describes it (:func:`_described_subject`:
+    "the sleeves are the *perfect* length")."""
+    described = [
+        _opinion(_with_adverbs(adj), _negations(noun.head, adj))
+        for c in noun.head.children
+        if c.dep_ in {"attr", "dobj"} and _described_subject(c) == noun
+        for adj in c.children
+        if adj.dep_ == "amod" and adj.pos_ == "ADJ"
+    ]
+    return described + _verb_opinions(noun)
+
+
+def _verb_opinions(noun: Token) -> list[Opinion]:
+    """The verb's part of :func:`_predicate_opinions`: its complements, adverbs and failure."""
+    head = noun.head
+    complements = [
+        c for c in head.children if c.dep_ in {"acomp", "oprd"} or (c.dep_ == "attr" and c.pos_ == "ADJ")
+    ]
+    if head.pos_ == "ADJ":  # parses where the adjective heads the clause
+        complements = [head]
+    is_copula = head.lemma_ == "be" or head.pos_ == "AUX"
+    found = []
+    for comp in complements:
+        for adj in _adjective_and_conjuncts(comp):
+            # copula: "is so soft" -> "so soft"; other verbs keep the verb: "runs small"
+            tokens = _with_adverbs(adj) if is_copula or adj == head else [head, *_with_adverbs(adj)]
+            found.append(_opinion(tokens, _negations(head, adj)))
+    if complements or head.pos_ not in {"VERB", "AUX"}:
+        return found
+    adverbs = [c for c in head.children if c.dep_ == "advmod" and c.pos_ == "ADV" and c.i > head.i]
+    if is_copula:  # "the sizing is way off": an adverb that ends the clause is its predicate
+        return [_opinion(_with_adverbs(adv), _negations(head)) for adv in adverbs[:1] if _ends_clause(adv)]
+    if adverbs:  # "fits perfectly", "washed well"
+        return [_opinion([head, adverbs[0]], _negations(head))]
+    failed = _failure(head)  # "the zipper broke", "the seams came apart"
+    return [_opinion(failed, _negations(head))] if failed else []
+
+
+def _modifier_opinions(noun: Token) -> list[Opinion]:
+    """Adjectives of ``noun`` as opinions: "soft fabric", "super soft fabric", "is not a soft fabric"."""
+    found = []
+    for child in noun.children:
+        if child.dep_ == "amod" and child.pos_ in {"ADJ", "VERB"} and not _follows(child, noun.head):
+            # "is not a soft fabric": the negation sits on the copula the noun is attribute of
+            negations = _negations(child, noun.head) if noun.dep_ == "attr" else _negations(child)
+            found.append(_opinion(_with_adverbs(child), negations))
+    return found
+
+
+def _first_conjunct(noun: Token) -> Token:
+    """The first noun of the coordination ``noun`` is in ("the color and *fabric*" -> ``color``), else ``noun``:
+    the one whose relation to the clause the others share."""
+    while noun.dep_ == "conj" and noun.head.pos_ in {"NOUN", "PROPN"}:
+        noun = noun.head
+    return noun
+
+
+def _clause_opinions(noun: Token) -> list[Opinion]:
+    """Opinions the clause gives ``noun`` as its subject ("the fabric is so soft", "the zipper broke") or as
+    the object of an opinion verb ("I love the colour"); a conjunct shares its coordination's ("the color
+    and fabric is pretty", "I love the long length and the side slits")."""
+    first = _first_conjunct(noun)
+    if first.dep_ in {"nsubj", "nsubjpass"}:
+        return _predicate_opinions(first)
+    if first.dep_ == "dobj" and first.head.lemma_.lower() in OPINION_VERBS:
+        return [_opinion([first.head], _negations(first.head))]
+    return []
+
+
+def _subject(predicate: Token) -> Token | None:
+    """The subject of the clause ``predicate`` (an adjective or a verb) says something about, if any; a verb
+    coordinated with another shares its subject ("it is soft and *has* a nice flow")."""
+    verb = predicate.head if predicate.dep_ in {"acomp", "oprd"} else predicate
+    while True:
+        subject = next((c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"}), None)
+        if subject is not None or verb.dep_ != "conj" or verb.head.pos_ not in {"VERB", "AUX"}:
+            return subject
+        verb = verb.head
+
+
+def _prepositional_opinions(noun: Token) -> list[Opinion]:
+    """Opinions of a predicate about the object of its preposition: the reviewer's judgement of it ("I'm happy
+    with the quality", "I was disappointed in the fabric", "not sure about the tassels") or a judgement placed
+    in a part of the garment (:data:`LOCATIVE_PREPOSITIONS`: "a little too full around the hem", "doesn't fit
+    at all on the top")."""
+    prep = noun.head
+    if noun.dep_ != "pobj" or prep.dep_ != "prep":
+        return []
+    predicate = prep.head
+    subject = _subject(predicate)
+    reviewer = subject is not None and subject.lower_ in REVIEWER_PRONOUNS
+    located = prep.lower_ in LOCATIVE_PREPOSITIONS
+    if predicate.pos_ == "ADJ" and predicate.dep_ in {"acomp", "ROOT"}:
+        # "about" gives the topic of the reviewer's state even without a subject: "not sure about the tassels"
+        if reviewer or located or prep.lower_ == "about":
+            verb = predicate.head if predicate.dep_ == "acomp" else predicate
+            return [_opinion(_with_adverbs(predicate), _negations(predicate, verb))]
+    elif predicate.tag_ == "VBN" and reviewer and subject is not None and subject.dep_ == "nsubjpass":
+        return [_opinion(_with_adverbs(predicate), _negations(predicate))]  # "I was disappointed in"
+    elif predicate.pos_ == "VERB" and predicate.lemma_.lower() in FIT_VERBS and located:
+        complement = _fit_complement(predicate)
+        if complement:
+            return [_opinion([predicate, *complement], _negations(predicate, *complement))]
+    return []
+
+
+def _in_passing(noun: Token) -> bool:
+    """Whether ``noun`` is only mentioned, as the object of a verb or a preposition (:data:`OBJECT_DEPS`, that of
+    its coordination's first noun), so that its adjectives describe rather than judge it ("wore it with skinny
+    jeans", "ordered the petite size", "a poor first impression"). Not in passing: the product itself ("wore this
+    beautiful top"), an attribute the product has ("it has a beautiful flow") and a part named with it ("a dress
+    with a lovely lace trim")."""
+    first = _first_conjunct(noun)
+    if first.dep_ not in OBJECT_DEPS:
+        return False
+    if any(c.dep_ == "det" and c.lower_ in {"this", "these"} for c in first.children):
+        return False
+    head = first.head
+    if first.dep_ in {"dobj", "npadvmod"} and any(t.text == "," for t in noun.doc[head.i + 1 : first.i]):
+        return False  # "Runs small, lovely fabric.": a phrase of its own that spaCy made the verb's object
+    if first.dep_ == "dobj" and head.lemma_ == "have":
+        subject = _subject(head)
+        return subject is None or subject.lower_ in REVIEWER_PRONOUNS
+    return not (first.dep_ == "pobj" and head.lower_ == "with" and head.head.pos_ in {"NOUN", "PROPN"})
+
+
+def _opinions_of(noun: Token) -> list[Opinion]:
+    """Every opinion about ``noun``: its adjectives (unless it is mentioned in passing, :func:`_in_passing`), its
+    clause's and its preposition's."""
+    modifiers = [] if _in_passing(noun) else _modifier_opinions(noun)
+    return [*modifiers, *_clause_opinions(noun), *_prepositional_opinions(noun)]
+
+
+def _fit_complement(verb: Token) -> list[Token]:
+    """The complement of a fit verb, with its adverbs: "runs *very small*", "fits *perfectly*", "runs
+    *small*, lovely fabric" (spaCy's adjective of the object); ``[]`` when it has none."""
+    for token in verb.doc[verb.i + 1 : verb.sent.end]:
+        if token.dep_ in {"acomp", "oprd"} and token.head == verb:
+            after = verb.doc[token.i + 1 : token.i + 3]  # "true to size", however spaCy attaches "to size"
+            return [*_with_adverbs(token), *(after if after.text.lower() == "to size" else [])]
+        # "fits perfectly"; "does it run small?", where spaCy reads "small" as an adverb of the verb
+        if token.dep_ == "advmod" and token.pos_ in {"ADV", "ADJ"} and token.head == verb:
+            return _with_adverbs(token) if token.pos_ == "ADJ" else [token]
+        if token.dep_ == "amod" and _follows(token, verb) and token.head.head == verb:
+            return _with_adverbs(token)
+    return []
+
+
+def _true_to_size(adj: Token) -> bool:
+    """Whether ``adj`` is the "true" of "true to size" as the predicate of a copula ("It's true to size",
+    "is it true to size?") or a clause of its own ("True to size!")."""
+    after = adj.doc[adj.i + 1 : adj.i + 3]
+    return (
+        adj.lower_ == "true"
+        and after.text.lower() == "to size"
+        and (adj.head == adj or adj.head.lemma_ == "be")
+    )
+
+
+def implicit_fit(doc: Doc) -> list[AspectMention]:
+    """Fit opinions whose target no noun names ("It runs small.", "Fits perfectly!", "Runs small, lovely
+    fabric.", "Is it true to size?"): a verb of :data:`FIT_VERBS` with a complement, or a copula with "true to
+    size", without a noun subject that names the product or a part of it (a size label does not: "The medium
+    fits well.", :func:`_not_the_product`). Each is an implicit mention (SemEval-2016's NULL target) whose ``text`` is
+    the opinion and ``term`` :data:`FIT_TERM`."""
+    found = []
+    for token in doc:
+        if token.pos_ == "VERB" and token.lemma_.lower() in FIT_VERBS:
+            verb, complement = token, _fit_complement(token)
+            tokens = [verb, *complement]
+        elif token.pos_ == "ADJ" and _true_to_size(token):
+            verb, complement = token.head, [token]
+            tokens = list(doc[token.i : token.i + 3])
+        else:
+            continue
+        subjects = (c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"})
+        if any(_is_candidate(c) and not _not_the_product(c) for c in subjects):
+            continue  # "the dress runs small": the noun is the explicit target; "the medium fits well": implicit
+        if complement:
+            opinion = _opinion(tokens, _negations(verb, *complement))
+            found.append(
+                AspectMention(opinion.text, opinion.offset, opinion.length, FIT_TERM, (opinion,), True)
+            )
+    return found
+
+
+def _not_the_product(noun: Token) -> bool:
+    """Whether ``noun`` names someone or something other than the product and its parts: a person or the shop's
+    photos (:data:`NOT_PRODUCT_NOUNS`), a size label (:data:`SIZE_LABELS`, also after "size": "size large"), a
+    measurement (a number modifies it: "a size 8", "110 pounds"), or, as the object of a verb or preposition,
+    the reviewer's own body or things ("tight across my ribs", "with my jeans")."""
+    if noun.lemma_.lower() in NOT_PRODUCT_NOUNS or noun.lower_ in SIZE_LABELS:
+        return True
+    for child in noun.children:
+        if (child.dep_ == "nummod" and child.like_num) or (child.i > noun.i and child.lower_ in SIZE_LABELS):
+            return True
+    first = _first_conjunct(noun)
+    return first.dep_ in OBJECT_DEPS and any(
+        c.dep_ == "poss" and c.lower_ in {"my", "our"} for c in first.children
+    )
+
+
+def _word_start(token: Token) -> int:
+    """The index where the word of ``token`` starts: before a prefix spaCy split off at a hyphen ("v-neckline",
+    "a-line"), else ``token.i``."""
+    doc, i = token.doc, token.i
+    hyphenated = (
+        i >= 2 and doc[i - 1].text == "-" and not doc[i - 1].whitespace_ and not doc[i - 2].whitespace_
+    )
+    return i - 2 if hyphenated and doc[i - 2].is_alpha else i
+
+
+def extract_aspects(doc: Doc, known_terms: frozenset[str] | set[str] = frozenset()) -> list[AspectMention]:
+    """Aspects in ``doc``: candidates that carry an opinion (:func:`_opinions_of`), or whose term is in
+    ``known_terms`` and that stand where a clause says something about them (not as the object of a verb or
+    preposition, :data:`OBJECT_DEPS`: "wore it with jeans"), and the implicit fit opinions
+    (:func:`implicit_fit`). Nouns that name something other than the product (:func:`_not_the_product`) are never aspects.
+
+    Returns mentions in text order; each aspect's ``term`` is its lower-cased lemma form, American
+    spelling (:func:`_term`).
+    """
+    mentions = implicit_fit(doc)
+    for token in doc:
+        if not _is_candidate(token) or _not_the_product(token) or _described_subject(token) is not None:
+            continue
+        tokens = _term_tokens(token)
+        term = _term(token)
+        opinions = tuple(_opinions_of(token))
+        mentioned = term in known_terms and _first_conjunct(token).dep_ not in OBJECT_DEPS
+        if opinions or mentioned:
+            span = doc[_word_start(tokens[0]) : token.i + 1]
+            mentions.append(AspectMention(span.text, span.start_char, len(span.text), term, opinions))
+    return sorted(mentions, key=lambda m: m.offset)
+
+
+def aspect_terms(doc: Doc) -> list[str]:
+    """Every candidate aspect term of ``doc`` (lemmatised, lower-cased), for topic discovery."""
+    return [_term(tok) for tok in doc if _is_candidate(tok)]

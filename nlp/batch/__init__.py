@@ -1,0 +1,1 @@
+"""Batch scoring of review dumps: the local engine (``score``), its worker processes and the Ray engine."""

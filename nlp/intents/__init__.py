@@ -1,0 +1,1 @@
+"""Customer questions: the intent classifier with out-of-scope detection and entities, and the answers."""

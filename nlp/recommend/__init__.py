@@ -1,0 +1,1 @@
+"""Product suggestions with reasons, and their offline evaluation (hit rate@k, NDCG@k)."""
