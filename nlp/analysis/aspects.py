@@ -6,11 +6,12 @@ adjectives modifying them (``soft fabric``), predicate adjectives of the clause 
 (``the fabric is so soft``, ``it runs small`` style verb + complement: ``runs small``), adverbs of their verb
 (``fits perfectly``) and a few opinion verbs taking them as object (``I love the colour``); a conjunct
 shares its coordination's opinion (``the color and fabric are pretty``), and a preposition's object takes the
-reviewer's judgement (``happy with the quality``) or one placed in a part of the garment (``too full around
-the hem``). A ``neg`` child on the opinion or its verb marks it negated (``not soft``). Nouns that name
-something other than the product (sizes worn, measurements, the reviewer's body, other garments worn with
-it, photos, people) are left out, as the ABSA gold set's guidelines leave them out
-(``nlp/data/absa_gold/README.md``). The sentiment itself comes from the transformer on the aspect's clause
+reviewer's judgement (``happy with the quality``, ``so happy with this jacket``) or one placed in a part of the
+garment (``too full around the hem``). A ``neg`` child on the opinion or its verb marks it negated (``not soft``).
+Adjectives that place or count (``the front section``, ``several different tones``) are no opinions. Nouns that
+name something other than the product (sizes worn, measurements, the reviewer's body, other garments worn with
+it, photos, people), the review's framing of an opinion (``my only complaint``, ``pros``) and times (``this
+summer``) are left out, as the ABSA gold set's guidelines leave them out (``nlp/data/absa_gold/README.md``). The sentiment itself comes from the transformer on the aspect's clause
 (see :func:`clause_spans`), not from a lexicon.
 """
 
@@ -69,6 +70,36 @@ GENERIC_NOUNS = frozenset(
         "part",
         "end",
         "side",
+        # the review's own framing of an opinion ("my only complaint is ...", "pros: ...", "for reference")
+        "issue",
+        "problem",
+        "complaint",
+        "reservation",
+        "concern",
+        "pro",
+        "pros",
+        "con",
+        "cons",
+        "fact",
+        "reason",
+        "thought",
+        "reference",
+        "difference",
+        "addition",
+        "exception",
+        "chance",
+        # time expressions ("perfect for this summer", "on a friday night")
+        "season",
+        "summer",
+        "winter",
+        "spring",
+        "autumn",
+        "morning",
+        "evening",
+        "night",
+        "weekend",
+        "hour",
+        "minute",
     ]
 )
 OPINION_VERBS = frozenset(
@@ -101,7 +132,7 @@ SPELLING_VARIANTS = {
     "centre": "center",
 }
 #: Garment nouns that spaCy lists as stop words ("Cute top."): candidates all the same when tagged as nouns.
-STOP_WORD_NOUNS = frozenset(["top"])
+STOP_WORD_NOUNS = frozenset(["top", "bottom", "back", "front"])
 #: Nouns whose compound names their value, not a part of the product ("ivory color"): the term is the noun alone.
 COLOUR_NOUNS = frozenset(["color", "colour"])
 #: Absolute VADER valence (-4..4) at which a noun is an opinion, not an aspect term: "love" (3.2), "beauty" (2.8),
@@ -117,6 +148,7 @@ NOT_PRODUCT_NOUNS = frozenset(
     [
         "photo", "picture", "pic", "image", "model", "website", "site", "customer", "shopper", "buyer",
         "woman", "girl", "lady", "friend", "stranger", "husband", "daughter", "mother", "mom", "sister",
+        "reviewer", "fan", "seamstress", "tailor",
     ]
 )  # fmt: skip
 #: Dependency relations of a noun that is the object of a verb or a preposition ("I bought a size 8", "wore it
@@ -142,6 +174,16 @@ LOCATIVE_PREPOSITIONS = frozenset(
         "over",
     ]
 )
+#: Adjectives that place, count or pick out a thing rather than judge it ("several different tones", "the front
+#: section", "my usual size", "other reviewers"): never an opinion term.
+DESCRIPTIVE_ADJECTIVES = frozenset(
+    [
+        "many", "several", "few", "other", "another", "same", "different", "various", "certain", "such",
+        "particular", "usual", "typical", "normal", "own", "whole", "entire", "only", "first", "second", "third",
+        "last", "next", "previous", "front", "back", "bottom", "top", "left", "right", "mid", "middle",
+        "upper", "lower", "inner", "outer", "side",
+    ]
+)  # fmt: skip
 #: Personal pronouns of the reviewer: an adjective they are the subject of judges its prepositional object
 #: ("I'm happy with the quality", "not sure about the tassels", "I was disappointed in the fabric").
 REVIEWER_PRONOUNS = frozenset(["i", "we"])
@@ -275,7 +317,10 @@ def _opinion(tokens: list[Token], negations: list[Token]) -> Opinion:
 
 
 def _with_adverbs(adj: Token) -> list[Token]:
-    return [*(c for c in adj.lefts if c.dep_ == "advmod"), adj]
+    """``adj`` with its degree words: those before it ("so soft") and a following "enough" ("not warm enough",
+    "thick enough"), which turns the adjective into a verdict on sufficiency."""
+    enough = [c for c in adj.rights if c.dep_ == "advmod" and c.lower_ == "enough"]
+    return [*(c for c in adj.lefts if c.dep_ == "advmod"), adj, *enough]
 
 
 def _adjective_and_conjuncts(adj: Token) -> list[Token]:
@@ -322,8 +367,7 @@ def _described_subject(noun: Token) -> Token | None:
     )  # its own, not a conjunct's
     if subject is None or not _is_candidate(subject) or _not_the_product(subject):
         return None
-    product = any(c.dep_ == "det" and c.lower_ in {"this", "these"} for c in subject.children)
-    return None if product else subject
+    return None if _named_as_this(subject) else subject
 
 
 def _predicate_opinions(noun: Token) -> list[Opinion]:
@@ -348,6 +392,10 @@ def _verb_opinions(noun: Token) -> list[Opinion]:
     ]
     if head.pos_ == "ADJ":  # parses where the adjective heads the clause
         complements = [head]
+    if not complements and head.pos_ == "VERB" and head.lemma_.lower() in FIT_VERBS:
+        fit = _fit_complement(head)  # "this top does run large", where spaCy reads "large" as an adverb
+        if fit:
+            return [_opinion([head, *fit], _negations(head, *fit))]
     is_copula = head.lemma_ == "be" or head.pos_ == "AUX"
     found = []
     for comp in complements:
@@ -370,7 +418,13 @@ def _modifier_opinions(noun: Token) -> list[Opinion]:
     """Adjectives of ``noun`` as opinions: "soft fabric", "super soft fabric", "is not a soft fabric"."""
     found = []
     for child in noun.children:
-        if child.dep_ == "amod" and child.pos_ in {"ADJ", "VERB"} and not _follows(child, noun.head):
+        if (
+            child.dep_ == "amod"
+            and child.pos_ in {"ADJ", "VERB"}
+            and child.is_alpha
+            and child.lower_ not in DESCRIPTIVE_ADJECTIVES
+            and not _follows(child, noun.head)
+        ):
             # "is not a soft fabric": the negation sits on the copula the noun is attribute of
             negations = _negations(child, noun.head) if noun.dep_ == "attr" else _negations(child)
             found.append(_opinion(_with_adverbs(child), negations))
@@ -408,6 +462,11 @@ def _subject(predicate: Token) -> Token | None:
         verb = verb.head
 
 
+def _named_as_this(noun: Token) -> bool:
+    """Whether ``noun`` is named with "this" / "these", as a review names the product itself ("this dress")."""
+    return any(c.dep_ == "det" and c.lower_ in {"this", "these"} for c in noun.children)
+
+
 def _prepositional_opinions(noun: Token) -> list[Opinion]:
     """Opinions of a predicate about the object of its preposition: the reviewer's judgement of it ("I'm happy
     with the quality", "I was disappointed in the fabric", "not sure about the tassels") or a judgement placed
@@ -421,8 +480,9 @@ def _prepositional_opinions(noun: Token) -> list[Opinion]:
     reviewer = subject is not None and subject.lower_ in REVIEWER_PRONOUNS
     located = prep.lower_ in LOCATIVE_PREPOSITIONS
     if predicate.pos_ == "ADJ" and predicate.dep_ in {"acomp", "ROOT"}:
-        # "about" gives the topic of the reviewer's state even without a subject: "not sure about the tassels"
-        if reviewer or located or prep.lower_ == "about":
+        # "about" gives the topic of the reviewer's state even without a subject: "not sure about the tassels",
+        # and so does the product itself, named with "this": "So happy with this jacket!"
+        if reviewer or located or prep.lower_ == "about" or _named_as_this(noun):
             verb = predicate.head if predicate.dep_ == "acomp" else predicate
             return [_opinion(_with_adverbs(predicate), _negations(predicate, verb))]
     elif predicate.tag_ == "VBN" and reviewer and subject is not None and subject.dep_ == "nsubjpass":
@@ -443,7 +503,7 @@ def _in_passing(noun: Token) -> bool:
     first = _first_conjunct(noun)
     if first.dep_ not in OBJECT_DEPS:
         return False
-    if any(c.dep_ == "det" and c.lower_ in {"this", "these"} for c in first.children):
+    if _named_as_this(first):
         return False
     head = first.head
     if first.dep_ in {"dobj", "npadvmod"} and any(t.text == "," for t in noun.doc[head.i + 1 : first.i]):
@@ -452,6 +512,20 @@ def _in_passing(noun: Token) -> bool:
         subject = _subject(head)
         return subject is None or subject.lower_ in REVIEWER_PRONOUNS
     return not (first.dep_ == "pobj" and head.lower_ == "with" and head.head.pos_ in {"NOUN", "PROPN"})
+
+
+def _said_of(noun: Token) -> bool:
+    """Whether a clause says something about ``noun`` by where it stands, with no opinion term: as a subject or a
+    fragment of its own ("the hem comes to the knee", "Pockets!"), or as what "there is" ("there are pockets").
+    Not as the object of a verb or preposition (:data:`OBJECT_DEPS`: "wore it with jeans"), nor as the predicate
+    noun that says what something else is ("it's really not a dress, it's a tunic", "to me it is navy")."""
+    first = _first_conjunct(noun)
+    if first.dep_ == "attr":
+        return any(c.dep_ == "expl" for c in first.head.children)
+    if first.dep_ == "dobj" and first.head.lemma_ == "have":
+        subject = _subject(first.head)
+        return subject is not None and subject.lower_ not in REVIEWER_PRONOUNS
+    return first.dep_ not in OBJECT_DEPS
 
 
 def _opinions_of(noun: Token) -> list[Opinion]:
@@ -541,9 +615,9 @@ def _word_start(token: Token) -> int:
 
 
 def extract_aspects(doc: Doc, known_terms: frozenset[str] | set[str] = frozenset()) -> list[AspectMention]:
-    """Aspects in ``doc``: candidates that carry an opinion (:func:`_opinions_of`), or whose term is in
-    ``known_terms`` and that stand where a clause says something about them (not as the object of a verb or
-    preposition, :data:`OBJECT_DEPS`: "wore it with jeans"), and the implicit fit opinions
+    """Aspects in ``doc``: candidates that carry an opinion (:func:`_opinions_of`), or whose term or head word
+    is in ``known_terms`` and that stand where a clause says something about them (:func:`_said_of`: "the hem
+    comes to the knee", not "wore it with jeans"), and the implicit fit opinions
     (:func:`implicit_fit`). Nouns that name something other than the product (:func:`_not_the_product`) are never aspects.
 
     Returns mentions in text order; each aspect's ``term`` is its lower-cased lemma form, American
@@ -556,7 +630,7 @@ def extract_aspects(doc: Doc, known_terms: frozenset[str] | set[str] = frozenset
         tokens = _term_tokens(token)
         term = _term(token)
         opinions = tuple(_opinions_of(token))
-        mentioned = term in known_terms and _first_conjunct(token).dep_ not in OBJECT_DEPS
+        mentioned = (term in known_terms or token.lemma_.lower() in known_terms) and _said_of(token)
         if opinions or mentioned:
             span = doc[_word_start(tokens[0]) : token.i + 1]
             mentions.append(AspectMention(span.text, span.start_char, len(span.text), term, opinions))

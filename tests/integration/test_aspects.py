@@ -356,3 +356,56 @@ def test_known_terms_mentioned_in_passing_are_not_aspects(nlp: Language) -> None
     known = {"hem", "knee"}
     mentions = extract_aspects(nlp("The hem comes to just below the knee."), known_terms=known)
     assert [(m.text, m.opinions) for m in mentions] == [("hem", ())]
+
+
+@pytest.mark.parametrize(
+    ("text", "known", "aspect", "opinions"),
+    [
+        # adjectives that place or count are no opinions
+        ("The front section laid strangely.", {"section"}, "section", []),
+        ("My usual size in this brand is too big.", set(), "size", ["too big"]),
+        # a fit verb's complement that spaCy reads as an adverb; "enough" belongs to the adjective
+        ("This top does run large.", set(), "top", ["run large"]),
+        ("The material was thick enough.", set(), "material", ["thick enough"]),
+        ("The jacket is not warm enough.", set(), "jacket", ["not warm enough"]),
+        # the product named with "this" takes the judgement of a subject-less adjective
+        ("So happy with this jacket!", set(), "jacket", ["so happy"]),
+        # what the product has is said of it; a known head word makes a named product known
+        ("This shirt does not have a lining.", {"lining"}, "lining", []),
+        ("This maeve dress caught my eye.", {"dress"}, "maeve dress", []),
+        # "back", "front" and "bottom" are spaCy stop words, and parts of a garment
+        ("The back is slightly longer than the front.", set(), "back", ["slightly longer"]),
+    ],
+)
+def test_rules_of_issue_27_part_1(
+    nlp: Language, text: str, known: set[str], aspect: str, opinions: list[str]
+) -> None:
+    mentions = _by_text(extract_aspects(nlp(text), known_terms=known))
+    assert aspect in mentions, f"{aspect!r} not among {list(mentions)}"
+    assert [o.text.lower() for o in mentions[aspect].opinions] == opinions
+
+
+@pytest.mark.parametrize(
+    ("text", "known", "not_aspects"),
+    [
+        ("There are several different tones of ivory.", set(), {"tones"}),  # counted, not judged
+        ("Other reviewers said it runs small.", set(), {"reviewers"}),  # people
+        ("My only complaint is the zipper.", {"complaint"}, {"complaint"}),  # the review's framing
+        ("It will be perfect this summer.", {"summer"}, {"summer"}),  # a time
+        ("It's really not a dress, it's a tunic.", {"dress", "tunic"}, {"dress", "tunic"}),  # what it is
+        ("To me it is navy and purple.", {"navy", "purple"}, {"navy", "purple"}),
+        ("I have broad shoulders.", {"shoulder"}, {"shoulders"}),  # what the reviewer has
+        ("It looks great with jeans.", {"jean"}, {"jeans"}),  # not "this": what it is worn with
+    ],
+)
+def test_what_is_not_an_aspect_issue_27_part_1(
+    nlp: Language, text: str, known: set[str], not_aspects: set[str]
+) -> None:
+    mentions = _by_text(extract_aspects(nlp(text), known_terms=known))
+    assert not not_aspects & set(mentions), list(mentions)
+
+
+def test_there_is_keeps_its_known_noun(nlp: Language) -> None:
+    """A predicate noun is no aspect without an opinion, except what "there is": "there are pockets"."""
+    mentions = _by_text(extract_aspects(nlp("There are pockets."), known_terms={"pocket"}))
+    assert [(m.text, m.opinions) for m in mentions.values()] == [("pockets", ())]

@@ -53,6 +53,8 @@ def test_lexicon_keeps_strong_words_and_drops_lukewarm_ones():
         "ripped",
         "fell apart",
         "came undone",
+        "much baggier",  # a departure from the size expected
+        "2 inches shorter",
     ],
 )
 def test_opinions_that_call_their_target_faulty(opinion):
@@ -60,7 +62,17 @@ def test_opinions_that_call_their_target_faulty(opinion):
 
 
 @pytest.mark.parametrize(
-    "opinion", ["so soft", "fits perfectly", "runs true to size", "long", "tootsie", "broker"]
+    "opinion",
+    [
+        "so soft",
+        "fits perfectly",
+        "runs true to size",
+        "long",
+        "tootsie",
+        "broker",
+        "a little shorter",  # hedged: the mild remark the gold set reads neutral
+        "slightly longer",
+    ],
 )
 def test_opinions_that_do_not(opinion):
     assert not names_a_fault(opinion)
@@ -78,6 +90,8 @@ def test_opinions_that_do_not(opinion):
         ("pretty boxy", False, None),  # the head "boxy" is unrated; the intensifier "pretty" does not count
         ("fine", False, None),  # lukewarm: below the valence a term needs
         ("not too long", True, None),  # a negated fault is no fault, and "long" is unrated
+        ("thick enough", False, "positive"),  # sufficiency
+        ("not warm enough", True, "negative"),
     ],
 )
 def test_an_opinion_terms_own_polarity(opinion, negated, polarity):
