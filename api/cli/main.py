@@ -87,7 +87,8 @@ _Quiet = typer.Option(False, "--quiet", help="No progress bar.")
 def _check_input(input: str, text_col: str, id_col: str | None) -> None:
     """Exit with an error now, before any model loads, if ``input`` is missing, has an unknown suffix or
     lacks a named column."""
-    from nlp.batch.scoring import MissingColumnError, UnsupportedFormatError, check_columns
+    from nlp.batch.scoring import check_columns
+    from nlp.io.tables import MissingColumnError, UnsupportedFormatError
 
     if input != "-" and not Path(input).exists():
         raise fail(f"input file {input} does not exist")
@@ -99,7 +100,8 @@ def _check_input(input: str, text_col: str, id_col: str | None) -> None:
 
 def _run_batch(model, input: str, text_col: str, id_col: str | None, out: str | None, **options) -> None:
     """Stream ``input`` through ``model`` into ``out`` (:func:`nlp.batch.scoring.score`); summary on stderr."""
-    from nlp.batch.scoring import MissingColumnError, UnsupportedFormatError, score
+    from nlp.batch.scoring import score
+    from nlp.io.tables import MissingColumnError, UnsupportedFormatError
 
     try:
         summary = score(model, input, text_col, id_col, out, **options)
@@ -209,14 +211,8 @@ def _score_in_parts(
 ) -> None:
     """``score --out``: :func:`nlp.batch.scoring.score_resumable`; a bad suffix or parts in the way fail before
     the models load."""
-    from nlp.batch.scoring import (
-        MissingColumnError,
-        PartStore,
-        ResumeError,
-        UnsupportedFormatError,
-        output_format,
-        score_resumable,
-    )
+    from nlp.batch.scoring import PartStore, ResumeError, score_resumable
+    from nlp.io.tables import MissingColumnError, UnsupportedFormatError, output_format
 
     try:
         output_format(out)
@@ -253,7 +249,7 @@ def _score_on_ray(
 
     from nlp.analysis.analyzer import Analyzer
     from nlp.artifacts.registry import Registry
-    from nlp.batch.scoring import MissingColumnError, UnsupportedFormatError
+    from nlp.io.tables import MissingColumnError, UnsupportedFormatError
 
     try:
         import ray
@@ -319,11 +315,15 @@ def analyze(
 def _user_frame(data: Path, text_col: str, label_col: str | None, title_col: str | None = None):
     """The user's file with ``text`` (title + ". " + text when ``title_col`` is given, as the shared reviews are
     read) and ``label`` columns; rows without any text are dropped."""
-    from nlp.training.datasets import join_title, read_table
+    from nlp.io.tables import UnsupportedFormatError, read_frame
+    from nlp.training.datasets import join_title
 
     if not data.exists():
         raise fail(f"data file {data} does not exist")
-    frame = read_table(data)
+    try:
+        frame = read_frame(data)
+    except UnsupportedFormatError as exc:
+        raise fail(str(exc)) from exc
     for col in (text_col, label_col, title_col):
         if col is not None and col not in frame.columns:
             raise fail(f"column {col!r} not found; available columns: {', '.join(map(str, frame.columns))}")

@@ -11,7 +11,6 @@ silently.
 from __future__ import annotations
 
 import contextlib
-import gzip
 import json
 import re
 import sys
@@ -19,13 +18,16 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from sqlalchemy.orm import Session
 
 from api.cli.console import fail
 from api.db.records import ReviewFields, clean, utc
+
+if TYPE_CHECKING:
+    from nlp.io.tables import TableRow
 
 db_app = typer.Typer(help="The review store's database (migrations).", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for the service (X-API-Key header).", no_args_is_help=True)
@@ -158,152 +160,9 @@ class LoadSummary:
         return "  ".join(parts)
 
 
-def _kind(path: str) -> str:
-    from nlp.batch.scoring import UnsupportedFormatError
-
-    name = path.lower()
-    if name.endswith((".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")):
-        return "jsonl"
-    if name.endswith(".parquet"):
-        return "parquet"
-    if name.endswith((".csv", ".csv.gz")):
-        return "csv"
-    raise UnsupportedFormatError(f"{path}: use a .csv, .csv.gz, .jsonl or .parquet file")
-
-
-def read_table(
-    path: str, columns: list[str], chunk_size: int = 256
-) -> Iterator[list[tuple[int, dict[str, Any] | str]]]:
-    """Stream ``path`` as chunks of ``(row number, {column: value})`` with the wanted ``columns`` only
-    (missing values are None; CSV values are strings). A JSONL line that is not a JSON object comes as
-    ``(row number, error message)``.
-
-    Raises:
-        MissingColumnError: a wanted column is not in the file (checked on the header / first object).
-        UnsupportedFormatError: unknown suffix.
-    """
-    kind = _kind(path)
-    if kind == "csv":
-        yield from _read_csv(path, columns, chunk_size)
-    elif kind == "parquet":
-        yield from _read_parquet(path, columns, chunk_size)
-    else:
-        yield from _read_jsonl(path, columns, chunk_size)
-
-
-def table_columns(path: str) -> list[str]:
-    """The column names of ``path``: the CSV header, the Parquet schema, or the keys of the first JSON object
-    of a JSONL file (none when it has no object).
-
-    Raises:
-        UnsupportedFormatError: unknown suffix.
-        FileNotFoundError: no such file.
-    """
-    kind = _kind(path)
-    if kind == "csv":
-        import pandas as pd
-
-        return [str(c) for c in pd.read_csv(path, nrows=0, encoding_errors="replace").columns]
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        return list(pq.ParquetFile(path).schema_arrow.names)
-    opener = gzip.open if path.lower().endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        for raw in fh:
-            if raw.strip():
-                with contextlib.suppress(UnicodeDecodeError, json.JSONDecodeError):
-                    obj = json.loads(raw.decode("utf-8"))
-                    if isinstance(obj, dict):
-                        return list(obj)
-    return []
-
-
-def _check(available: list[str], columns: list[str]) -> None:
-    from nlp.batch.scoring import MissingColumnError
-
-    for col in columns:
-        if col not in available:
-            raise MissingColumnError(col, available)
-
-
-def _read_csv(
-    path: str, columns: list[str], chunk_size: int
-) -> Iterator[list[tuple[int, dict[str, Any] | str]]]:
-    import pandas as pd
-
-    reader = pd.read_csv(
-        path,
-        chunksize=chunk_size,
-        dtype=object,  # Python strings: arrow-backed str cannot hold escaped bad bytes
-        keep_default_na=False,
-        na_values=[""],
-        encoding_errors="replace",
-    )
-    row = 0
-    for chunk in reader:
-        _check([str(c) for c in chunk.columns], columns)
-        frame = chunk[columns].astype(object).where(chunk[columns].notna(), None)
-        records = frame.to_dict("records")
-        yield [(row + i, {str(k): v for k, v in r.items()}) for i, r in enumerate(records)]
-        row += len(records)
-
-
-def _read_parquet(
-    path: str, columns: list[str], chunk_size: int
-) -> Iterator[list[tuple[int, dict[str, Any] | str]]]:
-    import pyarrow.parquet as pq
-
-    file = pq.ParquetFile(path)
-    _check(file.schema_arrow.names, columns)
-    row = 0
-    for batch in file.iter_batches(batch_size=chunk_size, columns=columns):
-        records = batch.to_pylist()
-        yield [(row + i, r) for i, r in enumerate(records)]
-        row += len(records)
-
-
-def _read_jsonl(
-    path: str, columns: list[str], chunk_size: int
-) -> Iterator[list[tuple[int, dict[str, Any] | str]]]:
-    checked, row = False, 0
-    chunk: list[tuple[int, dict[str, Any] | str]] = []
-    opener = gzip.open if path.lower().endswith(".gz") else open
-    with opener(path, "rb") as fh:
-        stream: IO[bytes] = fh  # type: ignore[assignment]
-        for raw in stream:
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                obj = f"line is not valid JSON: {exc}"
-            if isinstance(obj, dict):
-                if not checked:
-                    _check(list(obj), columns)
-                    checked = True
-                chunk.append((row, {c: obj.get(c) for c in columns}))
-            else:
-                chunk.append((row, obj if isinstance(obj, str) else "line is not a JSON object"))
-            row += 1
-            if len(chunk) >= chunk_size:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
-
-
-def _total_rows(path: str) -> int | None:
-    if _kind(path) != "parquet":
-        return None
-    import pyarrow.parquet as pq
-
-    return int(pq.ParquetFile(path).metadata.num_rows)
-
-
 @contextlib.contextmanager
 def _load_errors() -> Iterator[None]:
-    from nlp.batch.scoring import MissingColumnError, UnsupportedFormatError
+    from nlp.io.tables import MissingColumnError, UnsupportedFormatError
 
     try:
         yield
@@ -328,18 +187,23 @@ def _load_rows(
     expression) are counted as skipped. Returns the counts; a progress bar runs on stderr unless ``quiet``."""
     from tqdm.auto import tqdm
 
+    from nlp.io.tables import RowError, count_rows, read_table, undecodable
+
     summary = LoadSummary()
     wanted = re.compile(product_pattern) if product_pattern else None
     with _load_errors(), store_session() as session:
         chunks = read_table(file, list(dict.fromkeys(columns.values())), chunk_size)
-        bar = tqdm(total=_total_rows(file), unit="row", desc=desc, disable=quiet, file=sys.stderr)
+        bar = tqdm(total=count_rows(file), unit="row", desc=desc, disable=quiet, file=sys.stderr)
         try:
             for chunk in chunks:
                 batch = []
                 for row, values in chunk:
                     summary.rows += 1
-                    if isinstance(values, str):
-                        summary.error(row, "invalid_json", values)
+                    if isinstance(values, RowError):
+                        summary.error(row, values.code, values.message)
+                        continue
+                    if error := undecodable(values):
+                        summary.error(row, error.code, error.message)
                         continue
                     fields = {name: values[col] for name, col in columns.items()}
                     if wanted and not wanted.fullmatch(str(fields["product_id"] or "").strip()):
@@ -394,6 +258,7 @@ def load_products(
     string (--price-col '') skips one.
     """
     from api.store import normalize_product, upsert_products
+    from nlp.io.tables import table_columns
 
     optional = {"category": category_col, "description": description_col, "price": price_col}
     with _load_errors():
@@ -491,6 +356,8 @@ def load_reviews(
     """
     from tqdm.auto import tqdm
 
+    from nlp.io.tables import count_rows, read_table
+
     try:
         ReviewFields.check("source", source)
     except ValueError as exc:
@@ -512,7 +379,7 @@ def load_reviews(
         chunks = read_table(file, list(dict.fromkeys(columns.values())), chunk_size)
         first = next(chunks, [])  # a missing column fails here, before the models load
         analyzer = _LazyAnalyzer()
-        bar = tqdm(total=_total_rows(file), unit="row", desc="reviews", disable=quiet, file=sys.stderr)
+        bar = tqdm(total=count_rows(file), unit="row", desc="reviews", disable=quiet, file=sys.stderr)
         try:
             for chunk in _chain(first, chunks):
                 _load_review_chunk(session, analyzer, chunk, columns, source, summary)
@@ -549,7 +416,7 @@ def _chain(first: list, rest: Iterator[list]) -> Iterator[list]:
 def _load_review_chunk(
     session: Session,
     analyzer: _LazyAnalyzer,
-    chunk: list[tuple[int, dict[str, Any] | str]],
+    chunk: list[TableRow],
     columns: dict[str, str],
     source: str,
     summary: LoadSummary,
@@ -561,12 +428,13 @@ def _load_review_chunk(
     from api.db.session import begin_read
     from api.store import add_reviews, existing_external_ids, missing_products
     from nlp.analysis.analyzer import AnalysisError
+    from nlp.io.tables import RowError
 
     candidates: list[tuple[int, dict[str, Any]]] = []
     for row, values in chunk:
         summary.rows += 1
-        if isinstance(values, str):
-            summary.error(row, "invalid_json", values)
+        if isinstance(values, RowError):
+            summary.error(row, values.code, values.message)
             continue
         item = {name: values[col] for name, col in columns.items()}
         problem = _review_problem(item)

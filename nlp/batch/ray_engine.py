@@ -3,7 +3,7 @@
 Ray Data reads the input on this machine (a read task pinned to this node) through a datasource that calls
 the local engine's own reader (:func:`nlp.batch.scoring.read_rows`), so rows, ids and error records are the same;
 blocks of ``chunk_size`` rows go to a fixed pool of actors, each building the analyzer once; the records
-come back here in input order and are written with :class:`nlp.batch.scoring.RecordWriter`.
+come back here in input order and are written with :class:`nlp.io.tables.RecordWriter`.
 
 Order: Ray Data runs with ``preserve_order``, which streams results back in input order without a global
 sort (a sort would shuffle and hold every record before the first is written), and every record carries its
@@ -27,14 +27,8 @@ from ray.data.datasource import FileBasedDatasource
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from nlp.analysis.analyzer import Analyzer
-from nlp.batch.scoring import (
-    RecordWriter,
-    ScoreSummary,
-    analyse_rows,
-    output_format,
-    progress_bar,
-    read_rows,
-)
+from nlp.batch.scoring import SENTIMENT_LAYOUT, ScoreSummary, analyse_rows, progress_bar, read_rows
+from nlp.io.tables import RecordWriter, output_format
 
 #: Variables the actors must see as the command does: where models live, and no model hub.
 FORWARDED_ENV = (
@@ -172,7 +166,7 @@ def _run(
             num_cpus=1,
         )
     )
-    writer = RecordWriter(out_path)
+    writer = RecordWriter(out_path, SENTIMENT_LAYOUT)
     summary = ScoreSummary()
     bar = progress_bar(input_path, progress)
     expected = 0

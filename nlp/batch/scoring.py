@@ -7,42 +7,25 @@ one output record, in input order: the analysis, or ``{"id", "error": {"code", "
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import gzip
 import json
 import os
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from nlp.analysis.analyzer import AnalysisError, Analyzer
+from nlp.io.tables import STDIN, FlatLayout, RecordWriter, RowError, count_rows, output_format, read_table
 
-STDIN = "-"
 FLAT_COLUMNS = [
     "id", "sentiment", "negative", "neutral", "positive", "topics", "sentences", "aspects", "entities",
     "language", "flags", "model_version", "truncated", "error_code", "error_message",
 ]  # fmt: skip
-
-
-class MissingColumnError(ValueError):
-    """A requested column is not in the input; the message names the available ones."""
-
-    def __init__(self, column: str, available: list[str]) -> None:
-        super().__init__(f"column {column!r} not found; available columns: {', '.join(map(str, available))}")
-
-
-class UnsupportedFormatError(ValueError):
-    """The file suffix is not one of .csv, .csv.gz, .jsonl, .ndjson, .parquet."""
 
 
 @dataclass
@@ -54,23 +37,6 @@ class Row:
     error: AnalysisError | None = None
 
 
-def _format(path: str, for_output: bool = False) -> str:
-    name = path.lower()
-    if path == STDIN or name.endswith((".jsonl", ".ndjson", ".jsonl.gz")):
-        return "jsonl"
-    if name.endswith(".parquet"):
-        return "parquet"
-    if name.endswith((".csv", ".csv.gz")) or (not for_output and name.endswith(".tsv")):
-        return "csv"
-    raise UnsupportedFormatError(f"{path}: use a .csv, .csv.gz, .jsonl or .parquet file")
-
-
-def _check(columns: list[str], *wanted: str | None) -> None:
-    for col in wanted:
-        if col is not None and col not in columns:
-            raise MissingColumnError(col, columns)
-
-
 def read_rows(
     path: str,
     text_col: str,
@@ -78,23 +44,23 @@ def read_rows(
     chunk_size: int = 256,
     source: IO[bytes] | None = None,
 ) -> Iterator[list[Row]]:
-    """Yield the input as chunks of :class:`Row`, in order.
-
-    ``source``: read this binary stream (the file's decompressed bytes; seekable for Parquet) instead of
-    opening ``path``, whose name still decides the format. The Ray engine reads through Ray's file system.
+    """Yield the input as chunks of :class:`Row`, in order (read by :func:`nlp.io.tables.read_table`, whose
+    ``source`` this passes on). A row without an id gets its 0-based row number.
 
     Raises:
         MissingColumnError: ``text_col`` or ``id_col`` is not in the input (checked before any row is read).
         UnsupportedFormatError: unknown suffix.
     """
-    kind = _format(path)
-    if kind == "csv":
-        yield from _read_csv(source or path, _csv_separator(path), text_col, id_col, chunk_size)
-    elif kind == "parquet":
-        yield from _read_parquet(source or path, text_col, id_col, chunk_size)
-    else:
-        with contextlib.ExitStack() as stack:
-            yield from _read_jsonl(source or _open_binary(path, stack), text_col, id_col, chunk_size)
+    columns = [text_col] if id_col is None else [text_col, id_col]
+    for chunk in read_table(path, columns, chunk_size, source):
+        yield [_row(number, values, text_col, id_col) for number, values in chunk]
+
+
+def _row(number: int, values: dict[str, Any] | RowError, text_col: str, id_col: str | None) -> Row:
+    if isinstance(values, RowError):
+        return Row(number, error=AnalysisError(values.code, values.message))
+    row_id = values[id_col] if id_col is not None else None
+    return Row(number if row_id is None else row_id, values[text_col])
 
 
 def check_columns(path: str, text_col: str, id_col: str | None = None) -> None:
@@ -107,108 +73,6 @@ def check_columns(path: str, text_col: str, id_col: str | None = None) -> None:
     """
     if path != STDIN:
         next(read_rows(path, text_col, id_col, chunk_size=1), None)
-
-
-def count_rows(path: str) -> int | None:
-    """How many rows :func:`read_rows` will yield (the progress bar's total, hence its time left); None for
-    stdin.
-
-    Counted, not estimated from the file size (which would be off by the spread of review lengths), since
-    counting is cheap beside the analysis, which takes hours for 100 MB: Parquet from the file footer; JSONL
-    as its non-empty lines (~0.25 s per 100 MB here); CSV by a real parse, as quoted cells hold newlines, with
-    the read's own pandas parser and options but one column kept (~0.2 s per 100 MB here, measured on 8 MB;
-    the csv module took 6x as long).
-    """
-    kind = _format(path)
-    if path == STDIN:
-        return None
-    if kind == "parquet":
-        return pq.ParquetFile(path).metadata.num_rows
-    if kind == "csv":
-        chunks = pd.read_csv(path, usecols=[0], chunksize=100_000, sep=_csv_separator(path), **_CSV_OPTIONS)
-        return sum(len(chunk) for chunk in chunks)
-    with contextlib.ExitStack() as stack:
-        return sum(1 for line in _open_binary(path, stack) if line.strip())
-
-
-_CSV_OPTIONS: dict[str, Any] = {
-    "dtype": object,  # Python strings: arrow-backed str cannot hold the escaped bad bytes
-    "keep_default_na": False,
-    "na_values": [""],
-    "encoding_errors": "surrogateescape",  # undecodable bytes become a row error, not a crash
-}
-
-
-def _csv_separator(path: str) -> str:
-    return "\t" if path.lower().endswith(".tsv") else ","
-
-
-def _read_csv(
-    source: str | IO[bytes], sep: str, text_col: str, id_col: str | None, chunk_size: int
-) -> Iterator[list[Row]]:
-    reader = pd.read_csv(source, chunksize=chunk_size, sep=sep, **_CSV_OPTIONS)
-    row_number = 0
-    for chunk in reader:
-        _check(list(chunk.columns), text_col, id_col)
-        ids = chunk[id_col] if id_col else range(row_number, row_number + len(chunk))
-        yield [Row(i, None if pd.isna(t) else t) for i, t in zip(ids, chunk[text_col], strict=True)]
-        row_number += len(chunk)
-
-
-def _read_parquet(
-    source: str | IO[bytes], text_col: str, id_col: str | None, chunk_size: int
-) -> Iterator[list[Row]]:
-    file = pq.ParquetFile(source)
-    _check(file.schema_arrow.names, text_col, id_col)
-    columns = [text_col] if id_col is None else [text_col, id_col]
-    row_number = 0
-    for batch in file.iter_batches(batch_size=chunk_size, columns=columns):
-        texts = batch.column(text_col).to_pylist()
-        ids = batch.column(id_col).to_pylist() if id_col else range(row_number, row_number + len(texts))
-        yield [Row(i, t) for i, t in zip(ids, texts, strict=True)]
-        row_number += len(texts)
-
-
-def _open_binary(path: str, stack: contextlib.ExitStack) -> IO[bytes] | gzip.GzipFile:
-    if path == STDIN:
-        return sys.stdin.buffer
-    if path.lower().endswith(".gz"):
-        return stack.enter_context(gzip.open(path, "rb"))
-    return stack.enter_context(open(path, "rb"))
-
-
-def _read_jsonl(
-    lines: Iterable[bytes], text_col: str, id_col: str | None, chunk_size: int
-) -> Iterator[list[Row]]:
-    checked, chunk, row_number = False, [], 0
-    for raw in lines:
-        if not raw.strip():
-            continue
-        row = _parse_json_line(raw, row_number)
-        if isinstance(row, dict):
-            if not checked:  # the first object decides whether the column exists at all
-                _check(list(row), text_col)
-                checked = True
-            row = Row(row.get(id_col, row_number) if id_col else row_number, row.get(text_col))
-        chunk.append(row)
-        row_number += 1
-        if len(chunk) >= chunk_size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _parse_json_line(raw: bytes, row_number: int) -> dict | Row:
-    try:
-        obj = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return Row(row_number, error=AnalysisError("undecodable_text", "line is not valid UTF-8"))
-    except json.JSONDecodeError as exc:
-        return Row(row_number, error=AnalysisError("invalid_json", f"line is not valid JSON: {exc.msg}"))
-    if not isinstance(obj, dict):
-        return Row(row_number, error=AnalysisError("invalid_json", "line is not a JSON object"))
-    return obj
 
 
 def flatten(record: dict) -> dict:
@@ -235,73 +99,9 @@ def flatten(record: dict) -> dict:
     }
 
 
-@dataclass(frozen=True)
-class FlatLayout:
-    """How records become flat rows for CSV / Parquet: the columns, the row function and column types."""
-
-    columns: list[str]
-    flatten: Callable[[dict], dict]
-    floats: frozenset[str] = frozenset()
-    bools: frozenset[str] = frozenset()
-
-    def arrow_schema(self) -> pa.Schema:
-        def kind(c: str) -> pa.DataType:
-            return pa.float64() if c in self.floats else pa.bool_() if c in self.bools else pa.string()
-
-        return pa.schema([(c, kind(c)) for c in self.columns])
-
-
 SENTIMENT_LAYOUT = FlatLayout(
     FLAT_COLUMNS, flatten, frozenset({"negative", "neutral", "positive"}), frozenset({"truncated"})
 )
-
-
-def output_format(path: str | None) -> str:
-    """``jsonl``, ``csv`` or ``parquet``: how :class:`RecordWriter` writes ``path`` (None: JSONL on stdout).
-
-    Raises:
-        UnsupportedFormatError: unknown suffix.
-    """
-    return "jsonl" if path is None else _format(path, for_output=True)
-
-
-class RecordWriter:
-    """Write records as JSONL (default, stdout when ``path`` is None), CSV or Parquet, chunk by chunk."""
-
-    def __init__(self, path: str | None, layout: FlatLayout = SENTIMENT_LAYOUT) -> None:
-        self.kind = output_format(path)
-        self.layout = layout
-        self._parquet: pq.ParquetWriter | None = None
-        self._csv: Any = None
-        self.path = path
-        if self.kind == "parquet":
-            self._schema = layout.arrow_schema()
-            return
-        self._fh: IO[str] = sys.stdout if path is None else open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
-        if self.kind == "csv":
-            self._csv = csv.DictWriter(self._fh, fieldnames=layout.columns)
-            self._csv.writeheader()
-
-    def write(self, records: list[dict]) -> None:
-        if self.kind == "jsonl":
-            self._fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-            self._fh.flush()
-        elif self.kind == "csv":
-            self._csv.writerows(self.layout.flatten(r) for r in records)
-            self._fh.flush()
-        else:
-            table = pa.Table.from_pylist([self.layout.flatten(r) for r in records], schema=self._schema)
-            if self._parquet is None:
-                self._parquet = pq.ParquetWriter(str(self.path), self._schema)
-            self._parquet.write_table(table)
-
-    def close(self) -> None:
-        if self.kind == "parquet":
-            if self._parquet is None:  # no rows: still write a valid, empty file
-                self._parquet = pq.ParquetWriter(str(self.path), self._schema)
-            self._parquet.close()
-        elif self._fh is not sys.stdout:
-            self._fh.close()
 
 
 @dataclass
@@ -482,7 +282,7 @@ class PartStore:
     def add(self, records: list[dict]) -> None:
         """Write the records of the next input rows (from row :attr:`rows_done` on) as one part."""
         name = f"part-{len(self.parts):05d}.jsonl"
-        writer = RecordWriter(str(self.folder / name))
+        writer = RecordWriter(str(self.folder / name), SENTIMENT_LAYOUT)
         writer.write(records)
         writer.close()
         _fsync(self.folder / name)
@@ -494,7 +294,7 @@ class PartStore:
 
     def finish(self, summary: ScoreSummary) -> None:
         """Write every part, in order, to ``OUT`` in its format (:class:`RecordWriter`); remove the folder."""
-        writer = RecordWriter(self.out_path)
+        writer = RecordWriter(self.out_path, SENTIMENT_LAYOUT)
         try:
             for part in self.parts:
                 with open(self.folder / part["file"], encoding="utf-8") as fh:
@@ -587,17 +387,12 @@ def _plain(value: Any) -> Any:
 
 __all__ = [
     "SENTIMENT_LAYOUT",
-    "FlatLayout",
-    "MissingColumnError",
     "PartStore",
-    "RecordWriter",
     "ResumeError",
     "Row",
     "ScoreSummary",
-    "UnsupportedFormatError",
     "analyse_rows",
-    "count_rows",
-    "output_format",
+    "check_columns",
     "progress_bar",
     "read_rows",
     "score",

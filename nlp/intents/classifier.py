@@ -31,7 +31,7 @@ import pandas as pd
 from nlp.analysis.analyzer import AnalysisError, prepare_input
 from nlp.analysis.classifier import ClassifierConfig, Prediction, TextClassifier
 from nlp.analysis.text import TextPreparer
-from nlp.batch.scoring import FlatLayout
+from nlp.io.tables import FlatLayout, read_frame
 
 INTENT_FILE = "intent.json"
 #: Share of in-scope validation questions the calibrated threshold may flag as out of scope, for user data
@@ -65,13 +65,12 @@ def labelled_questions(path: Path) -> pd.DataFrame:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the ``text`` or ``intent`` column is missing, or a row has no text or no intent.
+        ValueError: an unknown suffix, the ``text`` or ``intent`` column is missing, or a row has no text or
+            no intent.
     """
-    from nlp.training.datasets import read_table
-
     if not Path(path).exists():
         raise FileNotFoundError(f"question file {path} does not exist")
-    frame = read_table(Path(path))
+    frame = read_frame(Path(path))
     missing = [col for col in ("text", "intent") if col not in frame.columns]
     if missing:
         raise ValueError(

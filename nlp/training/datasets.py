@@ -188,13 +188,3 @@ def banking77_support(
 def review_corpus(datasets_dir: Path = DATASETS_DIR) -> list[str]:
     """All review texts (clothing and fine food) for unsupervised training (Word2Vec)."""
     return [*clothing_reviews(datasets_dir)["text"], *fine_food_reviews(datasets_dir)["text"]]
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """Read a whole CSV (also ``.csv.gz``), JSONL or Parquet file by its suffix (for training data)."""
-    name = path.name.lower()
-    if name.endswith((".jsonl", ".ndjson")):
-        return pd.read_json(path, lines=True)
-    if name.endswith(".parquet"):
-        return pd.read_parquet(path)
-    return pd.read_csv(path)

@@ -160,6 +160,20 @@ def test_load_products_reports_ids_no_url_can_reach(tmp_path, data_dir, open_ses
         assert [p.product_id for p in store.list_products(session)] == ["ok-1"]
 
 
+def test_load_products_refuses_a_row_with_bytes_that_are_not_utf8(tmp_path, data_dir, open_session):
+    """Not stored with replacement characters, nor a crash of the load: an error record naming the row."""
+    path = tmp_path / "p.csv"
+    path.write_bytes(b"sku,title\nok-1,Linen dress\nbad-1,Caf\xe9 coat\n")
+    result = runner.invoke(app, ["load", "products", str(path), "--id-col", "sku", "--name-col", "title",
+                                 "--category-col", "", "--description-col", "", "--price-col", "", "--quiet"])  # fmt: skip
+    assert result.exit_code == 0 and "upserted: 1" in result.output, result.output
+    errors = [json.loads(line) for line in _json_lines(result.stderr)]
+    assert errors == [{"row": 1, "error": {"code": "undecodable_text",
+                                           "message": "column 'title' holds bytes that are not valid UTF-8"}}]  # fmt: skip
+    with open_session() as session:
+        assert [p.product_id for p in store.list_products(session)] == ["ok-1"]
+
+
 def test_load_products_names_a_missing_column(tmp_path, data_dir):
     path = _write_csv(tmp_path / "p.csv", PRODUCTS)
     result = runner.invoke(app, ["load", "products", str(path), "--id-col", "nope", "--name-col", "title"])

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from api.cli.main import app
 from nlp.analysis.analyzer import AnalysisError
-from nlp.batch.scoring import ResumeError, count_rows, score_resumable
+from nlp.batch.scoring import ResumeError, score_resumable
 from tests.conftest import EXAMPLES
 
 runner = CliRunner()
@@ -157,13 +157,3 @@ def test_resume_with_another_chunk_size_but_not_another_run(tmp_path):
     # chunks of 7 from row 0: row 16 is in the middle of the third chunk
     summary = score_resumable(Stub(), str(src), "text", "review_id", out, True, chunk_size=7, progress=False)
     assert _jsonl(Path(out)) == _jsonl(Path(whole)) and summary.rows == 30
-
-
-def test_count_rows_counts_records_not_lines(tmp_path):
-    src = _reviews(tmp_path, 30)
-    assert count_rows(str(src)) == 30
-    pd.read_csv(src, dtype=str).to_parquet(tmp_path / "r.parquet")
-    assert count_rows(str(tmp_path / "r.parquet")) == 30
-    (tmp_path / "r.jsonl").write_text('{"text": "a"}\n\n{"text": "b"}\nnot json\n')
-    assert count_rows(str(tmp_path / "r.jsonl")) == 3
-    assert count_rows("-") is None

@@ -1,12 +1,10 @@
-"""Tests for nlp.training.datasets on small tables: rating mapping, the hash split, soft targets, the table reader
-(the shared datasets themselves: ``tests/integration/test_datasets_shared.py``)."""
+"""Tests for nlp.training.datasets on small tables: rating mapping, the hash split, soft targets (the shared datasets themselves: ``tests/integration/test_datasets_shared.py``)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from nlp.training.datasets import (
@@ -14,7 +12,6 @@ from nlp.training.datasets import (
     SPLITS,
     clothing_reviews,
     rating_to_sentiment,
-    read_table,
     soft_sentiment_target,
     split_of,
     sst2,
@@ -102,19 +99,6 @@ def test_split_shares() -> None:
     assert shares["train"] == pytest.approx(0.75, abs=0.02)
     assert shares["validation"] == pytest.approx(0.10, abs=0.02)
     assert shares["test"] == pytest.approx(0.15, abs=0.02)
-
-
-@pytest.mark.parametrize("suffix", ["csv", "jsonl", "parquet"])
-def test_read_table_by_suffix(tmp_path: Path, suffix: str) -> None:
-    frame = pd.DataFrame({"text": ["soft", "tight"], "label": ["positive", "negative"]})
-    path = tmp_path / f"data.{suffix}"
-    if suffix == "csv":
-        frame.to_csv(path, index=False)
-    elif suffix == "jsonl":
-        frame.to_json(path, orient="records", lines=True)
-    else:
-        frame.to_parquet(path)
-    pd.testing.assert_frame_equal(read_table(path), frame)
 
 
 def test_missing_dataset_raises(tmp_path: Path) -> None:
