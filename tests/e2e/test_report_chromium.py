@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from api.reporting.html import report_html
 from api.service.routes.reports import REPORT_CSP
-from nlp.insights.page import report_html
 from tests.chromium import ARTIFACTS, CHROMIUM, MISSING
 from tests.unit.test_report_html import CHARTS, empty_report, realistic_report
 

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
+from api.reporting.spreadsheet import report_csv
 from nlp.analysis.analyzer import ReviewAnalysis
-from nlp.insights.report import AspectRecord, ReviewRecord, product_insights, report_csv, sentiment_report
+from nlp.insights.report import AspectRecord, ReviewRecord, product_insights, sentiment_report
 from tests.unit.test_reports import sections
 
 

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from nlp.insights.page import COLOURS, report_html
+from api.reporting.html import COLOURS, report_html
 from nlp.insights.report import AspectRecord, ReviewRecord, sentiment_report
 
 XSS = "<script>alert(1)</script>"

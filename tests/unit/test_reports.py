@@ -11,14 +11,13 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
+from api.reporting.spreadsheet import csv_cell, report_csv
 from nlp.insights.report import (
     AspectRecord,
     ReviewRecord,
-    csv_cell,
     drivers,
     period_start,
     product_insights,
-    report_csv,
     sentiment_report,
     shorten_around,
 )
@@ -527,7 +526,7 @@ def test_report_csv_lists_drivers_and_can_start_with_a_bom() -> None:
 
 
 def test_a_decades_long_span_lists_only_periods_with_reviews_and_the_chart_stays_bounded():
-    from nlp.insights.page import MAX_CHART_PERIODS, report_html
+    from api.reporting.html import MAX_CHART_PERIODS, report_html
 
     records = [rec(1, "positive", datetime(1996, 3, 4)), rec(2, "negative", datetime(2026, 3, 2))]
     records += [rec(10 + i, "neutral", datetime(2024, 1, 1) + timedelta(weeks=i)) for i in range(150)]

@@ -9,10 +9,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import store
+from api.reporting.html import report_html
+from api.reporting.spreadsheet import report_csv
 from api.service.deps import Reader, SessionDep
 from api.service.schemas import DateOrInstant, Text
-from nlp.insights.page import report_html
-from nlp.insights.report import report_csv, sentiment_report
+from nlp.insights.report import sentiment_report
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 #: Content-Security-Policy of the HTML report.

@@ -1,7 +1,7 @@
 """The brand manager's report (:func:`nlp.insights.report.sentiment_report`) as one self-contained HTML page.
 
 :func:`report_html` turns the report into plain, typed page data (:class:`ReportPage`: scorecards, table
-rows, quotes, formatted in Python) and renders it with the Jinja2 template ``nlp/templates/report.html.j2``
+rows, quotes, formatted in Python) and renders it with the Jinja2 template ``api/reporting/templates/report.html.j2``
 (autoescaped; its stylesheet ``report.css`` is inlined). The three kinds of chart are Vega-Lite specifications
 built with altair and drawn to static SVG by vl-convert (Vega's own renderer in an embedded JavaScript
 engine, no browser and no network), then inlined: the page runs no script and loads nothing.
@@ -523,7 +523,7 @@ def report_page(report: Mapping[str, Any]) -> ReportPage:
 @cache
 def _template() -> Template:
     environment = Environment(
-        loader=PackageLoader("nlp"), autoescape=True, trim_blocks=True, lstrip_blocks=True
+        loader=PackageLoader("api.reporting"), autoescape=True, trim_blocks=True, lstrip_blocks=True
     )
     return environment.get_template("report.html.j2")
 
