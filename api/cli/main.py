@@ -403,7 +403,7 @@ def train_sentiment(
 ) -> None:
     """Fine-tune the sentiment classifier (LoRA adapter or full layers, + head) and write its model card."""
     from nlp.training.finetune import TrainingConfig
-    from nlp.training.recipes import train_sentiment as run
+    from nlp.training.sentiment_recipe import train_sentiment as run
 
     try:
         base_model_dir(base)  # before reading any data: an unknown or missing base fails at once
@@ -525,7 +525,7 @@ def train_sentiment_ensemble(
     label_col: str = _SentimentLabelCol,
 ) -> None:
     """Average the probabilities of fine-tuned sentiment models; tune, evaluate, write the card, register."""
-    from nlp.training.recipes import ensemble_sentiment
+    from nlp.training.sentiment_recipe import ensemble_sentiment
 
     frame = _user_frame(data, text_col, label_col) if data else None
     try:
@@ -663,7 +663,7 @@ def train_embeddings(
     seed: int = _Seed,
 ) -> None:
     """Train phrase-aware Word2Vec vectors (gensim) and register them."""
-    from nlp.training.recipes import train_embeddings_artifact
+    from nlp.training.unsupervised_recipe import train_embeddings_artifact
 
     _train_on_corpus(ctx, train_embeddings_artifact, data, text_col, version, out, seed)
 
@@ -691,13 +691,15 @@ def train_topics(
     """Discover aspect topics in the Word2Vec space, compare them with a BERTopic-style baseline on held-out
     reviews, and register the topic table. With --from-store it becomes the pinned default (new analyses use
     it; restart `serve` to load it) and the stored reviews get its topics."""
-    from nlp.training.recipes import next_version, train_topics_artifact
+    from nlp.artifacts.paths import MODELS_DIR
+    from nlp.artifacts.registry import Registry
+    from nlp.training.unsupervised_recipe import train_topics_artifact
 
     if from_store and data:
         raise fail("--from-store and --data name two corpora: give one")
     if category and not from_store:
         raise fail("--category selects stored reviews: use it with --from-store")
-    version = version or next_version("topics")
+    version = version or Registry(MODELS_DIR).next_version("topics")
     if not from_store:
         texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
         source = "user data"
@@ -762,7 +764,7 @@ def evaluate_sentiment(
     from nlp.analysis.span_classifier import load_sentiment_model
     from nlp.artifacts.registry import Registry
     from nlp.training.datasets import clothing_reviews, rating_to_sentiment
-    from nlp.training.recipes import evaluate_classifier
+    from nlp.training.sentiment_recipe import evaluate_classifier
 
     if data:
         frame = _user_frame(data, text_col, label_col, title_col).dropna(subset=["label"])
@@ -803,7 +805,7 @@ def evaluate_sentiment_choices(
     with biases from one search and bagged over bootstrap resamples, as training tunes them.
     """
     from nlp.artifacts.registry import Registry
-    from nlp.training.recipes import cross_validate_sentiment_choices
+    from nlp.training.sentiment_recipe import cross_validate_sentiment_choices
 
     try:
         folder = model or Registry().path("sentiment", model_version)
@@ -835,7 +837,7 @@ def evaluate_sentiment_ensembles(
     Blend weight and decision biases are chosen on the validation split; test and SST-2 dev are read with
     that choice. Choose by validation; nothing is written or registered.
     """
-    from nlp.training.recipes import compare_sentiment_ensembles
+    from nlp.training.sentiment_recipe import compare_sentiment_ensembles
 
     frame = _user_frame(data, text_col, label_col) if data else None
     try:

@@ -76,6 +76,11 @@ class Registry:
     def versions(self, name: str) -> list[str]:
         return [e.version for e in self.entries() if e.name == name]
 
+    def next_version(self, name: str) -> str:
+        """One more than the highest numeric version of ``name`` registered here ("1" for none)."""
+        numbers = [int(v) for v in self.versions(name) if v.isdigit()]
+        return str(max(numbers, default=0) + 1)
+
     def get(self, name: str, version: str = "latest") -> ModelEntry:
         """The entry for ``name`` at ``version`` (``latest``: the pinned default if :meth:`defaults` names
         one, else the last registered).

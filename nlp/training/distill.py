@@ -43,7 +43,7 @@ from nlp.training.baseline import tfidf_logreg
 from nlp.training.cards import render_card
 from nlp.training.finetune import optimise, train_layers_only
 from nlp.training.metrics import BIAS_BOOTSTRAP, binary_accuracy, classification_report, tune_decision_bias
-from nlp.training.recipes import evaluate_classifier, sentiment_data
+from nlp.training.sentiment_recipe import evaluate_classifier, sentiment_data
 
 LABELS = datasets.SENTIMENT_LABELS
 

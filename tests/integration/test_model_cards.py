@@ -15,7 +15,7 @@ from nlp.artifacts.paths import MODELS_DIR
 from nlp.training.cards import render_card
 from nlp.training.finetune import TrainingConfig
 from nlp.training.intent_recipe import intent_config, write_intent_card
-from nlp.training.recipes import write_card
+from nlp.training.sentiment_recipe import write_card
 
 
 def test_the_intent_card_of_v2_renders_as_committed(tmp_path):

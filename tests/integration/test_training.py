@@ -223,7 +223,7 @@ def test_train_embeddings_and_topics_on_a_subset(tmp_path):
     from nlp.analysis.embeddings import PhraseEmbeddings
     from nlp.analysis.topics import TopicModel
     from nlp.training.datasets import clothing_reviews
-    from nlp.training.recipes import train_embeddings_artifact, train_topics_artifact
+    from nlp.training.unsupervised_recipe import train_embeddings_artifact, train_topics_artifact
 
     texts = clothing_reviews()["text"].head(2500).tolist()
     models = tmp_path / "models"

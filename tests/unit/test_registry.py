@@ -50,6 +50,14 @@ def test_get_explicit_version(registry: Registry, version: str, f1: float) -> No
     assert entry.metrics == {"macro_f1": f1}
 
 
+def test_next_version_follows_the_highest_numeric_one(registry: Registry) -> None:
+    assert registry.next_version("topics") == "1"
+    for version in ("2", "10", "exp"):
+        registry.register(_entry("topics", version))
+    registry.register(_entry("sentiment", "30"))
+    assert registry.next_version("topics") == "11"
+
+
 def test_reregister_replaces(registry: Registry) -> None:
     registry.register(_entry("x", "1", macro_f1=0.5))
     registry.register(_entry("x", "2"))
