@@ -18,7 +18,7 @@ from api.db.migrate import upgrade
 from api.db.session import make_engine, make_sessionmaker
 from api.service import errors
 from api.service.analysis import AnalysisService
-from api.service.answers import AnswerService
+from api.service.answering import AnswerService
 from api.service.deps import KeyGuard
 from api.service.routes import (
     analyze,

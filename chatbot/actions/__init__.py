@@ -1,6 +1,6 @@
 """The assistant's custom actions (rasa-sdk). Serve them with ``python -m rasa_sdk --actions chatbot.actions``.
 
-- :mod:`chatbot.actions.answers`: ``action_answer_question``, ``action_default_fallback``,
+- :mod:`chatbot.actions.support`: ``action_answer_question``, ``action_default_fallback``,
   ``action_human_handoff``
 - :mod:`chatbot.actions.products`: ``action_product_opinions``, ``action_suggest_products`` and the
   product forms' validation

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from api.service.answers import AnswerService
+from api.service.answering import AnswerService
 from tests.conftest import make_client, make_key
 from tests.integration.test_api import _seed
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from api.service.answers import DEFAULT_KNOWLEDGE_BASE
+from api.service.answering import DEFAULT_KNOWLEDGE_BASE
 from nlp.artifacts.paths import PROJECT_ROOT
 from nlp.artifacts.registry import Registry
 from nlp.insights.report import AspectRecord, ReviewRecord

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request
 
 from api.db.session import begin_read
-from api.service.answers import AnswerUnavailableError
+from api.service.answering import AnswerUnavailableError
 from api.service.deps import Reader, SessionDep
 from api.service.schemas import AnswerOut, AnswerRequest, Problem
 
