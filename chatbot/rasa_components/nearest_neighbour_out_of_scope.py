@@ -2,12 +2,12 @@
 
 Runs inside Rasa (see ``minilm_featurizer.py`` for how Rasa finds this folder). Placed after the intent
 classifier (DIET) and before the ``FallbackClassifier``, it re-routes a message to the out-of-scope intent
-when the message's sentence embedding is nearer to the out-of-scope training examples than to any in-scope
-one, by more than a margin. The classifier fits the training templates; distance in a pretrained embedding
-space does not, so off-topic requests worded like a shop's ("find me a ...") stay near the off-topic
-examples. Distance-based out-of-scope detection: Podolskiy et al. 2021, "Revisiting Mahalanobis Distance for
-Transformer-Based Out-of-Domain Detection" (AAAI), and Sun et al. 2022, "Out-of-Distribution Detection with
-Deep Nearest Neighbors" (ICML), who score by the cosine to the k-th nearest training example.
+when the message's sentence embedding is nearer to its k nearest out-of-scope training examples than to its
+k nearest in-scope ones, by more than a margin. The classifier fits the training templates; distance in a
+pretrained embedding space does not, so off-topic requests worded like a shop's ("find me a ...") stay near
+the off-topic examples. Distance-based out-of-scope detection: Podolskiy et al. 2021, "Revisiting Mahalanobis
+Distance for Transformer-Based Out-of-Domain Detection" (AAAI), and Sun et al. 2022, "Out-of-Distribution
+Detection with Deep Nearest Neighbors" (ICML), who score by the cosine to the k-th nearest training example.
 """
 
 from __future__ import annotations
@@ -40,22 +40,29 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
-def out_of_scope_margin(embeddings: np.ndarray, index: np.ndarray, is_out_of_scope: np.ndarray) -> np.ndarray:
-    """For each row of ``embeddings`` ``[n, d]`` (unit length): cosine to its nearest out-of-scope row of
-    ``index`` ``[m, d]`` (unit length) minus cosine to its nearest in-scope row, shape ``[n]``, in
-    [-2, 2]; ``is_out_of_scope`` ``[m]`` marks the out-of-scope rows. Raises ValueError when the index
-    lacks either kind."""
-    if is_out_of_scope.all() or not is_out_of_scope.any():
-        raise ValueError("the index needs both out-of-scope and in-scope training examples")
+def out_of_scope_margin(
+    embeddings: np.ndarray, index: np.ndarray, is_out_of_scope: np.ndarray, k: int = 1
+) -> np.ndarray:
+    """For each row of ``embeddings`` ``[n, d]`` (unit length): the mean cosine to its ``k`` nearest
+    out-of-scope rows of ``index`` ``[m, d]`` (unit length) minus the mean cosine to its ``k`` nearest
+    in-scope rows, shape ``[n]``, in [-2, 2]; ``is_out_of_scope`` ``[m]`` marks the out-of-scope rows.
+    Raises ValueError when the index has fewer than ``k`` rows of either kind."""
+    if min(int(is_out_of_scope.sum()), int((~is_out_of_scope).sum())) < k:
+        raise ValueError(f"the index needs at least k={k} out-of-scope and k in-scope training examples")
     cosines = embeddings @ index.T
-    return cosines[:, is_out_of_scope].max(axis=1) - cosines[:, ~is_out_of_scope].max(axis=1)
+
+    def nearest(columns: np.ndarray) -> np.ndarray:
+        return np.sort(columns, axis=1)[:, -k:].mean(axis=1)
+
+    return nearest(cosines[:, is_out_of_scope]) - nearest(cosines[:, ~is_out_of_scope])
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class NearestNeighbourOutOfScope(GraphComponent, IntentClassifier):
-    """Re-routes a message to ``intent`` (config, default ``out_of_scope``) when the cosine of its dense
-    sentence feature to the nearest training example of that intent exceeds the cosine to the nearest
-    training example of any other intent by more than ``margin`` (config, default 0).
+    """Re-routes a message to ``intent`` (config, default ``out_of_scope``) when the mean cosine of its dense
+    sentence feature to its ``k`` nearest training examples of that intent (config, default 1) exceeds the
+    mean cosine to its ``k`` nearest training examples of the other intents by more than ``margin`` (config,
+    default 0).
 
     The sentence feature is the dense one of the text attribute (e.g. ``MiniLMFeaturizer``'s); ``featurizers``
     (config) names which featurizers' features to use, all dense ones when empty. The re-routed message's
@@ -68,15 +75,17 @@ class NearestNeighbourOutOfScope(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """``intent``, ``margin`` (cosine units) and ``featurizers``."""
-        return {"intent": "out_of_scope", "margin": 0.0, "featurizers": []}
+        """``intent``, ``margin`` (cosine units), ``k`` (neighbours of each kind) and ``featurizers``."""
+        return {"intent": "out_of_scope", "margin": 0.0, "k": 1, "featurizers": []}
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> None:
-        """``margin`` must be a number in [-2, 2]; raises ValueError otherwise."""
-        margin = config.get("margin")
+        """``margin`` must be a number in [-2, 2] and ``k`` a positive integer; raises ValueError if not."""
+        margin, k = config.get("margin"), config.get("k")
         if not isinstance(margin, int | float) or not -2 <= margin <= 2:
             raise ValueError(f"NearestNeighbourOutOfScope: margin must be in [-2, 2], not {margin!r}")
+        if not isinstance(k, int) or k < 1:
+            raise ValueError(f"NearestNeighbourOutOfScope: k must be a positive integer, not {k!r}")
 
     def __init__(
         self,
@@ -108,7 +117,7 @@ class NearestNeighbourOutOfScope(GraphComponent, IntentClassifier):
 
     def train(self, training_data: TrainingData) -> Resource:
         """Keeps the unit-length sentence features ``[examples, d]`` of the intent examples and which of them
-        are of ``intent``; raises ValueError when none has the feature or either kind is missing."""
+        are of ``intent``; raises ValueError when none has the feature or either kind has fewer than ``k``."""
         rows, labels = [], []
         for example in training_data.intent_examples:
             embedding = self.sentence_embedding(example)
@@ -118,7 +127,7 @@ class NearestNeighbourOutOfScope(GraphComponent, IntentClassifier):
         if not rows:
             raise ValueError("NearestNeighbourOutOfScope: no training example has a dense sentence feature")
         self.index, self.is_out_of_scope = unit_rows(np.stack(rows)), np.array(labels)
-        out_of_scope_margin(self.index[:1], self.index, self.is_out_of_scope)  # both kinds present
+        out_of_scope_margin(self.index[:1], self.index, self.is_out_of_scope, self.config["k"])  # k of each
         with self.model_storage.write_to(self.resource) as directory:
             np.savez(directory / INDEX_FILE, index=self.index, is_out_of_scope=self.is_out_of_scope)
         return self.resource
@@ -147,7 +156,9 @@ class NearestNeighbourOutOfScope(GraphComponent, IntentClassifier):
             embedding = self.sentence_embedding(message)
             if embedding is None or intent.get(INTENT_NAME_KEY) == target:
                 continue
-            margin = out_of_scope_margin(unit_rows(embedding[None, :]), self.index, self.is_out_of_scope)
+            margin = out_of_scope_margin(
+                unit_rows(embedding[None, :]), self.index, self.is_out_of_scope, self.config["k"]
+            )
             if margin[0] > self.config["margin"]:
                 self._reroute(message, target)
         return messages
