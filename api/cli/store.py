@@ -400,8 +400,8 @@ class _LazyAnalyzer:
         if self._analyzer is None:
             from nlp.analysis.analyzer import Analyzer
 
-            try:
-                self._analyzer = Analyzer()
+            try:  # the store keeps no named entities (no endpoint serves them): their recogniser is skipped
+                self._analyzer = Analyzer(entities=False)
             except (KeyError, FileNotFoundError) as exc:
                 raise fail(f"cannot load the models: {str(exc).strip(chr(39) + chr(34))}") from exc
         return list(self._analyzer.analyze(texts))

@@ -3,7 +3,8 @@
 - the reference: one plain sentence-transformers ``encode()`` pass of all-MiniLM-L6-v2 (batch 32), the figure
   that travels between machines (every rate below is also printed as a ratio to it);
 - the full analysis (document, sentence and aspect sentiment, aspects, topics, entities) as ``reviewpulse
-  score`` runs it, and document sentiment only (``--only sentiment``), with the registered default one-pass
+  score`` runs it, the same without entities (``--no-entities``), and document sentiment only (``--only
+  sentiment``), with the registered default one-pass
   student (``BENCH_SENTIMENT_VERSION`` picks another), in one process and in two (``--processes 2``), and the
   other registered students beside it;
 - the naive pipeline a user would write over the same fine-tuned model: ``transformers.pipeline(
@@ -148,6 +149,9 @@ def test_scoring_throughput():
     student = analyzer.sentiment
     reference = _plain_minilm_encode(texts)
     full, document_only = _full_and_document_only(version, texts)
+    lean = Analyzer(sentiment_version=version, entities=False)
+    lean.analyze(texts[:32])
+    without_entities = rate(lean.analyze, texts)
     others = {v: _full_and_document_only(v, texts) for v in _span_versions() if v != version}
     full_two_processes = _in_two_processes(texts)
     document_only_two_processes = _in_two_processes(texts, only="sentiment")
@@ -173,6 +177,10 @@ def test_scoring_throughput():
     print(f"  plain MiniLM-L6 encode (reference) {reference:8.1f} reviews/s")
     print(
         f"  full analysis                      {full:8.1f} reviews/s   / reference = {full / reference:.2f}"
+    )
+    print(
+        f"  full analysis without entities     {without_entities:8.1f} reviews/s   / full analysis = "
+        f"{without_entities / full:.2f}"
     )
     print(
         f"  document sentiment only            {document_only:8.1f} reviews/s   / reference = "

@@ -183,3 +183,26 @@ def test_real_held_out_rows(analyzer):
     # The model card reports the full test split; this guards against a broken artifact or pipeline.
     assert report["macro_f1"] >= 0.6, report
     assert sum(bool(r.aspects) for r in results) / len(results) > 0.8
+
+
+def test_without_entities_the_records_are_the_same_but_for_entities(analyzer):
+    """``Analyzer(entities=False)`` (``score --no-entities``, the store's loader) skips the entity recogniser
+    and nothing else: every other field of every record is unchanged."""
+    from nlp.analysis.analyzer import Analyzer
+
+    texts = [
+        "Ordered the Maeve dress from Anthropologie in March for $98; the zipper broke by Friday.",
+        "Runs small, lovely fabric.",
+        "Das Kleid ist wunderschön und passt perfekt.",
+        "",
+    ]
+    lean = Analyzer(entities=False)
+    try:
+        with_entities, without = analyzer.analyze(texts), lean.analyze(texts)
+    finally:
+        lean.close()
+    assert with_entities[0].entities, "the first text names entities"
+    for full, bare in zip(with_entities[:3], without[:3], strict=True):
+        assert bare.entities is None and "entities" not in bare.to_dict()
+        assert bare.to_dict() == {k: v for k, v in full.to_dict().items() if k != "entities"}
+    assert isinstance(without[3], AnalysisError) and without[3].code == "empty_text"

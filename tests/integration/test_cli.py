@@ -60,6 +60,17 @@ def test_two_worker_processes_give_the_records_of_one(examples_scored, tmp_path)
     assert _jsonl(out) == examples_scored
 
 
+def test_no_entities_leaves_only_the_entities_out(examples_scored, tmp_path):
+    out = tmp_path / "lean.jsonl"
+    result = _score(
+        str(EXAMPLES), "--text-col", "text", "--id-col", "review_id", "--no-entities", "--out", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    lean = _jsonl(out)
+    assert all("entities" not in record for record in lean)
+    assert lean == [{k: v for k, v in record.items() if k != "entities"} for record in examples_scored]
+
+
 def test_processes_belong_to_the_local_engine(no_model_load):
     result = _score(str(EXAMPLES), "--text-col", "text", "--engine", "ray", "--processes", "2")
     assert result.exit_code == 2 and "--processes is for the local engine" in result.output

@@ -211,7 +211,8 @@ class StubAnalyzer:
 
     loads = 0
 
-    def __init__(self) -> None:
+    def __init__(self, entities: bool = True) -> None:
+        assert not entities, "the store keeps no entities: the loader skips their recogniser"
         StubAnalyzer.loads += 1
 
     def analyze(self, texts):
@@ -360,8 +361,8 @@ def test_load_reviews_leaves_the_store_writable_while_it_analyses(tmp_path, data
     probes: list[str] = []
 
     class ProbingAnalyzer(StubAnalyzer):
-        def __init__(self) -> None:
-            super().__init__()
+        def __init__(self, entities: bool = True) -> None:
+            super().__init__(entities)
             self.probe()  # while the models load
 
         def analyze(self, texts):
