@@ -267,9 +267,8 @@ def _score_on_ray(
     if input == "-":
         raise fail("--engine ray reads a file, not stdin")
     try:
-        Registry().path(
-            "sentiment", options["sentiment_version"]
-        )  # an unknown version fails here, not in every actor
+        # an unknown version fails here, not in every actor
+        Registry().path("sentiment", options["sentiment_version"])
     except KeyError as exc:
         raise fail(str(exc).strip("'\"")) from exc
     make_analyzer = partial(Analyzer, **options)
@@ -696,7 +695,6 @@ def train_topics(
     """Discover aspect topics in the Word2Vec space, compare them with a BERTopic-style baseline on held-out
     reviews, and register the topic table. With --from-store it becomes the pinned default (new analyses use
     it; restart `serve` to load it) and the stored reviews get its topics."""
-    from nlp.artifacts.paths import MODELS_DIR
     from nlp.artifacts.registry import Registry
     from nlp.training.unsupervised_recipe import train_topics_artifact
 
@@ -704,7 +702,7 @@ def train_topics(
         raise fail("--from-store and --data name two corpora: give one")
     if category and not from_store:
         raise fail("--category selects stored reviews: use it with --from-store")
-    version = version or Registry(MODELS_DIR).next_version("topics")
+    version = version or Registry().next_version("topics")
     if not from_store:
         texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
         source = "user data"
