@@ -461,6 +461,9 @@ def train_distill(
     epochs: float = typer.Option(2.0, "--epochs"),
     learning_rate: float = typer.Option(1e-4, "--learning-rate"),
     batch_size: int = typer.Option(16, "--batch-size", min=1),
+    augmented: int = typer.Option(
+        0, "--augmented", min=0, help="Augmented variants of each SST-2 sentence the teacher also labels."
+    ),
     version: str = typer.Option("6", "--version", help="Version to register the student as."),
     out: Path | None = typer.Option(
         None, "--out", help="Artifact folder (default models/sentiment/v<version>)."
@@ -491,11 +494,12 @@ def train_distill(
             batch_size=batch_size,
             seed=seed,
             model_version=version,
+            augmented=augmented,
         )
     except (KeyError, ValueError) as exc:
         raise fail(str(exc).strip("'\""), code=2) from exc
     labels = labels or MODELS_DIR / "sentiment" / "teacher-labels" / f"v{teacher_version}.jsonl.gz"
-    corpus = distill.distillation_corpus()
+    corpus = distill.distillation_corpus(augmented=augmented)
     if labelling != "skip":
         distill.label_with_teacher(load_sentiment_model(teacher_path), corpus, labels)
     if labelling == "only":

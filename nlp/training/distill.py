@@ -51,13 +51,17 @@ LABELS = datasets.SENTIMENT_LABELS
 TEACHER_CHUNK = 256
 
 
-def distillation_corpus(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+def distillation_corpus(
+    datasets_dir: Path = DATASETS_DIR, augmented: int = 0, seed: int = 13
+) -> pd.DataFrame:
     """The review text the teacher labels: columns ``source, split, text, label, rating``.
 
     SST-2 train sentences (short, so cheap to label), the clothing train split (validation and test stay
     unseen: they choose and measure the student) and the fine-food sample, in that order, so that a partial
-    run already covers both held-out benchmarks' domains. ``label`` is the gold label from the stars or SST-2
-    (for a supervised share of the loss), ``rating`` NaN where unknown.
+    run already covers both held-out benchmarks' domains; then ``augmented`` variants of each SST-2 sentence
+    (:func:`augment_sentences` with ``seed``, source ``sst2-augmented``), appended last so that rows labelled
+    before keep their numbers. ``label`` is the gold label from the stars or SST-2 (for a supervised share of the loss;
+    ``None`` for an augmented variant, whose only target is the teacher's), ``rating`` NaN where unknown.
     """
     clothing = datasets.clothing_reviews(datasets_dir)
     clothing = clothing[clothing.split == "train"].assign(source="clothing")
@@ -65,7 +69,80 @@ def distillation_corpus(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
     food = datasets.fine_food_reviews(datasets_dir).assign(source="food", split="train")
     columns = ["source", "split", "text", "label", "rating"]
     ordered = [sst2, clothing, food]
+    if augmented:
+        variants = augment_sentences(sst2["text"].tolist(), augmented, seed)
+        ordered.append(
+            pd.DataFrame({"text": variants}).assign(
+                source="sst2-augmented", split="train", label=None, rating=float("nan")
+            )
+        )
     return pd.concat([part[columns] for part in ordered], ignore_index=True)
+
+
+def augment_sentences(
+    sentences: Sequence[str],
+    copies: int,
+    seed: int = 13,
+    p_drop: float = 0.1,
+    p_pos: float = 0.1,
+    p_ngram: float = 0.25,
+    max_ngram: int = 5,
+) -> list[str]:
+    """Up to ``copies`` distinct variants of each whitespace-tokenised sentence, for the teacher to label.
+
+    The transfer-set augmentation of Tang et al. 2019 ("Distilling Task-Specific Knowledge from BERT into
+    Simple Neural Networks", section 3.2), which lets a small student see far more of the teacher's
+    function than the few thousand labelled sentences show: each word is dropped with probability
+    ``p_drop`` (the paper masks it; a mask token means different things to the teacher's and the student's
+    tokenizers) or, with probability ``p_pos``, replaced by a word of the same part-of-speech tag drawn by
+    its corpus frequency; then, with probability ``p_ngram``, the variant is cut to a random n-gram of 1 to
+    ``max_ngram`` words. A variant equal to its sentence or to an earlier variant is drawn again (at most
+    20 times, so a one-word sentence may get fewer).
+
+    Returned round by round (every sentence's first variant, then every second one, ...), each sentence with
+    its own random stream, so the variants for ``copies=k`` are a prefix of those for any larger ``copies``:
+    teacher labels written for fewer copies stay valid.
+    """
+    preparer = TextPreparer()
+    tagged = [[(t.text, t.tag_) for t in doc] for doc in preparer.parse(list(sentences))]
+    by_tag: dict[str, Counter] = {}
+    for words in tagged:
+        for word, tag in words:
+            by_tag.setdefault(tag, Counter())[word] += 1
+    pools = {
+        tag: (list(counts), np.array(list(counts.values()), dtype=float) / sum(counts.values()))
+        for tag, counts in by_tag.items()
+    }
+
+    def variant(words: list[tuple[str, str]], rng: np.random.Generator) -> str:
+        out = []
+        for word, tag in words:
+            draw = rng.random()
+            if draw < p_drop:
+                continue
+            if draw < p_drop + p_pos:
+                vocabulary, weights = pools[tag]
+                word = vocabulary[rng.choice(len(vocabulary), p=weights)]
+            out.append(word)
+        if out and rng.random() < p_ngram:
+            n = int(rng.integers(1, max_ngram + 1))
+            start = int(rng.integers(0, max(1, len(out) - n + 1)))
+            out = out[start : start + n]
+        return " ".join(out)
+
+    per_sentence = []
+    for k, (sentence, words) in enumerate(zip(sentences, tagged, strict=True)):
+        rng = np.random.default_rng([seed, k])
+        seen, found = {sentence, ""}, []
+        for _ in range(copies):
+            for _try in range(20):
+                text = variant(words, rng)
+                if text not in seen:
+                    seen.add(text)
+                    found.append(text)
+                    break
+        per_sentence.append(found)
+    return [found[r] for r in range(copies) for found in per_sentence if r < len(found)]
 
 
 def review_spans(doc) -> list[tuple[int, int]]:
@@ -144,10 +221,13 @@ def distillation_records(corpus: pd.DataFrame, labels: Path) -> list[dict]:
         zip(corpus["source"], corpus["text"], corpus["label"], corpus["rating"], strict=True)
     ):
         prepared = preparer.prepare(str(text))[0]
+        label = None if pd.isna(label) else str(label)
         rating = None if pd.isna(rating) else float(rating)
         record = {"source": source, "text": prepared, "label": label, "rating": rating}
         if row in labelled:
             record |= {"spans": labelled[row]["spans"], "teacher": labelled[row]["teacher"]}
+        elif label is None:
+            continue  # an augmented variant has no target until the teacher has read it
         else:
             target = datasets.soft_sentiment_target(label, rating or float("nan"), 0.0)
             record |= {"spans": [[0, len(prepared)]], "teacher": [target], "gold": True}
@@ -174,6 +254,8 @@ class StudentConfig:
     rating_smoothing: float = 0.25
     seed: int = 13
     model_version: str = "6"
+    #: Augmented variants of each SST-2 train sentence in the transfer set (:func:`augment_sentences`).
+    augmented: int = 0
 
 
 def train_student(
@@ -200,9 +282,11 @@ def train_student(
     model = SpanPooledClassifier(
         train_layers_only(student_encoder(config.base_model, config.layers)), len(LABELS)
     )
-    gold = torch.tensor(
+    gold = torch.tensor(  # all zeros where there is no gold label: no supervised loss
         [
             datasets.soft_sentiment_target(r["label"], r["rating"] or float("nan"), config.rating_smoothing)
+            if r["label"] is not None
+            else [0.0] * len(LABELS)
             for r in records
         ]
     )

@@ -78,6 +78,8 @@ def test_a_trained_student_answers_alike_in_every_runtime(tmp_path):
                 "spans": [[0, len(text)], [0, cut]], "teacher": [target, target],
             }
         )  # fmt: skip
+    # an augmented variant: the teacher's target only, no gold label
+    records.append({**records[0], "source": "sst2-augmented", "label": None})
     train_student(records, tmp_path, StudentConfig(epochs=3, batch_size=4), progress=False)
     spans = [[(0, len(t)), (0, t.index(".") + 1)] for t in texts[:3]]
     answers = {
@@ -109,6 +111,51 @@ def test_teacher_labels_torn_by_a_kill_are_cut_back_to_whole_lines(tmp_path):
     with gzip.open(path, "at") as sink:
         sink.write(json.dumps({"row": 2, "spans": [[0, 4]], "teacher": [[0.1, 0.2, 0.7]]}) + "\n")
     assert sorted(read_labels(path)) == [0, 1, 2]
+
+
+def test_augmented_variants_are_new_drawn_from_the_corpus_and_stable_as_copies_grow():
+    from nlp.training.distill import augment_sentences
+
+    sentences = [
+        "a gorgeous , witty , seductive movie .",
+        "the plot is nothing but boilerplate clichés from start to finish .",
+        "it 's a charming and often affecting journey .",
+        "good",
+    ]
+    vocabulary = {word for s in sentences for word in s.split()}
+    three = augment_sentences(sentences, 3)
+    assert augment_sentences(sentences, 3) == three  # deterministic
+    assert augment_sentences(sentences, 5)[: len(three)] == three  # more copies extend, never reorder
+    assert not set(three) & set(sentences) and len(set(three)) == len(three)
+    assert all(text and set(text.split()) <= vocabulary for text in three)
+    assert len(three) >= 3 * 3  # the one-word sentence may run out of distinct variants
+
+
+def test_an_augmented_row_trains_only_once_the_teacher_has_read_it(tmp_path):
+    import gzip
+    import json
+
+    import pandas as pd
+
+    from nlp.training.distill import distillation_records
+
+    corpus = pd.DataFrame(
+        {
+            "source": ["sst2", "sst2-augmented", "sst2-augmented"],
+            "split": "train",
+            "text": ["a gorgeous movie .", "gorgeous movie", "a movie ."],
+            "label": ["positive", None, None],
+            "rating": float("nan"),
+        }
+    )
+    labels = tmp_path / "labels.jsonl.gz"
+    with gzip.open(labels, "wt") as sink:
+        sink.write(json.dumps({"row": 1, "spans": [[0, 14]], "teacher": [[0.1, 0.1, 0.8]]}) + "\n")
+    records = distillation_records(corpus, labels)
+    assert [(r["text"], r["label"], "gold" in r) for r in records] == [
+        ("a gorgeous movie .", "positive", True),
+        ("gorgeous movie", None, False),
+    ]
 
 
 def test_beside_other_work_each_text_is_read_alone_on_one_sleeping_thread():
