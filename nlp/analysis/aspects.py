@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from spacy.tokens import Doc, Span, Token
 
@@ -614,26 +616,67 @@ def _word_start(token: Token) -> int:
     return i - 2 if hyphenated and doc[i - 2].is_alpha else i
 
 
-def extract_aspects(doc: Doc, known_terms: frozenset[str] | set[str] = frozenset()) -> list[AspectMention]:
-    """Aspects in ``doc``: candidates that carry an opinion (:func:`_opinions_of`), or whose term or head word
-    is in ``known_terms`` and that stand where a clause says something about them (:func:`_said_of`: "the hem
-    comes to the knee", not "wore it with jeans"), and the implicit fit opinions
-    (:func:`implicit_fit`). Nouns that name something other than the product (:func:`_not_the_product`) are never aspects.
+@dataclass(frozen=True)
+class Candidate:
+    """A noun that may head an aspect term (:func:`_is_candidate`), as :func:`aspect_candidates` reads it: ``token``
+    (its head), ``mention`` (span, term and opinions, as an aspect it would be), and what the rules say of it:
+    ``known`` (its term or head word is a known term), ``said_of`` (:func:`_said_of`), ``not_the_product``
+    (:func:`_not_the_product`), ``described`` (a predicate noun describing its subject, :func:`_described_subject`)
+    and ``kept``: the rules' decision (:func:`extract_aspects` without a filter)."""
 
-    Returns mentions in text order; each aspect's ``term`` is its lower-cased lemma form, American
-    spelling (:func:`_term`).
-    """
-    mentions = implicit_fit(doc)
+    token: Token
+    mention: AspectMention
+    known: bool
+    said_of: bool
+    not_the_product: bool
+    described: bool
+    kept: bool
+
+
+class CandidateFilter(Protocol):
+    """Decides which candidates are aspects (``nlp.analysis.aspect_filter.AspectFilter``): one bool per candidate."""
+
+    def keep(self, candidates: Sequence[Candidate]) -> list[bool]: ...
+
+
+def aspect_candidates(doc: Doc, known_terms: frozenset[str] | set[str] = frozenset()) -> list[Candidate]:
+    """Every candidate noun of ``doc`` (:func:`_is_candidate`) in text order, with its opinions (:func:`_opinions_of`)
+    and the rules' reading (:class:`Candidate`). The rules keep a candidate that names the product or a part of it,
+    is no predicate noun describing its subject, and carries an opinion or has a known term or head word in
+    ``known_terms`` and stands where a clause says something about it (:func:`_said_of`: "the hem comes to the
+    knee", not "wore it with jeans")."""
+    found = []
     for token in doc:
-        if not _is_candidate(token) or _not_the_product(token) or _described_subject(token) is not None:
+        if not _is_candidate(token):
             continue
         tokens = _term_tokens(token)
         term = _term(token)
         opinions = tuple(_opinions_of(token))
-        mentioned = (term in known_terms or token.lemma_.lower() in known_terms) and _said_of(token)
-        if opinions or mentioned:
-            span = doc[_word_start(tokens[0]) : token.i + 1]
-            mentions.append(AspectMention(span.text, span.start_char, len(span.text), term, opinions))
+        known = term in known_terms or token.lemma_.lower() in known_terms
+        said_of, not_product = _said_of(token), _not_the_product(token)
+        described = _described_subject(token) is not None
+        span = doc[_word_start(tokens[0]) : token.i + 1]
+        mention = AspectMention(span.text, span.start_char, len(span.text), term, opinions)
+        kept = not not_product and not described and bool(opinions or (known and said_of))
+        found.append(Candidate(token, mention, known, said_of, not_product, described, kept))
+    return found
+
+
+def extract_aspects(
+    doc: Doc,
+    known_terms: frozenset[str] | set[str] = frozenset(),
+    candidate_filter: CandidateFilter | None = None,
+) -> list[AspectMention]:
+    """Aspects in ``doc``: the candidates (:func:`aspect_candidates`) the rules keep, or ``candidate_filter``
+    keeps when one is given (a learned filter, ``nlp.analysis.aspect_filter``), and the implicit fit opinions
+    (:func:`implicit_fit`).
+
+    Returns mentions in text order; each aspect's ``term`` is its lower-cased lemma form, American
+    spelling (:func:`_term`).
+    """
+    candidates = aspect_candidates(doc, known_terms)
+    kept = candidate_filter.keep(candidates) if candidate_filter else [c.kept for c in candidates]
+    mentions = implicit_fit(doc) + [c.mention for c, keep in zip(candidates, kept, strict=True) if keep]
     return sorted(mentions, key=lambda m: m.offset)
 
 
