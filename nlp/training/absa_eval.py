@@ -16,11 +16,12 @@ All spans are ``(start, end)`` character offsets into one sentence's text, end e
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -36,7 +37,13 @@ if TYPE_CHECKING:
     from nlp.analysis.analyzer import Analyzer
 
 GOLD_DIR = Path(__file__).parents[1] / "data" / "absa_gold"
+#: The splits :func:`sample_sentences` draws, on which systems are measured.
 GOLD_SPLITS = ("dev", "test")
+#: The split of sentences annotated to train on (:func:`train_sentences`), drawn after the measured ones.
+TRAIN_SPLIT = "train"
+#: How many reviews of the draw :func:`sample_sentences` took for dev and test (draw positions 0..68); the train
+#: split's reviews come next in the same draw.
+MEASURED_REVIEWS = 69
 POLARITIES = ("positive", "negative", "neutral", "conflict")
 
 
@@ -141,19 +148,9 @@ def sample_sentences(
     in draw order, until dev holds ``dev_share`` of the sentences; the rest go to test, so no review is in
     both.
     """
-    train = frame[frame["split"] == "train"].sort_values("id").set_index("id")
-    drawn = random.Random(seed).sample(list(train.index), pool)
-    texts, ratings = train["text"].astype(str).to_dict(), train["rating"].astype(int).to_dict()
     reviews: list[list[GoldSentence]] = []
-    for review_id in drawn:
-        text, _ = preparer.prepare(texts[review_id])
-        bounds, _ = sentiment_spans(next(preparer.parse([text])))
-        reviews.append(
-            [
-                GoldSentence(f"{review_id}-{k}", int(review_id), k, a, text[a:b], ratings[review_id])
-                for k, (a, b) in enumerate(bounds)
-            ]
-        )
+    for review in _drawn_reviews(frame, preparer, seed, pool):
+        reviews.append(review)
         if sum(map(len, reviews)) >= sentences:
             break
     total = sum(map(len, reviews))
@@ -163,8 +160,40 @@ def sample_sentences(
     return out
 
 
+def train_sentences(
+    frame: pd.DataFrame,
+    preparer: TextPreparer,
+    first: int = MEASURED_REVIEWS,
+    reviews: int = 80,
+    seed: int = 27,
+    pool: int = 200,
+) -> list[GoldSentence]:
+    """The unannotated sentences of the train split: every sentence of the reviews at draw positions ``first`` ..
+    ``first + reviews - 1`` of :func:`sample_sentences`' draw (the same ``seed`` and ``pool``), in draw order, so
+    no review is in dev or test."""
+    drawn = itertools.islice(_drawn_reviews(frame, preparer, seed, pool), first, first + reviews)
+    return [sentence for review in drawn for sentence in review]
+
+
+def _drawn_reviews(
+    frame: pd.DataFrame, preparer: TextPreparer, seed: int, pool: int
+) -> Iterator[list[GoldSentence]]:
+    """Every sentence of each of ``pool`` train-split reviews drawn with ``random.Random(seed).sample`` from the
+    ids in ascending order, one list per review in draw order (see :func:`sample_sentences`)."""
+    train = frame[frame["split"] == "train"].sort_values("id").set_index("id")
+    drawn = random.Random(seed).sample(list(train.index), pool)
+    texts, ratings = train["text"].astype(str).to_dict(), train["rating"].astype(int).to_dict()
+    for review_id in drawn:
+        text, _ = preparer.prepare(texts[review_id])
+        bounds, _ = sentiment_spans(next(preparer.parse([text])))
+        yield [
+            GoldSentence(f"{review_id}-{k}", int(review_id), k, a, text[a:b], ratings[review_id])
+            for k, (a, b) in enumerate(bounds)
+        ]
+
+
 def load_gold(split: str, gold_dir: Path = GOLD_DIR) -> list[GoldSentence]:
-    """The gold sentences of ``split`` (``dev`` or ``test``) from ``gold_dir/<split>.jsonl``.
+    """The gold sentences of ``split`` (``dev``, ``test`` or ``train``) from ``gold_dir/<split>.jsonl``.
 
     A line is ``{"id", "review_id", "sentence", "offset", "text", "rating", "aspects": [{"target", "from",
     "to", "category", "polarity", "opinions": [{"text", "from", "to"}]}]}`` (``target``, ``from``, ``to``
@@ -175,8 +204,8 @@ def load_gold(split: str, gold_dir: Path = GOLD_DIR) -> list[GoldSentence]:
             whose ``text[from:to]`` is not the span's text (the message names the file and line).
         FileNotFoundError: the file is missing.
     """
-    if split not in GOLD_SPLITS:
-        raise ValueError(f"split must be one of {GOLD_SPLITS}, got {split!r}")
+    if split not in (*GOLD_SPLITS, TRAIN_SPLIT):
+        raise ValueError(f"split must be one of {(*GOLD_SPLITS, TRAIN_SPLIT)}, got {split!r}")
     path = gold_dir / f"{split}.jsonl"
     out = []
     with path.open(encoding="utf-8") as lines:

@@ -8,6 +8,8 @@ import pytest
 from nlp.analysis.text import TextPreparer
 from nlp.training.absa_eval import (
     GOLD_SPLITS,
+    MEASURED_REVIEWS,
+    TRAIN_SPLIT,
     GoldSentence,
     by_sentence,
     evaluate,
@@ -16,6 +18,7 @@ from nlp.training.absa_eval import (
     review_texts,
     sample_sentences,
     system_aspects,
+    train_sentences,
 )
 from nlp.training.datasets import clothing_reviews
 from tests.conftest import needs_datasets
@@ -24,14 +27,19 @@ TEXT = "Runs small, lovely fabric."
 FABRIC, LOVELY, RUNS_SMALL = (19, 25), (12, 18), (0, 10)
 
 
+def _unannotated(split: str) -> list[GoldSentence]:
+    return [GoldSentence(s.id, s.review_id, s.index, s.offset, s.text, s.rating) for s in load_gold(split)]
+
+
 @needs_datasets
 def test_gold_set_is_the_documented_sample() -> None:
-    drawn = sample_sentences(clothing_reviews(), TextPreparer())
+    frame, preparer = clothing_reviews(), TextPreparer()
+    drawn = sample_sentences(frame, preparer)
     for split in GOLD_SPLITS:
-        unannotated = [
-            GoldSentence(s.id, s.review_id, s.index, s.offset, s.text, s.rating) for s in load_gold(split)
-        ]
-        assert unannotated == drawn[split]
+        assert _unannotated(split) == drawn[split]
+    # the train split is the next 80 reviews of the same draw: draw positions 69..148
+    assert len({s.review_id for split in GOLD_SPLITS for s in drawn[split]}) == MEASURED_REVIEWS
+    assert _unannotated(TRAIN_SPLIT) == train_sentences(frame, preparer)
 
 
 def test_both_systems_on_a_real_parse(analyzer) -> None:

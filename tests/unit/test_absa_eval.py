@@ -11,6 +11,7 @@ import pytest
 
 from nlp.training.absa_eval import (
     GOLD_SPLITS,
+    TRAIN_SPLIT,
     GoldSentence,
     OpinionTuple,
     PredictedAspect,
@@ -192,6 +193,17 @@ def test_committed_gold_set() -> None:
     polarities = Counter(a.polarity for s in every for a in s.aspects)
     assert polarities["neutral"] > 0 and sum(not s.aspects for s in every) > 0
     assert any(a.target is None for s in every for a in s.aspects)
+
+
+def test_committed_train_split_is_apart_from_dev_and_test() -> None:
+    train = load_gold(TRAIN_SPLIT)
+    reviews = {s.review_id for s in train}
+    measured = {s.review_id for split in GOLD_SPLITS for s in load_gold(split)}
+    assert len(train) >= 400 and len(reviews) == 80
+    assert not reviews & measured  # no review of dev or test
+    assert {split_of(r) for r in reviews} == {"train"}  # and none of the clothing data's validation or test
+    assert len({s.id for s in train}) == len(train)
+    assert sum(a.target is not None for s in train for a in s.aspects) > 200
 
 
 def test_evaluate_absa_command_prints_figures_and_goals(monkeypatch, tmp_path: Path) -> None:
