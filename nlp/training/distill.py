@@ -99,9 +99,9 @@ def augment_sentences(
     ``max_ngram`` words. A variant equal to its sentence or to an earlier variant is drawn again (at most
     20 times, so a one-word sentence may get fewer).
 
-    Returned round by round (every sentence's first variant, then every second one, ...), each sentence with
-    its own random stream, so the variants for ``copies=k`` are a prefix of those for any larger ``copies``:
-    teacher labels written for fewer copies stay valid.
+    Returned round by round (every sentence's first variant, then every second one, ...), so a partial
+    teacher run covers every sentence alike; each sentence has its own random stream. The rows depend on
+    ``copies``: teacher labels hold for the ``copies`` (``--augmented``) they were written with.
     """
     preparer = TextPreparer()
     tagged = [[(t.text, t.tag_) for t in doc] for doc in preparer.parse(list(sentences))]
@@ -213,6 +213,9 @@ def distillation_records(corpus: pd.DataFrame, labels: Path) -> list[dict]:
     ``{"source", "text" (prepared), "label", "rating", "spans", "teacher"}`` with the teacher's spans and
     probabilities from ``labels`` (:func:`label_with_teacher`). A row the teacher has not reached gets its
     document span only, its gold target in place of the teacher's, and ``"gold": True``.
+
+    Raises:
+        ValueError: a label's spans run past its row's text (the labels were written for another corpus).
     """
     labelled = read_labels(labels)
     preparer = TextPreparer()
@@ -225,6 +228,11 @@ def distillation_records(corpus: pd.DataFrame, labels: Path) -> list[dict]:
         rating = None if pd.isna(rating) else float(rating)
         record = {"source": source, "text": prepared, "label": label, "rating": rating}
         if row in labelled:
+            if max(end for _, end in labelled[row]["spans"]) > len(prepared):
+                raise ValueError(
+                    f"teacher labels of row {row} do not fit its text: {labels} was written for another corpus "
+                    "(another --augmented?)"
+                )
             record |= {"spans": labelled[row]["spans"], "teacher": labelled[row]["teacher"]}
         elif label is None:
             continue  # an augmented variant has no target until the teacher has read it

@@ -113,7 +113,7 @@ def test_teacher_labels_torn_by_a_kill_are_cut_back_to_whole_lines(tmp_path):
     assert sorted(read_labels(path)) == [0, 1, 2]
 
 
-def test_augmented_variants_are_new_drawn_from_the_corpus_and_stable_as_copies_grow():
+def test_augmented_variants_are_new_and_drawn_from_the_corpus():
     from nlp.training.distill import augment_sentences
 
     sentences = [
@@ -124,8 +124,7 @@ def test_augmented_variants_are_new_drawn_from_the_corpus_and_stable_as_copies_g
     ]
     vocabulary = {word for s in sentences for word in s.split()}
     three = augment_sentences(sentences, 3)
-    assert augment_sentences(sentences, 3) == three  # deterministic
-    assert augment_sentences(sentences, 5)[: len(three)] == three  # more copies extend, never reorder
+    assert augment_sentences(sentences, 3) == three  # deterministic: teacher labels refer to rows
     assert not set(three) & set(sentences) and len(set(three)) == len(three)
     assert all(text and set(text.split()) <= vocabulary for text in three)
     assert len(three) >= 3 * 3  # the one-word sentence may run out of distinct variants
@@ -156,6 +155,9 @@ def test_an_augmented_row_trains_only_once_the_teacher_has_read_it(tmp_path):
         ("a gorgeous movie .", "positive", True),
         ("gorgeous movie", None, False),
     ]
+    corpus.loc[1, "text"] = "movie"  # labels written for another corpus are refused, not misread
+    with pytest.raises(ValueError, match="row 1 do not fit"):
+        distillation_records(corpus, labels)
 
 
 def test_beside_other_work_each_text_is_read_alone_on_one_sleeping_thread():
