@@ -14,6 +14,7 @@ import yaml
 
 CHATBOT = Path(__file__).resolve().parents[2] / "chatbot"
 TEST_SET = CHATBOT / "tests" / "nlu_natural_test.yml"
+DEV_SET = CHATBOT / "tests" / "nlu_natural_dev.yml"
 #: Intents only buttons send: no typed messages to test.
 PAYLOAD_INTENTS = {"human_handoff"}
 
@@ -50,6 +51,15 @@ def test_no_test_message_is_in_the_training_data():
     assert len(train) > 100
     shared = sorted({normalise(text) for _, text in examples(TEST_SET)} & train)
     assert shared == [], f"test messages also in chatbot/data: {shared}"
+
+
+def test_no_dev_message_is_a_test_message():
+    """The dev set (looked at message by message) shares no message with the test set."""
+    shared = sorted(
+        {normalise(text) for _, text in examples(DEV_SET)}
+        & {normalise(text) for _, text in examples(TEST_SET)}
+    )
+    assert shared == [], f"dev messages also in the test set: {shared}"
 
 
 def test_no_test_message_is_a_light_edit_of_a_training_example_of_its_intent():
