@@ -730,6 +730,28 @@ def train_topics(
         _retag_stored_reviews(version)
 
 
+@train_app.command("aspects")
+def train_aspects(
+    ctx: typer.Context,
+    version: str | None = typer.Option(
+        None, "--version", help="Model version to write and register (default: the next free one)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="Artifact folder (default: models/aspects/v<version>)."
+    ),
+) -> None:
+    """Train the learned aspect-term filter on the ABSA gold set's train split (C and threshold chosen on dev;
+    test is not read), write its card and register it: the analysis then uses it to decide which candidate
+    nouns are aspects. Needs the shared clothing reviews."""
+    from nlp.training.aspect_training import train_aspect_filter_artifact
+
+    try:
+        metrics = train_aspect_filter_artifact(version, out, command=_invocation(ctx))
+    except (FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(json.dumps(metrics, indent=2))
+
+
 def _retag_stored_reviews(version: str) -> None:
     """Make topics ``version`` the one every analysis loads (the registry's pin) and give the stored reviews
     its topics (:func:`api.store.retag_topics`)."""

@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 from spacy.tokens import Doc
 from threadpoolctl import threadpool_limits
 
+from nlp.analysis.aspect_filter import AspectFilter
 from nlp.analysis.aspects import AspectMention, Opinion, extract_aspects, sentiment_spans
 from nlp.analysis.categories import AspectCategorizer
 from nlp.analysis.classifier import SpanPrediction
@@ -183,6 +184,16 @@ class _Prepared:
     mentions: list[tuple[AspectMention, int]] = field(default_factory=list)
 
 
+def _aspect_filter(registry: Registry, embeddings: PhraseEmbeddings) -> AspectFilter | None:
+    """The registered learned aspect filter (model ``aspects``, ``latest``) over ``embeddings``; None when none is
+    registered. Raises as :meth:`nlp.analysis.aspect_filter.AspectFilter.load`."""
+    try:
+        entry = registry.get("aspects")
+    except KeyError:
+        return None
+    return AspectFilter.load(registry.models_dir / entry.path, embeddings)
+
+
 class Analyzer:
     """The review-analysis pipeline over the registered models.
 
@@ -207,6 +218,9 @@ class Analyzer:
         entities: run the named-entity recogniser; False leaves ``entities`` out of every record and saves
             about a quarter of a full analysis's CPU time (the recogniser has a token-to-vector layer of its
             own).
+        aspect_filter: decide which candidate nouns are aspects with the registered learned filter
+            (:class:`nlp.analysis.aspect_filter.AspectFilter`, model ``aspects``) when one is registered; False,
+            or none registered: the rules of :func:`nlp.analysis.aspects.extract_aspects` alone.
 
     Raises:
         KeyError: a model or version is not registered (the message lists the known versions).
@@ -224,6 +238,7 @@ class Analyzer:
         threads: int = 0,
         topics_version: str = "latest",
         entities: bool = True,
+        aspect_filter: bool = True,
     ) -> None:
         if only not in ONLY:
             raise ValueError(f"only must be one of {ONLY}, got {only!r}")
@@ -239,6 +254,7 @@ class Analyzer:
         self.categorizer = AspectCategorizer(self.embeddings)
         self.identify_language = LanguageIdentifier()
         self.known_terms = {term for topic in self.topic_model.topics for term, _ in topic.terms}
+        self.aspect_filter = _aspect_filter(registry, self.embeddings) if aspect_filter else None
         self.preparer = TextPreparer(redact_pii=redact_pii)
         self.batch_size = batch_size
         self.entities = entities
@@ -295,7 +311,7 @@ class Analyzer:
         [doc] = self.preparer.parse([prepared[0]])
         return {
             m.term: (self._topic_of(m.term), self.categorizer.category(m.term, [o.text for o in m.opinions]))
-            for m in extract_aspects(doc, self.known_terms)
+            for m in extract_aspects(doc, self.known_terms, self.aspect_filter)
         }
 
     def _topic_of(self, term: str) -> int:
@@ -362,7 +378,7 @@ class Analyzer:
         sentences, clauses = sentiment_spans(doc)
         mentions = [
             (m, next((c for c in clauses if c[0] <= m.offset < c[1]), document))
-            for m in extract_aspects(doc, self.known_terms)
+            for m in extract_aspects(doc, self.known_terms, self.aspect_filter)
         ]
         item.no_opinion = holds_no_opinion(item.text, [m for m, _ in mentions])
         item.spans = list(dict.fromkeys([document, *sentences, *(c for _, c in mentions)]))

@@ -493,6 +493,16 @@ def system_aspects(analyzer: Analyzer, texts: Sequence[str]) -> list[list[Predic
     return out
 
 
+def rules_aspects(analyzer: Analyzer, texts: Sequence[str]) -> list[list[PredictedAspect]]:
+    """Today's method with the rules alone deciding which candidate nouns are aspects: :func:`system_aspects`
+    with the analyzer's learned filter (``Analyzer.aspect_filter``) set aside for the call."""
+    kept, analyzer.aspect_filter = analyzer.aspect_filter, None
+    try:
+        return system_aspects(analyzer, texts)
+    finally:
+        analyzer.aspect_filter = kept
+
+
 def noun_chunk_aspects(analyzer: Analyzer, texts: Sequence[str]) -> list[list[PredictedAspect]]:
     """The baseline: every spaCy noun chunk headed by a noun, cut to start at its first noun (``the soft
     fabric`` -> ``fabric``), with the sentiment of its clause (the same clauses and sentiment model as
@@ -553,7 +563,11 @@ def by_sentence(
 
 #: The systems :func:`run` measures: name -> (description, predictor).
 SYSTEMS: dict[str, tuple[str, Callable[[Analyzer, Sequence[str]], list[list[PredictedAspect]]]]] = {
-    "system": ("today's method: extract_aspects + clause sentiment", system_aspects),
+    "system": (
+        "today's method: extract_aspects (learned filter if registered) + clause sentiment",
+        system_aspects,
+    ),
+    "rules": ("extract_aspects with its rules alone + clause sentiment", rules_aspects),
     "baseline": ("noun chunks + clause sentiment + nearest adjective", noun_chunk_aspects),
 }
 
