@@ -101,6 +101,9 @@ def test_filter_trained_on_other_features_is_refused(embeddings, tmp_path: Path)
 @needs_datasets
 def test_train_aspects_reproduces_the_committed_filter(tmp_path: Path) -> None:
     models = models_copy(tmp_path / "models")
+    (models / "aspects").unlink()  # a folder of its own, so that v2 lands in the copy, not in the checkout
+    (models / "aspects").mkdir()
+    (models / "aspects" / "v1").symlink_to(MODELS_DIR / "aspects" / "v1")
     metrics = train_aspect_filter_artifact(models_dir=models, speed_sentences=50)
     committed = json.loads((MODELS_DIR / "aspects" / "v1" / "metrics.json").read_text())
     for key in ("C", "threshold", "dev_term", "dev_term_rules", "train_cv_term", "train_cv_term_rules"):
