@@ -121,7 +121,8 @@ def test_path_is_under_models_dir(registry: Registry) -> None:
 
 
 def test_committed_artifacts_fit_the_size_budget() -> None:
-    """Each registered artifact at most 25 MB and models/ at most 60 MB in all, so models/ lives in git."""
+    """Each registered artifact at most 25 MB and models/ at most 64 MB in all, so models/ lives in git (raised
+    from 60 MB for the second one-pass student and the teacher labels it was trained on, 62 MB together)."""
     from nlp.artifacts.paths import MODELS_DIR
 
     def size(folder: Path) -> int:
@@ -131,7 +132,7 @@ def test_committed_artifacts_fit_the_size_budget() -> None:
     assert {e.name for e in entries} >= {"sentiment", "intent", "embeddings", "topics"}
     for entry in entries:
         assert size(MODELS_DIR / entry.path) <= 25_000_000, entry.path
-    assert size(MODELS_DIR) <= 60_000_000
+    assert size(MODELS_DIR) <= 64_000_000
 
 
 def test_a_pinned_default_is_latest_until_unpinned(registry: Registry) -> None:
