@@ -1055,7 +1055,7 @@ def serve(
         "--workers",
         min=1,
         help="Processes, each with its own copy of the models: one peaked at 0.96 GB once started and 1.05 GB "
-        "after analysing batches of 40 reviews with the default model (v6); 2.9 GB with v5 (?model_version=5).",
+        "after analysing batches of 40 reviews with the one-pass student (v6, the network of the default v9); 2.9 GB with v5 (?model_version=5).",
     ),
 ) -> None:
     """Start the HTTP API (settings from REVIEWPULSE_* variables; see README)."""
