@@ -23,7 +23,7 @@ import numpy as np
 from cachetools import LRUCache
 from spacy.tokens import Doc, Token
 
-from nlp.analysis.aspects import OPINION_VERBS, Candidate, _first_conjunct, _named_as_this
+from nlp.analysis.aspects import OPINION_VERBS, Candidate, first_conjunct, named_as_this
 from nlp.analysis.categories import GENERAL, SEEDS
 from nlp.analysis.embeddings import PhraseEmbeddings
 from nlp.analysis.opinion import valences
@@ -104,7 +104,7 @@ def features(
     (:func:`head_vector`; zeros of ``dimensions`` and ``no_vector`` when None)."""
     token, mention = candidate.token, candidate.mention
     sentence = token.sent
-    first = _first_conjunct(token)
+    first = first_conjunct(token)
     governor = first.head
     dets = {c.lower_ for c in token.children if c.dep_ in {"det", "poss"}}
     dep = first.dep_ if first.dep_ in DEPS else "other"
@@ -123,7 +123,7 @@ def features(
         min(len(mention.term.split()), 3),
         token.pos_ == "PROPN",
         token.tag_ in {"NNS", "NNPS"},
-        _named_as_this(token),
+        named_as_this(token),
         bool(dets & {"my", "our", "her", "his", "your", "their"}),
         "the" in dets,
         token.lemma_.lower() in PRODUCT_WORDS,

@@ -369,7 +369,7 @@ def _described_subject(noun: Token) -> Token | None:
     )  # its own, not a conjunct's
     if subject is None or not _is_candidate(subject) or _not_the_product(subject):
         return None
-    return None if _named_as_this(subject) else subject
+    return None if named_as_this(subject) else subject
 
 
 def _predicate_opinions(noun: Token) -> list[Opinion]:
@@ -433,7 +433,7 @@ def _modifier_opinions(noun: Token) -> list[Opinion]:
     return found
 
 
-def _first_conjunct(noun: Token) -> Token:
+def first_conjunct(noun: Token) -> Token:
     """The first noun of the coordination ``noun`` is in ("the color and *fabric*" -> ``color``), else ``noun``:
     the one whose relation to the clause the others share."""
     while noun.dep_ == "conj" and noun.head.pos_ in {"NOUN", "PROPN"}:
@@ -445,7 +445,7 @@ def _clause_opinions(noun: Token) -> list[Opinion]:
     """Opinions the clause gives ``noun`` as its subject ("the fabric is so soft", "the zipper broke") or as
     the object of an opinion verb ("I love the colour"); a conjunct shares its coordination's ("the color
     and fabric is pretty", "I love the long length and the side slits")."""
-    first = _first_conjunct(noun)
+    first = first_conjunct(noun)
     if first.dep_ in {"nsubj", "nsubjpass"}:
         return _predicate_opinions(first)
     if first.dep_ == "dobj" and first.head.lemma_.lower() in OPINION_VERBS:
@@ -464,7 +464,7 @@ def _subject(predicate: Token) -> Token | None:
         verb = verb.head
 
 
-def _named_as_this(noun: Token) -> bool:
+def named_as_this(noun: Token) -> bool:
     """Whether ``noun`` is named with "this" / "these", as a review names the product itself ("this dress")."""
     return any(c.dep_ == "det" and c.lower_ in {"this", "these"} for c in noun.children)
 
@@ -484,7 +484,7 @@ def _prepositional_opinions(noun: Token) -> list[Opinion]:
     if predicate.pos_ == "ADJ" and predicate.dep_ in {"acomp", "ROOT"}:
         # "about" gives the topic of the reviewer's state even without a subject: "not sure about the tassels",
         # and so does the product itself, named with "this": "So happy with this jacket!"
-        if reviewer or located or prep.lower_ == "about" or _named_as_this(noun):
+        if reviewer or located or prep.lower_ == "about" or named_as_this(noun):
             verb = predicate.head if predicate.dep_ == "acomp" else predicate
             return [_opinion(_with_adverbs(predicate), _negations(predicate, verb))]
     elif predicate.tag_ == "VBN" and reviewer and subject is not None and subject.dep_ == "nsubjpass":
@@ -502,10 +502,10 @@ def _in_passing(noun: Token) -> bool:
     jeans", "ordered the petite size", "a poor first impression"). Not in passing: the product itself ("wore this
     beautiful top"), an attribute the product has ("it has a beautiful flow") and a part named with it ("a dress
     with a lovely lace trim")."""
-    first = _first_conjunct(noun)
+    first = first_conjunct(noun)
     if first.dep_ not in OBJECT_DEPS:
         return False
-    if _named_as_this(first):
+    if named_as_this(first):
         return False
     head = first.head
     if first.dep_ in {"dobj", "npadvmod"} and any(t.text == "," for t in noun.doc[head.i + 1 : first.i]):
@@ -521,7 +521,7 @@ def _said_of(noun: Token) -> bool:
     fragment of its own ("the hem comes to the knee", "Pockets!"), or as what "there is" ("there are pockets").
     Not as the object of a verb or preposition (:data:`OBJECT_DEPS`: "wore it with jeans"), nor as the predicate
     noun that says what something else is ("it's really not a dress, it's a tunic", "to me it is navy")."""
-    first = _first_conjunct(noun)
+    first = first_conjunct(noun)
     if first.dep_ == "attr":
         return any(c.dep_ == "expl" for c in first.head.children)
     if first.dep_ == "dobj" and first.head.lemma_ == "have":
@@ -600,7 +600,7 @@ def _not_the_product(noun: Token) -> bool:
     for child in noun.children:
         if (child.dep_ == "nummod" and child.like_num) or (child.i > noun.i and child.lower_ in SIZE_LABELS):
             return True
-    first = _first_conjunct(noun)
+    first = first_conjunct(noun)
     return first.dep_ in OBJECT_DEPS and any(
         c.dep_ == "poss" and c.lower_ in {"my", "our"} for c in first.children
     )
