@@ -223,7 +223,7 @@ def _score_in_parts(
     except (UnsupportedFormatError, ResumeError) as exc:
         raise fail(str(exc)) from exc
     with closing(_analyzer(options, processes)) as analyzer:
-        # the resolved version ("sentiment-v5+topics-v1", not "latest"): a resume must not mix models
+        # the resolved version ("sentiment-v9+aspects-v1+topics-v1", not "latest"): a resume must not mix models
         run = {"model_version": analyzer.model_version, "redact_pii": options["redact_pii"]}
         if not options["entities"]:  # absent when on: the parts of earlier runs resume as they were
             run["entities"] = False
@@ -464,6 +464,12 @@ def train_distill(
     augmented: int = typer.Option(
         0, "--augmented", min=0, help="Augmented variants of each SST-2 sentence the teacher also labels."
     ),
+    augmented_clothing: int = typer.Option(
+        0,
+        "--augmented-clothing",
+        min=0,
+        help="Augmented variants of each clothing train review sentence the teacher also labels.",
+    ),
     version: str = typer.Option("6", "--version", help="Version to register the student as."),
     out: Path | None = typer.Option(
         None, "--out", help="Artifact folder (default models/sentiment/v<version>)."
@@ -495,11 +501,12 @@ def train_distill(
             seed=seed,
             model_version=version,
             augmented=augmented,
+            augmented_clothing=augmented_clothing,
         )
     except (KeyError, ValueError) as exc:
         raise fail(str(exc).strip("'\""), code=2) from exc
     labels = labels or MODELS_DIR / "sentiment" / "teacher-labels" / f"v{teacher_version}.jsonl.gz"
-    corpus = distill.distillation_corpus(augmented=augmented)
+    corpus = distill.distillation_corpus(augmented=augmented, augmented_clothing=augmented_clothing)
     if labelling != "skip":
         distill.label_with_teacher(load_sentiment_model(teacher_path), corpus, labels)
     if labelling == "only":

@@ -52,16 +52,19 @@ TEACHER_CHUNK = 256
 
 
 def distillation_corpus(
-    datasets_dir: Path = DATASETS_DIR, augmented: int = 0, seed: int = 13
+    datasets_dir: Path = DATASETS_DIR, augmented: int = 0, seed: int = 13, augmented_clothing: int = 0
 ) -> pd.DataFrame:
     """The review text the teacher labels: columns ``source, split, text, label, rating``.
 
     SST-2 train sentences (short, so cheap to label), the clothing train split (validation and test stay
     unseen: they choose and measure the student) and the fine-food sample, in that order, so that a partial
     run already covers both held-out benchmarks' domains; then ``augmented`` variants of each SST-2 sentence
-    (:func:`augment_sentences` with ``seed``, source ``sst2-augmented``), appended last so that rows labelled
-    before keep their numbers. ``label`` is the gold label from the stars or SST-2 (for a supervised share of the loss;
-    ``None`` for an augmented variant, whose only target is the teacher's), ``rating`` NaN where unknown.
+    (:func:`augment_sentences` with ``seed``, source ``sst2-augmented``), then ``augmented_clothing`` variants
+    of each sentence of the clothing train reviews (source ``clothing-augmented``: the product-review domain,
+    where the sentences and clauses an aspect's polarity comes from are read), each appended after the rows
+    before it so that rows labelled earlier keep their numbers. ``label`` is the gold label from the stars or
+    SST-2 (for a supervised share of the loss; ``None`` for an augmented variant, whose only target is the
+    teacher's), ``rating`` NaN where unknown.
     """
     clothing = datasets.clothing_reviews(datasets_dir)
     clothing = clothing[clothing.split == "train"].assign(source="clothing")
@@ -70,13 +73,19 @@ def distillation_corpus(
     columns = ["source", "split", "text", "label", "rating"]
     ordered = [sst2, clothing, food]
     if augmented:
-        variants = augment_sentences(sst2["text"].tolist(), augmented, seed)
-        ordered.append(
-            pd.DataFrame({"text": variants}).assign(
-                source="sst2-augmented", split="train", label=None, rating=float("nan")
-            )
-        )
+        ordered.append(_variants(sst2["text"].tolist(), augmented, seed, "sst2-augmented"))
+    if augmented_clothing:
+        texts = [TextPreparer().prepare(str(t))[0] for t in clothing["text"]]
+        sentences = [s.text for doc in TextPreparer().parse(texts) for s in doc.sents if s.text.strip()]
+        ordered.append(_variants(sentences, augmented_clothing, seed, "clothing-augmented"))
     return pd.concat([part[columns] for part in ordered], ignore_index=True)
+
+
+def _variants(sentences: list[str], copies: int, seed: int, source: str) -> pd.DataFrame:
+    """Corpus rows of :func:`augment_sentences`' variants: no gold label, only the teacher's."""
+    return pd.DataFrame({"text": augment_sentences(sentences, copies, seed)}).assign(
+        source=source, split="train", label=None, rating=float("nan")
+    )
 
 
 def augment_sentences(
@@ -264,6 +273,8 @@ class StudentConfig:
     model_version: str = "6"
     #: Augmented variants of each SST-2 train sentence in the transfer set (:func:`augment_sentences`).
     augmented: int = 0
+    #: Augmented variants of each clothing train review sentence in the transfer set.
+    augmented_clothing: int = 0
 
 
 def train_student(
