@@ -101,6 +101,8 @@ class ReviewAnalysis:
     topics: list[TopicScore]
     #: None when the analyzer was made without the entity recogniser (``Analyzer(entities=False)``).
     entities: list[Entity] | None
+    #: The models that made the record: ``sentiment-v9+aspects-v1+topics-v1`` (no ``aspects`` part when the
+    #: rules alone chose the aspect terms).
     model_version: str
     language: str = "en"
     flags: list[str] = field(default_factory=list)
@@ -254,7 +256,8 @@ class Analyzer:
         self.categorizer = AspectCategorizer(self.embeddings)
         self.identify_language = LanguageIdentifier()
         self.known_terms = {term for topic in self.topic_model.topics for term, _ in topic.terms}
-        self.aspect_filter = _aspect_filter(registry, self.embeddings) if aspect_filter else None
+        learned = _aspect_filter(registry, self.embeddings) if aspect_filter else None
+        self.aspect_filter = learned[0] if learned else None
         self.preparer = TextPreparer(redact_pii=redact_pii)
         self.batch_size = batch_size
         self.entities = entities
@@ -263,8 +266,12 @@ class Analyzer:
         threadpool_limits(1, user_api="blas")
         self._entity_worker = ThreadPoolExecutor(1, thread_name_prefix="entities")
         self._sentiment_worker = ThreadPoolExecutor(1, thread_name_prefix="sentiment")
-        sentiment_version = f"sentiment-v{self.sentiment.config.model_version}"
-        self.model_version = sentiment_version if only else f"{sentiment_version}+topics-v{topics.version}"
+        # every model a record depends on: a resumed run must not mix them, nor a re-topic of the store miss them
+        parts = [f"sentiment-v{self.sentiment.config.model_version}"]
+        if not only:
+            parts += [f"aspects-v{learned[1]}"] if learned else []
+            parts.append(f"topics-v{topics.version}")
+        self.model_version = "+".join(parts)
 
     def analyze(
         self, texts: Sequence[object], redact_pii: bool | None = None

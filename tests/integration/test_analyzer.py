@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -126,6 +127,7 @@ def test_an_aspect_in_a_toneless_clause_takes_its_opinion_terms_polarity(text, a
     "runs a bit large") decides. On the rules' aspects: the learned filter (aspects v1) drops "tassels" here
     (probability 0.38 < 0.45), a gold target it misses, which is not what this test is about."""
     analyzer = Analyzer(sentiment_version="6", aspect_filter=False)
+    assert re.fullmatch(r"sentiment-v6\+topics-v\w+", analyzer.model_version)  # no aspects model was used
     result = _one(analyzer, text)
     [found] = [a for a in result.aspects if a.text == aspect]
     clause = next(s for s in result.sentences if s.offset <= found.offset < s.offset + s.length)
@@ -143,6 +145,7 @@ def test_aspect_topics_are_the_analysis_aspects_without_the_encoders(analyzer, r
 def test_topics_and_model_version(analyzer):
     result = _one(analyzer, "Runs small and the sleeves are too long. The color is gorgeous.")
     assert result.model_version == analyzer.model_version
+    assert re.fullmatch(r"sentiment-v\w+\+aspects-v\w+\+topics-v\w+", result.model_version)
     assert result.topics and result.topics[0].id != -1
     assert sum(t.score for t in result.topics) == pytest.approx(1.0, abs=1e-3)
     off_topic = _one(analyzer, "Hello? Can anyone hear me?")
