@@ -164,13 +164,14 @@ def train_sentences(
     frame: pd.DataFrame,
     preparer: TextPreparer,
     first: int = MEASURED_REVIEWS,
-    reviews: int = 80,
+    reviews: int = 131,
     seed: int = 27,
     pool: int = 200,
 ) -> list[GoldSentence]:
     """The unannotated sentences of the train split: every sentence of the reviews at draw positions ``first`` ..
     ``first + reviews - 1`` of :func:`sample_sentences`' draw (the same ``seed`` and ``pool``), in draw order, so
-    no review is in dev or test."""
+    no review is in dev or test. The defaults are the annotated train split: positions 69..199, the rest of the
+    pool."""
     drawn = itertools.islice(_drawn_reviews(frame, preparer, seed, pool), first, first + reviews)
     return [sentence for review in drawn for sentence in review]
 

@@ -38,7 +38,7 @@ def test_gold_set_is_the_documented_sample() -> None:
     drawn = sample_sentences(frame, preparer)
     for split in GOLD_SPLITS:
         assert _unannotated(split) == drawn[split]
-    # the train split is the next 80 reviews of the same draw: draw positions 69..148
+    # the train split is the other 131 reviews of the same draw: draw positions 69..199
     assert len({s.review_id for split in GOLD_SPLITS for s in drawn[split]}) == MEASURED_REVIEWS
     assert _unannotated(TRAIN_SPLIT) == train_sentences(frame, preparer)
 
