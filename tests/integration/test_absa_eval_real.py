@@ -59,14 +59,14 @@ def test_both_systems_on_a_real_parse(analyzer) -> None:
 @needs_datasets
 def test_aspect_terms_on_the_dev_split(analyzer) -> None:
     """Term extraction on the dev split as measured in nlp/data/absa_gold/README.md, with the registered learned
-    filter (aspects v1, 2026-12-06: exact F1 0.863, P 0.936, R 0.800, aspect-category F1 0.629; polarity accuracy
-    0.852 of 88 with the default sentiment v9, 0.886 with v6) and with the rules alone (0.859, P 0.892, R 0.827;
-    0.646; polarity 0.857 of 91 with v9), with a little room for the parser's and the encoder's platform noise."""
+    filter (aspects v2, 2026-12-07: exact F1 0.870, P 0.887, R 0.855, aspect-category F1 0.648; polarity accuracy
+    0.862 of 94 with the default sentiment v9) and with the rules alone (0.859, P 0.892, R 0.827; 0.646; polarity
+    0.857 of 91 with v9), with a little room for the parser's and the encoder's platform noise."""
     assert analyzer.aspect_filter is not None
     gold = load_gold("dev")
     texts = review_texts(gold, clothing_reviews(), analyzer.preparer)
     for predict, floors in (
-        (system_aspects, {"f1": 0.84, "precision": 0.91, "polarity": 0.83, "categories": 0.61}),
+        (system_aspects, {"f1": 0.84, "precision": 0.86, "polarity": 0.83, "categories": 0.62}),
         (rules_aspects, {"f1": 0.84, "precision": 0.87, "polarity": 0.83, "categories": 0.62}),
     ):
         predicted = predict(analyzer, list(texts.values()))

@@ -103,16 +103,17 @@ def test_train_aspects_reproduces_the_committed_filter(tmp_path: Path) -> None:
     models = models_copy(tmp_path / "models")
     (models / "aspects").unlink()  # a folder of its own, so that v2 lands in the copy, not in the checkout
     (models / "aspects").mkdir()
-    (models / "aspects" / "v1").symlink_to(MODELS_DIR / "aspects" / "v1")
+    for version in ("1", "2"):
+        (models / "aspects" / f"v{version}").symlink_to(MODELS_DIR / "aspects" / f"v{version}")
     metrics = train_aspect_filter_artifact(models_dir=models, speed_sentences=50)
-    committed = json.loads((MODELS_DIR / "aspects" / "v1" / "metrics.json").read_text())
+    committed = json.loads((MODELS_DIR / "aspects" / "v2" / "metrics.json").read_text())
     for key in ("C", "threshold", "dev_term", "dev_term_rules", "train_cv_term", "train_cv_term_rules"):
         assert metrics[key] == committed[key], key
     version = Registry(models).get("aspects").version
-    assert version == "2" and Registry().get("aspects").version == "1"  # registered in the copy only
-    card = (models / "aspects" / "v2" / "MODEL_CARD.md").read_text()
-    assert card.startswith("# aspects v2") and str(metrics["dev_term"]["f1"]) in card
-    committed_filter = json.loads((MODELS_DIR / "aspects" / "v1" / FILTER_FILE).read_text())
-    assert json.loads((models / "aspects" / "v2" / FILTER_FILE).read_text())["coef"] == pytest.approx(
+    assert version == "3" and Registry().get("aspects").version == "2"  # registered in the copy only
+    card = (models / "aspects" / "v3" / "MODEL_CARD.md").read_text()
+    assert card.startswith("# aspects v3") and str(metrics["dev_term"]["f1"]) in card
+    committed_filter = json.loads((MODELS_DIR / "aspects" / "v2" / FILTER_FILE).read_text())
+    assert json.loads((models / "aspects" / "v3" / FILTER_FILE).read_text())["coef"] == pytest.approx(
         committed_filter["coef"]
     )
