@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from api.core.config import Settings
 from api.db import make_engine
 from api.service.analysis import AnalysisService
 from api.service.app import create_app
-from nlp.artifacts.paths import DATASETS_DIR, MODELS_DIR, PROJECT_ROOT
+from nlp.artifacts.paths import PROJECT_ROOT, nlp_settings
 from tests.live import api_server
 
 EXAMPLES = PROJECT_ROOT / "examples" / "reviews.csv"
@@ -110,14 +110,29 @@ def models_copy(folder: Path) -> Path:
     """A models folder whose registry is a copy of the committed one, with the committed artifacts linked
     (read only) and a real ``topics`` folder, so a new topics version lands here, not in the checkout."""
     folder.mkdir()
-    shutil.copy(MODELS_DIR / "registry.json", folder / "registry.json")
-    for artifact in MODELS_DIR.iterdir():
+    models = nlp_settings().models_dir
+    shutil.copy(models / "registry.json", folder / "registry.json")
+    for artifact in models.iterdir():
         if artifact.is_dir() and artifact.name != "topics":
             (folder / artifact.name).symlink_to(artifact)
     (folder / "topics").mkdir()
-    for version in (MODELS_DIR / "topics").iterdir():
+    for version in (models / "topics").iterdir():
         (folder / "topics" / version.name).symlink_to(version)
     return folder
+
+
+@pytest.fixture
+def nlp_env() -> Iterator[Callable[[str, object], None]]:
+    """``nlp_env("REVIEWPULSE_MODELS_DIR", path)`` sets a variable of :class:`nlp.artifacts.paths.NlpSettings`
+    for this test only; the settings are read again after each call and after the test."""
+    with pytest.MonkeyPatch.context() as patch:
+
+        def setenv(name: str, value: object) -> None:
+            patch.setenv(name, str(value))
+            nlp_settings.cache_clear()
+
+        yield setenv
+    nlp_settings.cache_clear()
 
 
 def make_client(tmp_path, analyzer, **overrides) -> TestClient:
@@ -150,10 +165,11 @@ def pytest_configure(config):
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     needed = [path for mark in item.iter_markers("datasets") for path in mark.args]
-    missing = [path for path in needed if not (DATASETS_DIR / path).exists()]
+    datasets_dir = nlp_settings().datasets_dir
+    missing = [path for path in needed if not (datasets_dir / path).exists()]
     if missing:
         pytest.fail(
-            f"{', '.join(missing)} not found in the shared datasets at {DATASETS_DIR}: set "
+            f"{', '.join(missing)} not found in the shared datasets at {datasets_dir}: set "
             "REVIEWPULSE_DATASETS_DIR to the folder that holds them (../shared/datasets beside this checkout)",
             pytrace=False,
         )

@@ -13,7 +13,6 @@ from typing import Any
 
 from api.service.batching import MicroBatcher
 from nlp.analysis.analyzer import Analyzer
-from nlp.artifacts.paths import MODELS_DIR
 from nlp.artifacts.registry import Registry
 
 log = logging.getLogger("reviewpulse.api")
@@ -52,7 +51,7 @@ class AnalysisService:
     analyzers already loaded keep serving.
 
     Args:
-        models_dir: folder holding ``registry.json``.
+        models_dir: folder holding ``registry.json`` (default ``REVIEWPULSE_MODELS_DIR``).
         factory: ``factory(sentiment version, topics version)`` makes the in-process analyzer (default:
             :class:`nlp.analysis.analyzer.Analyzer`, closed when replaced; analyzers from a given factory are left to
             their owner).
@@ -60,14 +59,15 @@ class AnalysisService:
 
     def __init__(
         self,
-        models_dir: Path = MODELS_DIR,
+        models_dir: Path | None = None,
         factory: Callable[[str, str], Analyzer] | None = None,
     ) -> None:
         self.registry = Registry(models_dir)
-        self.models_dir = models_dir
         self.owns_analyzers = factory is None
         self.factory = factory or (
-            lambda version, topics: Analyzer(models_dir, sentiment_version=version, topics_version=topics)
+            lambda version, topics: Analyzer(
+                self.registry.models_dir, sentiment_version=version, topics_version=topics
+            )
         )
         self.served: dict[str, _Served] = {}
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)  # one per sentiment version

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from api import store
 from api.service.analysis import AnalysisService
 from nlp.analysis.pii import find_pii
-from nlp.artifacts.paths import MODELS_DIR
 from nlp.artifacts.registry import Registry
 from nlp.intents.answers import KnowledgeBase, product_answer
 from nlp.intents.classifier import IntentClassifier, IntentResult, extract_entities
@@ -34,11 +33,15 @@ class AnswerUnavailableError(RuntimeError):
 class AnswerService:
     """Answers questions with the registered intent model and the knowledge base.
 
+    Args:
+        models_dir: folder holding ``registry.json`` (default ``REVIEWPULSE_MODELS_DIR``).
+        knowledge_base: the shop's answers file (default: the shipped example).
+
     Raises (on :meth:`start`):
         nlp.intents.answers.KnowledgeBaseError: the knowledge-base file is malformed (the service does not start).
     """
 
-    def __init__(self, models_dir: Path = MODELS_DIR, knowledge_base: Path | None = None) -> None:
+    def __init__(self, models_dir: Path | None = None, knowledge_base: Path | None = None) -> None:
         self.models_dir = models_dir
         self.kb_path = knowledge_base or DEFAULT_KNOWLEDGE_BASE
         self.classifier: IntentClassifier | None = None

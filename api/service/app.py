@@ -32,6 +32,7 @@ from api.service.routes import (
     widget,
 )
 from api.service.suggestions import SuggestionService
+from nlp.artifacts.base_models import stay_offline
 
 DESCRIPTION = """Customer-review analysis, review store, product insights and brand-manager reports.
 
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, analysis: AnalysisService | Non
         settings: defaults to :func:`api.core.config.get_settings` (``REVIEWPULSE_*`` variables).
         analysis: defaults to an :class:`api.service.analysis.AnalysisService` over the registered models.
     """
+    stay_offline()  # before the lifespan loads the models (huggingface_hub reads it once, on import)
     settings = settings or get_settings()
     engine = make_engine(settings.db_url)
     sessionmaker = make_sessionmaker(engine)

@@ -20,8 +20,9 @@ logger = logging.getLogger(__name__)
 
 #: A product code as customers type it ("DRS-101"); the same pattern as the ``product_id`` regex in nlu.yml.
 PRODUCT_CODE = re.compile(r"\b[A-Za-z]{2,5}-\d{2,6}\b")
-#: Answers of the API below this intent confidence count as "not understood" (``REVIEWPULSE_MIN_CONFIDENCE``).
-MIN_CONFIDENCE = float(os.environ.get("REVIEWPULSE_MIN_CONFIDENCE", "0.5"))
+#: Answers of the API below the intent confidence in this variable (default 0.5) count as "not understood"
+#: (read by :func:`is_confident` when it judges an answer, not at import).
+MIN_CONFIDENCE_ENV = "REVIEWPULSE_MIN_CONFIDENCE"
 
 
 RunMethod = Callable[[Any, CollectingDispatcher, Tracker, DomainDict], Awaitable[list[EventType]]]
@@ -81,7 +82,8 @@ def is_confident(answer: dict[str, Any]) -> bool:
     if answer.get("product"):
         return True
     intent = answer.get("intent") or {}
-    return not answer.get("out_of_scope", True) and float(intent.get("confidence", 0.0)) >= MIN_CONFIDENCE
+    min_confidence = float(os.environ.get(MIN_CONFIDENCE_ENV, "0.5"))
+    return not answer.get("out_of_scope", True) and float(intent.get("confidence", 0.0)) >= min_confidence
 
 
 #: Candidates :func:`named_product` looks at (the recommender's best matches for the message).

@@ -17,7 +17,6 @@ sentence embedding.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,9 +31,6 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from nlp.artifacts.base_models import DEFAULT_BASE_MODEL, base_model_dir
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 CONFIG_FILE = "classifier.json"
 LEXICAL_FILE = "lexical.joblib"

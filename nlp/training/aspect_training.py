@@ -31,7 +31,7 @@ from nlp.analysis.aspects import aspect_candidates, extract_aspects
 from nlp.analysis.embeddings import PhraseEmbeddings
 from nlp.analysis.text import TextPreparer
 from nlp.analysis.topics import TopicModel
-from nlp.artifacts.paths import MODELS_DIR
+from nlp.artifacts.paths import nlp_settings
 from nlp.artifacts.registry import ModelEntry, Registry
 from nlp.training.absa_eval import (
     GOLD_DIR,
@@ -188,7 +188,7 @@ def _speed_docs(preparer: TextPreparer, sentences: int, exclude: set[int]) -> li
 def train_aspect_filter_artifact(
     version: str | None = None,
     out_dir: Path | None = None,
-    models_dir: Path = MODELS_DIR,
+    models_dir: Path | None = None,
     gold_dir: Path = GOLD_DIR,
     command: str = "reviewpulse train aspects",
     speed_sentences: int = 500,
@@ -205,6 +205,7 @@ def train_aspect_filter_artifact(
         FileNotFoundError: a gold split or the shared clothing reviews are missing.
         ValueError: as :func:`nlp.training.absa_eval.load_gold` and :func:`nlp.training.absa_eval.review_texts`.
     """
+    models_dir = models_dir or nlp_settings().models_dir
     registry = Registry(models_dir)
     version = version or registry.next_version("aspects")
     out_dir = out_dir or models_dir / "aspects" / f"v{version}"

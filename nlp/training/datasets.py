@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from nlp.artifacts.paths import DATASETS_DIR
+from nlp.artifacts.paths import nlp_settings
 
 SENTIMENT_LABELS = ["negative", "neutral", "positive"]
 SPLITS = ("train", "validation", "test")
@@ -71,19 +71,21 @@ def join_title(title: pd.Series, body: pd.Series) -> pd.Series:
     return joined.str.strip()
 
 
-def _require(path: Path) -> Path:
+def _require(datasets_dir: Path | None, *parts: str) -> Path:
+    """``datasets_dir / parts`` (default ``REVIEWPULSE_DATASETS_DIR``). Raises FileNotFoundError if absent."""
+    path = (datasets_dir or nlp_settings().datasets_dir).joinpath(*parts)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: set REVIEWPULSE_DATASETS_DIR or pass --data PATH")
     return path
 
 
-def clothing_reviews(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+def clothing_reviews(datasets_dir: Path | None = None) -> pd.DataFrame:
     """Women's e-commerce clothing reviews: columns ``id, text, label, split, rating, recommended, product_id,
     category`` (``recommended`` is the reviewer's 1 / 0 "would recommend" flag).
 
     Rows without any text are dropped (about 3 %).
     """
-    raw = pd.read_csv(_require(datasets_dir / "womens_clothing_reviews" / "womens_clothing_reviews.csv"))
+    raw = pd.read_csv(_require(datasets_dir, "womens_clothing_reviews", "womens_clothing_reviews.csv"))
     raw = raw.rename(columns={raw.columns[0]: "row"})
     frame = pd.DataFrame(
         {
@@ -101,9 +103,9 @@ def clothing_reviews(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
     return frame
 
 
-def fine_food_reviews(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+def fine_food_reviews(datasets_dir: Path | None = None) -> pd.DataFrame:
     """Amazon fine-food sample: columns ``id, text, label, rating, product_id``; the two unscored rows dropped."""
-    raw = pd.read_csv(_require(datasets_dir / "amazon_fine_food_sample" / "Reviews_first5003.csv"))
+    raw = pd.read_csv(_require(datasets_dir, "amazon_fine_food_sample", "Reviews_first5003.csv"))
     raw = raw.dropna(subset=["Score"])
     frame = pd.DataFrame(
         {
@@ -118,24 +120,24 @@ def fine_food_reviews(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
     return frame
 
 
-def sst2(split: str = "train", datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+def sst2(split: str = "train", datasets_dir: Path | None = None) -> pd.DataFrame:
     """SST-2 sentences (``split`` is ``train`` or ``dev``): columns ``text, label`` (negative / positive)."""
     name = {"train": "stsa.binary.train.txt", "dev": "stsa.binary.dev.txt"}[split]
     rows = []
-    for line in _require(datasets_dir / "sst2" / name).read_text(encoding="utf-8").splitlines():
+    for line in _require(datasets_dir, "sst2", name).read_text(encoding="utf-8").splitlines():
         if line.strip():
             label, text = line.split(" ", 1)
             rows.append((text.strip(), "positive" if label == "1" else "negative"))
     return pd.DataFrame(rows, columns=["text", "label"])
 
 
-def bitext_support(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+def bitext_support(datasets_dir: Path | None = None) -> pd.DataFrame:
     """Bitext customer-support requests: columns ``id, text, label, entity_type, entity_value, split``.
 
     ``label`` is one of 27 intents; the split is by a hash of the row number (:func:`split_of`).
     """
     raw = pd.read_csv(
-        _require(datasets_dir / "bitext_customer_support" / "bitext_customer_support_v337b968.csv"),
+        _require(datasets_dir, "bitext_customer_support", "bitext_customer_support_v337b968.csv"),
         keep_default_na=False,
     )
     frame = pd.DataFrame(
@@ -151,9 +153,9 @@ def bitext_support(datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
     return frame[frame["text"] != ""].reset_index(drop=True)
 
 
-def banking77(split: str = "train", datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+def banking77(split: str = "train", datasets_dir: Path | None = None) -> pd.DataFrame:
     """BANKING77 online-banking queries (official ``train`` / ``test`` split): columns ``text, label``."""
-    raw = pd.read_csv(_require(datasets_dir / "banking77" / f"{split}.csv"))
+    raw = pd.read_csv(_require(datasets_dir, "banking77", f"{split}.csv"))
     return raw.rename(columns={"category": "label"})[["text", "label"]]
 
 
@@ -171,7 +173,7 @@ BANKING77_SUPPORT_INTENTS = {
 
 
 def banking77_support(
-    per_intent: int | None = None, seed: int = 13, datasets_dir: Path = DATASETS_DIR
+    per_intent: int | None = None, seed: int = 13, datasets_dir: Path | None = None
 ) -> pd.DataFrame:
     """BANKING77 train queries of :data:`BANKING77_SUPPORT_INTENTS`, relabelled: columns ``text, label``.
 
@@ -185,6 +187,6 @@ def banking77_support(
     return frame.assign(label=frame["label"].map(BANKING77_SUPPORT_INTENTS)).reset_index(drop=True)
 
 
-def review_corpus(datasets_dir: Path = DATASETS_DIR) -> list[str]:
+def review_corpus(datasets_dir: Path | None = None) -> list[str]:
     """All review texts (clothing and fine food) for unsupervised training (Word2Vec)."""
     return [*clothing_reviews(datasets_dir)["text"], *fine_food_reviews(datasets_dir)["text"]]

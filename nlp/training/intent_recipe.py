@@ -16,7 +16,7 @@ import pandas as pd
 
 from nlp.analysis.classifier import ClassifierConfig, Prediction, TextClassifier
 from nlp.artifacts.base_models import base_model
-from nlp.artifacts.paths import MODELS_DIR
+from nlp.artifacts.paths import nlp_settings
 from nlp.artifacts.registry import ModelEntry, Registry
 from nlp.intents.classifier import (
     INTENT_FILE,
@@ -57,7 +57,9 @@ BANKING77_PER_INTENT = 60
 DEFAULT_SOURCES = ("natural",)
 
 
-def extra_training_data(sources: Sequence[str], datasets_dir: Path, seed: int) -> tuple[pd.DataFrame, str]:
+def extra_training_data(
+    sources: Sequence[str], datasets_dir: Path | None, seed: int
+) -> tuple[pd.DataFrame, str]:
     """The rows of ``sources`` (names of :data:`EXTRA_SOURCES`) as one ``text, label`` frame, and a description.
 
     Raises:
@@ -88,7 +90,7 @@ def extra_training_data(sources: Sequence[str], datasets_dir: Path, seed: int) -
 def _splits(
     data: pd.DataFrame | None,
     test_data: pd.DataFrame | None,
-    datasets_dir: Path,
+    datasets_dir: Path | None,
     sources: Sequence[str],
     seed: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, str]:
@@ -141,9 +143,9 @@ def train_intent(
     config: TrainingConfig | None = None,
     data: pd.DataFrame | None = None,
     test_data: pd.DataFrame | None = None,
-    datasets_dir: Path = datasets.DATASETS_DIR,
+    datasets_dir: Path | None = None,
     command: str = "reviewpulse train intent",
-    models_dir: Path = MODELS_DIR,
+    models_dir: Path | None = None,
     limit: int | None = None,
     sources: Sequence[str] = DEFAULT_SOURCES,
 ) -> dict:
@@ -171,6 +173,7 @@ def train_intent(
     """
     config = config or intent_config()
     register = out_dir is None
+    models_dir = models_dir or nlp_settings().models_dir
     out_dir = out_dir or models_dir / "intent" / f"v{config.model_version}"
     train, validation, test, source = _splits(data, test_data, datasets_dir, sources, config.seed)
     if limit:

@@ -29,7 +29,7 @@ from nlp.analysis.classifier import (
 )
 from nlp.analysis.span_classifier import SpanClassifier
 from nlp.artifacts.base_models import base_model
-from nlp.artifacts.paths import DATASETS_DIR, MODELS_DIR
+from nlp.artifacts.paths import nlp_settings
 from nlp.artifacts.registry import ModelEntry, Registry
 from nlp.training import datasets
 from nlp.training.baseline import tfidf_logreg
@@ -57,7 +57,7 @@ def evaluate_classifier(
     return classification_report(list(gold), pred.labels, clf.labels)
 
 
-def sentiment_data(datasets_dir: Path = DATASETS_DIR, with_sst2: bool = True, with_food: bool = True):
+def sentiment_data(datasets_dir: Path | None = None, with_sst2: bool = True, with_food: bool = True):
     """The training mixture and the held-out sets of the sentiment model.
 
     Returns ``(train, validation, test, sst2_dev)`` frames with ``text`` and ``label`` columns: train is the
@@ -81,7 +81,7 @@ def train_sentiment(
     out_dir: Path | None = None,
     config: TrainingConfig | None = None,
     data: pd.DataFrame | None = None,
-    datasets_dir: Path = DATASETS_DIR,
+    datasets_dir: Path | None = None,
     limit: int | None = None,
     register: bool = True,
     command: str = "reviewpulse train sentiment",
@@ -100,7 +100,7 @@ def train_sentiment(
         The metrics dict written into the card and the registry.
     """
     config = config or TrainingConfig()
-    out_dir = out_dir or MODELS_DIR / "sentiment" / f"v{config.model_version}"
+    out_dir = out_dir or nlp_settings().models_dir / "sentiment" / f"v{config.model_version}"
     (train, validation, test, sst2_dev), source = _sentiment_splits(data, datasets_dir)
     if limit:
         train = train.sample(n=min(limit, len(train)), random_state=config.seed)
@@ -139,7 +139,7 @@ def train_sentiment(
     )
 
 
-def _sentiment_splits(data: pd.DataFrame | None, datasets_dir: Path):
+def _sentiment_splits(data: pd.DataFrame | None, datasets_dir: Path | None):
     """``((train, validation, test, sst2_dev or None), source)``: the shared datasets, or a user's frame
     split 75/10/15 by row number with :func:`nlp.training.datasets.split_of`."""
     if data is None:
@@ -155,7 +155,7 @@ def ensemble_sentiment(
     version: str,
     out_dir: Path | None = None,
     data: pd.DataFrame | None = None,
-    datasets_dir: Path = DATASETS_DIR,
+    datasets_dir: Path | None = None,
     register: bool = True,
     command: str = "reviewpulse train sentiment-ensemble",
 ) -> dict:
@@ -174,7 +174,7 @@ def ensemble_sentiment(
     Raises:
         ValueError, FileNotFoundError, FileExistsError: see :func:`nlp.analysis.classifier.assemble_ensemble`.
     """
-    out_dir = out_dir or MODELS_DIR / "sentiment" / f"v{version}"
+    out_dir = out_dir or nlp_settings().models_dir / "sentiment" / f"v{version}"
     bases = [base for _, base in assemble_ensemble(members, out_dir, version).fine_tunes()]
     splits, source = _sentiment_splits(data, datasets_dir)
     described = []
@@ -273,7 +273,7 @@ def finish_sentiment(
 
 
 def cross_validate_sentiment_choices(
-    folder: Path, repeats: int = 5, datasets_dir: Path = DATASETS_DIR, seed: int = 13
+    folder: Path, repeats: int = 5, datasets_dir: Path | None = None, seed: int = 13
 ) -> list[dict]:
     """How well the validation split chooses the blend weight and decision biases of the artifact ``folder``.
 
@@ -317,7 +317,7 @@ def _best_blend(choices: list[tuple[float, float, list[float]]]) -> tuple[float,
 def compare_sentiment_ensembles(
     members: Sequence[Path],
     data: pd.DataFrame | None = None,
-    datasets_dir: Path = DATASETS_DIR,
+    datasets_dir: Path | None = None,
     seed: int = 13,
     progress: bool = True,
 ) -> list[dict]:

@@ -21,7 +21,7 @@ from nlp.analysis.aspects import aspect_terms
 from nlp.analysis.embeddings import PhraseEmbeddings, train_embeddings
 from nlp.analysis.text import load_spacy, normalize
 from nlp.analysis.topics import TopicModel, candidate_terms, discover_topics, npmi_coherence
-from nlp.artifacts.paths import DATASETS_DIR, MODELS_DIR
+from nlp.artifacts.paths import nlp_settings
 from nlp.artifacts.registry import ModelEntry, Registry
 from nlp.training import datasets
 from nlp.training.cards import render_card
@@ -41,10 +41,11 @@ def train_embeddings_artifact(
     version: str = "1",
     seed: int = 13,
     command: str = "reviewpulse train embeddings",
-    models_dir: Path = MODELS_DIR,
+    models_dir: Path | None = None,
 ) -> dict:
     """Train phrase-aware Word2Vec on the review corpora (or ``texts``), write its card, register it."""
     source, texts = _corpus(texts)
+    models_dir = models_dir or nlp_settings().models_dir
     out_dir = out_dir or models_dir / "embeddings" / f"v{version}"
     started = time.time()
     emb = train_embeddings(texts, seed=seed)
@@ -78,7 +79,7 @@ def train_embeddings_artifact(
 
 
 def topics_corpus(
-    texts: Sequence[str] | None, seed: int, source: str = "user data", datasets_dir: Path = DATASETS_DIR
+    texts: Sequence[str] | None, seed: int, source: str = "user data", datasets_dir: Path | None = None
 ) -> tuple[str, list[str], list[str]]:
     """``(source description, training texts, held-out texts)`` for topics: the clothing reviews' train split
     and test split by default; else ``texts`` (described as ``source``) with a seeded 10 % held out (at
@@ -109,7 +110,7 @@ def train_topics_artifact(
     version: str | None = None,
     seed: int = 13,
     command: str = "reviewpulse train topics",
-    models_dir: Path = MODELS_DIR,
+    models_dir: Path | None = None,
     source: str = "user data",
 ) -> dict:
     """Discover aspect topics with the registered embeddings, compare them with a BERTopic-style baseline
@@ -129,6 +130,7 @@ def train_topics_artifact(
         ValueError: too few aspect terms for topics (:func:`nlp.analysis.topics.discover_topics`).
     """
     corpus, train, held_out = topics_corpus(texts, seed, source)
+    models_dir = models_dir or nlp_settings().models_dir
     version = version or Registry(models_dir).next_version("topics")
     out_dir = out_dir or models_dir / "topics" / f"v{version}"
     registry = Registry(models_dir)

@@ -26,7 +26,7 @@ import httpx
 import numpy as np
 import pytest
 
-from nlp.artifacts.paths import DATASETS_DIR
+from nlp.artifacts.paths import nlp_settings
 from tests.conftest import EXAMPLES
 from tests.live import BIN, api_server, cli
 
@@ -42,7 +42,7 @@ MIX = {"read": 0.7, "ingest": 0.2, "analyze": 0.1}
 def _write_inputs(folder: Path) -> tuple[Path, Path, list[str], list[str]]:
     """Products and reviews CSVs for ``reviewpulse load`` (the clothing reviews, else the examples), and
     the product ids and texts the clients use."""
-    clothing = DATASETS_DIR / "womens_clothing_reviews" / "womens_clothing_reviews.csv"
+    clothing = nlp_settings().datasets_dir / "womens_clothing_reviews" / "womens_clothing_reviews.csv"
     rows = []
     if clothing.exists():
         with open(clothing, encoding="utf-8") as fh:

@@ -25,7 +25,7 @@ import pytest
 import torch
 from torch import nn
 
-from nlp.artifacts.paths import DATASETS_DIR
+from nlp.artifacts.paths import nlp_settings
 from tests.bench import rate
 from tests.conftest import EXAMPLES
 
@@ -35,7 +35,7 @@ N = int(os.environ.get("BENCH_N", "1500"))
 def _texts(n: int = N) -> list[str]:
     import pandas as pd
 
-    if (DATASETS_DIR / "womens_clothing_reviews").exists():
+    if (nlp_settings().datasets_dir / "womens_clothing_reviews").exists():
         from nlp.training.datasets import clothing_reviews
 
         return clothing_reviews()["text"].head(n).tolist()

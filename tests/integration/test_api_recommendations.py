@@ -19,11 +19,10 @@ from typer.testing import CliRunner
 from api import store
 from api.cli.main import app as cli
 from api.core.config import get_settings
-from nlp.artifacts.paths import DATASETS_DIR
+from nlp.artifacts.paths import nlp_settings
 from nlp.recommend.evaluation import clean_retail, read_retail
 from tests.conftest import make_client, make_key
 
-RETAIL = DATASETS_DIR / "uci_online_retail"
 pytestmark = pytest.mark.datasets("uci_online_retail/online_retail_transactions.csv.gz")
 KEYWORDS = {"Bags": ("BAG",), "Lights": ("CANDLE", "LIGHT", "LANTERN"), "Tableware": ("MUG", "CUP", "TEA")}
 
@@ -36,10 +35,11 @@ def _category(name: str) -> str:
 def data_dir(tmp_path_factory) -> Iterator[tuple[Path, pd.DataFrame, pd.DataFrame]]:
     """A data directory loaded with ``reviewpulse load products`` and ``reviewpulse load interactions``."""
     folder = tmp_path_factory.mktemp("recommend")
-    lines, _ = clean_retail(read_retail(str(RETAIL / "online_retail_transactions.csv.gz")).head(8000))
+    retail = nlp_settings().datasets_dir / "uci_online_retail"
+    lines, _ = clean_retail(read_retail(str(retail / "online_retail_transactions.csv.gz")).head(8000))
     interactions = folder / "interactions.csv.gz"
     lines[["CustomerID", "StockCode", "Quantity", "InvoiceDate"]].to_csv(interactions, index=False)
-    products = pd.read_csv(RETAIL / "products_derived.csv", dtype={"StockCode": str}).dropna(
+    products = pd.read_csv(retail / "products_derived.csv", dtype={"StockCode": str}).dropna(
         subset=["Description"]
     )
     products = products[products["StockCode"].str.upper().isin(set(lines["StockCode"]))].copy()

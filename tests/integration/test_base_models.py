@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from api.cli.main import app
 from nlp.analysis.classifier import CONFIG_FILE, ClassifierConfig, assemble_ensemble
-from nlp.artifacts import base_models
 from nlp.artifacts.base_models import (
     BASE_MODELS,
     DEFAULT_BASE_MODEL,
@@ -19,7 +18,7 @@ from nlp.artifacts.base_models import (
     base_model_dir,
     fetch_base_model,
 )
-from nlp.artifacts.paths import MODELS_DIR
+from nlp.artifacts.paths import nlp_settings
 
 MPNET = "all-mpnet-base-v2"
 
@@ -34,8 +33,8 @@ def test_an_unknown_base_model_is_a_clear_error_listing_the_known_ones():
     assert "unknown base model 'bert-large'" in result.stderr
 
 
-def test_a_base_model_not_yet_fetched_says_how_to_fetch_it(tmp_path, monkeypatch):
-    monkeypatch.setattr(base_models, "BASE_MODELS_DIR", tmp_path)
+def test_a_base_model_not_yet_fetched_says_how_to_fetch_it(tmp_path, nlp_env):
+    nlp_env("REVIEWPULSE_BASE_MODELS_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match=f"reviewpulse fetch-base-model {MPNET}"):
         base_model_dir(MPNET)
     result = CliRunner().invoke(app, ["train", "sentiment", "--base-model", MPNET])
@@ -54,7 +53,7 @@ def test_artifacts_written_before_base_models_were_named_load_on_minilm():
     config = ClassifierConfig(labels=["negative", "neutral", "positive"])
     legacy = {k: v for k, v in config.__dict__.items() if k not in ("base_model", "member_base_models")}
     assert ClassifierConfig(**legacy).fine_tunes() == [("", DEFAULT_BASE_MODEL)]
-    v4 = ClassifierConfig.load(MODELS_DIR / "sentiment" / "v4")
+    v4 = ClassifierConfig.load(nlp_settings().models_dir / "sentiment" / "v4")
     assert v4.fine_tunes() == [(sub, v4.base_model) for sub in v4.members]
 
 

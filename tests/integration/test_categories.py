@@ -6,13 +6,12 @@ import pytest
 
 from nlp.analysis.categories import CATEGORIES, CATEGORY_DEFINITIONS, GENERAL, SEEDS, AspectCategorizer
 from nlp.analysis.embeddings import PhraseEmbeddings
-from nlp.artifacts.paths import MODELS_DIR
 from nlp.artifacts.registry import Registry
 
 
 @pytest.fixture(scope="module")
 def categorizer() -> AspectCategorizer:
-    return AspectCategorizer(PhraseEmbeddings.load(Registry(MODELS_DIR).path("embeddings")))
+    return AspectCategorizer(PhraseEmbeddings.load(Registry().path("embeddings")))
 
 
 def test_the_set_is_the_gold_sets() -> None:

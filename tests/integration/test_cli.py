@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli.main import app
-from nlp.artifacts.paths import DATASETS_DIR, PROJECT_ROOT
+from nlp.artifacts.paths import PROJECT_ROOT, nlp_settings
 from tests.conftest import EXAMPLES, needs_datasets
 
 runner = CliRunner()
@@ -240,7 +240,7 @@ def test_stdin_through_the_installed_command(tmp_path):
 
 @needs_datasets
 def test_real_subset_of_the_clothing_dump(tmp_path):
-    src = DATASETS_DIR / "womens_clothing_reviews" / "womens_clothing_reviews.csv"
+    src = nlp_settings().datasets_dir / "womens_clothing_reviews" / "womens_clothing_reviews.csv"
     subset = tmp_path / "subset.csv"
     pd.read_csv(src).head(200).to_csv(subset, index=False, quoting=csv.QUOTE_MINIMAL)
     out = tmp_path / "subset.parquet"

@@ -11,7 +11,7 @@ import re
 import jinja2
 import pytest
 
-from nlp.artifacts.paths import MODELS_DIR
+from nlp.artifacts.paths import nlp_settings
 from nlp.training.cards import render_card
 from nlp.training.finetune import TrainingConfig
 from nlp.training.intent_recipe import intent_config, write_intent_card
@@ -19,8 +19,10 @@ from nlp.training.sentiment_recipe import write_card
 
 
 def test_the_intent_card_of_v2_renders_as_committed(tmp_path):
-    committed = (MODELS_DIR / "intent" / "v2" / "MODEL_CARD.md").read_text(encoding="utf-8")
-    metrics = json.loads((MODELS_DIR / "intent" / "v2" / "metrics.json").read_text(encoding="utf-8"))
+    committed = (nlp_settings().models_dir / "intent" / "v2" / "MODEL_CARD.md").read_text(encoding="utf-8")
+    metrics = json.loads(
+        (nlp_settings().models_dir / "intent" / "v2" / "metrics.json").read_text(encoding="utf-8")
+    )
     source = re.search(r"^- Data: (.*)\. Training rows", committed, flags=re.M)[1]  # the run's own inputs
     command = re.search(r"^- Reproduce: `(.*)`", committed, flags=re.M)[1]
     folder = tmp_path / "v2"
@@ -76,8 +78,8 @@ def test_an_intent_card_refuses_to_drop_a_missing_figure(tmp_path):
 
 
 def committed(folder: str) -> tuple[str, dict]:
-    card = (MODELS_DIR / folder / "MODEL_CARD.md").read_text(encoding="utf-8")
-    return card, json.loads((MODELS_DIR / folder / "metrics.json").read_text(encoding="utf-8"))
+    card = (nlp_settings().models_dir / folder / "MODEL_CARD.md").read_text(encoding="utf-8")
+    return card, json.loads((nlp_settings().models_dir / folder / "metrics.json").read_text(encoding="utf-8"))
 
 
 def test_the_sentiment_card_of_v5_renders_as_committed(tmp_path):

@@ -79,12 +79,12 @@ def test_parse_empty_input(preparer: TextPreparer) -> None:
 def test_openblas_pipeline_parses_exactly_as_the_blis_default(preparer: TextPreparer) -> None:
     import spacy
 
-    from nlp.artifacts.paths import SPACY_MODEL
+    from nlp.artifacts.paths import nlp_settings
     from nlp.training import datasets
 
     models = [getattr(pipe, "model", None) for _, pipe in preparer.nlp.pipeline]
     assert {(type(m.ops).__name__, m.ops.use_blis) for m in models if m is not None} == {("NumpyOps", False)}
-    blis = spacy.load(SPACY_MODEL)
+    blis = spacy.load(nlp_settings().spacy_model)
     texts = datasets.clothing_reviews().text.head(200).map(lambda t: preparer.prepare(t)[0]).tolist()
 
     def reading(doc: Doc) -> list[tuple]:
