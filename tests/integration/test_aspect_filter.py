@@ -15,7 +15,7 @@ from nlp.analysis.aspect_filter import FILTER_FILE, AspectFilter, feature_names,
 from nlp.analysis.aspects import aspect_candidates, extract_aspects
 from nlp.analysis.embeddings import PhraseEmbeddings
 from nlp.analysis.text import load_spacy
-from nlp.artifacts.paths import MODELS_DIR
+from nlp.artifacts.paths import nlp_settings
 from nlp.artifacts.registry import Registry
 from nlp.training.aspect_training import Examples, export, fit, train_aspect_filter_artifact
 from tests.conftest import models_copy, needs_datasets
@@ -104,16 +104,16 @@ def test_train_aspects_reproduces_the_committed_filter(tmp_path: Path) -> None:
     (models / "aspects").unlink()  # a folder of its own, so that v2 lands in the copy, not in the checkout
     (models / "aspects").mkdir()
     for version in ("1", "2"):
-        (models / "aspects" / f"v{version}").symlink_to(MODELS_DIR / "aspects" / f"v{version}")
+        (models / "aspects" / f"v{version}").symlink_to(nlp_settings().models_dir / "aspects" / f"v{version}")
     metrics = train_aspect_filter_artifact(models_dir=models, speed_sentences=50)
-    committed = json.loads((MODELS_DIR / "aspects" / "v2" / "metrics.json").read_text())
+    committed = json.loads((nlp_settings().models_dir / "aspects" / "v2" / "metrics.json").read_text())
     for key in ("C", "threshold", "dev_term", "dev_term_rules", "train_cv_term", "train_cv_term_rules"):
         assert metrics[key] == committed[key], key
     version = Registry(models).get("aspects").version
     assert version == "3" and Registry().get("aspects").version == "2"  # registered in the copy only
     card = (models / "aspects" / "v3" / "MODEL_CARD.md").read_text()
     assert card.startswith("# aspects v3") and str(metrics["dev_term"]["f1"]) in card
-    committed_filter = json.loads((MODELS_DIR / "aspects" / "v2" / FILTER_FILE).read_text())
+    committed_filter = json.loads((nlp_settings().models_dir / "aspects" / "v2" / FILTER_FILE).read_text())
     assert json.loads((models / "aspects" / "v3" / FILTER_FILE).read_text())["coef"] == pytest.approx(
         committed_filter["coef"]
     )
