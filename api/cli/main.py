@@ -223,7 +223,7 @@ def _score_in_parts(
     except (UnsupportedFormatError, ResumeError) as exc:
         raise fail(str(exc)) from exc
     with closing(_analyzer(options, processes)) as analyzer:
-        # the resolved version ("sentiment-v9+aspects-v1+topics-v1", not "latest"): a resume must not mix models
+        # the resolved version ("sentiment-v9+aspects-v2+topics-v1", not "latest"): a resume must not mix models
         run = {"model_version": analyzer.model_version, "redact_pii": options["redact_pii"]}
         if not options["entities"]:  # absent when on: the parts of earlier runs resume as they were
             run["entities"] = False
@@ -485,7 +485,7 @@ def train_distill(
     import time
 
     from nlp.analysis.span_classifier import load_sentiment_model
-    from nlp.artifacts.paths import MODELS_DIR
+    from nlp.artifacts.paths import nlp_settings
     from nlp.artifacts.registry import Registry
     from nlp.training import distill
 
@@ -505,14 +505,16 @@ def train_distill(
         )
     except (KeyError, ValueError) as exc:
         raise fail(str(exc).strip("'\""), code=2) from exc
-    labels = labels or MODELS_DIR / "sentiment" / "teacher-labels" / f"v{teacher_version}.jsonl.gz"
+    labels = (
+        labels or nlp_settings().models_dir / "sentiment" / "teacher-labels" / f"v{teacher_version}.jsonl.gz"
+    )
     corpus = distill.distillation_corpus(augmented=augmented, augmented_clothing=augmented_clothing)
     if labelling != "skip":
         distill.label_with_teacher(load_sentiment_model(teacher_path), corpus, labels)
     if labelling == "only":
         return
     records = distill.distillation_records(corpus, labels)
-    out = out or MODELS_DIR / "sentiment" / f"v{version}"
+    out = out or nlp_settings().models_dir / "sentiment" / f"v{version}"
     started = time.time()
     distill.train_student(records, out, student, teacher=f"sentiment v{teacher_version}")
     minutes = round((time.time() - started) / 60, 1)

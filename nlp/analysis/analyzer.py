@@ -31,7 +31,6 @@ from nlp.analysis.opinion import NO_OPINION, holds_no_opinion, opinion_polarity
 from nlp.analysis.span_classifier import load_sentiment_model
 from nlp.analysis.text import TextPreparer, UndecodableTextError
 from nlp.analysis.topics import TopicModel, TopicScore
-from nlp.artifacts.paths import MODELS_DIR
 from nlp.artifacts.registry import Registry
 
 #: What ``Analyzer(only=...)`` accepts: None (the full analysis) or ``"sentiment"`` (document sentiment).
@@ -101,7 +100,7 @@ class ReviewAnalysis:
     topics: list[TopicScore]
     #: None when the analyzer was made without the entity recogniser (``Analyzer(entities=False)``).
     entities: list[Entity] | None
-    #: The models that made the record: ``sentiment-v9+aspects-v1+topics-v1`` (no ``aspects`` part when the
+    #: The models that made the record: ``sentiment-v9+aspects-v2+topics-v1`` (no ``aspects`` part when the
     #: rules alone chose the aspect terms).
     model_version: str
     language: str = "en"
@@ -186,14 +185,14 @@ class _Prepared:
     mentions: list[tuple[AspectMention, int]] = field(default_factory=list)
 
 
-def _aspect_filter(registry: Registry, embeddings: PhraseEmbeddings) -> AspectFilter | None:
-    """The registered learned aspect filter (model ``aspects``, ``latest``) over ``embeddings``; None when none is
-    registered. Raises as :meth:`nlp.analysis.aspect_filter.AspectFilter.load`."""
+def _aspect_filter(registry: Registry, embeddings: PhraseEmbeddings) -> tuple[AspectFilter, str] | None:
+    """The registered learned aspect filter (model ``aspects``, ``latest``) over ``embeddings`` and its version;
+    None when none is registered. Raises as :meth:`nlp.analysis.aspect_filter.AspectFilter.load`."""
     try:
         entry = registry.get("aspects")
     except KeyError:
         return None
-    return AspectFilter.load(registry.models_dir / entry.path, embeddings)
+    return AspectFilter.load(registry.models_dir / entry.path, embeddings), entry.version
 
 
 class Analyzer:
@@ -206,7 +205,7 @@ class Analyzer:
         result.aspects[0].opinions[0].text   # "so soft"
 
     Args:
-        models_dir: folder holding ``registry.json`` (default :data:`nlp.artifacts.paths.MODELS_DIR`).
+        models_dir: folder holding ``registry.json`` (default ``REVIEWPULSE_MODELS_DIR``).
         sentiment_version: registered sentiment model version, or ``latest``.
         redact_pii: redact e-mails, phone and card numbers before analysis (nothing unredacted is returned).
         batch_size: texts per pipeline stage (parse, entities, sentiment); the sentiment model batches them
@@ -231,7 +230,7 @@ class Analyzer:
 
     def __init__(
         self,
-        models_dir: Path = MODELS_DIR,
+        models_dir: Path | None = None,
         sentiment_version: str = "latest",
         redact_pii: bool = False,
         batch_size: int = 32,

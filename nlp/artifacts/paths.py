@@ -41,11 +41,3 @@ class NlpSettings(BaseSettings):
 def nlp_settings() -> NlpSettings:
     """The process-wide settings, read once; tests call ``nlp_settings.cache_clear()`` after changing env."""
     return NlpSettings()
-
-
-def __getattr__(name: str) -> Path:
-    # The two old constants (read when imported, so frozen there) for the modules that still import them
-    # (`git grep -n "paths import .*_DIR"`): delete this once they call nlp_settings().
-    if name in ("MODELS_DIR", "DATASETS_DIR"):
-        return getattr(nlp_settings(), name.lower())
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -36,7 +36,6 @@ from nlp.analysis.span_classifier import (
 )
 from nlp.analysis.text import TextPreparer
 from nlp.artifacts.base_models import DEFAULT_BASE_MODEL
-from nlp.artifacts.paths import DATASETS_DIR
 from nlp.artifacts.registry import ModelEntry, Registry
 from nlp.training import datasets
 from nlp.training.baseline import tfidf_logreg
@@ -52,7 +51,7 @@ TEACHER_CHUNK = 256
 
 
 def distillation_corpus(
-    datasets_dir: Path = DATASETS_DIR, augmented: int = 0, seed: int = 13, augmented_clothing: int = 0
+    datasets_dir: Path | None = None, augmented: int = 0, seed: int = 13, augmented_clothing: int = 0
 ) -> pd.DataFrame:
     """The review text the teacher labels: columns ``source, split, text, label, rating``.
 
@@ -353,7 +352,7 @@ def finish_student(
     records: Sequence[dict],
     command: str,
     minutes: float,
-    datasets_dir: Path = DATASETS_DIR,
+    datasets_dir: Path | None = None,
     register: bool = True,
 ) -> dict:
     """Tune the student's decision biases on the clothing validation split, evaluate it (int8 and fp32 ONNX)
