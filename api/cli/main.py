@@ -17,6 +17,7 @@ from api.cli.console import fail
 from api.cli.recommend import evaluate_recommend, recommend
 from api.cli.store import apikey_app, db_app, load_app
 from nlp.artifacts.base_models import BASE_MODELS, DEFAULT_BASE_MODEL, base_model_dir
+from nlp.training.config import INTENT_TRAINING, StudentConfig, TrainingConfig
 
 app = typer.Typer(
     help="ReviewPulse: offline customer-review analysis (sentiment, aspects, topics).",
@@ -348,7 +349,7 @@ _MembersData = typer.Option(
     None, "--data", help="The labelled file the members were trained on (default: the shared datasets)."
 )
 _Version = typer.Option("1", "--version", help="Model version to write and register.")
-_Seed = typer.Option(13, "--seed", help="Random seed (data order, initialisation).")
+_Seed = typer.Option(TrainingConfig.seed, "--seed", help="Random seed (data order, initialisation).")
 _Limit = typer.Option(None, "--limit", help="Train on at most this many rows (a quick trial).")
 
 
@@ -361,7 +362,7 @@ def train_sentiment(
     text_col: str = _TextCol,
     title_col: str | None = _TitleCol,
     label_col: str = _SentimentLabelCol,
-    epochs: float = typer.Option(2.0, "--epochs"),
+    epochs: float = typer.Option(TrainingConfig.epochs, "--epochs"),
     version: str = _Version,
     out: Path | None = typer.Option(
         None, "--out", help="Artifact folder (default models/sentiment/v<version>)."
@@ -378,7 +379,7 @@ def train_sentiment(
         None, "--init-from", help="Continue from this sentiment artifact (e.g. models/sentiment/v5)."
     ),
     rating_smoothing: float = typer.Option(
-        0.0,
+        TrainingConfig.rating_smoothing,
         "--rating-smoothing",
         min=0.0,
         max=0.5,
@@ -386,7 +387,7 @@ def train_sentiment(
         "shared datasets only).",
     ),
     recommend_smoothing: float = typer.Option(
-        0.0,
+        TrainingConfig.recommend_smoothing,
         "--recommend-smoothing",
         min=0.0,
         max=0.5,
@@ -394,7 +395,11 @@ def train_sentiment(
         "positive (recommended) or negative, a 2-star that recommends or a 4-star that does not to neutral.",
     ),
     max_length: int = typer.Option(
-        128, "--max-length", min=16, max=512, help="Cut training texts to this many tokens."
+        TrainingConfig.max_length,
+        "--max-length",
+        min=16,
+        max=512,
+        help="Cut training texts to this many tokens.",
     ),
     base: str = typer.Option(
         DEFAULT_BASE_MODEL,
@@ -406,7 +411,6 @@ def train_sentiment(
     ),
 ) -> None:
     """Fine-tune the sentiment classifier (LoRA adapter or full layers, + head) and write its model card."""
-    from nlp.training.finetune import TrainingConfig
     from nlp.training.sentiment_recipe import train_sentiment as run
 
     try:
@@ -418,7 +422,7 @@ def train_sentiment(
         epochs=epochs,
         seed=seed,
         model_version=version,
-        learning_rate=learning_rate or (1e-4 if full_fine_tune else 1e-3),
+        learning_rate=learning_rate or TrainingConfig.learning_rate / (10 if full_fine_tune else 1),
         full_fine_tune=full_fine_tune,
         rating_smoothing=rating_smoothing,
         recommend_smoothing=recommend_smoothing,
@@ -457,10 +461,14 @@ def train_distill(
         help="'run': label (or finish labelling) every text, then train; 'only': label and stop; 'skip': "
         "train on the labels written so far (texts not reached train on their gold label).",
     ),
-    layers: str = typer.Option("0,2,5", "--layers", help="Base-model layers the student keeps (indices)."),
-    epochs: float = typer.Option(2.0, "--epochs"),
-    learning_rate: float = typer.Option(1e-4, "--learning-rate"),
-    batch_size: int = typer.Option(16, "--batch-size", min=1),
+    layers: str = typer.Option(
+        ",".join(map(str, StudentConfig.layers)),
+        "--layers",
+        help="Base-model layers the student keeps (indices).",
+    ),
+    epochs: float = typer.Option(StudentConfig.epochs, "--epochs"),
+    learning_rate: float = typer.Option(StudentConfig.learning_rate, "--learning-rate"),
+    batch_size: int = typer.Option(StudentConfig.batch_size, "--batch-size", min=1),
     augmented: int = typer.Option(
         0, "--augmented", min=0, help="Augmented variants of each SST-2 sentence the teacher also labels."
     ),
@@ -493,7 +501,7 @@ def train_distill(
         raise fail(f"--labelling must be run, only or skip, not {labelling!r}", code=2)
     try:
         teacher_path = Registry().path("sentiment", teacher_version)
-        student = distill.StudentConfig(
+        student = StudentConfig(
             layers=tuple(int(k) for k in layers.split(",")),
             epochs=epochs,
             learning_rate=learning_rate,
@@ -579,7 +587,7 @@ def train_intent(
     out: Path | None = typer.Option(
         None, "--out", help="Artifact folder; default models/intent/v<version>, registered as 'intent'."
     ),
-    epochs: float = typer.Option(3.0, "--epochs"),
+    epochs: float = typer.Option(INTENT_TRAINING["epochs"], "--epochs"),
     sources: str | None = typer.Option(
         None,
         "--sources",
@@ -598,7 +606,8 @@ def train_intent(
     limit: int | None = _Limit,
 ) -> None:
     """Fine-tune a customer-question intent classifier and calibrate its out-of-scope threshold."""
-    from nlp.training.intent_recipe import DEFAULT_SOURCES, intent_config
+    from nlp.training.config import intent_config
+    from nlp.training.intent_recipe import DEFAULT_SOURCES
     from nlp.training.intent_recipe import train_intent as run
 
     if test_data and not data:

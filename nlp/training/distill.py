@@ -15,7 +15,6 @@ import gzip
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,11 +34,11 @@ from nlp.analysis.span_classifier import (
     student_encoder,
 )
 from nlp.analysis.text import TextPreparer
-from nlp.artifacts.base_models import DEFAULT_BASE_MODEL
 from nlp.artifacts.registry import ModelEntry, Registry
 from nlp.training import datasets
 from nlp.training.baseline import tfidf_logreg
 from nlp.training.cards import render_card
+from nlp.training.config import StudentConfig
 from nlp.training.finetune import optimise, train_layers_only
 from nlp.training.metrics import BIAS_BOOTSTRAP, binary_accuracy, classification_report, tune_decision_bias
 from nlp.training.sentiment_recipe import evaluate_classifier, sentiment_data
@@ -249,31 +248,6 @@ def distillation_records(corpus: pd.DataFrame, labels: Path) -> list[dict]:
             record |= {"spans": [[0, len(prepared)]], "teacher": [target], "gold": True}
         records.append(record)
     return records
-
-
-@dataclass
-class StudentConfig:
-    """Hyper-parameters of :func:`train_student`."""
-
-    #: Base transformer the student is cut from, and which of its layers it keeps.
-    base_model: str = DEFAULT_BASE_MODEL
-    layers: tuple[int, ...] = (0, 2, 5)
-    epochs: float = 2.0
-    learning_rate: float = 1e-4
-    batch_size: int = 16
-    #: Training inputs are cut to this many tokens (the longest clothing review has 164).
-    max_length: int = 256
-    warmup_share: float = 0.06
-    #: Weight of the cross-entropy on the gold document label beside the distillation loss over all spans.
-    gold_weight: float = 0.5
-    #: Share of a 2- or 4-star review's gold target on neutral (:func:`nlp.training.datasets.soft_sentiment_target`).
-    rating_smoothing: float = 0.25
-    seed: int = 13
-    model_version: str = "6"
-    #: Augmented variants of each SST-2 train sentence in the transfer set (:func:`augment_sentences`).
-    augmented: int = 0
-    #: Augmented variants of each clothing train review sentence in the transfer set.
-    augmented_clothing: int = 0
 
 
 def train_student(

@@ -14,7 +14,6 @@ import math
 import random
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,38 +35,12 @@ from nlp.analysis.classifier import (
     load_tokenizer,
     save_artifact,
 )
-from nlp.artifacts.base_models import DEFAULT_BASE_MODEL, base_model
+from nlp.artifacts.base_models import base_model
+from nlp.training.config import TrainingConfig
 from nlp.training.metrics import BIAS_BOOTSTRAP, tune_decision_bias
 
 #: Bias tuning searches a grid per class; beyond this many classes the arg-max is used unchanged.
 MAX_CLASSES_FOR_BIAS_TUNING = 4
-
-
-@dataclass
-class TrainingConfig:
-    """Hyper-parameters; the defaults are the ones the committed sentiment model was trained with."""
-
-    epochs: float = 2.0
-    learning_rate: float = 1e-3
-    batch_size: int = 32
-    #: Training inputs are cut to this many tokens (speed); inference reads up to INFERENCE_MAX_LENGTH.
-    max_length: int = 128
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.1
-    #: Train all transformer-layer weights instead of a LoRA adapter (use a ~10x smaller learning rate).
-    full_fine_tune: bool = False
-    warmup_share: float = 0.06
-    #: Label smoothing of the cross-entropy (Szegedy et al. 2016); keeps intent confidences informative.
-    label_smoothing: float = 0.0
-    #: Share of a 2- or 4-star review's target moved to neutral (:func:`nlp.training.datasets.soft_sentiment_target`).
-    rating_smoothing: float = 0.0
-    #: Share moved by the reviewer's recommend flag (:func:`nlp.training.datasets.soft_sentiment_target`).
-    recommend_smoothing: float = 0.0
-    seed: int = 13
-    model_version: str = "1"
-    #: The base transformer fine-tuned (:data:`nlp.artifacts.base_models.BASE_MODELS`).
-    base_model: str = DEFAULT_BASE_MODEL
 
 
 def train_layers_only(encoder: nn.Module) -> nn.Module:

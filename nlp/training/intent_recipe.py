@@ -35,18 +35,9 @@ from nlp.intents.classifier import (
 from nlp.training import datasets
 from nlp.training.baseline import tfidf_logreg
 from nlp.training.cards import render_card
-from nlp.training.finetune import TrainingConfig, train_classifier
+from nlp.training.config import TrainingConfig, intent_config
+from nlp.training.finetune import train_classifier
 from nlp.training.metrics import classification_report
-
-#: Intent questions are short: 64 tokens cover all of Bitext and BANKING77. Few epochs and label smoothing
-#: keep the model from memorising Bitext's templated phrasing, which made it overconfident on everything.
-INTENT_TRAINING = {"epochs": 3.0, "max_length": 64, "label_smoothing": 0.1}
-
-
-def intent_config(**overrides) -> TrainingConfig:
-    """The training configuration of intent models (:data:`INTENT_TRAINING` plus ``overrides``)."""
-    return TrainingConfig(**(INTENT_TRAINING | overrides))
-
 
 #: Training data that may join Bitext's train split, by name: the hand-written natural questions with their
 #: off-topic class (:data:`~nlp.intents.classifier.TRAINING_QUESTIONS`) and the BANKING77 queries that mean a support

@@ -34,7 +34,8 @@ from nlp.artifacts.registry import ModelEntry, Registry
 from nlp.training import datasets
 from nlp.training.baseline import tfidf_logreg
 from nlp.training.cards import render_card
-from nlp.training.finetune import TrainingConfig, train_classifier
+from nlp.training.config import TrainingConfig
+from nlp.training.finetune import train_classifier
 from nlp.training.metrics import (
     BIAS_BOOTSTRAP,
     binary_accuracy,

@@ -13,8 +13,8 @@ import pytest
 
 from nlp.artifacts.paths import nlp_settings
 from nlp.training.cards import render_card
-from nlp.training.finetune import TrainingConfig
-from nlp.training.intent_recipe import intent_config, write_intent_card
+from nlp.training.config import TrainingConfig, intent_config
+from nlp.training.intent_recipe import write_intent_card
 from nlp.training.sentiment_recipe import write_card
 
 

@@ -14,7 +14,8 @@ from nlp.analysis.span_classifier import (
     encode_spans,
     pool_spans,
 )
-from nlp.training.distill import StudentConfig, train_student
+from nlp.training.config import StudentConfig
+from nlp.training.distill import train_student
 
 
 def test_emoji_are_spelled_out_and_spans_follow_them():

@@ -126,8 +126,9 @@ def test_full_fine_tune_artifact_round_trips_through_int8_deltas(tmp_path):
 
 def test_full_fine_tune_trains_and_joins_an_lora_ensemble(tmp_path):
     from nlp.analysis.classifier import assemble_ensemble
+    from nlp.training.config import TrainingConfig
     from nlp.training.datasets import clothing_reviews
-    from nlp.training.finetune import TrainingConfig, train_classifier
+    from nlp.training.finetune import train_classifier
 
     rows = clothing_reviews().head(160)
     texts, labels = rows["text"].tolist(), rows["label"].tolist()
@@ -155,8 +156,9 @@ def test_full_fine_tune_trains_and_joins_an_lora_ensemble(tmp_path):
 
 
 def test_soft_targets_steer_the_fine_tune_and_need_ratings(tmp_path):
+    from nlp.training.config import TrainingConfig
     from nlp.training.datasets import clothing_reviews
-    from nlp.training.finetune import TrainingConfig, train_classifier
+    from nlp.training.finetune import train_classifier
 
     rows = clothing_reviews().head(160)
     texts, labels = rows["text"].tolist(), rows["label"].tolist()
