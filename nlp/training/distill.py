@@ -73,8 +73,9 @@ def distillation_corpus(
     if augmented:
         ordered.append(_variants(sst2["text"].tolist(), augmented, seed, "sst2-augmented"))
     if augmented_clothing:
-        texts = [TextPreparer().prepare(str(t))[0] for t in clothing["text"]]
-        sentences = [s.text for doc in TextPreparer().parse(texts) for s in doc.sents if s.text.strip()]
+        preparer = TextPreparer()
+        texts = [preparer.prepare(str(t))[0] for t in clothing["text"]]
+        sentences = [s.text for doc in preparer.parse(texts) for s in doc.sents if s.text.strip()]
         ordered.append(_variants(sentences, augmented_clothing, seed, "clothing-augmented"))
     return pd.concat([part[columns] for part in ordered], ignore_index=True)
 
