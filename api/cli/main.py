@@ -348,9 +348,19 @@ _TitleCol = typer.Option(
 _MembersData = typer.Option(
     None, "--data", help="The labelled file the members were trained on (default: the shared datasets)."
 )
-_Version = typer.Option("1", "--version", help="Model version to write and register.")
+_Version = typer.Option(
+    None, "--version", help="Model version to write and register (default: the next free one)."
+)
 _Seed = typer.Option(TrainingConfig.seed, "--seed", help="Random seed (data order, initialisation).")
 _Limit = typer.Option(None, "--limit", help="Train on at most this many rows (a quick trial).")
+
+
+def _free_version(name: str, version: str | None) -> str:
+    """``version``, else the next free version of model ``name``: a training run with default options never
+    overwrites a registered artifact."""
+    from nlp.artifacts.registry import Registry
+
+    return version or Registry().next_version(name)
 
 
 @train_app.command("sentiment")
@@ -363,7 +373,7 @@ def train_sentiment(
     title_col: str | None = _TitleCol,
     label_col: str = _SentimentLabelCol,
     epochs: float = typer.Option(TrainingConfig.epochs, "--epochs"),
-    version: str = _Version,
+    version: str | None = _Version,
     out: Path | None = typer.Option(
         None, "--out", help="Artifact folder (default models/sentiment/v<version>)."
     ),
@@ -421,7 +431,7 @@ def train_sentiment(
     config = TrainingConfig(
         epochs=epochs,
         seed=seed,
-        model_version=version,
+        model_version=_free_version("sentiment", version),
         learning_rate=learning_rate or TrainingConfig.learning_rate / (10 if full_fine_tune else 1),
         full_fine_tune=full_fine_tune,
         rating_smoothing=rating_smoothing,
@@ -478,7 +488,7 @@ def train_distill(
         min=0,
         help="Augmented variants of each clothing train review sentence the teacher also labels.",
     ),
-    version: str = typer.Option("6", "--version", help="Version to register the student as."),
+    version: str | None = _Version,
     out: Path | None = typer.Option(
         None, "--out", help="Artifact folder (default models/sentiment/v<version>)."
     ),
@@ -507,7 +517,7 @@ def train_distill(
             learning_rate=learning_rate,
             batch_size=batch_size,
             seed=seed,
-            model_version=version,
+            model_version=_free_version("sentiment", version),
             augmented=augmented,
             augmented_clothing=augmented_clothing,
         )
@@ -522,7 +532,7 @@ def train_distill(
     if labelling == "only":
         return
     records = distill.distillation_records(corpus, labels)
-    out = out or nlp_settings().models_dir / "sentiment" / f"v{version}"
+    out = out or nlp_settings().models_dir / "sentiment" / f"v{student.model_version}"
     started = time.time()
     distill.train_student(records, out, student, teacher=f"sentiment v{teacher_version}")
     minutes = round((time.time() - started) / 60, 1)
@@ -541,7 +551,7 @@ def train_sentiment_ensemble(
     members: list[Path] = typer.Argument(
         ..., help="Two or more sentiment artifacts trained on the same data (other seeds or methods)."
     ),
-    version: str = _Version,
+    version: str | None = _Version,
     out: Path | None = typer.Option(
         None, "--out", help="Artifact folder (default models/sentiment/v<version>)."
     ),
@@ -554,7 +564,9 @@ def train_sentiment_ensemble(
 
     frame = _user_frame(data, text_col, label_col) if data else None
     try:
-        metrics = ensemble_sentiment(members, version, out, data=frame, command=_invocation(ctx))
+        metrics = ensemble_sentiment(
+            members, _free_version("sentiment", version), out, data=frame, command=_invocation(ctx)
+        )
     except (ValueError, OSError) as exc:
         raise fail(str(exc)) from exc
     _echo_sentiment_metrics(metrics)
@@ -601,7 +613,7 @@ def train_intent(
         "--base-model",
         help=f"Base transformer to fine-tune: {', '.join(BASE_MODELS)} (fetch it first).",
     ),
-    version: str = _Version,
+    version: str | None = _Version,
     seed: int = _Seed,
     limit: int | None = _Limit,
 ) -> None:
@@ -618,7 +630,9 @@ def train_intent(
         raise fail(str(exc)) from exc
     frame = _user_frame(data, text_col, label_col) if data else None
     test = _user_frame(test_data, text_col, label_col) if test_data else None
-    config = intent_config(epochs=epochs, seed=seed, model_version=version, base_model=base)
+    config = intent_config(
+        epochs=epochs, seed=seed, model_version=_free_version("intent", version), base_model=base
+    )
     names = DEFAULT_SOURCES if sources is None else [n.strip() for n in sources.split(",") if n.strip()]
     try:
         metrics = run(
@@ -684,14 +698,16 @@ def train_embeddings(
     ctx: typer.Context,
     data: Path | None = _CorpusData,
     text_col: str = _TextCol,
-    version: str = _Version,
+    version: str | None = _Version,
     out: Path | None = _CorpusOut,
     seed: int = _Seed,
 ) -> None:
     """Train phrase-aware Word2Vec vectors (gensim) and register them."""
     from nlp.training.unsupervised_recipe import train_embeddings_artifact
 
-    _train_on_corpus(ctx, train_embeddings_artifact, data, text_col, version, out, seed)
+    _train_on_corpus(
+        ctx, train_embeddings_artifact, data, text_col, _free_version("embeddings", version), out, seed
+    )
 
 
 @train_app.command("topics")
@@ -708,23 +724,20 @@ def train_topics(
     category: str | None = typer.Option(
         None, "--category", help="With --from-store: only reviews of products in this category (any case)."
     ),
-    version: str | None = typer.Option(
-        None, "--version", help="Model version to write and register (default: the next free one)."
-    ),
+    version: str | None = _Version,
     out: Path | None = _CorpusOut,
     seed: int = _Seed,
 ) -> None:
     """Discover aspect topics in the Word2Vec space, compare them with a BERTopic-style baseline on held-out
     reviews, and register the topic table. With --from-store it becomes the pinned default (new analyses use
     it; restart `serve` to load it) and the stored reviews get its topics."""
-    from nlp.artifacts.registry import Registry
     from nlp.training.unsupervised_recipe import train_topics_artifact
 
     if from_store and data:
         raise fail("--from-store and --data name two corpora: give one")
     if category and not from_store:
         raise fail("--category selects stored reviews: use it with --from-store")
-    version = version or Registry().next_version("topics")
+    version = _free_version("topics", version)
     if not from_store:
         texts = _user_frame(data, text_col, None)["text"].astype(str).tolist() if data else None
         source = "user data"
@@ -751,9 +764,7 @@ def train_topics(
 @train_app.command("aspects")
 def train_aspects(
     ctx: typer.Context,
-    version: str | None = typer.Option(
-        None, "--version", help="Model version to write and register (default: the next free one)."
-    ),
+    version: str | None = _Version,
     out: Path | None = typer.Option(
         None, "--out", help="Artifact folder (default: models/aspects/v<version>)."
     ),

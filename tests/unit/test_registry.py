@@ -180,3 +180,20 @@ def test_a_rewrite_of_the_same_size_within_one_timestamp_tick_is_seen(tmp_path: 
     os.utime(tmp_path / REGISTRY_FILE, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same tick
     assert (tmp_path / REGISTRY_FILE).stat().st_size == stat.st_size
     assert reader.get("x").version == "3"
+
+
+def test_training_commands_default_to_the_next_free_version(
+    registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.cli.main import _free_version
+
+    registry.register(_entry("sentiment", "9"))
+    registry.register(_entry("sentiment", "teacher"))
+    monkeypatch.setenv("REVIEWPULSE_MODELS_DIR", str(tmp_path / "models"))
+    nlp_settings.cache_clear()
+    try:
+        assert _free_version("sentiment", None) == "10"  # never over a registered artifact
+        assert _free_version("intent", None) == "1"
+        assert _free_version("sentiment", "5") == "5"  # an explicit version is the user's call
+    finally:
+        nlp_settings.cache_clear()
