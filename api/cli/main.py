@@ -312,7 +312,9 @@ def analyze(
         typer.echo(f"  [{s.offset}:{s.offset + s.length}] {fmt(s.sentiment)}  {s.text}")
     for a in result.aspects:
         opinions = ", ".join(o.text for o in a.opinions) or "-"
-        typer.echo(f"aspect '{a.text}' [{a.topic['label']}]: {fmt(a.sentiment)}; opinions: {opinions}")
+        typer.echo(
+            f"aspect '{a.text}' ({a.category}; topic: {a.topic['label']}): {fmt(a.sentiment)}; opinions: {opinions}"
+        )
     typer.echo("topics: " + "; ".join(f"{t.label} {t.score:.2f}" for t in result.topics))
     typer.echo(f"model version: {result.model_version}")
 

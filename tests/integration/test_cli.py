@@ -256,7 +256,7 @@ def test_analyze_prints_readably():
     result = runner.invoke(app, ["analyze", "The fabric is so soft but it runs small."])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("document: ")
-    assert "aspect 'fabric'" in result.output and "so soft" in result.output
+    assert "aspect 'fabric' (fabric/material; topic: " in result.output and "so soft" in result.output
 
 
 @pytest.mark.slow
