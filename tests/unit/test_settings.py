@@ -29,6 +29,9 @@ def test_locations_set_after_import_take_effect(tmp_path, nlp_env) -> None:
     with pytest.raises(FileNotFoundError, match=re.escape(f"not installed in {tmp_path / 'base'}")):
         base_model_dir("all-mpnet-base-v2")
 
+    nlp_env("REVIEWPULSE_BASE_MODEL", tmp_path / "my-minilm")  # a local folder in place of the default base
+    assert base_model_dir() == tmp_path / "my-minilm"
+
 
 def test_the_locations_return_to_the_environment_after_a_test() -> None:
     """Runs after the test above (file order): its variables and cached settings are gone."""
