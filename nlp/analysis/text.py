@@ -41,8 +41,17 @@ class UndecodableTextError(ValueError):
     """The text holds bytes that were not valid UTF-8 (lone surrogates after ``surrogateescape``)."""
 
 
+def _unescape(text: str) -> str:
+    """``text`` with its HTML entities decoded until none is left, so that a text escaped twice by its export
+    (``it&amp;#39;s``) reads as ``it's`` and preparing a prepared text changes nothing. A pass that decodes
+    anything shortens the text, so the loop ends."""
+    while (decoded := html.unescape(text)) != text:
+        text = decoded
+    return text
+
+
 def normalize(text: str) -> str:
-    """Unicode NFC, HTML entities and remnant tags (``<br />``) removed, whitespace tidied, trimmed.
+    """Unicode NFC, HTML entities decoded and remnant tags (``<br />``) removed, whitespace tidied, trimmed.
 
     Line breaks survive (at most one blank line in a row) because they mark paragraph and sentence ends.
 
@@ -51,7 +60,7 @@ def normalize(text: str) -> str:
     """
     if _SURROGATE.search(text):
         raise UndecodableTextError("text contains bytes that are not valid UTF-8")
-    text = _INVISIBLE.sub("", html.unescape(text).replace("\r\n", "\n").replace("\r", "\n"))
+    text = _INVISIBLE.sub("", _unescape(text).replace("\r\n", "\n").replace("\r", "\n"))
     text = unicodedata.normalize("NFC", _TAG.sub("\n", text))
     text = _MANY_LINES.sub("\n\n", _LINE_EDGES.sub("\n", _SPACES.sub(" ", text)))
     return text.strip()

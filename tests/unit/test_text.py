@@ -33,10 +33,13 @@ def test_br_remnants_become_line_breaks(raw: str, expected: str) -> None:
         ("It&#x27;s great", "It's great"),
         ("&quot;soft&quot;", '"soft"'),
         ("size&nbsp;&nbsp;M", "size M"),
+        ("i&amp;#39;d say it fits", "i'd say it fits"),  # escaped twice (15 of the clothing reviews)
+        ("AT&amp;T &amp;amp; more", "AT&T & more"),
     ],
 )
 def test_html_entities_unescaped(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
+    assert normalize(normalize(raw)) == normalize(raw)  # preparing a prepared text changes nothing
 
 
 def test_nfc_composes_decomposed_characters() -> None:
