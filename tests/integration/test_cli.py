@@ -164,7 +164,7 @@ def no_model_load(monkeypatch):
     def loaded(*args, **kwargs):
         raise AssertionError("a model was loaded before the input was checked")
 
-    monkeypatch.setattr("api.cli.main._analyzer", loaded)
+    monkeypatch.setattr("api.cli.main.load_analyzer", loaded)
     monkeypatch.setattr("nlp.intents.classifier.IntentClassifier.load", loaded)
 
 
@@ -297,14 +297,14 @@ def test_model_cards_record_the_command_as_it_can_be_typed() -> None:
     import typer
     import typer.main
 
-    from api.cli.main import _invocation
+    from api.cli.console import invocation
 
     root = typer.main.get_command(app)
     train = root.commands["train"]  # type: ignore[attr-defined]
     parent = typer.Context(train, info_name="train", parent=typer.Context(root, info_name="reviewpulse"))
     args = ["--full-fine-tune", "--epochs", "3", "--rating-smoothing", "0.25", "--out", "runs/o v4"]
     ctx = train.commands["sentiment"].make_context("sentiment", args, parent=parent)
-    typed = _invocation(ctx)
+    typed = invocation(ctx)
     assert typed == (
         "reviewpulse train sentiment --epochs 3.0 --out 'runs/o v4' --full-fine-tune --rating-smoothing 0.25"
     )
@@ -313,7 +313,7 @@ def test_model_cards_record_the_command_as_it_can_be_typed() -> None:
 def test_a_title_column_is_read_before_the_text_as_in_training(tmp_path):
     import typer
 
-    from api.cli.main import _user_frame
+    from api.cli.console import user_frame
 
     data = tmp_path / "titled.csv"
     pd.DataFrame(
@@ -323,12 +323,12 @@ def test_a_title_column_is_read_before_the_text_as_in_training(tmp_path):
             "stars": [5, 1, 2, 3],
         }
     ).to_csv(data, index=False)
-    frame = _user_frame(data, "body", "stars", "title")
+    frame = user_frame(data, "body", "stars", "title")
     # the same join as the shared datasets' title + ". " + body; a row with neither is dropped
     assert frame["text"].tolist() == ["Love it. perfect fit.", "Awful quality.", "Too small."]
     assert frame["label"].tolist() == [5, 1, 2]
     with pytest.raises(typer.Exit):
-        _user_frame(data, "body", "stars", "headline")
+        user_frame(data, "body", "stars", "headline")
     missing = runner.invoke(app, ["evaluate", "sentiment", "--data", str(data), "--text-col", "body",
                                   "--title-col", "headline", "--label-col", "stars"])  # fmt: skip
     assert missing.exit_code == 2 and "'headline' not found" in missing.output and "title" in missing.output

@@ -210,6 +210,7 @@ def test_evaluate_absa_command_prints_figures_and_goals(monkeypatch, tmp_path: P
     from typer.testing import CliRunner
 
     import nlp.training.absa_eval
+    from api.cli import evaluate as evaluate_cli
     from api.cli import main as cli
 
     good = evaluate([SENTENCE], {"1-0": [_predicted(FABRIC, opinions=[LOVELY])]}).to_dict()
@@ -223,7 +224,7 @@ def test_evaluate_absa_command_prints_figures_and_goals(monkeypatch, tmp_path: P
         "model_version": "sentiment-v0",
         "systems": {"system": {"seconds": 1.0, **good}, "baseline": {"seconds": 0.5, **poor}},
     }
-    monkeypatch.setattr(cli, "_analyzer", lambda *args: None)
+    monkeypatch.setattr(evaluate_cli, "load_analyzer", lambda *args: None)
     monkeypatch.setattr(
         nlp.training.absa_eval, "run", lambda split, analyzer, frame: figures | {"split": split}
     )

@@ -185,7 +185,7 @@ def test_a_rewrite_of_the_same_size_within_one_timestamp_tick_is_seen(tmp_path: 
 def test_training_commands_default_to_the_next_free_version(
     registry: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from api.cli.main import _free_version
+    from api.cli.train import _free_version
 
     registry.register(_entry("sentiment", "9"))
     registry.register(_entry("sentiment", "teacher"))
