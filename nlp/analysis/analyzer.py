@@ -386,7 +386,7 @@ class Analyzer:
             (m, next((c for c in clauses if c[0] <= m.offset < c[1]), document))
             for m in extract_aspects(doc, self.known_terms, self.aspect_filter)
         ]
-        item.no_opinion = holds_no_opinion(item.text, [m for m, _ in mentions])
+        item.no_opinion = holds_no_opinion(item.text, [m for m, _ in mentions], doc)
         item.spans = list(dict.fromkeys([document, *sentences, *(c for _, c in mentions)]))
         where = {span: k for k, span in enumerate(item.spans)}
         item.sentences = [(span, where[span]) for span in sentences]

@@ -13,7 +13,11 @@ short (at most :data:`MAX_WORDS` words) and holds no opinion expression:
 - no verdict word VADER lacks (:data:`VERDICT_WORDS`): a return ("had to take it back"), the plainest
   verdict a shopper gives, or "too" of excess ("too sheer", "too long");
 - no emoji, and no aspect with an opinion from :func:`nlp.analysis.aspects.extract_aspects` (the clothing opinions
-  VADER lacks: "runs small", "the zipper broke", "tight").
+  VADER lacks: "runs small", "the zipper broke", "tight");
+- no exclamation mark, and no adjective, adverb or interjection of the parse that judges: VADER rates too few
+  of the words short reviews judge with ("Timeless and unique", "Cheaply made", "Totally sublime"), so a word of
+  those parts of speech counts unless it places, counts, times or sizes (:data:`NON_EVALUATIVE`: "last week",
+  "ordered a medium") or is a lukewarm verdict (:data:`LUKEWARM`: "ok", "fine", "meh").
 
 How often it fires and what it changes: ``nlp/data/absa_gold/README.md`` ("Texts with no opinion").
 """
@@ -21,7 +25,7 @@ How often it fires and what it changes: ``nlp/data/absa_gold/README.md`` ("Texts
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib.resources import files
 from typing import TYPE_CHECKING
@@ -29,6 +33,8 @@ from typing import TYPE_CHECKING
 import emoji
 
 if TYPE_CHECKING:  # nlp.analysis.aspects reads the lexicon of this module
+    from spacy.tokens import Token
+
     from nlp.analysis.aspects import AspectMention, Opinion
 
 #: The flag an analysis record carries when its text is short and holds no opinion expression.
@@ -45,6 +51,25 @@ TERM_VALENCE = 1.0
 VERDICT_WORDS = frozenset(
     ["return", "returns", "returned", "returning", "back", "exchange", "exchanged", "refund", "too"]
 )
+
+#: Lukewarm verdicts: an "ok" alone reads as no opinion, the neutral of the three classes.
+LUKEWARM = frozenset(["ok", "okay", "fine", "meh", "alright", "whatever"])
+#: Adjectives and adverbs that place, count, time or size rather than judge ("last week", "my usual size",
+#: "ordered a medium", "haven't worn it yet").
+# fmt: off
+NON_EVALUATIVE = frozenset([
+    "last", "next", "first", "second", "third", "other", "another", "same", "own", "many", "few",
+    "several", "much", "more", "most", "such", "whole", "usual", "each", "every", "only", "just", "also",
+    "yet", "still", "already", "again", "ever", "even", "then", "now", "here", "there", "when", "where",
+    "how", "why", "always", "never", "often", "sometimes", "usually", "soon", "later", "today", "tomorrow",
+    "yesterday", "ago", "away", "back", "up", "down", "out", "in", "on", "off", "over", "together", "else",
+    "maybe", "probably", "almost", "about", "around", "however", "though", "instead", "rather", "quite",
+    "enough", "small", "medium", "large", "xs", "xl", "petite", "regular", "tall", "short", "long", "big",
+    "little"
+])
+# fmt: on
+#: Parts of speech (spaCy's universal tags) whose words may judge.
+_JUDGING_POS = frozenset(["ADJ", "ADV", "INTJ"])
 
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 #: An opinion term that calls its target faulty whatever the tone of the clause around it: "too" of excess ("too
@@ -120,19 +145,31 @@ def opinion_polarity(opinion: Opinion, min_valence: float = TERM_VALENCE) -> str
 def holds_no_opinion(
     text: str,
     mentions: Sequence[AspectMention] = (),
+    doc: Iterable[Token] = (),
     max_words: int = MAX_WORDS,
     min_valence: float = MIN_VALENCE,
 ) -> bool:
     """Whether ``text`` (a prepared text) is short and holds no opinion expression (the rule of this module).
 
     ``mentions``: the text's aspects from :func:`nlp.analysis.aspects.extract_aspects`; one with an opinion, or an
-    implicit one, is an opinion. A few dozen set look-ups: no model runs.
+    implicit one, is an opinion. ``doc``: the text's spaCy parse (tokens with ``pos_``), whose judging adjectives,
+    adverbs and interjections are opinions; without it only the lexicon, emoji, "!" and ``mentions`` count. A few
+    dozen set look-ups: no model runs.
     """
     lowered = text.lower()
     words = _WORD.findall(lowered)
-    if len(words) > max_words or emoji.emoji_count(text):
+    if len(words) > max_words or emoji.emoji_count(text) or "!" in text:
         return False
     lexicon = opinion_words(min_valence)
     if not lexicon.isdisjoint(words) or not lexicon.isdisjoint(lowered.split()):
         return False
+    if any(_judges(token) for token in doc):
+        return False
     return not any(m.opinions or m.implicit for m in mentions)
+
+
+def _judges(token: Token) -> bool:
+    word = token.lower_
+    return (
+        token.pos_ in _JUDGING_POS and word.isalpha() and word not in NON_EVALUATIVE and word not in LUKEWARM
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from spacy.lang.en import English
+from spacy.tokens import Doc
 
 from nlp.analysis.aspects import AspectMention, Opinion
 from nlp.analysis.opinion import MAX_WORDS, holds_no_opinion, names_a_fault, opinion_polarity, opinion_words
@@ -21,6 +23,46 @@ def test_short_texts_without_an_opinion_word_hold_none(text):
 )
 def test_opinion_words_verdicts_and_emoji_are_opinions(text):
     assert not holds_no_opinion(text)
+
+
+def _parsed(*tagged: str) -> Doc:
+    """A Doc of ``word/POS`` tokens, tagged by hand (spaCy's English language data, no model)."""
+    words, pos = zip(*(t.rsplit("/", 1) for t in tagged), strict=True)
+    return Doc(English().vocab, words=list(words), pos=list(pos))
+
+
+@pytest.mark.parametrize(
+    ("text", "doc"),
+    [
+        (
+            "Timeless and unique",
+            _parsed("Timeless/ADJ", "and/CCONJ", "unique/ADJ"),
+        ),  # words VADER does not rate
+        ("Cheaply made", _parsed("Cheaply/ADV", "made/VERB")),
+        ("Yuck.", _parsed("Yuck/INTJ", "./PUNCT")),
+    ],
+)
+def test_judging_adjectives_adverbs_and_interjections_of_the_parse_are_opinions(text, doc):
+    assert holds_no_opinion(text) and not holds_no_opinion(text, doc=doc)
+
+
+@pytest.mark.parametrize(
+    ("text", "doc"),
+    [
+        (
+            "Ordered a medium last week.",
+            _parsed("Ordered/VERB", "a/DET", "medium/ADJ", "last/ADJ", "week/NOUN", "./PUNCT"),
+        ),
+        ("It's ok", _parsed("It/PRON", "'s/AUX", "ok/ADJ")),
+        ("Haven't worn it yet", _parsed("Have/AUX", "n't/PART", "worn/VERB", "it/PRON", "yet/ADV")),
+    ],
+)
+def test_words_that_place_count_or_size_and_lukewarm_verdicts_are_not(text, doc):
+    assert holds_no_opinion(text, doc=doc)
+
+
+def test_an_exclamation_is_an_opinion():
+    assert not holds_no_opinion("Comfy!") and not holds_no_opinion("Bought it in 4 colors!")
 
 
 def test_an_aspect_opinion_is_an_opinion_and_a_bare_aspect_is_not():
