@@ -4,11 +4,13 @@ and the nearest-neighbour out-of-scope gate swept offline over ``k`` and margins
 Runs in Rasa's environment with ``chatbot/`` on the path, from the repository root::
 
     PYTHONPATH=chatbot $RASA_VENV/bin/python chatbot/tests/dev_routing.py MODEL [--sweep] [--repeats N]
+        [--k K ...] [--fallback T ...] [--ambiguity A ...]
 
 ``--sweep`` re-applies the gate (``out_of_scope_margin`` of ``rasa_components``, the index built from
-``chatbot/data/nlu*.yml`` with the same encoder) and a FallbackClassifier (threshold 0.4, ambiguity 0.1,
-as ``config.yml``) to the parsed intent rankings: train the model with the gate switched off (``margin: 2``)
-so those rankings are DIET's own. Latency: ``Agent.load``, five warm-up parses, then each message parsed
+``chatbot/data/nlu*.yml`` with the same encoder; each ``--k``, default 1 3 5) and a FallbackClassifier (each
+``--fallback`` threshold and ``--ambiguity`` threshold, default 0.4 and 0.1 as ``config.yml``) to the parsed
+intent rankings: train the model with the gate switched off (``margin: 2``) so those rankings are the intent
+classifier's own. Latency: ``Agent.load``, five warm-up parses, then each message parsed
 alone ``--repeats`` times (milliseconds, median and 99th percentile). Never run it on the test set.
 """
 
@@ -31,7 +33,6 @@ from rasa_components.nearest_neighbour_out_of_scope import out_of_scope_margin, 
 CHATBOT = Path(__file__).resolve().parents[1]
 DEV_SET = CHATBOT / "tests" / "nlu_natural_dev.yml"
 OUT_OF_SCOPE, FALLBACK = "out_of_scope", "nlu_fallback"
-FALLBACK_THRESHOLD, AMBIGUITY_THRESHOLD = 0.4, 0.1
 
 
 def labelled_messages(path: Path) -> list[tuple[str, str]]:
@@ -57,15 +58,18 @@ def report(name: str, gold: list[str], predicted: list[str], texts: list[str], m
             print(f"    {g} -> {p}: {text}")
 
 
-def gated(ranking: dict[str, float], margin: float, threshold: float) -> str:
+def gated(
+    ranking: dict[str, float], margin: float, threshold: float, fallback: float, ambiguity: float
+) -> str:
     """The intent after the gate (``margin`` of the message above ``threshold``: the top intent and
-    out_of_scope swap confidences) and the FallbackClassifier, from DIET's ``ranking``."""
+    out_of_scope swap confidences) and a FallbackClassifier (``fallback`` and ``ambiguity`` thresholds), from
+    the intent classifier's ``ranking``."""
     ranking = {name: c for name, c in ranking.items() if name != FALLBACK}
     top = max(ranking, key=ranking.__getitem__)
     if margin > threshold and top != OUT_OF_SCOPE:
         ranking[top], ranking[OUT_OF_SCOPE] = ranking.get(OUT_OF_SCOPE, 0.0), ranking[top]
     first, second = [*sorted(ranking.values(), reverse=True), 0.0][:2]
-    if first < FALLBACK_THRESHOLD or first - second < AMBIGUITY_THRESHOLD:
+    if first < fallback or first - second < ambiguity:
         return FALLBACK
     return max(ranking, key=ranking.__getitem__)
 
@@ -77,6 +81,13 @@ def main() -> None:
         "--sweep", action="store_true", help="re-apply the gate offline at several k, margins"
     )
     parser.add_argument("--repeats", type=int, default=1, help="timed parses of each message")
+    parser.add_argument("--k", type=int, nargs="+", default=[1, 3, 5], help="the gate's k values to sweep")
+    parser.add_argument(
+        "--fallback", type=float, nargs="+", default=[0.4], help="fallback thresholds to sweep"
+    )
+    parser.add_argument(
+        "--ambiguity", type=float, nargs="+", default=[0.1], help="ambiguity thresholds to sweep"
+    )
     args = parser.parse_args()
     dev = labelled_messages(DEV_SET)
     gold, texts = [g for g, _ in dev], [t for _, t in dev]
@@ -106,11 +117,17 @@ def main() -> None:
     is_out_of_scope = np.array([m.get("intent") == OUT_OF_SCOPE for m in examples])
     embeddings = unit_rows(np.stack([encoder.encode(text, [])[1][0] for text in texts]))
     rankings = [{r["name"]: r["confidence"] for r in p["intent_ranking"]} for p in parsed]
-    for k in (1, 3, 5):
+    for k in args.k:
         margins = out_of_scope_margin(embeddings, index, is_out_of_scope, k)
         for threshold in (0.05, 0.025, 0.0, -0.025, -0.05, -0.075, -0.1):
-            predicted = [gated(r, m, threshold) for r, m in zip(rankings, margins, strict=True)]
-            report(f"gate k {k}, margin {threshold:+.3f}", gold, predicted, texts, misses=False)
+            for fallback in args.fallback:
+                for ambiguity in args.ambiguity:
+                    predicted = [
+                        gated(r, m, threshold, fallback, ambiguity)
+                        for r, m in zip(rankings, margins, strict=True)
+                    ]
+                    name = f"gate k {k}, margin {threshold:+.3f}, fallback {fallback}, ambiguity {ambiguity}"
+                    report(name, gold, predicted, texts, misses=False)
 
 
 if __name__ == "__main__":
