@@ -273,7 +273,10 @@ def analyze(
         return
 
     def fmt(s) -> str:
-        return f"{s.label} ({s.scores[s.label]:.2f})"
+        read = max(s.scores, key=s.scores.get)
+        if read == s.label:
+            return f"{s.label} ({s.scores[s.label]:.2f})"
+        return f"{s.label} (by its opinion terms; the model reads {read} {s.scores[read]:.2f})"
 
     typer.echo(f"document: {fmt(result.sentiment)}")
     for s in result.sentences:

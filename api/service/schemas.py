@@ -101,7 +101,11 @@ class AspectResult(BaseModel):
         "style/look, price/value, delivery, service or general (null for reviews stored before categories).",
         examples=["fabric/material"],
     )
-    sentiment: Sentiment
+    sentiment: Sentiment = Field(
+        description="The sentiment of the aspect's clause. When the model reads that clause as neutral and the "
+        "aspect's opinion terms state one polarity ('runs small', 'broke'), the label is theirs and the scores stay "
+        "the model's, so the label need not be the class with the highest score."
+    )
     opinions: list[Opinion]
 
 

@@ -257,6 +257,8 @@ def test_analyze_prints_readably():
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("document: ")
     assert "aspect 'fabric' (fabric/material; topic: " in result.output and "so soft" in result.output
+    # the label its opinion terms gave a clause the model reads as neutral says so beside the model's reading
+    assert "negative (by its opinion terms; the model reads neutral 0." in result.output
 
 
 @pytest.mark.slow
