@@ -90,7 +90,8 @@ class ReviewAnalysis:
     information), and no sentences, aspects or entities (topics: the outlier, as for any text without
     aspects). ``["no_opinion"]`` for a short text without an opinion expression ("ok", "n/a", "I bought this
     for my sister's birthday last week.", :func:`nlp.analysis.opinion.holds_no_opinion`): its sentences and aspects
-    are kept, and every sentiment in the record is that same no-information neutral.
+    are kept, and every sentiment in the record is that same no-information neutral. A sentence of a longer
+    text that holds no opinion by the same rule ("I ordered a medium.") reads that neutral too.
     """
 
     text: str
@@ -179,6 +180,8 @@ class _Prepared:
     truncated: bool
     language: LanguageGuess | None = None
     no_opinion: bool = False
+    #: the sentences (their spans) that hold no opinion themselves
+    toneless: set[tuple[int, int]] = field(default_factory=set)
     doc: Doc | None = None
     spans: list[tuple[int, int]] = field(default_factory=list)
     sentences: list[tuple[tuple[int, int], int]] = field(default_factory=list)
@@ -374,7 +377,8 @@ class Analyzer:
         """Set ``item``'s language, parse and the spans to classify: the document first, then every distinct
         sentence and aspect clause (an aspect takes its clause's sentiment, the document's if it lies in
         none). A text in an unsupported language gets the document alone (its reading is withheld); a text
-        without an opinion (:func:`nlp.analysis.opinion.holds_no_opinion`) is marked so."""
+        without an opinion (:func:`nlp.analysis.opinion.holds_no_opinion`) is marked so, and so is each sentence
+        without one."""
         item.doc = doc
         item.language = self.identify_language(item.text)
         document = (0, len(item.text))
@@ -387,6 +391,15 @@ class Analyzer:
             for m in extract_aspects(doc, self.known_terms, self.aspect_filter)
         ]
         item.no_opinion = holds_no_opinion(item.text, [m for m, _ in mentions], doc)
+        item.toneless = {
+            (a, b)
+            for a, b in sentences
+            if holds_no_opinion(
+                item.text[a:b],
+                [m for m, _ in mentions if a <= m.offset < b],
+                doc.char_span(a, b, alignment_mode="expand") or (),
+            )
+        }
         item.spans = list(dict.fromkeys([document, *sentences, *(c for _, c in mentions)]))
         where = {span: k for k, span in enumerate(item.spans)}
         item.sentences = [(span, where[span]) for span in sentences]
@@ -424,7 +437,10 @@ class Analyzer:
             text=item.text,
             sentiment=sentiment(0),
             sentences=[
-                SentenceAnalysis(item.text[a:b], a, b - a, sentiment(k)) for (a, b), k in item.sentences
+                SentenceAnalysis(
+                    item.text[a:b], a, b - a, self._no_reading() if (a, b) in item.toneless else sentiment(k)
+                )
+                for (a, b), k in item.sentences
             ],
             aspects=aspects,
             topics=self.topic_model.score([t for t in topic_ids if t != -1]),

@@ -107,6 +107,15 @@ def test_texts_without_an_opinion_are_flagged_and_read_neutral_without_confidenc
     assert small.flags == [] and small.sentiment.label != "positive"
 
 
+def test_a_sentence_without_an_opinion_reads_neutral_without_confidence_in_a_review_that_has_one(analyzer):
+    result = _one(analyzer, "Love this dress, the colour is gorgeous. I ordered a medium on Tuesday.")
+    loved, ordered = result.sentences
+    assert result.flags == [] and result.sentiment.label == "positive"
+    assert loved.sentiment.label == "positive"
+    assert ordered.sentiment.label == "neutral"
+    assert ordered.sentiment.scores == dict.fromkeys(("negative", "neutral", "positive"), 0.3333)
+
+
 def test_negation_flips_the_aspect(analyzer):
     result = _one(analyzer, "The fabric is not soft at all.")
     [fabric] = [a for a in result.aspects if a.text == "fabric"]
