@@ -266,7 +266,11 @@ class ALSModel:
     """Matrix factorisation for implicit feedback: ``implicit``'s alternating least squares (Hu, Koren &
     Volinsky 2008, "Collaborative Filtering for Implicit Feedback Datasets"), on BM25-weighted confidences.
 
-    ``scores(user)`` is the dot product of the user's and each item's ``factors``-dimensional vectors.
+    ``scores(user)`` is the dot product of the user's and each item's ``factors``-dimensional vectors, with the
+    items of the user's history at -inf. They are masked here rather than by implicit's ``recommend(...,
+    filter_already_liked_items=True)``, which returns only its top N: :class:`Recommender` needs every item's score
+    to apply the shop's category and price filters before it takes the top k, and item-kNN, not ALS's
+    ``explain``, gives the reasons ("bought together with ...").
     """
 
     def __init__(
