@@ -191,6 +191,24 @@ class GoldSplit(StrEnum):
     test = "test"
 
 
+@evaluate_app.command("no-opinion")
+def evaluate_no_opinion(
+    model_version: str = typer.Option("latest", "--model-version", help="Sentiment model version."),
+) -> None:
+    """The no-opinion rule on short real texts (review titles and summaries labelled by their stars, SST-2 dev,
+    the ABSA gold sentences alone and in their reviews): macro-F1 / accuracy with the rule and without it."""
+    from nlp.training.opinion_eval import run
+
+    try:
+        figures = run(load_analyzer({"sentiment_version": model_version, "entities": False}))
+    except (FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    typer.echo(f"{'':44}{'texts':>7}{'withheld':>10}{'rule (F1 / acc)':>20}{'no rule (F1 / acc)':>22}")
+    for name, f in figures.items():
+        rule, none = (f"{f[k]['macro_f1']:.3f} / {f[k]['accuracy']:.3f}" for k in ("rule", "no_rule"))
+        typer.echo(f"{name:44}{f['texts']:>7}{f['withheld']:>10}{rule:>20}{none:>22}")
+
+
 @evaluate_app.command("absa")
 def evaluate_absa(
     split: GoldSplit = typer.Option(GoldSplit.test, "--split", help="Gold split (nlp/data/absa_gold)."),

@@ -120,6 +120,25 @@ def fine_food_reviews(datasets_dir: Path | None = None) -> pd.DataFrame:
     return frame
 
 
+def review_titles(datasets_dir: Path | None = None) -> pd.DataFrame:
+    """Short customer texts with labels: the clothing reviews' titles and the fine-food reviews' summaries, each
+    labelled by its review's stars (:func:`rating_to_sentiment`). Columns ``source`` (``clothing`` or ``food``),
+    ``split`` (a clothing review's :func:`split_of`, ``"all"`` for food), ``text``, ``label``."""
+    clothing = pd.read_csv(_require(datasets_dir, "womens_clothing_reviews", "womens_clothing_reviews.csv"))
+    clothing = clothing.rename(columns={clothing.columns[0]: "row"}).dropna(subset=["Title"])
+    food = pd.read_csv(_require(datasets_dir, "amazon_fine_food_sample", "Reviews_first5003.csv"))
+    food = food.dropna(subset=["Summary", "Score"])
+    return pd.concat(
+        [
+            pd.DataFrame({"source": "clothing", "split": clothing["row"].map(split_of),
+                          "text": clothing["Title"].astype(str), "label": clothing["Rating"].map(rating_to_sentiment)}),
+            pd.DataFrame({"source": "food", "split": "all", "text": food["Summary"].astype(str),
+                          "label": food["Score"].map(rating_to_sentiment)}),
+        ],
+        ignore_index=True,
+    )  # fmt: skip
+
+
 def sst2(split: str = "train", datasets_dir: Path | None = None) -> pd.DataFrame:
     """SST-2 sentences (``split`` is ``train`` or ``dev``): columns ``text, label`` (negative / positive)."""
     name = {"train": "stsa.binary.train.txt", "dev": "stsa.binary.dev.txt"}[split]
