@@ -26,6 +26,7 @@ from nlp.analysis.aspects import AspectMention, Opinion, extract_aspects, sentim
 from nlp.analysis.categories import AspectCategorizer
 from nlp.analysis.classifier import SpanPrediction
 from nlp.analysis.embeddings import PhraseEmbeddings
+from nlp.analysis.entities import EntityRecogniser, EntitySpan
 from nlp.analysis.language import UNSUPPORTED_LANGUAGE, LanguageGuess, LanguageIdentifier
 from nlp.analysis.opinion import NO_OPINION, holds_no_opinion, opinion_polarity
 from nlp.analysis.span_classifier import load_sentiment_model
@@ -186,6 +187,7 @@ class _Prepared:
     spans: list[tuple[int, int]] = field(default_factory=list)
     sentences: list[tuple[tuple[int, int], int]] = field(default_factory=list)
     mentions: list[tuple[AspectMention, int]] = field(default_factory=list)
+    entities: list[EntitySpan] = field(default_factory=list)
 
 
 def _aspect_filter(registry: Registry, embeddings: PhraseEmbeddings) -> tuple[AspectFilter, str] | None:
@@ -219,9 +221,9 @@ class Analyzer:
         threads: ONNX Runtime threads of a one-pass span model (0: one for the full analysis, whose stages
             share the cores; one per core for document sentiment only).
         topics_version: registered topics version, or ``latest`` (the pinned default, else the newest).
-        entities: run the named-entity recogniser; False leaves ``entities`` out of every record and saves
-            about a quarter of a full analysis's CPU time (the recogniser has a token-to-vector layer of its
-            own).
+        entities: run the named-entity recogniser (:class:`nlp.analysis.entities.EntityRecogniser`, in a worker
+            process of its own beside the parse); False leaves ``entities`` out of every record, starts no
+            such process and saves about a third of a full analysis's CPU time.
         aspect_filter: decide which candidate nouns are aspects with the registered learned filter
             (:class:`nlp.analysis.aspect_filter.AspectFilter`, model ``aspects``) when one is registered; False,
             or none registered: the rules of :func:`nlp.analysis.aspects.extract_aspects` alone.
@@ -266,7 +268,7 @@ class Analyzer:
         # the stages of :meth:`_analyze_parsed` that run beside the parse; spaCy's matrix products go to
         # OpenBLAS (:func:`nlp.analysis.text.load_spacy`), whose own threads would oversubscribe the cores these share
         threadpool_limits(1, user_api="blas")
-        self._entity_worker = ThreadPoolExecutor(1, thread_name_prefix="entities")
+        self._entity_recogniser = EntityRecogniser() if entities and only is None else None
         self._sentiment_worker = ThreadPoolExecutor(1, thread_name_prefix="sentiment")
         # every model a record depends on: a resumed run must not mix them, nor a re-topic of the store miss them
         parts = [f"sentiment-v{self.sentiment.config.model_version}"]
@@ -302,8 +304,9 @@ class Analyzer:
         return [r for r in results if r is not None]
 
     def close(self) -> None:
-        """Stop the threads of the analysis stages; the analyzer cannot analyse afterwards."""
-        self._entity_worker.shutdown()
+        """Stop the analysis stages' thread and process; the analyzer cannot analyse afterwards."""
+        if self._entity_recogniser is not None:
+            self._entity_recogniser.close()
         self._sentiment_worker.shutdown()
 
     def aspect_topics(self, text: object) -> dict[str, tuple[int, str]]:
@@ -345,31 +348,34 @@ class Analyzer:
         return Sentiment(label, dict(zip(self.sentiment.labels, scores, strict=True)))
 
     def _analyze_parsed(self, batch: list[_Prepared]) -> list[ReviewAnalysis]:
-        """Parse, plan and classify ``batch`` in sub-batches of at most ``batch_size``, in three stages that overlap:
-        spaCy parses a sub-batch in this thread while, for the sub-batch before, one worker thread finds its
-        named entities and another reads it with the sentiment model (thinc's matrix products, the transition
-        parser and ONNX Runtime release the GIL), so the two cores share the work."""
-        # a small batch (an API micro-batch) is cut in about four so that its stages overlap too
-        step = max(1, min(self.batch_size, -(-len(batch) // 4)))
-        docs = self.preparer.parse([item.text for item in batch], batch_size=step)
+        """Parse, plan and classify ``batch`` in stages that overlap: the entity recogniser's process reads the
+        whole batch while this thread parses it in sub-batches of at most ``batch_size``, and a worker thread reads
+        each parsed sub-batch with the sentiment model (ONNX Runtime releases the GIL) while the next is parsed."""
+        texts = [item.text for item in batch]
+        recogniser = self._entity_recogniser
+        entities = recogniser.submit(texts) if recogniser else None
+        # a small batch (an API micro-batch) is cut in two: the encoder reads one half while the other is parsed
+        step = max(1, min(self.batch_size, -(-len(batch) // 2)))
+        docs = self.preparer.parse(texts, batch_size=step)
         pending = []
         for start in range(0, len(batch), step):
             sub = batch[start : start + step]
-            parsed = [next(docs) for _ in sub]
-            for item, doc in zip(sub, parsed, strict=True):
-                self._plan(item, doc)
-            entities = (
-                self._entity_worker.submit(self.preparer.recognise_entities, parsed)
-                if self.entities
-                else None
+            for item in sub:
+                self._plan(item, next(docs))
+            spans = [item.spans for item in sub]
+            pending.append(
+                (
+                    sub,
+                    self._sentiment_worker.submit(
+                        self.sentiment.predict_spans, texts[start : start + step], spans
+                    ),
+                )
             )
-            texts, spans = [item.text for item in sub], [item.spans for item in sub]
-            sentiment = self._sentiment_worker.submit(self.sentiment.predict_spans, texts, spans)
-            pending.append((sub, entities, sentiment))
+        if recogniser and entities:
+            for item, found in zip(batch, recogniser.wait(entities, texts), strict=True):
+                item.entities = found
         results: list[ReviewAnalysis] = []
-        for sub, entities, sentiment in pending:
-            if entities is not None:
-                entities.result()
+        for sub, sentiment in pending:
             results += map(self._assemble, sub, sentiment.result())
         return results
 
@@ -444,7 +450,7 @@ class Analyzer:
             ],
             aspects=aspects,
             topics=self.topic_model.score([t for t in topic_ids if t != -1]),
-            entities=[Entity(e.text, e.label_, e.start_char, len(e.text)) for e in item.doc.ents]
+            entities=[Entity(item.text[a:b], label, a, b - a) for a, b, label in item.entities]
             if self.entities
             else None,
             model_version=self.model_version,

@@ -11,11 +11,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import cast
 
 import spacy
 from spacy.language import Language
-from spacy.pipeline import EntityRecognizer
 from spacy.tokens import Doc
 from thinc.api import use_ops
 
@@ -113,15 +111,5 @@ class TextPreparer:
 
     def parse(self, texts: Iterable[str], batch_size: int = 64) -> Iterator[Doc]:
         """spaCy ``Doc`` objects (sentences, tags, lemmas, dependencies, noun chunks) for prepared texts, in
-        order, without named entities: :meth:`recognise_entities` adds them to parsed docs."""
+        order, without named entities (:class:`nlp.analysis.entities.EntityRecogniser` finds them)."""
         return self.nlp.pipe(texts, batch_size=batch_size, disable=[ENTITY_RECOGNISER])
-
-    def recognise_entities(self, docs: list[Doc]) -> list[Doc]:
-        """Set ``doc.ents`` on docs from :meth:`parse`, in place; returns ``docs``.
-
-        The entity recogniser has a token-to-vector layer of its own (about half of the pipeline's cost), so
-        it can run on one batch in another thread while :meth:`parse` reads the next: thinc's matrix products
-        and the transition parser release the GIL.
-        """
-        recogniser = cast(EntityRecognizer, self.nlp.get_pipe(ENTITY_RECOGNISER))
-        return list(recogniser.pipe(docs, batch_size=len(docs) or 1))
