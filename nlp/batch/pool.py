@@ -1,9 +1,10 @@
 """``AnalyzerPool``: the :class:`nlp.analysis.analyzer.Analyzer` in several worker processes, for batch scoring.
 
-One process does not fill two cores with the full analysis: its three stages (parse, entities, sentiment) hold
-Python's GIL for much of their work, so they overlap only partly. Worker processes each hold their own GIL and
-their own copy of the models; each call's texts are cut into one contiguous part per worker, analysed at once,
-and the results come back in input order.
+One process does not quite fill two cores with the full analysis: the parse and the sentiment stage hold
+Python's GIL for much of their work, so they overlap only partly (the entity recogniser has a process of its own,
+:mod:`nlp.analysis.entities`). Worker processes each hold their own GIL and their own copy of the models; each
+call's texts are cut into one contiguous part per worker, analysed at once, and the results come back in input
+order.
 """
 
 from __future__ import annotations

@@ -59,13 +59,12 @@ def test_the_entities_of_the_whole_pipeline_on_real_reviews(recogniser):
 
 def test_a_killed_worker_is_replaced_and_the_batch_read_again(recogniser):
     _found(recogniser, TEXTS)  # the worker is up
-    [pid] = list(recogniser._executor._processes)
+    pid = recogniser._worker.process.pid
     pending = recogniser.submit(TEXTS * 50)
     os.kill(pid, signal.SIGKILL)
     assert recogniser.wait(pending, TEXTS * 50) == _whole_pipeline(TEXTS) * 50
     assert _found(recogniser, TEXTS[:1]) == _whole_pipeline(TEXTS[:1])
-    [new] = list(recogniser._executor._processes)
-    assert new != pid
+    assert recogniser._worker.process.pid != pid
 
 
 def test_the_worker_ends_with_the_process_that_started_it(tmp_path):
@@ -76,7 +75,10 @@ def test_the_worker_ends_with_the_process_that_started_it(tmp_path):
 
     import psutil
 
-    script = "from nlp.analysis.entities import EntityRecogniser as E; import time; r = E(); print('up', flush=True); time.sleep(600)"
+    script = (
+        "from nlp.analysis.entities import EntityRecogniser as E; import time; r = E(); r.wait(r.submit(['x']), ['x']);"
+        " print('up', flush=True); time.sleep(600)"
+    )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None and parent.stdout.readline().strip() == "up"
     deadline = time.monotonic() + 60
@@ -91,8 +93,27 @@ def test_the_worker_ends_with_the_process_that_started_it(tmp_path):
 def test_the_worker_does_without_torch(recogniser):
     """thinc would import torch, which the recogniser never uses, at the cost of about 230 MB."""
     _found(recogniser, TEXTS)  # the worker is up
-    [pid] = list(recogniser._executor._processes)
+    pid = recogniser._worker.process.pid
     with open(f"/proc/{pid}/maps") as maps:
         assert not any("libtorch" in line for line in maps)
     with open(f"/proc/{os.getpid()}/maps") as maps:  # the check can fail: this process has torch
         assert any("libtorch" in line for line in maps)
+
+
+def test_a_script_without_a_main_guard_works(tmp_path):
+    """The README's Python example, saved as a script: nothing of it runs twice, no process is left behind."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "example.py"
+    script.write_text(
+        "from nlp import Analyzer\n"
+        "analyzer = Analyzer()\n"
+        f"[result] = analyzer.analyze([{TEXTS[0]!r}])\n"
+        "print([(e.offset, e.offset + e.length, e.label) for e in result.entities])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == [str(_whole_pipeline(TEXTS[:1])[0])]
