@@ -114,6 +114,8 @@ def test_train_aspects_reproduces_the_committed_filter(tmp_path: Path) -> None:
     card = (models / "aspects" / "v3" / "MODEL_CARD.md").read_text()
     assert card.startswith("# aspects v3") and str(metrics["dev_term"]["f1"]) in card
     committed_filter = json.loads((nlp_settings().models_dir / "aspects" / "v2" / FILTER_FILE).read_text())
+    # the solver's last digits depend on the CPU's BLAS kernels (one coefficient of 2.7e-4 moved by 2e-9 on
+    # another machine of the same kind); the decisions above must be the same to the last one
     assert json.loads((models / "aspects" / "v3" / FILTER_FILE).read_text())["coef"] == pytest.approx(
-        committed_filter["coef"]
+        committed_filter["coef"], rel=1e-4, abs=1e-7
     )
