@@ -223,7 +223,7 @@ class Analyzer:
         topics_version: registered topics version, or ``latest`` (the pinned default, else the newest).
         entities: run the named-entity recogniser (:class:`nlp.analysis.entities.EntityRecogniser`, in a worker
             process of its own beside the parse); False leaves ``entities`` out of every record, starts no
-            such process and saves about a third of a full analysis's CPU time.
+            such process and saves its share of the work (the README's speed table gives both rates).
         aspect_filter: decide which candidate nouns are aspects with the registered learned filter
             (:class:`nlp.analysis.aspect_filter.AspectFilter`, model ``aspects``) when one is registered; False,
             or none registered: the rules of :func:`nlp.analysis.aspects.extract_aspects` alone.
@@ -353,7 +353,7 @@ class Analyzer:
         each parsed sub-batch with the sentiment model (ONNX Runtime releases the GIL) while the next is parsed."""
         texts = [item.text for item in batch]
         recogniser = self._entity_recogniser
-        entities = recogniser.submit(texts) if recogniser else None
+        entities = recogniser.submit(texts) if recogniser is not None else None
         # a small batch (an API micro-batch) is cut in two: the encoder reads one half while the other is parsed
         step = max(1, min(self.batch_size, -(-len(batch) // 2)))
         docs = self.preparer.parse(texts, batch_size=step)
@@ -363,16 +363,12 @@ class Analyzer:
             for item in sub:
                 self._plan(item, next(docs))
             spans = [item.spans for item in sub]
-            pending.append(
-                (
-                    sub,
-                    self._sentiment_worker.submit(
-                        self.sentiment.predict_spans, texts[start : start + step], spans
-                    ),
-                )
+            sentiment = self._sentiment_worker.submit(
+                self.sentiment.predict_spans, texts[start : start + step], spans
             )
-        if recogniser and entities:
-            for item, found in zip(batch, recogniser.wait(entities, texts), strict=True):
+            pending.append((sub, sentiment))
+        if recogniser is not None and entities is not None:
+            for item, found in zip(batch, recogniser.wait(entities), strict=True):
                 item.entities = found
         results: list[ReviewAnalysis] = []
         for sub, sentiment in pending:

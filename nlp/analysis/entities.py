@@ -57,6 +57,14 @@ def _receive(stream: IO[bytes]) -> Any:
 
 
 @dataclass
+class EntityRequest:
+    """Texts sent to the worker (:meth:`EntityRecogniser.submit`) and the future of their entities."""
+
+    texts: list[str]
+    future: Future[list[list[EntitySpan]]] = field(default_factory=Future)
+
+
+@dataclass
 class _Worker:
     """One worker process and the requests it has not answered yet, oldest first."""
 
@@ -75,8 +83,8 @@ class EntityRecogniser:
     Example::
 
         recogniser = EntityRecogniser()
-        texts = ["I bought it at Anthropologie in May."]
-        recogniser.wait(recogniser.submit(texts), texts)   # [[(15, 28, "ORG"), (32, 35, "DATE")]]
+        request = recogniser.submit(["I bought it at Anthropologie in May."])
+        recogniser.wait(request)   # [[(15, 28, "ORG"), (32, 35, "DATE")]]
 
     Args:
         pipeline: the installed spaCy pipeline whose ``ner`` component to run (default
@@ -117,34 +125,34 @@ class EntityRecogniser:
                 error = EntityWorkerEnded(f"the entity recogniser's process ended (exit code {code})")
                 worker.pending.popleft().set_exception(error)
 
-    def submit(self, texts: Sequence[str]) -> Future[list[list[EntitySpan]]]:
+    def submit(self, texts: Sequence[str]) -> EntityRequest:
         """Start finding the entities of ``texts``; :meth:`wait` gives them."""
-        future: Future[list[list[EntitySpan]]] = Future()
+        request = EntityRequest(list(texts))
         with self._lock:
             if self._worker.ended:  # it died since the last request
                 self._stop()
                 self._start()
-            self._worker.pending.append(future)
+            self._worker.pending.append(request.future)
             try:
                 assert self._worker.process.stdin is not None
-                _send(self._worker.process.stdin, list(texts))
+                _send(self._worker.process.stdin, request.texts)
             except OSError:  # it is dying: the reader fails the request when its output ends
                 pass
-        return future
+        return request
 
-    def wait(self, pending: Future[list[list[EntitySpan]]], texts: Sequence[str]) -> list[list[EntitySpan]]:
-        """The entities of each of ``texts`` (as given to the :meth:`submit` that returned ``pending``), a list
-        of :data:`EntitySpan` per text. A worker that died on this request is replaced and the request sent
-        again, once.
+    def wait(self, request: EntityRequest) -> list[list[EntitySpan]]:
+        """The entities of each of the request's texts, a list of :data:`EntitySpan` per text. A worker that
+        died on this request is replaced and the request sent again, once.
 
         Raises:
-            EntityWorkerError: the new worker died on it too, or the request failed in the worker (e.g. the
-                pipeline is not installed).
+            EntityWorkerEnded: the new worker ended before it answered too (e.g. it could not load the
+                pipeline; its error is on standard error).
+            EntityWorkerError: the request failed in the worker.
         """
         try:
-            return pending.result()
+            return request.future.result()
         except EntityWorkerEnded:
-            return self.submit(texts).result()
+            return self.submit(request.texts).future.result()
 
     def close(self) -> None:
         """Stop the worker process."""
@@ -167,7 +175,8 @@ def _serve(pipeline: str) -> None:
     """The worker: answer each list of texts on standard input with their entities, until the input ends.
 
     spaCy is imported after torch is ruled out: thinc imports torch when it is installed, which the pipeline
-    never uses and which would take about 230 MB more of this process's memory."""
+    never uses and which would take much of this process's memory (``tests/integration/test_entities.py`` checks
+    that it stays out)."""
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # whatever a library prints must not corrupt the answers
     sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError, as thinc expects

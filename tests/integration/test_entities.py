@@ -34,7 +34,7 @@ def _whole_pipeline(texts: list[str]) -> list[list[tuple[int, int, str]]]:
 
 
 def _found(recogniser: EntityRecogniser, texts: list[str]) -> list[list[tuple[int, int, str]]]:
-    return recogniser.wait(recogniser.submit(texts), texts)
+    return recogniser.wait(recogniser.submit(texts))
 
 
 def test_the_entities_of_the_whole_pipeline(recogniser):
@@ -62,7 +62,7 @@ def test_a_killed_worker_is_replaced_and_the_batch_read_again(recogniser):
     pid = recogniser._worker.process.pid
     pending = recogniser.submit(TEXTS * 50)
     os.kill(pid, signal.SIGKILL)
-    assert recogniser.wait(pending, TEXTS * 50) == _whole_pipeline(TEXTS) * 50
+    assert recogniser.wait(pending) == _whole_pipeline(TEXTS) * 50
     assert _found(recogniser, TEXTS[:1]) == _whole_pipeline(TEXTS[:1])
     assert recogniser._worker.process.pid != pid
 
@@ -76,7 +76,7 @@ def test_the_worker_ends_with_the_process_that_started_it(tmp_path):
     import psutil
 
     script = (
-        "from nlp.analysis.entities import EntityRecogniser as E; import time; r = E(); r.wait(r.submit(['x']), ['x']);"
+        "from nlp.analysis.entities import EntityRecogniser as E; import time; r = E(); r.wait(r.submit(['x']));"
         " print('up', flush=True); time.sleep(600)"
     )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -91,7 +91,7 @@ def test_the_worker_ends_with_the_process_that_started_it(tmp_path):
 
 
 def test_the_worker_does_without_torch(recogniser):
-    """thinc would import torch, which the recogniser never uses, at the cost of about 230 MB."""
+    """thinc would import torch, which the recogniser never uses, at a large cost in memory."""
     _found(recogniser, TEXTS)  # the worker is up
     pid = recogniser._worker.process.pid
     with open(f"/proc/{pid}/maps") as maps:
@@ -101,7 +101,7 @@ def test_the_worker_does_without_torch(recogniser):
 
 
 def test_a_script_without_a_main_guard_works(tmp_path):
-    """The README's Python example, saved as a script: nothing of it runs twice, no process is left behind."""
+    """The README's Python example, saved as a script: it runs once and gives the whole pipeline's entities."""
     import subprocess
     import sys
 
