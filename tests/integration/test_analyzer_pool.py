@@ -53,7 +53,9 @@ def test_a_worker_that_died_while_idle_is_replaced_before_the_next_call(pool, an
 
 
 def test_a_worker_that_dies_during_a_call_fails_that_call_only(pool, analyzer):
-    texts = TEXTS * 60  # long enough for the kill to land while the worker analyses its part
+    # long enough for the kill to land while the worker analyses its part (60 copies were not, once the entity
+    # recogniser got a process of its own: the call could end before the kill)
+    texts = TEXTS * 600
     threading.Timer(0.5, _kill_the_worker, [pool]).start()
     with pytest.raises(BrokenProcessPool):
         pool.analyze(texts)
