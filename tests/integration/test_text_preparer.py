@@ -1,5 +1,6 @@
 """Tests for nlp.analysis.text's ``TextPreparer`` (it loads spaCy's pipeline): PII redaction, truncation, undecodable
-input and spaCy parsing, which must match spaCy's default BLIS kernels on the shared clothing reviews."""
+input and spaCy parsing, which must match spaCy's stock pipeline (BLIS kernels, its attribute ruler) on the shared
+clothing reviews."""
 
 from __future__ import annotations
 
@@ -76,25 +77,47 @@ def test_parse_empty_input(preparer: TextPreparer) -> None:
     assert list(preparer.parse([])) == []
 
 
+#: Texts for the attribute ruler's rules of two tokens, regular expressions and dependency labels.
+RULE_CASES = [
+    "Gonna love it y'all, ain't it? Let's go, c'mon, we got ta try it.",
+    "I  ain't   nothin' but happy.\n\nThere is a problem; there's none, and it fits me.",
+    "Do you have it? I did, but it didn't fit the way I had hoped it would.",
+]
+
+
 @needs_datasets
-def test_openblas_pipeline_parses_exactly_as_the_blis_default(preparer: TextPreparer) -> None:
+def test_the_pipeline_parses_exactly_as_spacys_stock_one(preparer: TextPreparer) -> None:
+    """OpenBLAS instead of BLIS and the memoised attribute ruler: the same parse, tags, morphology and lemmas."""
     import spacy
 
+    from nlp.analysis.attribute_rules import MemoisedAttributeRuler
     from nlp.artifacts.paths import nlp_settings
     from nlp.training import datasets
 
     models = [getattr(pipe, "model", None) for _, pipe in preparer.nlp.pipeline]
     assert {(type(m.ops).__name__, m.ops.use_blis) for m in models if m is not None} == {("NumpyOps", False)}
-    blis = spacy.load(nlp_settings().spacy_model)
-    texts = datasets.clothing_reviews().text.head(200).map(lambda t: preparer.prepare(t)[0]).tolist()
+    assert isinstance(preparer.nlp.get_pipe("attribute_ruler"), MemoisedAttributeRuler)
+    stock = spacy.load(nlp_settings().spacy_model)
+    texts = datasets.clothing_reviews().text.head(600).map(lambda t: preparer.prepare(t)[0]).tolist()
+    texts += RULE_CASES
 
     def reading(doc: Doc) -> list[tuple]:
         return [
-            (t.tag_, t.pos_, t.dep_, t.head.i, t.lemma_, t.ent_iob_, t.ent_type_, t.is_sent_start)
+            (
+                t.tag_,
+                t.pos_,
+                str(t.morph),
+                t.dep_,
+                t.head.i,
+                t.lemma_,
+                t.ent_iob_,
+                t.ent_type_,
+                t.is_sent_start,
+            )
             for t in doc
         ]
 
-    assert [reading(d) for d in preparer.nlp.pipe(texts)] == [reading(d) for d in blis.pipe(texts)]
+    assert [reading(d) for d in preparer.nlp.pipe(texts)] == [reading(d) for d in stock.pipe(texts)]
 
 
 def test_the_default_pipeline_and_the_same_by_name_are_one_load() -> None:
