@@ -34,6 +34,11 @@ _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _LINE_EDGES = re.compile(r" *\n *")
 _MANY_LINES = re.compile(r"\n{3,}")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+#: Symbols (neither letters, digits nor space) kept of one unbroken run. spaCy's tokenizer splits such a run one
+#: affix at a time, each split searching the rest of it, so its time grows with the run's length squared: 20,000
+#: "!" took 36 s on 2 cores (5,000: 2.2 s), holding up every request behind it; 20 say as much as 20,000.
+MAX_SYMBOL_RUN = 20
+_SYMBOL_RUN = re.compile(rf"[^\w\s]{{{MAX_SYMBOL_RUN + 1},}}")
 
 
 class UndecodableTextError(ValueError):
@@ -50,7 +55,8 @@ def _unescape(text: str) -> str:
 
 
 def normalize(text: str) -> str:
-    """Unicode NFC, HTML entities decoded and remnant tags (``<br />``) removed, whitespace tidied, trimmed.
+    """Unicode NFC, HTML entities decoded and remnant tags (``<br />``) removed, whitespace tidied, runs of
+    symbols cut to :data:`MAX_SYMBOL_RUN` ("!!!!!!..." or a wall of emoji), trimmed.
 
     Line breaks survive (at most one blank line in a row) because they mark paragraph and sentence ends.
 
@@ -62,7 +68,7 @@ def normalize(text: str) -> str:
     text = _INVISIBLE.sub("", _unescape(text).replace("\r\n", "\n").replace("\r", "\n"))
     text = unicodedata.normalize("NFC", _TAG.sub("\n", text))
     text = _MANY_LINES.sub("\n\n", _LINE_EDGES.sub("\n", _SPACES.sub(" ", text)))
-    return text.strip()
+    return _SYMBOL_RUN.sub(lambda run: run[0][:MAX_SYMBOL_RUN], text).strip()
 
 
 def load_spacy(name: str | None = None) -> Language:

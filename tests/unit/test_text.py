@@ -124,3 +124,19 @@ def test_lone_surrogate_raises(text: str) -> None:
 
 def test_undecodable_error_is_a_value_error() -> None:
     assert issubclass(UndecodableTextError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Love it" + "!" * 20_000, "Love it" + "!" * 20),
+        ("Wow " + "!?" * 5_000 + " ok", "Wow " + "!?" * 10 + " ok"),
+        ("\U0001f60d" * 30, "\U0001f60d" * 20),
+        ("Soft!!! Fits well... " + "-" * 21, "Soft!!! Fits well... " + "-" * 20),
+        ("=" * 20 + " sizing " + "=" * 20, "=" * 20 + " sizing " + "=" * 20),  # runs of 20 stay whole
+    ],
+)
+def test_long_symbol_runs_are_cut(raw: str, expected: str) -> None:
+    """spaCy's tokenizer takes time quadratic in the length of such a run (36 s for 20,000 "!")."""
+    assert normalize(raw) == expected
+    assert normalize(expected) == expected
