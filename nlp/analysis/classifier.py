@@ -227,7 +227,8 @@ class TextClassifier:
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int = 64
     ) -> list[SpanPrediction]:
         """Classify each text's character ``spans`` by reading every distinct span as a text of its own (the
-        cost the one-pass :class:`nlp.analysis.span_classifier.SpanClassifier` avoids). One prediction per text."""
+        cost the one-pass :class:`nlp.analysis.span_classifier.SpanClassifier` avoids), labels as
+        :func:`decide_spans` decides them. One prediction per text."""
         segments: dict[str, int] = {}
         keys = [
             [segments.setdefault(text[a:b], len(segments)) for a, b in text_spans]
@@ -237,11 +238,13 @@ class TextClassifier:
         return [
             SpanPrediction(
                 pred.probabilities[k],
-                [pred.labels[i] for i in k],
+                decide_spans(
+                    pred.probabilities[k], text_spans, len(text), self.config.decision_bias, self.labels
+                ),
                 any(pred.truncated[i] for i in k),
                 [pred.truncated[i] for i in k],
             )
-            for k in keys
+            for k, text, text_spans in zip(keys, texts, spans, strict=True)
         ]
 
     def decide(self, probs: np.ndarray) -> list[str]:
@@ -262,6 +265,24 @@ def decide(probs: np.ndarray, bias: Sequence[float] | None, labels: Sequence[str
     offsets = np.asarray(bias or [0.0] * len(labels))
     picks = np.argmax(np.log(np.clip(probs, 1e-12, None)) + offsets, axis=1)
     return [labels[int(k)] for k in picks]
+
+
+def decide_spans(
+    probs: np.ndarray,
+    spans: Sequence[tuple[int, int]],
+    length: int,
+    bias: Sequence[float] | None,
+    labels: Sequence[str],
+) -> list[str]:
+    """Labels of one text's ``spans`` (character ``(start, end)``) from their ``probs`` ``(S, C)``.
+
+    The decision ``bias`` is tuned for macro-F1 on whole clothing reviews, whose classes are skewed, so only a
+    span covering the whole text (``(0, length)``: the document) is decided with it; a sentence or clause gets
+    its most probable class. The document's bias on SST-2's dev sentences would cost 3 points of accuracy and
+    call "Drop-dead gorgeous." negative at 0.61 positive (sentiment v9's card).
+    """
+    biased, plain = decide(probs, bias, labels), decide(probs, None, labels)
+    return [biased[k] if tuple(span) == (0, length) else plain[k] for k, span in enumerate(spans)]
 
 
 def _load_fine_tune(folder: Path, num_labels: int, base: str) -> PooledClassifier:

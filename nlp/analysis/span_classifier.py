@@ -33,7 +33,7 @@ from nlp.analysis.classifier import (
     SpanPrediction,
     TextClassifier,
     add_encoder_delta,
-    decide,
+    decide_spans,
     encoder_delta,
     load_encoder,
     load_tokenizer,
@@ -289,7 +289,8 @@ class SpanClassifier:
     ) -> list[SpanPrediction]:
         """Classify each text's character ``spans`` (``(start, end)``, any number per text) in one encoder pass
         per text; texts are batched by length to limit padding, ``batch_size`` at a time (default: as loaded).
-        Returns one :class:`SpanPrediction` per text."""
+        Labels as :func:`nlp.analysis.classifier.decide_spans` decides them. Returns one :class:`SpanPrediction`
+        per text."""
         batch_size = batch_size or self.batch_size
         out: list[SpanPrediction | None] = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -302,12 +303,13 @@ class SpanClassifier:
             logits = pool_spans(hidden, batch.rows, batch.starts, batch.ends) @ self.weight + self.bias
             probs = np.exp(logits - logits.max(1, keepdims=True))
             probs /= probs.sum(1, keepdims=True)
-            labels = decide(probs, self.config.decision_bias, self.labels)
             for b, i in enumerate(idx):
                 mine = np.flatnonzero(batch.rows == b)
                 out[i] = SpanPrediction(
                     probs[mine].astype(np.float32),
-                    [labels[k] for k in mine],
+                    decide_spans(
+                        probs[mine], spans[i], len(texts[i]), self.config.decision_bias, self.labels
+                    ),
                     batch.truncated[b],
                     [batch.span_truncated[k] for k in mine],
                 )

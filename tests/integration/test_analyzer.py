@@ -116,6 +116,27 @@ def test_a_sentence_without_an_opinion_reads_neutral_without_confidence_in_a_rev
     assert ordered.sentiment.scores == dict.fromkeys(("negative", "neutral", "positive"), 0.3333)
 
 
+def test_sentences_take_their_most_probable_class_and_the_document_its_tuned_decision(
+    analyzer, examples_path
+):
+    """The decision biases are tuned on whole clothing reviews; a sentence is read by its scores alone."""
+    import pandas as pd
+
+    texts = pd.read_csv(examples_path)["text"].tolist()
+    sentences = [
+        s
+        for r in analyzer.analyze(texts)
+        if isinstance(r, ReviewAnalysis) and len(r.sentences) > 1
+        for s in r.sentences
+        if len(set(s.sentiment.scores.values())) == len(s.sentiment.scores)  # not the flat no-reading
+    ]
+    assert len(sentences) > 100
+    assert all(s.sentiment.label == max(s.sentiment.scores, key=s.sentiment.scores.get) for s in sentences)
+    text = "This is my second bag. Same roast as before and it tastes the same, which is rare these days. Shipping was quick."
+    shipping = _one(analyzer, text).sentences[-1]  # negative 0.34, positive 0.57: was called negative
+    assert (shipping.text, shipping.sentiment.label) == ("Shipping was quick.", "positive")
+
+
 def test_negation_flips_the_aspect(analyzer):
     result = _one(analyzer, "The fabric is not soft at all.")
     [fabric] = [a for a in result.aspects if a.text == "fabric"]
