@@ -117,10 +117,16 @@ class ReviewAnalysis:
 
 @dataclass
 class DocumentSentiment:
-    """Document sentiment only (``Analyzer(only="sentiment")``): no parse, sentences, aspects or topics."""
+    """Document sentiment only (``Analyzer(only="sentiment")``): no parse, sentences, aspects or topics.
+
+    ``language`` and the ``unsupported_language`` flag are :class:`ReviewAnalysis`'s (such a text gets the
+    no-information neutral, not an English reading); ``no_opinion`` is not looked for, as its rule reads the
+    parse."""
 
     sentiment: Sentiment
     model_version: str
+    language: str = "en"
+    flags: list[str] = field(default_factory=list)
     truncated: bool = False
 
     def to_dict(self) -> dict:
@@ -335,13 +341,23 @@ class Analyzer:
         return outcome if isinstance(outcome, AnalysisError) else _Prepared(index, *outcome)
 
     def _document_sentiment(self, batch: list[_Prepared]) -> list[DocumentSentiment]:
-        prediction = self.sentiment.predict([item.text for item in batch])
-        return [
-            DocumentSentiment(self._sentiment(probs, label), self.model_version, item.truncated or truncated)
-            for item, probs, label, truncated in zip(
-                batch, prediction.probabilities, prediction.labels, prediction.truncated, strict=True
+        languages = [self.identify_language(item.text) for item in batch]
+        readable = [item for item, language in zip(batch, languages, strict=True) if not language.unsupported]
+        read = self.sentiment.predict([item.text for item in readable])
+        prediction = zip(read.probabilities, read.labels, read.truncated, strict=True)
+        results = []
+        for item, language in zip(batch, languages, strict=True):
+            if language.unsupported:
+                sentiment, flags, truncated = self._no_reading(), [UNSUPPORTED_LANGUAGE], False
+            else:
+                probs, label, truncated = next(prediction)
+                sentiment, flags = self._sentiment(probs, label), []
+            results.append(
+                DocumentSentiment(
+                    sentiment, self.model_version, language.language, flags, item.truncated or truncated
+                )
             )
-        ]
+        return results
 
     def _sentiment(self, probs: np.ndarray, label: str) -> Sentiment:
         scores = probs.astype(np.float64).round(4).tolist()  # float32 would print 0.2608000040054

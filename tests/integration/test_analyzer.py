@@ -85,6 +85,23 @@ def test_a_german_review_is_flagged_and_not_read_as_english(analyzer):
     assert (english.language, english.flags) == ("en", [])
 
 
+def test_document_sentiment_only_flags_another_language_too():
+    """``--only sentiment`` gave French and German reviews a confident English reading (QA finding)."""
+    from nlp.analysis.analyzer import Analyzer, DocumentSentiment
+
+    texts = ["Manteau très chaud et bien coupé. La couleur est magnifique.", "Runs small, sadly.", " "]
+    french, english, empty = Analyzer(only="sentiment").analyze(texts)
+    assert isinstance(french, DocumentSentiment) and isinstance(english, DocumentSentiment)
+    assert (french.language, french.flags, french.sentiment.label) == (
+        "fr",
+        ["unsupported_language"],
+        "neutral",
+    )
+    assert set(french.sentiment.scores.values()) == {0.3333}
+    assert (english.language, english.flags, english.sentiment.label) == ("en", [], "negative")
+    assert isinstance(empty, AnalysisError)
+
+
 @pytest.mark.parametrize("text", ["ok", "Love it!", "Too sheer", "Cute top.", "Yes yes yes!", "n/a"])
 def test_short_english_reviews_are_not_flagged_as_another_language(analyzer, text):
     result = _one(analyzer, text)
