@@ -29,6 +29,7 @@ from nlp.analysis.embeddings import PhraseEmbeddings
 from nlp.analysis.entities import EntityRecogniser, EntitySpan
 from nlp.analysis.language import UNSUPPORTED_LANGUAGE, LanguageGuess, LanguageIdentifier
 from nlp.analysis.opinion import NO_OPINION, holds_no_opinion, opinion_polarity
+from nlp.analysis.pii import overlaps_placeholder
 from nlp.analysis.span_classifier import load_sentiment_model
 from nlp.analysis.text import TextPreparer, UndecodableTextError
 from nlp.analysis.topics import TopicModel, TopicScore
@@ -462,7 +463,11 @@ class Analyzer:
             ],
             aspects=aspects,
             topics=self.topic_model.score([t for t in topic_ids if t != -1]),
-            entities=[Entity(item.text[a:b], label, a, b - a) for a, b, label in item.entities]
+            entities=[
+                Entity(item.text[a:b], label, a, b - a)
+                for a, b, label in item.entities
+                if not overlaps_placeholder(item.text, a, b)
+            ]
             if self.entities
             else None,
             model_version=self.model_version,

@@ -98,3 +98,12 @@ def redact_pii(text: str) -> str:
         pos = span.end
     parts.append(text[pos:])
     return "".join(parts)
+
+
+_PLACEHOLDER = re.compile("|".join(re.escape(p) for p in PLACEHOLDERS.values()))
+
+
+def overlaps_placeholder(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` overlaps a placeholder of :func:`redact_pii` (spaCy's recogniser reads
+    ``[CARD]`` as an organisation)."""
+    return any(m.start() < end and start < m.end() for m in _PLACEHOLDER.finditer(text))

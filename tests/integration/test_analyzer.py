@@ -208,6 +208,11 @@ def test_pii_is_redacted_everywhere(analyzer):
     dumped = json.dumps({"text": result.text, **result.to_dict()})
     assert "jane.doe" not in dumped and "555-123-4567" not in dumped
     assert "[EMAIL]" in result.text and "[PHONE]" in result.text
+    [carded] = redacting.analyze(
+        ["Email me at jane.doe@example.com, card 4111 1111 1111 1111. Lovely dress."]
+    )
+    assert "[CARD]" in carded.text
+    assert carded.entities is not None and not [e for e in carded.entities if "CARD" in e.text]  # was an ORG
 
 
 def test_long_text_is_truncated_and_says_so(analyzer):

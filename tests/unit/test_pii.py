@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 
-from nlp.analysis.pii import PiiSpan, find_pii, redact_pii
+from nlp.analysis.pii import PiiSpan, find_pii, overlaps_placeholder, redact_pii
 
 EMAILS = [
     "jane@example.com",
@@ -169,3 +169,10 @@ def test_realistic_review() -> None:
     )
     assert redact_pii(review) == expected
     assert [s.kind for s in find_pii(review)] == ["email", "phone"]
+
+
+def test_overlaps_placeholder() -> None:
+    text = redact_pii("Card 4111 1111 1111 1111, thanks Anna.")
+    start = text.index("[CARD]")
+    assert overlaps_placeholder(text, start + 1, start + 5)  # "CARD", as spaCy's recogniser finds it
+    assert not overlaps_placeholder(text, text.index("Anna"), text.index("Anna") + 4)
