@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,7 +145,7 @@ def encode_spans(
         offsets = enc["offset_mapping"][b]
         content = np.flatnonzero(offsets[:, 1] > offsets[:, 0])
         first, last = (int(content[0]), int(content[-1]) + 1) if len(content) else (0, 1)
-        truncated.append(bool(len(content)) and bool(text[offsets[last - 1, 1] :].strip()))
+        truncated.append(bool(len(content)) and _has_content(text[offsets[last - 1, 1] :]))
         tok_start, tok_end = offsets[first:last, 0], offsets[first:last, 1]
         for a, z in text_spans:
             a2, z2 = positions[a], positions[z]
@@ -164,6 +165,12 @@ def encode_spans(
         truncated,
         span_truncated,
     )
+
+
+def _has_content(rest: str) -> bool:
+    """Whether text after the last token read holds anything the tokenizer would read: not only spaces and
+    invisible control or format characters (a trailing bidi mark made a whole review "truncated")."""
+    return any(unicodedata.category(ch)[0] not in "CZ" for ch in rest)
 
 
 def pool_spans(hidden, rows, starts, ends):
