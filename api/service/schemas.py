@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -11,10 +11,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainValidator,
+    StrictBool,
     StrictFloat,
+    TypeAdapter,
     WithJsonSchema,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from api.db.records import ReviewFields, Text
 from api.store import check_product_id
@@ -117,13 +120,16 @@ class Entity(BaseModel):
 
 
 class AnalyzeDocument(BaseModel):
-    id: str = Field(min_length=1, max_length=128, examples=["r1"])
-    text: str = Field(examples=["The fabric is so soft but it runs small."])
+    id: Text = Field(min_length=1, max_length=128, examples=["r1"])
+    text: Text = Field(examples=["The fabric is so soft but it runs small."])
 
 
 class AnalyzeOptions(BaseModel):
-    redact_pii: bool = Field(False, description="Redact e-mail addresses, phone and card numbers first.")
-    include_text: bool = Field(False, description="Return the prepared text that all offsets index.")
+    # StrictBool: a JSON true or false, never "yes", 1 or "true" (booleans in request bodies are strict)
+    redact_pii: StrictBool = Field(
+        False, description="Redact e-mail addresses, phone and card numbers first."
+    )
+    include_text: StrictBool = Field(False, description="Return the prepared text that all offsets index.")
 
 
 class AnalyzeRequest(BaseModel):
@@ -188,6 +194,25 @@ class ProductIn(BaseModel):
     price: StrictFloat | None = Field(None, ge=0, le=1_000_000_000, examples=[89.0])
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _one_or_many(model: type[M]) -> PlainValidator:
+    """Validate a body that is one ``model`` or a list of them as the shape the client sent, so that errors
+    name ``body.rating`` for an object and ``body.1.rating`` for a list (a plain union would report each bad
+    field once per member, as ``body.ReviewIn.rating``, plus a misleading 'Input should be a valid list')."""
+    one, many = TypeAdapter(model), TypeAdapter(list[model])  # type: ignore[valid-type]
+
+    def validate(value: object) -> M | list[M]:
+        if isinstance(value, list):
+            return many.validate_python(value)
+        if isinstance(value, dict | model):
+            return one.validate_python(value)
+        raise PydanticCustomError("one_or_many", "Input should be an object or a list of objects")
+
+    return PlainValidator(validate, json_schema_input_type=model | list[model])  # type: ignore[valid-type]
+
+
 class ProductOut(ProductIn):
     model_config = ConfigDict(from_attributes=True)
 
@@ -209,6 +234,12 @@ class ReviewIn(ReviewFields):
             ]
         }
     )
+
+
+#: The body of ``POST /v1/products``: one product or a list (see :func:`_one_or_many`).
+ProductsIn = Annotated[ProductIn | list[ProductIn], _one_or_many(ProductIn)]
+#: The body of ``POST /v1/reviews``: one review or a list (see :func:`_one_or_many`).
+ReviewsIn = Annotated[ReviewIn | list[ReviewIn], _one_or_many(ReviewIn)]
 
 
 class ReviewOut(BaseModel):

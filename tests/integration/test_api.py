@@ -397,10 +397,10 @@ def test_a_boolean_is_not_a_number(api):
     api.post("/v1/products", json=PRODUCTS, headers=api.admin)
     review = {"product_id": "DRS-1", "text": "Lovely.", "rating": True}
     response = api.post("/v1/reviews", json=review, headers=api.admin)
-    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.ReviewIn.rating"
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.rating"
     product = {"product_id": "X-1", "name": "X", "price": True}
     response = api.post("/v1/products", json=product, headers=api.admin)
-    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.ProductIn.price"
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.price"
     assert api.post("/v1/products", json={**product, "price": 12}, headers=api.admin).status_code == 201
 
 
@@ -408,8 +408,109 @@ def test_a_boolean_is_not_a_number(api):
 def test_a_product_id_that_no_url_can_reach_is_refused(api, product_id):
     response = api.post("/v1/products", json={"product_id": product_id, "name": "X"}, headers=api.admin)
     assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["field"] == "body.ProductIn.product_id"
+    assert response.json()["errors"][0]["field"] == "body.product_id"
     assert "URL" in response.json()["detail"]
+
+
+def _problem(response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    return response.json()
+
+
+def _json_post(api, path: str, body: object, headers: dict) -> object:
+    """POST ``body`` as JSON with ``\\u`` escapes (httpx's own encoding cannot carry a lone surrogate)."""
+    return api.post(path, content=json.dumps(body), headers={**headers, "Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"id": "1", "text": "so\x00ft"}, "body.documents.1.text"),
+        ({"id": "a\x00b", "text": "Soft."}, "body.documents.1.id"),
+        ({"id": "1", "text": "soft \ud800"}, "body.documents.1.text"),
+    ],
+    ids=["nul-in-text", "nul-in-id", "lone-surrogate"],
+)
+def test_analyze_refuses_nul_and_lone_surrogates_like_the_other_endpoints(api, document, field):
+    body = {"documents": [{"id": "ok", "text": "Soft."}, document]}
+    problem = _problem(_json_post(api, "/v1/analyze", body, api.reader), 422)
+    assert [e["field"] for e in problem["errors"]] == [field] and field in problem["detail"]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"documents": [{"id": "1", "text": "caf\xe9"}]}', "line 1, column 40"),
+        ('{"documents": [{"id": "1", "text": "café"}]}'.encode("utf-16"), "line 1, column 1"),
+        (b'{"documents": [{"id": "1", "text": "\xed\xa0\x80"}]}', "line 1, column 37"),
+        (b'{"documents": [\n  {"id": "1", "text": "so soft",}\n]}', "line 2, column 33"),
+        (b"{not json", "line 1, column 2"),
+    ],
+    ids=["latin-1", "utf-16", "encoded-surrogate", "trailing-comma", "not-json"],
+)
+def test_a_body_that_is_not_utf8_json_is_a_problem_saying_where(api, content, reason):
+    response = api.post(
+        "/v1/analyze", content=content, headers={**api.reader, "Content-Type": "application/json"}
+    )
+    problem = _problem(response, 422)
+    assert [e["field"] for e in problem["errors"]] == ["body"]
+    assert "not valid UTF-8 JSON" in problem["detail"] and reason in problem["detail"], problem["detail"]
+
+
+def test_a_utf8_body_may_start_with_a_byte_order_mark(api):
+    content = '\ufeff{"documents": [{"id": "1", "text": "Soft café."}]}'.encode()
+    headers = {**api.reader, "Content-Type": "application/json; charset=utf-8"}
+    response = api.post("/v1/analyze", content=content, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1, 1.0, 0])
+@pytest.mark.parametrize("option", ["redact_pii", "include_text"])
+def test_analyze_options_are_strict_booleans(api, option, value):
+    body = {"documents": [{"id": "1", "text": "Mail jane@example.com"}], "options": {option: value}}
+    problem = _problem(api.post("/v1/analyze", json=body, headers=api.reader), 422)
+    assert [e["field"] for e in problem["errors"]] == [f"body.options.{option}"]
+
+
+def test_one_object_or_a_list_is_validated_as_the_client_sent_it(api):
+    api.post("/v1/products", json=PRODUCTS, headers=api.admin)
+    review = {"product_id": "DRS-1", "text": "Lovely."}
+    one = _problem(api.post("/v1/reviews", json={**review, "rating": 6}, headers=api.admin), 422)
+    assert [e["field"] for e in one["errors"]] == ["body.rating"]
+    assert "list" not in one["detail"]
+    many = api.post("/v1/reviews", json=[review, {"product_id": "DRS-1", "rating": 6}], headers=api.admin)
+    assert [e["field"] for e in _problem(many, 422)["errors"]] == ["body.1.text", "body.1.rating"]
+    product = {"product_id": "X-1", "name": "X", "price": -1}
+    one = _problem(api.post("/v1/products", json=product, headers=api.admin), 422)
+    assert [e["field"] for e in one["errors"]] == ["body.price"]
+    many = _problem(api.post("/v1/products", json=[product], headers=api.admin), 422)
+    assert [e["field"] for e in many["errors"]] == ["body.0.price"]
+    for path in ["/v1/reviews", "/v1/products"]:
+        neither = _problem(api.post(path, json="DRS-1", headers=api.admin), 422)
+        assert [e["field"] for e in neither["errors"]] == ["body"]
+        assert "an object or a list of objects" in neither["detail"]
+
+
+def test_a_body_that_is_not_json_is_415_on_every_json_operation(api):
+    operations = [
+        (path, method)
+        for path, item in api.get("/openapi.json").json()["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
+    assert {path for path, _ in operations} >= {"/v1/analyze", "/v1/answer", "/v1/reviews", "/v1/products"}
+    for path, method in operations:
+        for content_type in ["text/plain", "application/x-www-form-urlencoded", None]:
+            headers = {**api.admin, **({"Content-Type": content_type} if content_type else {})}
+            response = api.request(method, path, content=b'{"question": "hi"}', headers=headers)
+            assert "application/json" in _problem(response, 415)["detail"], (path, content_type)
+            assert response.headers["accept"] == "application/json"
+    missing = _problem(api.post("/v1/analyze", headers=api.reader), 422)  # no body, no Content-Type
+    assert [e["field"] for e in missing["errors"]] == ["body"]
+    vendor_json = {**api.reader, "Content-Type": "application/vnd.reviewpulse+json"}
+    body = b'{"documents": [{"id": "1", "text": "Soft."}]}'
+    assert api.post("/v1/analyze", content=body, headers=vendor_json).status_code == 200
 
 
 def test_docs_work_offline_and_pages_carry_security_headers(api):

@@ -6,10 +6,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from api.service.analysis import UnknownModelVersionError
 from api.service.deps import Reader
+from api.service.errors import JSONRoute
 from api.service.schemas import AnalyzeRequest, AnalyzeResponse, DocumentError, DocumentResult, Problem
 from nlp.analysis.analyzer import AnalysisError
 
-router = APIRouter(prefix="/v1", tags=["analysis"])
+router = APIRouter(prefix="/v1", tags=["analysis"], route_class=JSONRoute)
 
 
 @router.post(

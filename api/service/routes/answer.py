@@ -7,9 +7,10 @@ from fastapi import APIRouter, HTTPException, Request
 from api.db.session import begin_read
 from api.service.answering import AnswerUnavailableError
 from api.service.deps import Reader, SessionDep
+from api.service.errors import JSONRoute
 from api.service.schemas import AnswerOut, AnswerRequest, Problem
 
-router = APIRouter(prefix="/v1", tags=["answers"])
+router = APIRouter(prefix="/v1", tags=["answers"], route_class=JSONRoute)
 
 
 @router.post(

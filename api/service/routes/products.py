@@ -8,15 +8,16 @@ from fastapi import APIRouter, Body, HTTPException, Query
 
 from api import store
 from api.service.deps import Reader, SessionDep, Writer
-from api.service.schemas import Problem, ProductIn, ProductOut, Text
+from api.service.errors import JSONRoute
+from api.service.schemas import Problem, ProductOut, ProductsIn, Text
 from nlp.insights.report import product_insights
 
-router = APIRouter(prefix="/v1", tags=["products"])
+router = APIRouter(prefix="/v1", tags=["products"], route_class=JSONRoute)
 
 
 @router.post("/products", status_code=201, response_model=list[ProductOut])
 def upsert_products(
-    session: SessionDep, caller: Writer, body: Annotated[ProductIn | list[ProductIn], Body()]
+    session: SessionDep, caller: Writer, body: Annotated[ProductsIn, Body()]
 ) -> list[ProductOut]:
     """Add or update one product or a list (keyed by ``product_id``)."""
     items = body if isinstance(body, list) else [body]

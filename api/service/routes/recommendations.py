@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from api.service.deps import Reader, SessionDep
+from api.service.errors import JSONRoute
 from api.service.schemas import Problem, RecommendationsOut, Text
 from nlp.recommend.recommender import UnknownProductError
 
-router = APIRouter(prefix="/v1", tags=["recommendations"])
+router = APIRouter(prefix="/v1", tags=["recommendations"], route_class=JSONRoute)
 
 
 @router.get("/recommendations", response_model=RecommendationsOut, responses={404: {"model": Problem}})

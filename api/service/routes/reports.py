@@ -12,10 +12,11 @@ from api import store
 from api.reporting.html import report_html
 from api.reporting.spreadsheet import report_csv
 from api.service.deps import Reader, SessionDep
+from api.service.errors import JSONRoute
 from api.service.schemas import DateOrInstant, Text
 from nlp.insights.report import sentiment_report
 
-router = APIRouter(prefix="/v1", tags=["reports"])
+router = APIRouter(prefix="/v1", tags=["reports"], route_class=JSONRoute)
 #: Content-Security-Policy of the HTML report.
 REPORT_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import store
 from api.service.deps import Reader, SessionDep, Writer
+from api.service.errors import JSONRoute
 from api.service.schemas import (
     DateOrInstant,
     IngestError,
@@ -18,11 +19,12 @@ from api.service.schemas import (
     ReviewIn,
     ReviewOut,
     ReviewPage,
+    ReviewsIn,
     Text,
 )
 from nlp.analysis.analyzer import AnalysisError
 
-router = APIRouter(prefix="/v1", tags=["reviews"])
+router = APIRouter(prefix="/v1", tags=["reviews"], route_class=JSONRoute)
 MAX_BATCH = 100
 
 
@@ -64,7 +66,7 @@ async def ingest(
     request: Request,
     response: Response,
     caller: Writer,
-    body: Annotated[ReviewIn | list[ReviewIn], Body()],
+    body: Annotated[ReviewsIn, Body()],
 ) -> ReviewOut | IngestResponse:
     """Analyse and store one review (201, or 200 when it was already stored) or a batch of up to 100
     (200 with a status per review and per-review errors: unknown product, text that cannot be analysed)."""

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Request
 
 from api import store
 from api.service.deps import Reader, SessionDep
+from api.service.errors import JSONRoute
 from api.service.schemas import TopicInfo
 
-router = APIRouter(prefix="/v1", tags=["topics"])
+router = APIRouter(prefix="/v1", tags=["topics"], route_class=JSONRoute)
 
 
 @router.get("/topics", response_model=list[TopicInfo])

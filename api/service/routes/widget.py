@@ -18,8 +18,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from api import store
 from api.service.deps import SessionDep
+from api.service.errors import JSONRoute
 
-router = APIRouter(tags=["chat widget"])
+router = APIRouter(tags=["chat widget"], route_class=JSONRoute)
 
 #: The products the demo shop's front page shows (from ``examples/products.csv``).
 DEMO_PRODUCTS = ("DRS-101", "KNT-220")
