@@ -49,7 +49,9 @@ def _quiet_model_loading() -> None:
 # Options shared by the batch commands (score, intent).
 _Input = typer.Argument(..., help="CSV (.csv, .csv.gz), JSONL or Parquet file; '-' reads JSONL from stdin.")
 _IdCol = typer.Option(None, "--id-col", help="Column holding the row id (default: row number).")
-_Out = typer.Option(None, "--out", help="Output .jsonl (default), .csv or .parquet; stdout if omitted.")
+_Out = typer.Option(
+    None, "--out", help="Output .jsonl (default), .csv (either also .gz) or .parquet; stdout if omitted."
+)
 _Quiet = typer.Option(False, "--quiet", help="No progress bar.")
 
 
@@ -272,19 +274,27 @@ def analyze(
         typer.echo(json.dumps({"text": result.text, **result.to_dict()}, indent=2, ensure_ascii=False))
         return
 
-    def fmt(s) -> str:
+    def fmt(s, why: str) -> str:
+        """The label, and why it is not the most probable class when it is not (README: the record)."""
+        if len(set(s.scores.values())) == 1:
+            return f"{s.label} (not read: every class at {s.scores[s.label]:.2f})"
         read = max(s.scores, key=s.scores.get)
         if read == s.label:
             return f"{s.label} ({s.scores[s.label]:.2f})"
-        return f"{s.label} (by its opinion terms; the model reads {read} {s.scores[read]:.2f})"
+        return f"{s.label} ({why}; the model's most probable class is {read} {s.scores[read]:.2f})"
 
-    typer.echo(f"document: {fmt(result.sentiment)}")
+    typer.echo(
+        f"language: {result.language}" + (f"; flags: {', '.join(result.flags)}" if result.flags else "")
+    )
+    biased = "by the decision biases tuned on whole reviews"  # a sentence that is the whole text shares them
+    typer.echo(f"document: {fmt(result.sentiment, biased)}")
     for s in result.sentences:
-        typer.echo(f"  [{s.offset}:{s.offset + s.length}] {fmt(s.sentiment)}  {s.text}")
+        typer.echo(f"  [{s.offset}:{s.offset + s.length}] {fmt(s.sentiment, biased)}  {s.text}")
     for a in result.aspects:
         opinions = ", ".join(o.text for o in a.opinions) or "-"
         typer.echo(
-            f"aspect '{a.text}' ({a.category}; topic: {a.topic['label']}): {fmt(a.sentiment)}; opinions: {opinions}"
+            f"aspect '{a.text}' ({a.category}; topic: {a.topic['label']}): "
+            f"{fmt(a.sentiment, 'by its opinion terms')}; opinions: {opinions}"
         )
     typer.echo("topics: " + "; ".join(f"{t.label} {t.score:.2f}" for t in result.topics))
     typer.echo(f"model version: {result.model_version}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import os
 import subprocess
@@ -157,6 +158,41 @@ def test_undecodable_csv_bytes_and_missing_values(tmp_path):
     ]
 
 
+def test_malformed_csv_lines_are_error_records_and_gz_outputs_are_compressed(tmp_path):
+    src = tmp_path / "malformed.csv"
+    src.write_text('id,text\n1,Warm and soft.\n2,"bad",x,y\n3,Too small.\n4,"unclosed\n5,Lovely.\n')
+    out = tmp_path / "out.csv.gz"
+    result = _score(str(src), "--text-col", "text", "--id-col", "id", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    with gzip.open(out, "rt", encoding="utf-8") as fh:
+        records = pd.read_csv(fh, dtype=str)
+    assert records["id"].tolist() == ["1", "1", "3", "3", "5"]  # a malformed row's id is its row number
+    assert records["error_code"].fillna("ok").tolist() == ["ok", "malformed_row", "ok", "malformed_row", "ok"]
+    assert records["error_message"][1] == "line 3 has 4 fields where the header has 2"
+    assert records["error_message"][3].startswith("line 5 opens a quote that is never closed")
+
+
+def test_a_jsonl_object_without_the_text_key_first_is_an_error_record(tmp_path):
+    src = tmp_path / "first.jsonl"
+    src.write_text('{"id": "x"}\n{"id": "y", "text": "Lovely soft sweater."}\n')
+    out = tmp_path / "out.jsonl.gz"
+    result = _score(str(src), "--text-col", "text", "--id-col", "id", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in gzip.decompress(out.read_bytes()).decode().splitlines()]
+    assert [(r["id"], r.get("error", {}).get("code", "ok")) for r in records] == [
+        ("x", "missing_text"),
+        ("y", "ok"),
+    ]
+
+
+def test_an_empty_csv_file_exits_2_naming_it(tmp_path, no_model_load):
+    src = tmp_path / "empty.csv"
+    src.write_bytes(b"")
+    result = _score(str(src), "--text-col", "text")
+    assert result.exit_code == 2
+    assert f"column 'text' not found; {src} is empty (no header row)" in result.output
+
+
 @pytest.fixture
 def no_model_load(monkeypatch):
     """Make loading any model fail, for checks that must come before the models load."""
@@ -255,10 +291,19 @@ def test_real_subset_of_the_clothing_dump(tmp_path):
 def test_analyze_prints_readably():
     result = runner.invoke(app, ["analyze", "The fabric is so soft but it runs small."])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("document: ")
+    assert result.stdout.startswith("language: en\ndocument: ")
     assert "aspect 'fabric' (fabric/material; topic: " in result.output and "so soft" in result.output
     # the label its opinion terms gave a clause the model reads as neutral says so beside the model's reading
-    assert "negative (by its opinion terms; the model reads neutral 0." in result.output
+    assert "negative (by its opinion terms; the model's most probable class is neutral 0." in result.output
+
+
+def test_analyze_says_what_it_did_not_read():
+    """The readable output said 'by its opinion terms' of a French review's unread document (QA finding)."""
+    result = runner.invoke(app, ["analyze", "Manteau très chaud et bien coupé. La couleur est magnifique."])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("language: fr; flags: unsupported_language\n")
+    assert "document: neutral (not read: every class at 0.33)" in result.output
+    assert "opinion terms" not in result.output
 
 
 @pytest.mark.slow

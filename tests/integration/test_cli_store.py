@@ -347,6 +347,25 @@ def test_load_reviews_refuses_what_the_api_refuses(tmp_path, data_dir, open_sess
             assert response.status_code == 422 and response.json()["errors"][0]["field"].endswith(field)
 
 
+def test_load_reviews_reports_a_malformed_csv_line_and_names_an_empty_file(tmp_path, data_dir, analyzer_kind):
+    _write_csv(tmp_path / "p.csv", PRODUCTS[:1])
+    assert runner.invoke(app, ["load", "products", str(tmp_path / "p.csv"), "--id-col", "sku",
+                               "--name-col", "title", "--quiet"]).exit_code == 0  # fmt: skip
+    path = tmp_path / "r.csv"
+    path.write_text('product_id,text\ncoat,Warm.\ncoat,"So soft",x,y\ncoat,Lovely.\n', encoding="utf-8")
+    result = runner.invoke(app, ["load", "reviews", str(path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "rows: 3  stored: 2  duplicates: 0  errors: 1" in result.output
+    [error] = map(json.loads, _json_lines(result.stderr))
+    assert error == {
+        "row": 1,
+        "error": {"code": "malformed_row", "message": "line 3 has 4 fields where the header has 2"},
+    }
+    path.write_bytes(b"")
+    empty = runner.invoke(app, ["load", "reviews", str(path), "--quiet"])
+    assert empty.exit_code == 2 and f"{path} is empty (no header row)" in empty.output
+
+
 @pytest.mark.parametrize("source", ["", "x" * 65])
 def test_load_reviews_checks_its_source_before_reading(tmp_path, data_dir, source):
     path = _write_csv(tmp_path / "r.csv", [{"product_id": "coat", "text": "Warm."}])

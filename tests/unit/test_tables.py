@@ -4,6 +4,7 @@ that cannot be read reported in place, missing columns named, rows counted, reco
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from pathlib import Path
 
@@ -126,3 +127,81 @@ def test_records_written_read_back(tmp_path: Path, suffix: str) -> None:
     score = [str(r["score"]) if suffix == "csv" else r["score"] for r in rows]
     assert [r["id"] for r in rows] == ["a", "b"]
     assert score == (["0.5", "1.0"] if suffix == "csv" else [0.5, 1.0])
+
+
+def test_malformed_csv_rows_are_reported_in_place_and_the_read_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b'\xef\xbb\xbfid,text\n1,Good\n2,"bad",x,y\n\n3,"two\nlines"\n4,Fine\n')
+    assert _rows(path, ["id", "text"]) == [
+        (0, {"id": "1", "text": "Good"}),
+        (1, RowError("malformed_row", "line 3 has 4 fields where the header has 2")),
+        (2, {"id": "3", "text": "two\nlines"}),  # a quoted newline; the blank line before is skipped
+        (3, {"id": "4", "text": "Fine"}),
+    ]
+    assert count_rows(str(path)) == 4
+    assert table_columns(str(path)) == ["id", "text"]  # the byte order mark is not part of the first name
+
+
+@pytest.mark.parametrize(
+    ("lines", "why"),
+    [
+        (3, "line 3 opens a quote that is never closed"),  # it runs to the end of the file
+        (20_000, "line 3: field larger than field limit (131072) (a quote left open?)"),  # memory stays flat
+    ],
+)
+def test_an_unclosed_quote_is_one_malformed_row_and_the_lines_after_it_are_read_again(
+    tmp_path: Path, lines: int, why: str
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(
+        'id,text\n1,Good\n2,"unclosed\n' + "".join(f"{i},Fine {i}\n" for i in range(3, lines + 3))
+    )
+    rows = _rows(path, ["id", "text"], chunk_size=256)
+    assert rows[:3] == [
+        (0, {"id": "1", "text": "Good"}),
+        (1, RowError("malformed_row", f"{why}; the lines after it are read as rows")),
+        (2, {"id": "3", "text": "Fine 3"}),
+    ]
+    assert rows[-1] == (lines + 1, {"id": str(lines + 2), "text": f"Fine {lines + 2}"})
+    assert [n for n, _ in rows] == list(range(lines + 2)) and count_rows(str(path)) == lines + 2
+
+
+def test_an_empty_csv_file_names_itself_and_a_header_only_one_has_no_rows(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(MissingColumnError, match=rf"'text' not found; {empty} is empty \(no header row\)"):
+        next(read_table(str(empty), ["text"]))
+    assert table_columns(str(empty)) == [] and count_rows(str(empty)) == 0
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("id,text\n")
+    assert _rows(header_only, ["text"]) == [] and count_rows(str(header_only)) == 0
+
+
+def test_a_jsonl_column_is_missing_only_if_no_object_of_the_first_thousand_has_it(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"id": "x"}\n{"id": "y", "text": "Nice"}\n')
+    assert _rows(path, ["text", "id"]) == [(0, {"text": None, "id": "x"}), (1, {"text": "Nice", "id": "y"})]
+    assert table_columns(str(path)) == ["id", "text"]
+    path.write_text('{"id": "x"}\n' * 1000 + '{"id": "y", "text": "Nice"}\n')
+    with pytest.raises(MissingColumnError, match=r"'text' not found; available columns: id"):
+        next(read_table(str(path), ["text"]))
+
+
+def test_stdin_lines_that_are_not_json_say_stdin_is_read_as_jsonl(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"id,text\n1,Good\n")))
+    [[(_, first), _]] = list(read_table("-", ["text"]))
+    assert first == RowError(
+        "invalid_json",
+        "line is not valid JSON: Expecting value (stdin is read as JSONL: one JSON object a line)",
+    )
+
+
+@pytest.mark.parametrize("suffix", ["jsonl.gz", "csv.gz"])
+def test_gz_outputs_are_gzip_compressed(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"out.{suffix}"
+    writer = RecordWriter(str(path), FlatLayout(["id"], lambda r: {"id": r["id"]}))
+    writer.write([{"id": "a"}, {"id": "b"}])
+    writer.close()
+    expected = '{"id": "a"}\n{"id": "b"}\n' if suffix == "jsonl.gz" else "id\r\na\r\nb\r\n"
+    assert gzip.decompress(path.read_bytes()).decode() == expected
+    assert [values for _, values in _rows(path, ["id"])] == [{"id": "a"}, {"id": "b"}]
