@@ -59,3 +59,25 @@ def test_english_review_is_english(identify: LanguageIdentifier) -> None:
     guess = identify("The fabric is so soft but it runs small. Not worth the price.")
     assert (guess.language, guess.unsupported) == ("en", False)
     assert guess.confidence >= 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("衣服很好看，面料很舒服。", "zh"),  # noqa: RUF001 - a Chinese comma
+        ("非常好", "zh"),
+        ("Очень красивое платье", "ru"),
+        ("옷이 예뻐요", "ko"),
+    ],
+)
+def test_a_text_without_a_latin_letter_is_flagged_however_short(
+    identify: LanguageIdentifier, text: str, language: str
+) -> None:
+    """Such texts were taken as English below the confidence bar or the letter count (QA finding)."""
+    guess = identify(text)
+    assert (guess.language, guess.unsupported) == (language, True)
+
+
+@pytest.mark.parametrize("text", ["ok 👍", "Nice 衣服, fits well", "Café au lait colour, lovely"])
+def test_a_text_with_latin_letters_keeps_the_confidence_rule(identify: LanguageIdentifier, text: str) -> None:
+    assert identify(text).unsupported is False
