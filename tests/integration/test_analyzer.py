@@ -220,7 +220,8 @@ def test_long_text_is_truncated_and_says_so(analyzer):
     result = _one(analyzer, long_text)
     assert result.truncated and result.to_dict()["truncated"] is True
     assert "truncated" not in _one(analyzer, "Nice.").to_dict()
-    assert "truncated" not in _one(analyzer, "great dress\u202c").to_dict()  # a trailing bidi mark (QA finding)
+    # a trailing bidi mark is not text left unread (QA finding)
+    assert "truncated" not in _one(analyzer, "great dress\u202c").to_dict()
 
 
 def test_emoji_carry_sentiment(analyzer):
