@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api import store
 from api.service.analysis import AnalysisService
-from nlp.analysis.pii import find_pii
+from nlp.analysis.pii import find_pii, redact_pii
 from nlp.artifacts.registry import Registry
 from nlp.intents.answers import KnowledgeBase, product_answer
 from nlp.intents.classifier import IntentClassifier, IntentResult, extract_entities
@@ -56,13 +56,15 @@ class AnswerService:
         self.classifier = await asyncio.to_thread(IntentClassifier.load, path)
 
     def _classify(self, question: str) -> tuple[IntentResult, list]:
-        """The intent, and the entities of ``question`` that overlap no PII (:func:`nlp.analysis.pii.find_pii`):
-        a card number after "order" is still a card number, so it never becomes an ``order_id``."""
+        """The intent of ``question`` with its PII redacted (:func:`nlp.analysis.pii.redact_pii`: an e-mail
+        address sent along would otherwise pull a support question out of scope), and the entities of
+        ``question`` that overlap no PII: a card number after "order" is still a card number, so it never
+        becomes an ``order_id`` (an order number is not PII, so it survives the redaction)."""
         if self.classifier is None:
             raise AnswerUnavailableError(
                 "no intent model is registered; train one with `reviewpulse train intent`"
             )
-        [result] = self.classifier.predict([question])
+        [result] = self.classifier.predict([redact_pii(question)])
         pii = find_pii(question)
         entities = [
             e
@@ -80,8 +82,9 @@ class AnswerService:
     ) -> dict:
         """The ``POST /v1/answer`` body for one question (``context``: ``order_id``, ``product_id``).
 
-        PII (e-mail addresses, phone and card numbers) in the question or the context is never echoed: it
-        is not returned as an entity, and a context value holding some is ignored. Nothing is stored.
+        PII (e-mail addresses, phone and card numbers) in the question or the context is never echoed: the
+        intent model reads the question with it redacted, it is not returned as an entity, and a context
+        value holding some is ignored. Nothing is stored.
 
         Raises:
             AnswerUnavailableError: no intent model is registered.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
@@ -19,8 +19,19 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from api.db.records import ReviewFields, Text
+from api.db.records import ReviewFields, Text, _encodable
 from api.store import check_product_id
+
+
+def _encodable_or_none(value: str | None) -> str | None:
+    """:data:`Text`'s rule for an optional value: None passes."""
+    return None if value is None else _encodable(value)
+
+
+#: An optional :data:`Text`. ``Text | None`` would check a field's ``max_length`` after the Text rule, where
+#: pydantic no longer knows it has a string ("Value should have at most 128 items"); here the limit applies
+#: to the string first ("String should have at most 128 characters").
+OptionalText = Annotated[str | None, AfterValidator(_encodable_or_none)]
 
 
 def _date_or_instant(value: object) -> date | datetime:
@@ -58,6 +69,14 @@ DateOrInstant = Annotated[
     PlainValidator(_date_or_instant),
     WithJsonSchema({"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]}),
 ]
+
+
+def starts_after_end(date_from: date | datetime, date_to: date | datetime) -> bool:
+    """Whether a ``from`` filter starts after a ``to`` filter ends, so no moment passes both (a date is its
+    whole UTC day; the values are as :func:`_date_or_instant` gives them)."""
+    start = date_from if isinstance(date_from, datetime) else datetime.combine(date_from, time(), tzinfo=UTC)
+    return start > date_to if isinstance(date_to, datetime) else start.date() > date_to
+
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
 
@@ -189,8 +208,8 @@ class ProductIn(BaseModel):
         min_length=1, max_length=128, examples=["DRS-101"], description="No '/', and not '.' or '..'."
     )
     name: Text = Field(min_length=1, max_length=500, examples=["Linen wrap dress"])
-    category: Text | None = Field(None, max_length=200, examples=["Dresses"])
-    description: Text | None = Field(None, max_length=20_000)
+    category: OptionalText = Field(None, max_length=200, examples=["Dresses"])
+    description: OptionalText = Field(None, max_length=20_000)
     price: StrictFloat | None = Field(None, ge=0, le=1_000_000_000, examples=[89.0])
 
 
@@ -323,13 +342,13 @@ class RecommendationsOut(BaseModel):
 
 
 class AnswerContext(BaseModel):
-    order_id: Text | None = Field(None, max_length=128, examples=["113542617735904"])
-    product_id: Text | None = Field(None, max_length=128, examples=["1078"])
+    order_id: OptionalText = Field(None, max_length=128, examples=["113542617735904"])
+    product_id: OptionalText = Field(None, max_length=128, examples=["1078"])
 
 
 class AnswerRequest(BaseModel):
     question: Text = Field(min_length=1, max_length=2000, examples=["Where is my order 113542617735904?"])
-    session_id: Text | None = Field(None, max_length=128, description="The conversation, echoed back.")
+    session_id: OptionalText = Field(None, max_length=128, description="The conversation, echoed back.")
     context: AnswerContext | None = None
 
     @field_validator("question")

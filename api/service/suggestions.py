@@ -44,7 +44,8 @@ def quality_from_store(session: Session) -> QualityModel:
 def build_recommender(
     session: Session, encode: Callable[[list[str]], np.ndarray] | None = None
 ) -> Recommender:
-    """A :class:`~nlp.recommend.recommender.Recommender` over everything in the store (``encode``: default MiniLM)."""
+    """A :class:`~nlp.recommend.recommender.Recommender` over everything in the store: catalogue, interactions,
+    review statistics and review texts (``encode``: default MiniLM)."""
     products = [
         Product(
             p.product_id,
@@ -55,7 +56,13 @@ def build_recommender(
         )
         for p in store.list_products(session)
     ]
-    return Recommender(products, store.iter_interactions(session), quality_from_store(session), encode=encode)
+    return Recommender(
+        products,
+        store.iter_interactions(session),
+        quality_from_store(session),
+        encode=encode,
+        review_texts=store.iter_review_texts(session),
+    )
 
 
 class SuggestionService:

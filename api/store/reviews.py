@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -367,3 +367,9 @@ def review_texts(session: Session, category: str | None = None) -> list[str]:
         .order_by(Review.created_at, Review.id)
     )
     return list(session.scalars(stmt))
+
+
+def iter_review_texts(session: Session) -> Iterator[tuple[str, str]]:
+    """``(product_id, text)`` of every stored review, streamed (for the words a recommendation query can match)."""
+    stmt = select(Review.product_id, Review.text).order_by(Review.id)
+    yield from session.execute(stmt.execution_options(yield_per=1000)).tuples()

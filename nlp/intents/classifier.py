@@ -298,7 +298,8 @@ _PATTERNS = {
         rf"\b(?:invoice|bill|receipt)s?\s+(?:(?:number|no\.?|id)\s*)?[:#]?\s*({_ID})", re.I
     ),
     "order_id": re.compile(
-        rf"\b(?:order|purchase)s?\s+(?:(?:number|no\.?|id)\s*)?[:#]?\s*({_ID})|(?<![\w#$€£.])(\d{{6,}})\b",
+        rf"\b(?:order|purchase)s?\s+(?:(?:number|no\.?|id)\s*)?[:#]?\s*({_ID})|(?<![\w#$€£.])(\d{{6,}})\b"
+        r"|(?<![\w&#])#(?=[A-Za-z0-9]{4})([A-Za-z0-9]*\d[A-Za-z0-9-]*)",
         re.I,
     ),
     "refund_amount": re.compile(
@@ -317,8 +318,10 @@ _SPACY_TYPES = {"GPE": "location", "PERSON": "person_name"}
 def extract_entities(text: str, preparer: TextPreparer | None = None) -> list[EntityMention]:
     """Order and invoice numbers, amounts and account types by pattern; places and names by spaCy NER.
 
-    Offsets index ``text``. An order number is one after "order" / "purchase", or any run of six or more
-    digits that is not already an invoice number. Returns mentions sorted by offset, without overlaps.
+    Offsets index ``text``. An order number is one after "order" / "purchase", any run of six or more
+    digits, or an id after a ``#`` that starts with four letters or digits and holds a digit ("my ordr
+    #A12345": :mod:`nlp.analysis.pii` too reads a number after ``#`` as an order's), that is not already an
+    invoice number. Returns mentions sorted by offset, without overlaps.
 
     The patterns are character regexes rather than a spaCy ``EntityRuler``: a ruler labels whole token
     spans, while the value here is a part of the match (the id after "order number:", the plan before

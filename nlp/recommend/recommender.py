@@ -46,6 +46,29 @@ ASPECTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
 }
 _TOKEN = re.compile(r"[a-z0-9]+")
+#: Words of a need that name no product or property ("a gift for my mum" is about "gift" and "mum").
+_FUNCTION_WORDS = frozenset({
+    "a", "an", "the", "and", "or", "but", "not", "no", "of", "for", "to", "in", "on", "at", "by", "with",
+    "without", "from", "as", "so", "very", "too", "some", "any", "this", "that", "these", "those", "it", "its",
+    "i", "me", "my", "we", "our", "you", "your", "he", "she", "his", "her", "they", "them", "their", "who",
+    "which", "what", "something", "anything", "is", "are", "be",
+})  # fmt: skip
+
+
+def _fold(word: str) -> str:
+    """``word`` with a plural ending folded (candles -> candle, dresses -> dress, boxes -> box)."""
+    if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def content_terms(text: str | None) -> list[str]:
+    """The words of ``text`` that can name a product or a property, lower case, plurals folded, in order
+    and without repeats (``"Gift for a tea lover"`` -> ``["gift", "tea", "lover"]``)."""
+    words = (_fold(w) for w in _TOKEN.findall((text or "").lower()) if w not in _FUNCTION_WORDS)
+    return list(dict.fromkeys(words))
 
 
 def query_aspect(query: str | None) -> str | None:
@@ -470,6 +493,12 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
+def _quoted(words: Sequence[str]) -> str:
+    """``"a"``, ``"a" and "b"``, ``"a", "b" and "c"``."""
+    quoted = [f'"{w}"' for w in words]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
+
+
 # ---------------------------------------------------------------------------------------------- serving
 
 
@@ -527,6 +556,8 @@ class Recommender:
         encode: text encoder for :class:`ContentIndex` (default MiniLM); ``None`` with ``content=False``.
         content: build the content index (needs the encoder).
         similarity: ``cosine`` or ``pearson`` for :class:`ItemKNN`.
+        review_texts: ``(product_id, text)`` of the stored reviews (may be empty): with the catalogue's
+            texts, the words a query can match (:func:`content_terms`).
     """
 
     def __init__(
@@ -537,6 +568,7 @@ class Recommender:
         encode: Callable[[list[str]], np.ndarray] | None = None,
         content: bool = True,
         similarity: str = "cosine",
+        review_texts: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.products = list(products)
         self.interactions = Interactions.from_triples(interactions, [p.product_id for p in self.products])
@@ -553,6 +585,14 @@ class Recommender:
         )
         self.prices = np.array([np.nan if p.price is None else p.price for p in self.catalogue])
         self.categories = [p.category for p in self.catalogue]
+        # the words each product's own text and its reviews hold, for saying what a query matched
+        self.text_terms = [frozenset(content_terms(p.text())) for p in self.catalogue]
+        self.review_terms: list[set[str]] = [set() for _ in self.catalogue]
+        for product_id, text in review_texts:
+            j = self.interactions.item_index.get(product_id)
+            if j is not None:
+                self.review_terms[j].update(content_terms(text))
+        self.vocabulary: set[str] = set().union(*self.text_terms, *self.review_terms)
 
     def _mask(self, category: str | None, max_price: float | None) -> np.ndarray:
         mask = np.ones(len(self.catalogue), dtype=bool)
@@ -587,10 +627,13 @@ class Recommender:
 
         Strategy, by what is given: ``product_id`` -> items bought with it (``also_bought``), else similar
         content; a known ``user_id`` -> item-kNN over their history (``for_you``); ``query`` -> content
-        match re-ranked by review quality / the aspect the query names (``query``); otherwise (or an
-        unknown user) popular, well-reviewed items in ``category`` or the category the query matches
-        (``popular``). ``category`` and ``max_price`` filter every strategy. Nothing to go on gives an
-        empty list with ``reason``.
+        match re-ranked by review quality / the aspect the query names (``query``; each item says what it
+        holds of the query's words, :func:`content_terms`: ``matches "..."`` for its own text, ``reviews
+        mention "..."`` for its reviews, else ``close in meaning to "..."``); otherwise (or an unknown user)
+        popular, well-reviewed items in ``category`` or the category the query matches (``popular``, with a
+        ``reason`` when they stand in for a query that found no close match). ``category`` and ``max_price`` filter
+        every strategy. Nothing to go on gives an empty list with ``reason``: so does a query none of whose
+        words any product or review holds (``none``).
 
         Raises:
             UnknownProductError: ``product_id`` is not in the catalogue.
@@ -608,8 +651,9 @@ class Recommender:
             if result.items:
                 return result
             if self.content is not None:
+                similar = [f"similar to {self.catalogue[j].name}"]
                 result = self._ranked(self.content.similar(j), mask, k, "similar_content", aspect,
-                                      [f"similar to {self.catalogue[j].name}"])  # fmt: skip
+                                      lambda _: similar)  # fmt: skip
                 if result.items:
                     return result
             # nothing bought with it and no text to compare: popular items of its category
@@ -620,14 +664,20 @@ class Recommender:
             result = self._for_you(self.interactions.user_index[str(user_id)], history, mask, k)
             if result.items:
                 return result
-        if query and self.content is not None:
-            sims = self.content.search(query)
-            result = self._query(query, sims, mask, k, aspect)
-            if result.items:
-                return result
-            category = category or self._matched_category(sims)
-            mask = self._mask(category, max_price)
-        return self._popular(mask, k, aspect, history, user_id)
+        instead = None
+        if query:
+            terms = [t for t in content_terms(query) if t in self.vocabulary]
+            if not terms:
+                return Suggestions([], "none", f'no product or review mentions any word of "{query}"')
+            if self.content is not None:
+                sims = self.content.search(query)
+                result = self._query(query, terms, sims, mask, k, aspect)
+                if result.items:
+                    return result
+                category = category or self._matched_category(sims)
+                mask = self._mask(category, max_price)
+                instead = f'no close match for "{query}": popular items instead'
+        return self._popular(mask, k, aspect, history, user_id, instead)
 
     def _also_bought(self, j: int, mask: np.ndarray, k: int) -> Suggestions:
         row = self.knn.similarity[j]
@@ -656,26 +706,50 @@ class Recommender:
             items.append(self._suggestion(i, scores[i], reasons))
         return Suggestions(items, "for_you")
 
+    def _query_reasons(self, j: int, query: str, terms: Sequence[str]) -> list[str]:
+        """What product ``j`` holds of the query's ``terms``: ``matches "..."`` for the words of its own text
+        (the whole query when it holds all of them), ``reviews mention "..."`` for words only its reviews
+        hold."""
+        own = [t for t in terms if t in self.text_terms[j]]
+        heard = [t for t in terms if t not in self.text_terms[j] and t in self.review_terms[j]]
+        reasons = []
+        if own:
+            reasons.append(
+                f'matches "{query}"' if len(own) == len(content_terms(query)) else f"matches {_quoted(own)}"
+            )
+        if heard:
+            reasons.append(f"reviews mention {_quoted(heard)}")
+        return reasons or [f'close in meaning to "{query}"']
+
     def _query(
-        self, query: str, sims: np.ndarray, mask: np.ndarray, k: int, aspect: str | None
+        self, query: str, terms: Sequence[str], sims: np.ndarray, mask: np.ndarray, k: int, aspect: str | None
     ) -> Suggestions:
+        """The best text matches among ``mask``, re-ranked; each says which of the query's ``terms`` it holds,
+        or that it is close in meaning."""
         # the 5k best text matches, re-ranked by review quality when reviews exist
         candidates = [i for i in np.argsort(-sims) if mask[i] and sims[i] > 0.2][: 5 * k]
         if not candidates:
             return Suggestions([], "query")
         return self._ranked(sims, mask & np.isin(np.arange(len(sims)), candidates), k, "query", aspect,
-                            [f'matches "{query}"'])  # fmt: skip
+                            lambda i: self._query_reasons(i, query, terms))  # fmt: skip
 
     def _ranked(
-        self, base: np.ndarray, mask: np.ndarray, k: int, strategy: str, aspect: str | None, why: list[str]
+        self,
+        base: np.ndarray,
+        mask: np.ndarray,
+        k: int,
+        strategy: str,
+        aspect: str | None,
+        why: Callable[[int], list[str]],
     ) -> Suggestions:
-        """Rank by ``base`` (similarities) blended 50/50 with smoothed review quality where it exists."""
+        """Rank by ``base`` (similarities) blended 50/50 with smoothed review quality where it exists;
+        ``why(i)`` is the first reasons of product ``i``."""
         quality = self._quality_vector(aspect)
         scores = np.where(np.isnan(quality), base, 0.5 * base + 0.5 * np.nan_to_num(quality))
         scores = np.where(mask, scores, -np.inf)
         items = []
         for i in top_k(scores, k):
-            reasons = [*why, *self.quality.reasons(self.catalogue[i].product_id, aspect)]
+            reasons = [*why(i), *self.quality.reasons(self.catalogue[i].product_id, aspect)]
             items.append(self._suggestion(i, scores[i], reasons))
         return Suggestions(items, strategy + ("+reviews" if np.isfinite(quality).any() else ""))
 
@@ -685,8 +759,16 @@ class Recommender:
         return max(set(best), key=best.count) if best else None
 
     def _popular(
-        self, mask: np.ndarray, k: int, aspect: str | None, seen: np.ndarray, user_id: str | None
+        self,
+        mask: np.ndarray,
+        k: int,
+        aspect: str | None,
+        seen: np.ndarray,
+        user_id: str | None,
+        instead: str | None = None,
     ) -> Suggestions:
+        """Popular, well-reviewed products of ``mask`` not in ``seen``; ``instead`` is the ``reason`` of a
+        list that stands in for what was asked (else an unknown ``user_id`` is named)."""
         quality = self._quality_vector(aspect)
         has_buyers, has_reviews = self.buyers.max(initial=0) > 0, np.isfinite(quality).any()
         if not (has_buyers or has_reviews):
@@ -701,7 +783,9 @@ class Recommender:
             reasons = self._popularity_reason(i) + self.quality.reasons(self.catalogue[i].product_id, aspect)
             items.append(self._suggestion(i, scores[i], reasons))
         reason = None if items else "no product matches the filters"
-        if items and user_id and not len(seen):
+        if items and instead:
+            reason = instead
+        elif items and user_id and not len(seen):
             reason = f"user {user_id!r} has no history here: popular items instead"
         return Suggestions(items, "popular", reason)
 
@@ -726,6 +810,7 @@ __all__ = [
     "aspect_of_term",
     "bayesian_average",
     "co_occurrence",
+    "content_terms",
     "cosine_neighbours",
     "minilm_encoder",
     "pearson_similarity",

@@ -253,6 +253,34 @@ def test_insights_topics_and_reports(api):
     assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
 
 
+def test_report_filters_are_trimmed_and_checked(api):
+    """QA: a ``from`` after ``to`` and an unknown product were an empty 200 report, and a padded category
+    matched nothing."""
+    _seed(api)
+    padded = api.get("/v1/reports/sentiment", params={"category": " dresses "}, headers=api.reader)
+    assert padded.status_code == 200 and padded.json()["scorecards"]["reviews"] == 4
+    assert padded.json()["filters"]["category"] == "dresses"
+    backwards = api.get(
+        "/v1/reports/sentiment", params={"from": "2026-01-01", "to": "2025-01-01"}, headers=api.reader
+    )
+    problem = _problem(backwards, 422)
+    assert [e["field"] for e in problem["errors"]] == ["query.from"]
+    assert "from (2026-01-01) is after to (2025-01-01)" in problem["detail"]
+    for same_day in [
+        {"from": "2026-01-10", "to": "2026-01-10"},
+        {"from": "2026-01-10T23:00:00Z", "to": "2026-01-10"},
+    ]:
+        assert api.get("/v1/reports/sentiment", params=same_day, headers=api.reader).status_code == 200
+    instant = {"from": "2026-01-10T00:00:01Z", "to": "2026-01-10T00:00:00Z"}
+    assert api.get("/v1/reports/sentiment", params=instant, headers=api.reader).status_code == 422
+    unknown = _problem(
+        api.get("/v1/reports/sentiment", params={"product_id": "NOPE"}, headers=api.reader), 404
+    )
+    assert "product_id" in unknown["detail"] and "'NOPE'" in unknown["detail"]
+    no_such_category = api.get("/v1/reports/sentiment", params={"category": "Hats"}, headers=api.reader)
+    assert no_such_category.status_code == 200 and no_such_category.json()["scorecards"]["reviews"] == 0
+
+
 def test_openapi_is_complete(api):
     schema = api.get("/openapi.json").json()
     paths = schema["paths"]
@@ -344,6 +372,7 @@ BAD_QUERIES = [
     ("/v1/reports/sentiment", {"to": "9999-12-31T23:00:00-05:00"}, "to"),
     ("/v1/reports/sentiment", {"product_id": "a\x00b"}, "product_id"),
     ("/v1/reports/sentiment", {"category": "a\x00b"}, "category"),
+    ("/v1/reports/sentiment", {"from": "2026-01-02", "to": "2026-01-01"}, "from"),
     ("/v1/recommendations", {"q": "a\x00b"}, "q"),
     ("/v1/products/a%00b", {}, "product_id"),
 ]
@@ -402,6 +431,13 @@ def test_a_boolean_is_not_a_number(api):
     response = api.post("/v1/products", json=product, headers=api.admin)
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.price"
     assert api.post("/v1/products", json={**product, "price": 12}, headers=api.admin).status_code == 201
+
+
+def test_an_over_long_optional_product_field_is_measured_in_characters(api):
+    """QA: optional text fields said "Value should have at most 200 items after validation"."""
+    product = {"product_id": "X-1", "name": "X", "category": "c" * 201}
+    [error] = _problem(api.post("/v1/products", json=product, headers=api.admin), 422)["errors"]
+    assert error == {"field": "body.category", "message": "String should have at most 200 characters"}
 
 
 @pytest.mark.parametrize("product_id", ["../../etc/passwd", "a/b", "..", "."])

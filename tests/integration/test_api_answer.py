@@ -33,6 +33,12 @@ def test_context_fills_placeholders_and_missing_values_fall_back(api):
     assert "{{" not in without["answer"] and "/orders" in without["answer"]
 
 
+def test_a_place_in_the_question_is_not_promised_as_a_destination(api):
+    body = _ask(api, "do you ship to north korea").json()
+    assert body["intent"]["name"] == "delivery_options" and "north korea" not in body["answer"].lower()
+    assert "checkout" in body["answer"]
+
+
 def test_off_topic_question_is_out_of_scope(api):
     body = _ask(api, "write me a poem about the sea").json()
     assert body["out_of_scope"] is True and "only help with" in body["answer"]
@@ -85,6 +91,19 @@ def test_malformed_requests_name_the_field(api, payload, status, field):
     assert response.json()["errors"][0]["field"] == field
 
 
+@pytest.mark.parametrize(
+    ("payload", "field", "limit"),
+    [
+        ({"question": "hi", "session_id": "s" * 1000}, "body.session_id", 128),
+        ({"question": "hi", "context": {"order_id": "1" * 129}}, "body.context.order_id", 128),
+    ],
+)
+def test_an_over_long_optional_text_is_measured_in_characters(api, payload, field, limit):
+    """QA: an optional text field said "Value should have at most 128 items after validation"."""
+    [error] = api.post("/v1/answer", json=payload, headers=api.reader).json()["errors"]
+    assert error == {"field": field, "message": f"String should have at most {limit} characters"}
+
+
 def test_unknown_product_is_a_404_and_no_key_a_401(api):
     response = _ask(api, "does it run small?", context={"product_id": "NOPE"})
     assert response.status_code == 404 and "context.product_id" in response.json()["detail"]
@@ -99,6 +118,17 @@ def test_without_an_intent_model_the_endpoint_says_how_to_train_one(tmp_path, an
         asyncio.run(client.app.state.answers.start())
         response = client.post("/v1/answer", json={"question": "hi"}, headers=make_key(client, "reader"))
     assert response.status_code == 503 and "reviewpulse train intent" in response.json()["detail"]
+
+
+def test_pii_in_a_question_does_not_confuse_the_intent_model(api):
+    """QA: with an e-mail address the question was out of scope; without it, track_order at 0.77."""
+    question = "my email is jane.doe@example.com, where is order 98765?"
+    body = _ask(api, question).json()
+    assert body["intent"]["name"] == "track_order" and not body["out_of_scope"], body["ranking"]
+    assert body["entities"] == [{"type": "order_id", "value": "98765", "offset": 49, "length": 5}]
+    assert question[49:54] == "98765" and "98765" in body["answer"] and "jane" not in body["answer"]
+    hashed = _ask(api, "wheres my ordr #A12345??").json()
+    assert hashed["intent"]["name"] == "track_order" and "orders/A12345" in hashed["answer"]
 
 
 @pytest.mark.parametrize(

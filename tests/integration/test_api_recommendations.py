@@ -21,6 +21,7 @@ from api.cli.main import app as cli
 from api.core.config import get_settings
 from nlp.artifacts.paths import nlp_settings
 from nlp.recommend.evaluation import clean_retail, read_retail
+from nlp.recommend.recommender import content_terms
 from tests.conftest import make_client, make_key
 
 pytestmark = pytest.mark.datasets("uci_online_retail/online_retail_transactions.csv.gz")
@@ -104,8 +105,26 @@ def test_query_with_category_and_price_filters(api):
     for item in data["items"]:
         row = api.products.loc[item["product_id"]]
         assert row["Category"] == "Lights" and row["MedianUnitPrice"] <= 2.0
-        assert item["reasons"][0] == 'matches "scented candle"'
+        assert item["reasons"][0].startswith("matches ") and _matched_words_are_in_the_name(item)
     assert any("CANDLE" in i["name"] for i in data["items"][:5])
+    assert any(i["reasons"][0] == 'matches "scented candle"' for i in data["items"])
+
+
+def _matched_words_are_in_the_name(item: dict) -> bool:
+    """Whether every word a ``matches "..."`` reason of the item quotes is one of its name's (the catalogue has
+    no descriptions and the store no reviews, so a query can match nothing else)."""
+    claimed = [r.removeprefix("matches ") for r in item["reasons"] if r.startswith("matches ")]
+    return all(set(content_terms(words)) <= set(content_terms(item["name"])) for words in claimed)
+
+
+def test_a_query_no_product_mentions_gives_an_empty_list_and_no_false_match(api):
+    """QA: "xqzzv blorp" matched a tea, and "cheap headphones" (max_price 10) another."""
+    data = _get(api, q="xqzzv blorp", k=3).json()
+    assert data == {"items": [], "strategy": "none",
+                    "reason": 'no product or review mentions any word of "xqzzv blorp"'}  # fmt: skip
+    data = _get(api, q="cheap headphones", max_price=10, k=3).json()
+    assert all(_matched_words_are_in_the_name(item) for item in data["items"])
+    assert data["items"] or data["reason"]
 
 
 def test_cold_start_unknown_user_gets_popular_items_of_the_matched_category(api):

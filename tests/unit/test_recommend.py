@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from nlp.recommend.recommender import (
     aspect_of_term,
     bayesian_average,
     co_occurrence,
+    content_terms,
     cosine_neighbours,
     pearson_similarity,
     query_aspect,
@@ -155,6 +157,60 @@ def test_cold_start_and_nothing_to_go_on():
         PRODUCTS, [], QualityModel({"E": ReviewStats(reviews=3, positive=3)}), content=False
     ).recommend()
     assert [i.product_id for i in reviewed.items] == ["E"] and reviewed.items[0].reasons
+
+
+def bag_of_words(texts: list[str]) -> np.ndarray:
+    """A stand-in for MiniLM: one dimension every text shares (so, like MiniLM, any two texts are somewhat
+    similar) plus one per word (hashed)."""
+    out = np.zeros((len(texts), 64), dtype=np.float32)
+    out[:, 0] = 1.0
+    for i, text in enumerate(texts):
+        for word in content_terms(text):
+            out[i, 1 + zlib.crc32(word.encode()) % 63] += 1.0
+    return out
+
+
+SHOP = [
+    Product("T1", "Earl Grey tea", "Tea", price=5.0),
+    Product("C1", "Wool winter coat", "Coats", price=120.0),
+    Product("H1", "Linen wrap dress", "Dresses", price=89.0),
+    Product("K1", "Scented candles", "Home", price=8.0),
+]
+
+
+def test_a_query_no_product_or_review_mentions_gets_an_empty_list_with_a_reason():
+    """QA: "xqzzv blorp" and "cheap headphones" (max_price 10) got Earl Grey tea, 'matches "<query>"'."""
+    shop = Recommender(SHOP, [("u1", "T1", 1), ("u2", "T1", 1)], encode=bag_of_words)
+    for query, max_price in (("xqzzv blorp", None), ("cheap headphones", 10.0), ("something for me", None)):
+        result = shop.recommend(query=query, max_price=max_price, k=3)
+        assert (result.items, result.strategy) == ([], "none")
+        assert result.reason == f'no product or review mentions any word of "{query}"'
+
+
+def test_query_reasons_name_only_the_words_an_item_holds():
+    reviews = [("C1", "So warm and cosy."), ("H1", "Looks cheap.")]
+    shop = Recommender(SHOP, [("u1", "T1", 1), ("u2", "K1", 1)], encode=bag_of_words, review_texts=reviews)
+    coat = shop.recommend(query="warm coat", k=3)
+    assert coat.strategy == "query"
+    assert (coat.items[0].product_id, coat.items[0].reasons) == (
+        "C1",
+        ['matches "coat"', 'reviews mention "warm"'],
+    )
+    # others may be close in meaning, but none claims a word it does not hold
+    assert all(i.reasons[0] == 'close in meaning to "warm coat"' for i in coat.items[1:])
+    candles = shop.recommend(query="a scented candle", k=3).items
+    assert (candles[0].product_id, candles[0].reasons) == ("K1", ['matches "a scented candle"'])
+    assert all(i.reasons[0].startswith("close in meaning") for i in candles[1:])
+    # a known word, but nothing holding it within the filters: what comes claims no match of it
+    home = shop.recommend(query="tea", category="Home", k=3)
+    assert home.items and all(not r.startswith("matches") for i in home.items for r in i.reasons)
+    assert content_terms("Gifts for a tea lover, boxes and dresses") == [
+        "gift",
+        "tea",
+        "lover",
+        "box",
+        "dress",
+    ]
 
 
 def test_ranking_metrics():

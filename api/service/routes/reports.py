@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import store
+from api.db.records import clean
 from api.reporting.html import report_html
 from api.reporting.spreadsheet import report_csv
 from api.service.deps import Reader, SessionDep
 from api.service.errors import JSONRoute
-from api.service.schemas import DateOrInstant, Text
+from api.service.schemas import DateOrInstant, Problem, Text, starts_after_end
 from nlp.insights.report import sentiment_report
 
 router = APIRouter(prefix="/v1", tags=["reports"], route_class=JSONRoute)
@@ -25,7 +27,11 @@ REPORT_CSP = (
 
 @router.get(
     "/reports/sentiment",
-    responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}}},
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}},
+        404: {"model": Problem},
+        422: {"model": Problem},
+    },
 )
 def sentiment(
     session: SessionDep,
@@ -43,7 +49,14 @@ def sentiment(
 ) -> Response:
     """Scorecards, trend per period, drivers (aspects and topics that pull sentiment up or down), verbatim
     quotes and the filters applied. ``format=csv`` is safe to open in a spreadsheet; ``format=html`` is
-    one self-contained page."""
+    one self-contained page. ``product_id`` and ``category`` are trimmed; an unknown ``product_id`` is a 404, a
+    ``from`` after ``to`` a 422, and a category no product has gives a report of no reviews."""
+    product_id, category = clean(product_id), clean(category)
+    if date_from is not None and date_to is not None and starts_after_end(date_from, date_to):
+        message = f"from ({date_from.isoformat()}) is after to ({date_to.isoformat()})"
+        raise RequestValidationError([{"type": "value_error", "loc": ("query", "from"), "msg": message}])
+    if product_id is not None and store.get_product(session, product_id) is None:
+        raise HTTPException(404, f"product_id: product {product_id!r} not found")
     filters = {"product_id": product_id, "category": category, "from": date_from, "to": date_to,
                "granularity": granularity}  # fmt: skip
     records = store.review_records(
