@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Literal, TypeVar
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -71,11 +72,19 @@ DateOrInstant = Annotated[
 ]
 
 
-def starts_after_end(date_from: date | datetime, date_to: date | datetime) -> bool:
-    """Whether a ``from`` filter starts after a ``to`` filter ends, so no moment passes both (a date is its
-    whole UTC day; the values are as :func:`_date_or_instant` gives them)."""
+def check_date_range(date_from: date | datetime | None, date_to: date | datetime | None) -> None:
+    """Refuse a ``from`` filter that starts after the ``to`` filter ends, so that no moment passes both (a date
+    is its whole UTC day; the values are as :func:`_date_or_instant` gives them).
+
+    Raises:
+        RequestValidationError: the 422 naming ``query.from``.
+    """
+    if date_from is None or date_to is None:
+        return
     start = date_from if isinstance(date_from, datetime) else datetime.combine(date_from, time(), tzinfo=UTC)
-    return start > date_to if isinstance(date_to, datetime) else start.date() > date_to
+    if start > date_to if isinstance(date_to, datetime) else start.date() > date_to:
+        message = f"from ({date_from.isoformat()}) is after to ({date_to.isoformat()})"
+        raise RequestValidationError([{"type": "value_error", "loc": ("query", "from"), "msg": message}])
 
 
 SentimentLabel = Literal["negative", "neutral", "positive"]

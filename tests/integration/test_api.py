@@ -253,6 +253,16 @@ def test_insights_topics_and_reports(api):
     assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
 
 
+def test_review_list_filters_are_trimmed_and_checked_like_the_report(api):
+    _seed(api)
+    padded = api.get("/v1/reviews", params={"category": " dresses "}, headers=api.reader)
+    assert padded.status_code == 200 and len(padded.json()["items"]) == 4
+    backwards = api.get("/v1/reviews", params={"from": "2026-01-01", "to": "2025-01-01"}, headers=api.reader)
+    assert [e["field"] for e in _problem(backwards, 422)["errors"]] == ["query.from"]
+    same_day = {"from": "2026-01-10T23:00:00Z", "to": "2026-01-10"}
+    assert api.get("/v1/reviews", params=same_day, headers=api.reader).status_code == 200
+
+
 def test_report_filters_are_trimmed_and_checked(api):
     """QA: a ``from`` after ``to`` and an unknown product were an empty 200 report, and a padded category
     matched nothing."""

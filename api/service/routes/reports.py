@@ -6,7 +6,6 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api import store
@@ -15,7 +14,7 @@ from api.reporting.html import report_html
 from api.reporting.spreadsheet import report_csv
 from api.service.deps import Reader, SessionDep
 from api.service.errors import JSONRoute
-from api.service.schemas import DateOrInstant, Problem, Text, starts_after_end
+from api.service.schemas import DateOrInstant, Problem, Text, check_date_range
 from nlp.insights.report import sentiment_report
 
 router = APIRouter(prefix="/v1", tags=["reports"], route_class=JSONRoute)
@@ -52,9 +51,7 @@ def sentiment(
     one self-contained page. ``product_id`` and ``category`` are trimmed; an unknown ``product_id`` is a 404, a
     ``from`` after ``to`` a 422, and a category no product has gives a report of no reviews."""
     product_id, category = clean(product_id), clean(category)
-    if date_from is not None and date_to is not None and starts_after_end(date_from, date_to):
-        message = f"from ({date_from.isoformat()}) is after to ({date_to.isoformat()})"
-        raise RequestValidationError([{"type": "value_error", "loc": ("query", "from"), "msg": message}])
+    check_date_range(date_from, date_to)
     if product_id is not None and store.get_product(session, product_id) is None:
         raise HTTPException(404, f"product_id: product {product_id!r} not found")
     filters = {"product_id": product_id, "category": category, "from": date_from, "to": date_to,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api import store
+from api.db.records import clean
 from api.service.deps import Reader, SessionDep, Writer
 from api.service.errors import JSONRoute
 from api.service.schemas import (
@@ -21,6 +22,7 @@ from api.service.schemas import (
     ReviewPage,
     ReviewsIn,
     Text,
+    check_date_range,
 )
 from nlp.analysis.analyzer import AnalysisError
 
@@ -124,7 +126,10 @@ def list_reviews(
     cursor: str | None = Query(None, description="next_cursor of the previous page."),
     limit: int = Query(50, ge=1, le=200),
 ) -> ReviewPage:
-    """Stored reviews, newest first, filtered, with cursor pagination."""
+    """Stored reviews, newest first, filtered, with cursor pagination. ``product_id`` and ``category`` are
+    trimmed, and a ``from`` after ``to`` is a 422, as on the sentiment report."""
+    product_id, category = clean(product_id), clean(category)
+    check_date_range(date_from, date_to)
     try:
         reviews, next_cursor = store.list_reviews(
             session, product_id=product_id, category=category, sentiment=sentiment, topic_id=topic,
