@@ -2,8 +2,8 @@
 
 In the English pipelines the attribute ruler maps every token's fine-grained tag to its coarse part of speech and
 morphology, with exceptions by word form and dependency label (179 rules in ``en_core_web_sm`` 3.8). spaCy runs
-all of them through its ``Matcher`` on every token, which cost about a third of the parse of a clothing review
-(1.5 of 4.5 ms on 2 cores, timed with the ruler left out). A rule of one token that compares its tag, lower-case
+all of them through its ``Matcher`` on every token, about a third of the parse of a clothing review (README,
+"Speed", gives the one-off timings and the interleaved comparison). A rule of one token that compares its tag, lower-case
 form, dependency label or whitespace flag with fixed values decides the same for every token with the same four
 values, so :class:`MemoisedAttributeRuler` decides each combination once; the few other rules (regular
 expressions, two-token phrases) still go through a ``Matcher``. The rules apply in the stock order, a later rule

@@ -35,8 +35,8 @@ _LINE_EDGES = re.compile(r" *\n *")
 _MANY_LINES = re.compile(r"\n{3,}")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 #: Symbols (neither letters, digits nor space) kept of one unbroken run. spaCy's tokenizer splits such a run one
-#: affix at a time, each split searching the rest of it, so its time grows with the run's length squared: 20,000
-#: "!" took 36 s on 2 cores (5,000: 2.2 s), holding up every request behind it; 20 say as much as 20,000.
+#: affix at a time, each split searching the rest of it, so its time grows with the run's length squared and one
+#: long run held up every request behind it (commit 4b5e3f3 gives the timing); 20 say as much as 20,000.
 MAX_SYMBOL_RUN = 20
 _SYMBOL_RUN = re.compile(rf"[^\w\s]{{{MAX_SYMBOL_RUN + 1},}}")
 
