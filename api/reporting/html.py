@@ -420,10 +420,16 @@ class ReportPage:
     definitions: str
 
 
+def _reviews_note(unread: int) -> str:
+    if not unread:
+        return "in this report"
+    return f"in this report; {unread:,} in a language the models cannot read, left out of the shares"
+
+
 def _cards(cards: Mapping[str, Any]) -> list[Card]:
     rating = cards.get("average_rating")
     return [
-        Card("", "Reviews", f"{cards.get('reviews', 0):,}", "in this report"),
+        Card("", "Reviews", f"{cards.get('reviews', 0):,}", _reviews_note(cards.get("unread_reviews") or 0)),
         Card("", "Net sentiment", _signed(cards.get("net_sentiment")), f"% positive {_MINUS} % negative"),
         Card("positive", "Positive", _pct(cards.get("positive_share")), "of reviews"),
         Card("neutral", "Neutral", _pct(cards.get("neutral_share")), "of reviews"),

@@ -352,6 +352,7 @@ def review_records(
                 for a in review.aspects
             ),
             topics=tuple((t.topic_id, t.label, t.score) for t in review.topics),
+            flags=tuple((review.analysis or {}).get("flags") or ()),
         )
         for review, product_category in session.execute(stmt).tuples()
     ]

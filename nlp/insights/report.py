@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from nlp.analysis.language import UNSUPPORTED_LANGUAGE
+
 
 @dataclass(frozen=True)
 class AspectRecord:
@@ -42,7 +44,8 @@ class AspectRecord:
 @dataclass(frozen=True)
 class ReviewRecord:
     """A stored, analysed review as reports see it. ``scores`` maps negative / neutral / positive to
-    probabilities; ``topics`` is ``((topic_id, label, score), ...)``."""
+    probabilities; ``topics`` is ``((topic_id, label, score), ...)``; ``flags`` are the analysis record's
+    (``unsupported_language``: the models could not read the text, so its neutral label is no reading)."""
 
     review_id: int
     product_id: str
@@ -54,6 +57,12 @@ class ReviewRecord:
     scores: dict[str, float]
     aspects: tuple[AspectRecord, ...] = ()
     topics: tuple[tuple[int, str, float], ...] = field(default_factory=tuple)
+    flags: tuple[str, ...] = ()
+
+    @property
+    def read(self) -> bool:
+        """Whether the models read the text (its language is one they support)."""
+        return UNSUPPORTED_LANGUAGE not in self.flags
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -332,6 +341,7 @@ def product_insights(records: Sequence[ReviewRecord], trend_granularity: str = "
 
         {
           "review_count": int,
+          "unread_reviews": int,                   # of those, texts the models cannot read (see below)
           "average_rating": float | None,          # mean of 1-5 stars over rated reviews, 2 decimals
           "sentiment_distribution": {"negative": float, "neutral": float, "positive": float},
                                                    # review shares summing to 1 (all 0.0 with no reviews)
@@ -349,9 +359,14 @@ def product_insights(records: Sequence[ReviewRecord], trend_granularity: str = "
     mentions x share; a term needs 2 mentions (1 when the product has fewer than 10 reviews). A mention is
     praise or criticism only with an opinion term (:func:`stance`).
 
+    Reviews flagged ``unsupported_language`` (:attr:`ReviewRecord.read` false) count in ``review_count``,
+    ``unread_reviews`` and the average rating, and in nothing the text's reading decides (sentiment,
+    categories, aspects, trend): their neutral label says nothing of the product.
+
     A category item is a category driver (:func:`drivers`: ``{name, kind, mentions, reviews,
     net_sentiment, impact}``, largest ``|impact|`` first) with ``quote``: the clause of the strongest mention
-    on the side it pulls (criticism for a negative impact, praise for a positive one), ``{review_id, text,
+    on the side it pulls (criticism for a negative impact, praise for a positive one; for impact 0, a
+    category as polar as the product's reviews, the side of its own net sentiment), ``{review_id, text,
     sentiment}``, or None when no mention of that side has an opinion term.
 
     Args:
@@ -361,16 +376,18 @@ def product_insights(records: Sequence[ReviewRecord], trend_granularity: str = "
     Raises:
         ValueError: unknown granularity or sentiment label.
     """
-    counts = _counts(r.sentiment for r in records)
+    read = [r for r in records if r.read]
+    counts = _counts(r.sentiment for r in read)
     return {
         "review_count": len(records),
+        "unread_reviews": len(records) - len(read),
         "average_rating": _average_rating(records),
         "sentiment_distribution": _shares(counts),
         "net_sentiment": _rounded_net(counts),
-        "categories": _quoted_categories(records),
-        "praised_aspects": _ranked_aspects(records, "positive"),
-        "criticised_aspects": _ranked_aspects(records, "negative"),
-        "trend": _trend(records, trend_granularity),
+        "categories": _quoted_categories(read),
+        "praised_aspects": _ranked_aspects(read, "positive"),
+        "criticised_aspects": _ranked_aspects(read, "negative"),
+        "trend": _trend(read, trend_granularity),
     }
 
 
@@ -379,7 +396,9 @@ def _quoted_categories(records: Sequence[ReviewRecord]) -> list[dict]:
     groups = _aspect_groups(records, "category")
     items = drivers(records)["categories"]
     for item in items:
-        side = "negative" if item["impact"] < 0 else "positive"
+        # the side it pulls; one as polar as the whole pulls nowhere (impact 0) and is quoted on its own side
+        pull = item["impact"] or item["net_sentiment"]
+        side = "negative" if pull < 0 else "positive"
         quotes = _aspect_quotes(groups[item["name"]], side)
         item["quote"] = quotes[0] if quotes else None
     return items
@@ -388,8 +407,11 @@ def _quoted_categories(records: Sequence[ReviewRecord]) -> list[dict]:
 # --- drivers ----------------------------------------------------------------------------------------------
 
 
-def _driver(name: str, kind: str, labels: list[str], reviews: int, total: int, overall: float) -> dict:
-    """One driver item; ``impact = reviews / total x (net of labels - overall)``."""
+def _driver(name: str, kind: str, labels: list[str], reviews: int, total: int, overall: float) -> dict | None:
+    """One driver item, ``impact = reviews / total x (net of labels - overall)``; None when every label is
+    neutral: a group nothing is said about drives nothing, whatever the overall net sentiment."""
+    if all(label == "neutral" for label in labels):
+        return None
     net = _net(_counts(labels)) or 0.0
     return {
         "name": name,
@@ -401,7 +423,8 @@ def _driver(name: str, kind: str, labels: list[str], reviews: int, total: int, o
     }
 
 
-def _rank_drivers(items: list[dict]) -> list[dict]:
+def _rank_drivers(candidates: Iterable[dict | None]) -> list[dict]:
+    items = [item for item in candidates if item is not None]
     items.sort(key=lambda d: (-abs(d["impact"]), -d["reviews"], d["name"]))
     return items[:TOP_DRIVERS]
 
@@ -434,8 +457,9 @@ def drivers(records: Sequence[ReviewRecord]) -> dict[str, list[dict]]:
     10 items ``{name, kind ("category" | "aspect" | "topic"), mentions (aspect mentions), reviews (reviews
     mentioning g), net_sentiment, impact}`` sorted by ``|impact|`` (largest first), then reviews. A category
     is named as in ``nlp.analysis.categories`` (``fit/size``), an aspect by its most frequent surface text. Groups
-    need 2 mentions (1 with fewer than 10 reviews); the outlier topic (-1) and mentions stored without a
-    category are left out.
+    need 2 mentions (1 with fewer than 10 reviews) and one that is not neutral (praise or criticism: a group
+    only named, "the hem comes to the knee", is no driver); the outlier topic (-1) and mentions stored
+    without a category are left out.
     """
     if not records:
         return {kind: [] for kind in DRIVER_KINDS}
@@ -510,9 +534,9 @@ def sentiment_report(
           "filters": {...},                 # as given, dates as ISO 8601 strings
           "granularity": "week" | "month",
           "generated_at": str,              # ISO 8601, UTC unless ``generated_at`` says otherwise
-          "scorecards": {"reviews": int, "positive_share": float, "neutral_share": float,
-                         "negative_share": float, "net_sentiment": float | None,
-                         "average_rating": float | None},
+          "scorecards": {"reviews": int, "unread_reviews": int, "positive_share": float,
+                         "neutral_share": float, "negative_share": float,
+                         "net_sentiment": float | None, "average_rating": float | None},
           "distribution": {"negative": float, "neutral": float, "positive": float},   # review shares
           "trend": [...],                   # as in product_insights
           "drivers": {"categories": [...], "aspects": [...], "topics": [...]},   # see drivers()
@@ -520,7 +544,9 @@ def sentiment_report(
           "definitions": {"net_sentiment": str, "impact": str},
         }
 
-    Shares are 0..1 and net sentiment -1..1, rounded to 4 decimals. No records give zeros, ``None`` for
+    Reviews the models cannot read (``unsupported_language``) count in ``reviews``, ``unread_reviews`` and
+    the average rating only, as in :func:`product_insights`. Shares are 0..1 and net sentiment -1..1, rounded
+    to 4 decimals. No records give zeros, ``None`` for
     net sentiment and average rating, and empty lists.
 
     Raises:
@@ -528,7 +554,8 @@ def sentiment_report(
     """
     if granularity not in GRANULARITIES:
         raise ValueError(f"unknown granularity {granularity!r}; expected one of {', '.join(GRANULARITIES)}")
-    counts = _counts(r.sentiment for r in records)
+    read = [r for r in records if r.read]
+    counts = _counts(r.sentiment for r in read)
     shares = _shares(counts)
     stamp = generated_at or datetime.now(UTC)
     return {
@@ -537,6 +564,7 @@ def sentiment_report(
         "generated_at": stamp.isoformat(timespec="seconds"),
         "scorecards": {
             "reviews": len(records),
+            "unread_reviews": len(records) - len(read),
             "positive_share": shares["positive"],
             "neutral_share": shares["neutral"],
             "negative_share": shares["negative"],
@@ -544,8 +572,8 @@ def sentiment_report(
             "average_rating": _average_rating(records),
         },
         "distribution": shares,
-        "trend": _trend(records, granularity),
-        "drivers": drivers(records),
-        "quotes": _report_quotes(records),
+        "trend": _trend(read, granularity),
+        "drivers": drivers(read),
+        "quotes": _report_quotes(read),
         "definitions": {"net_sentiment": NET_SENTIMENT_DEFINITION, "impact": IMPACT_DEFINITION},
     }

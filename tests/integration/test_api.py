@@ -223,6 +223,28 @@ def test_list_filters_and_cursor_pagination(api):
     assert api.get("/v1/reviews", params={"cursor": "garbage"}, headers=api.reader).status_code == 400
 
 
+def test_a_review_the_models_cannot_read_is_counted_apart_in_insights_and_reports(api):
+    """QA finding: a German review's no-information neutral was counted as a neutral reading."""
+    _seed(api)
+    before = api.get("/v1/products/DRS-1/insights", headers=api.reader).json()
+    german = {
+        "product_id": "DRS-1",
+        "text": "Das Kleid ist leider viel zu klein. Ich schicke es zurück.",
+        "rating": 2,
+    }
+    assert api.post("/v1/reviews", json=german, headers=api.admin).status_code == 201
+    after = api.get("/v1/products/DRS-1/insights", headers=api.reader).json()
+    assert (after["review_count"], after["unread_reviews"]) == (before["review_count"] + 1, 1)
+    assert after["sentiment_distribution"] == before["sentiment_distribution"]
+    assert after["average_rating"] != before["average_rating"]  # its stars still count
+    cards = api.get("/v1/reports/sentiment", params={"product_id": "DRS-1"}, headers=api.reader).json()[
+        "scorecards"
+    ]
+    assert (
+        cards["unread_reviews"] == 1 and cards["neutral_share"] == before["sentiment_distribution"]["neutral"]
+    )
+
+
 def test_insights_topics_and_reports(api):
     _seed(api)
     insights = api.get("/v1/products/DRS-1/insights", headers=api.reader)

@@ -308,6 +308,19 @@ def test_the_trend_axis_counts_whole_reviews(reviews: int) -> None:
     assert ticks == [str(n) for n in range(reviews + 1)]  # 0, 1, ... each once: no half-review ticks
 
 
+def test_the_reviews_card_says_how_many_texts_were_left_unread() -> None:
+    lovely = ReviewRecord(
+        1, "DRS-101", "dresses", 5, datetime(2024, 1, 2, tzinfo=UTC), "Lovely.", "positive", {}
+    )
+    german = ReviewRecord(
+        2, "DRS-101", "dresses", 2, datetime(2024, 1, 3, tzinfo=UTC), "Zu klein.", "neutral", {},
+        flags=("unsupported_language",),
+    )  # fmt: skip
+    text = " ".join("".join(parse(report_html(sentiment_report([lovely, german], "month"))).text).split())
+    assert "1 in a language the models cannot read, left out of the shares" in text
+    assert "cannot read" not in report_html(sentiment_report([lovely], "month"))
+
+
 def test_report_page_reads_without_help() -> None:
     page = report_html(realistic_report())
     text = " ".join("".join(parse(page).text).split())

@@ -107,12 +107,30 @@ def test_shares_net_sentiment_and_average_rating() -> None:
     cards = sentiment_report(records, "month")["scorecards"]
     assert cards == {
         "reviews": 4,
+        "unread_reviews": 0,
         "positive_share": 0.5,
         "neutral_share": 0.25,
         "negative_share": 0.25,
         "net_sentiment": 0.25,
         "average_rating": pytest.approx(3.33),
     }
+
+
+def test_reviews_the_models_cannot_read_are_counted_but_left_out_of_every_reading() -> None:
+    german = replace(
+        rec(3, "neutral", rating=2, aspects=(asp("fabric", "neutral"),), topics=((0, "material", 1.0),)),
+        flags=("unsupported_language",),
+    )
+    records = [rec(1, "positive", rating=5), rec(2, "negative", rating=1), german]
+    insights = product_insights(records)
+    assert insights["review_count"] == 3 and insights["unread_reviews"] == 1
+    assert insights["average_rating"] == pytest.approx(8 / 3, abs=0.005)  # stars need no reading
+    assert insights["sentiment_distribution"] == {"negative": 0.5, "neutral": 0.0, "positive": 0.5}
+    assert sum(row["reviews"] for row in insights["trend"]) == 2
+    report = sentiment_report(records, "month")
+    assert report["scorecards"]["reviews"] == 3 and report["scorecards"]["unread_reviews"] == 1
+    assert report["scorecards"]["neutral_share"] == 0.0 and report["distribution"]["neutral"] == 0.0
+    assert report["drivers"]["topics"] == [] and all(q["review_id"] != 3 for q in report["quotes"])
 
 
 def test_average_rating_is_none_without_ratings_and_labels_are_case_insensitive() -> None:
@@ -149,6 +167,7 @@ def test_empty_input_gives_valid_reports() -> None:
     insights = product_insights([])
     assert insights == {
         "review_count": 0,
+        "unread_reviews": 0,
         "average_rating": None,
         "sentiment_distribution": {"negative": 0.0, "neutral": 0.0, "positive": 0.0},
         "net_sentiment": None,
@@ -161,6 +180,7 @@ def test_empty_input_gives_valid_reports() -> None:
     assert report["filters"] == {"product_id": "NOPE", "from": "2024-01-01"}
     assert report["scorecards"] == {
         "reviews": 0,
+        "unread_reviews": 0,
         "positive_share": 0.0,
         "neutral_share": 0.0,
         "negative_share": 0.0,
@@ -343,14 +363,12 @@ def test_driver_impact_sign_value_and_order() -> None:
         ("Zip", "aspect", 3, -1.0, pytest.approx(0.3 * (-1 - 0.2))),  # -0.36: pulls down most
         ("fabric", "aspect", 4, 1.0, pytest.approx(0.4 * (1 - 0.2))),  # +0.32: pulls up
         ("thing", "aspect", 2, -1.0, pytest.approx(0.2 * (-1 - 0.2))),  # -0.24
-        ("price", "aspect", 2, 0.0, pytest.approx(0.2 * (0 - 0.2))),  # -0.04
-    ]
+    ]  # "price" is only named, never judged: no driver (its 0 net against 0.2 would read as criticism)
     topics = result["topics"]
     assert [(t["name"], t["impact"]) for t in topics] == [
         ("construction", pytest.approx(-0.36)),
         ("material", pytest.approx(0.32)),
-        ("value", pytest.approx(-0.04)),
-    ]  # the outlier topic (-1) is no driver
+    ]  # the outlier topic (-1) is no driver, nor "value", whose mentions are all the neutral price
     assert all(t["kind"] == "topic" for t in topics)
     assert sentiment_report(driver_reviews())["drivers"] == result
 
@@ -366,9 +384,31 @@ def test_category_drivers_name_the_category_and_leave_out_mentions_without_one()
         ("fabric/material", "category", 4, 4),  # 4/11 x (1 - 1/11) = +0.33
         ("quality/durability", "category", 3, 3),  # 3/11 x (-1 - 1/11) = -0.30
         ("fit/size", "category", 2, 1),
-        ("price/value", "category", 2, 2),
-    ]
+    ]  # price/value: named twice, judged never
     assert drivers(records)["categories"][2]["impact"] == pytest.approx(1 / 11 * (-1 - 1 / 11), abs=1e-4)
+
+
+def test_a_group_only_named_is_no_driver_however_the_reviews_lean() -> None:
+    # every review criticises the zip; the hem is only named ("the hem comes to the knee") in two of them
+    records = [rec(i, "negative", aspects=(asp("zip", "negative"), asp("hem", "neutral"))) for i in (1, 2)]
+    records.append(rec(3, "negative", aspects=(asp("zip", "negative"),)))
+    result = drivers(records)
+    assert [d["name"] for d in result["aspects"]] == [
+        "zip"
+    ]  # the hem's 0 net against -1 overall is no praise
+    assert [d["name"] for d in result["topics"]] == ["construction"]
+
+
+def test_a_category_as_negative_as_the_whole_product_is_quoted_by_its_criticism() -> None:
+    # impact 0 (its net sentiment is the product's, -1), yet it is what the reviews criticise
+    records = [
+        rec(1, "negative", aspects=(asp("fit", "negative", quote="It runs small."),)),
+        rec(2, "negative", aspects=(asp("fit", "negative", quote="Way too tight."),)),
+    ]
+    (fit,) = product_insights(records)["categories"]
+    assert fit["name"] == "fit/size" and fit["impact"] == 0.0 and fit["net_sentiment"] == -1.0
+    assert fit["quote"] is not None and fit["quote"]["sentiment"] == "negative"
+    assert fit["quote"]["text"] in {"It runs small.", "Way too tight."}
 
 
 def test_topic_impacts_of_a_partition_sum_to_zero() -> None:
@@ -521,7 +561,9 @@ def test_report_csv_lists_drivers_and_can_start_with_a_bom() -> None:
     rows = sections(report_csv(report))["Drivers"]
     assert rows[0] == ["kind", "name", "mentions", "reviews", "net_sentiment", "impact"]
     assert rows[1] == ["category", "quality/durability", "3", "3", "-1.0", "-0.36"]
-    assert [r[0] for r in rows[1:]] == ["category"] * 3 + ["aspect"] * 4 + ["topic"] * 3
+    assert [r[0] for r in rows[1:]] == ["category"] * 2 + ["aspect"] * 3 + [
+        "topic"
+    ] * 2  # no price: only named
     assert report_csv(report, bom=True).startswith("\ufeffReport\r\n")
 
 
