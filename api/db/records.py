@@ -50,6 +50,17 @@ def clean(value: Any) -> str | None:
 Text = Annotated[str, AfterValidator(_encodable)]
 
 
+def _encodable_or_none(value: str | None) -> str | None:
+    """:data:`Text`'s rule for an optional value: None passes."""
+    return None if value is None else _encodable(value)
+
+
+#: An optional :data:`Text`. ``Text | None`` would check a field's ``max_length`` after the Text rule, where
+#: pydantic no longer knows it has a string ("Value should have at most 128 items"); here the limit applies
+#: to the string first ("String should have at most 128 characters").
+OptionalText = Annotated[str | None, AfterValidator(_encodable_or_none)]
+
+
 class ReviewFields(BaseModel):
     """One review as written: validated, not yet analysed or stored.
 
@@ -61,14 +72,14 @@ class ReviewFields(BaseModel):
 
     product_id: Text = Field(min_length=1, max_length=128)
     text: Text = Field(min_length=1, max_length=20_000)
-    title: Text | None = Field(None, max_length=500)
+    title: OptionalText = Field(None, max_length=500)
     rating: StrictInt | None = Field(None, ge=1, le=5, description='A JSON integer (not true, 4.0 or "4").')
     created_at: datetime | None = Field(
         None, description="When the review was written (ISO 8601; without an offset, UTC); default now."
     )
-    author_id: Text | None = Field(None, max_length=128)
+    author_id: OptionalText = Field(None, max_length=128)
     source: Text = Field("api", min_length=1, max_length=64)
-    external_id: Text | None = Field(
+    external_id: OptionalText = Field(
         None, max_length=256, description="With source, makes ingest idempotent."
     )
 

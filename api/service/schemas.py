@@ -20,19 +20,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from api.db.records import ReviewFields, Text, _encodable
+from api.db.records import OptionalText, ReviewFields, Text
 from api.store import check_product_id
-
-
-def _encodable_or_none(value: str | None) -> str | None:
-    """:data:`Text`'s rule for an optional value: None passes."""
-    return None if value is None else _encodable(value)
-
-
-#: An optional :data:`Text`. ``Text | None`` would check a field's ``max_length`` after the Text rule, where
-#: pydantic no longer knows it has a string ("Value should have at most 128 items"); here the limit applies
-#: to the string first ("String should have at most 128 characters").
-OptionalText = Annotated[str | None, AfterValidator(_encodable_or_none)]
 
 
 def _date_or_instant(value: object) -> date | datetime:

@@ -470,6 +470,11 @@ def test_an_over_long_optional_product_field_is_measured_in_characters(api):
     product = {"product_id": "X-1", "name": "X", "category": "c" * 201}
     [error] = _problem(api.post("/v1/products", json=product, headers=api.admin), 422)["errors"]
     assert error == {"field": "body.category", "message": "String should have at most 200 characters"}
+    api.post("/v1/products", json=PRODUCTS, headers=api.admin)
+    for field, limit in (("title", 500), ("author_id", 128), ("external_id", 256)):
+        review = {"product_id": "DRS-1", "text": "Lovely.", field: "x" * (limit + 1)}
+        [error] = _problem(api.post("/v1/reviews", json=review, headers=api.admin), 422)["errors"]
+        assert error == {"field": f"body.{field}", "message": f"String should have at most {limit} characters"}
 
 
 @pytest.mark.parametrize("product_id", ["../../etc/passwd", "a/b", "..", "."])
