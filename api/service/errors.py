@@ -77,7 +77,7 @@ class JSONRequest(Request):
     """A request whose JSON body is read as UTF-8 (RFC 8259 section 8.1; a leading byte order mark is
     ignored). Bytes that are not UTF-8 raise ``json.JSONDecodeError`` at their position, like any other body
     that is not JSON, so FastAPI reports them as the body's validation error (see :func:`_error`), not as a
-    bare 400. (``json.loads`` on bytes would also take UTF-16 and UTF-32, and lone surrogates.)"""
+    bare 400; so does a document nested deeper than the parser's recursion limit. (``json.loads`` on bytes would also take UTF-16 and UTF-32, and lone surrogates.)"""
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
@@ -90,7 +90,10 @@ class JSONRequest(Request):
                 raise json.JSONDecodeError(
                     f"bytes that are not UTF-8 ({exc.reason})", document, len(valid)
                 ) from exc
-            self._json = json.loads(text)
+            try:
+                self._json = json.loads(text)
+            except RecursionError:  # no request body of ours nests deeper than a few levels
+                raise json.JSONDecodeError("arrays or objects nested too deeply", text, 0) from None
         return self._json
 
 

@@ -474,7 +474,10 @@ def test_an_over_long_optional_product_field_is_measured_in_characters(api):
     for field, limit in (("title", 500), ("author_id", 128), ("external_id", 256)):
         review = {"product_id": "DRS-1", "text": "Lovely.", field: "x" * (limit + 1)}
         [error] = _problem(api.post("/v1/reviews", json=review, headers=api.admin), 422)["errors"]
-        assert error == {"field": f"body.{field}", "message": f"String should have at most {limit} characters"}
+        assert error == {
+            "field": f"body.{field}",
+            "message": f"String should have at most {limit} characters",
+        }
 
 
 @pytest.mark.parametrize("product_id", ["../../etc/passwd", "a/b", "..", "."])
@@ -519,8 +522,9 @@ def test_analyze_refuses_nul_and_lone_surrogates_like_the_other_endpoints(api, d
         (b'{"documents": [{"id": "1", "text": "\xed\xa0\x80"}]}', "line 1, column 37"),
         (b'{"documents": [\n  {"id": "1", "text": "so soft",}\n]}', "line 2, column 33"),
         (b"{not json", "line 1, column 2"),
+        (b'{"documents": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
     ],
-    ids=["latin-1", "utf-16", "encoded-surrogate", "trailing-comma", "not-json"],
+    ids=["latin-1", "utf-16", "encoded-surrogate", "trailing-comma", "not-json", "nested-too-deeply"],
 )
 def test_a_body_that_is_not_utf8_json_is_a_problem_saying_where(api, content, reason):
     response = api.post(
