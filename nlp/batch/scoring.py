@@ -45,7 +45,8 @@ def read_rows(
     source: IO[bytes] | None = None,
 ) -> Iterator[list[Row]]:
     """Yield the input as chunks of :class:`Row`, in order (read by :func:`nlp.io.tables.read_table`, whose
-    ``source`` this passes on). A row without an id gets its 0-based row number.
+    ``source`` this passes on). Without ``id_col`` a row's id is its 0-based row number; with it, a row that
+    has no value there or could not be read has the id None (its error message names the input line).
 
     Raises:
         MissingColumnError: ``text_col`` or ``id_col`` is not in the input (checked before any row is read).
@@ -57,10 +58,10 @@ def read_rows(
 
 
 def _row(number: int, values: dict[str, Any] | RowError, text_col: str, id_col: str | None) -> Row:
+    # with an id column, a row without an id gets none (its row number could be another row's id)
     if isinstance(values, RowError):
-        return Row(number, error=AnalysisError(values.code, values.message))
-    row_id = values[id_col] if id_col is not None else None
-    return Row(number if row_id is None else row_id, values[text_col])
+        return Row(number if id_col is None else None, error=AnalysisError(values.code, values.message))
+    return Row(number if id_col is None else values[id_col], values[text_col])
 
 
 def check_columns(path: str, text_col: str, id_col: str | None = None) -> None:

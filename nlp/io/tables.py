@@ -282,16 +282,19 @@ def _open_binary(path: str, stack: contextlib.ExitStack) -> IO[bytes] | gzip.Gzi
     return stack.enter_context(open(path, "rb"))
 
 
-def _parse_json_line(raw: bytes, note: str = "") -> dict | RowError:
-    """The JSON object of one line, or its error; ``note`` ends an ``invalid_json`` message."""
+def _parse_json_line(raw: bytes, number: int, note: str = "") -> dict | RowError:
+    """The JSON object of line ``number`` (1-based), or its error naming the line; ``note`` ends an
+    ``invalid_json`` message."""
     try:
         obj = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
-        return RowError("undecodable_text", "line is not valid UTF-8")
+        return RowError("undecodable_text", f"line {number} is not valid UTF-8")
     except json.JSONDecodeError as exc:
-        return RowError("invalid_json", f"line is not valid JSON: {exc.msg}{note}")
+        return RowError("invalid_json", f"line {number} is not valid JSON: {exc.msg}{note}")
+    except RecursionError:
+        return RowError("invalid_json", f"line {number} nests arrays or objects too deeply{note}")
     if not isinstance(obj, dict):
-        return RowError("invalid_json", f"line is not a JSON object{note}")
+        return RowError("invalid_json", f"line {number} is not a JSON object{note}")
     return obj
 
 
@@ -304,7 +307,7 @@ def _jsonl_head(
     lines: Iterable[bytes], note: str = ""
 ) -> tuple[list[dict | RowError], Iterator[dict | RowError]]:
     """The non-empty lines of a JSONL input, parsed: those up to its :data:`JSONL_HEAD`-th object, and the rest."""
-    parsed = (_parse_json_line(raw, note) for raw in lines if raw.strip())
+    parsed = (_parse_json_line(raw, number, note) for number, raw in enumerate(lines, 1) if raw.strip())
     head: list[dict | RowError] = []
     objects = 0
     for obj in parsed:

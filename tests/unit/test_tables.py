@@ -69,9 +69,9 @@ def test_unreadable_rows_are_reported_in_place(tmp_path: Path) -> None:
     jsonl.write_bytes(b'{"text": "fine"}\n\nnot json\n[1, 2]\n{"text": "caf\xe9"}\n{"other": 1}\n')
     assert _rows(jsonl, ["text"]) == [
         (0, {"text": "fine"}),
-        (1, RowError("invalid_json", "line is not valid JSON: Expecting value")),
-        (2, RowError("invalid_json", "line is not a JSON object")),
-        (3, RowError("undecodable_text", "line is not valid UTF-8")),
+        (1, RowError("invalid_json", "line 3 is not valid JSON: Expecting value")),  # the blank line counts
+        (2, RowError("invalid_json", "line 4 is not a JSON object")),
+        (3, RowError("undecodable_text", "line 5 is not valid UTF-8")),
         (4, {"text": None}),
     ]
     csv = tmp_path / "r.csv"
@@ -192,7 +192,7 @@ def test_stdin_lines_that_are_not_json_say_stdin_is_read_as_jsonl(monkeypatch: p
     [[(_, first), _]] = list(read_table("-", ["text"]))
     assert first == RowError(
         "invalid_json",
-        "line is not valid JSON: Expecting value (stdin is read as JSONL: one JSON object a line)",
+        "line 1 is not valid JSON: Expecting value (stdin is read as JSONL: one JSON object a line)",
     )
 
 
