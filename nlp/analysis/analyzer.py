@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from nlp.analysis.aspect_filter import AspectFilter
 from nlp.analysis.aspects import AspectMention, Opinion, extract_aspects, sentiment_spans
-from nlp.analysis.categories import AspectCategorizer
+from nlp.analysis.categories import GENERAL, AspectCategorizer
 from nlp.analysis.classifier import SpanPrediction
 from nlp.analysis.embeddings import PhraseEmbeddings
 from nlp.analysis.entities import EntityRecogniser, EntitySpan
@@ -320,6 +320,11 @@ class Analyzer:
         """The aspect terms of ``text`` (lemmatised, as ``AspectAnalysis.term``; ``fit`` for an implicit fit
         opinion, "does it run small?") and each one's ``(topic id, aspect category)``.
 
+        A term whose head noun names the product (its category is ``general``: "linen dress", "cotton shirt")
+        is that noun alone, categorised by its opinions: the compounds before it say which product, not what
+        is asked about it ("does the linen dress run small?" asks about fit: ``dress``, fit/size, where
+        ``linen dress`` reads as fabric/material).
+
         spaCy and Word2Vec only, no sentiment: for callers that need what a text is about but not how it
         feels (the answer to a product question), without the transformer encoders :meth:`analyze` runs.
         A text that is not usable (see :func:`prepare_input`) has no aspects: ``{}``.
@@ -328,10 +333,13 @@ class Analyzer:
         if isinstance(prepared, AnalysisError):
             return {}
         [doc] = self.preparer.parse([prepared[0]])
-        return {
-            m.term: (self._topic_of(m.term), self.categorizer.category(m.term, [o.text for o in m.opinions]))
-            for m in extract_aspects(doc, self.known_terms, self.aspect_filter)
-        }
+        found = {}
+        for mention in extract_aspects(doc, self.known_terms, self.aspect_filter):
+            head = mention.term.split()[-1]
+            term = head if self.categorizer.term_category(head) == GENERAL else mention.term
+            opinions = [o.text for o in mention.opinions]
+            found[term] = (self._topic_of(term), self.categorizer.category(term, opinions))
+        return found
 
     def _topic_of(self, term: str) -> int:
         topic_id, _ = self.topic_model.assign(self.embeddings.vector(term))

@@ -143,7 +143,9 @@ def product_answer(
         frequent text), "category" (the matched category, or None), "reviews" (reviews mentioning it),
         "sentiment" {label: share of those reviews}, "opinion": {"text", "reviews", "share"} | None (the most
         frequent opinion sharing a word with the question, and the reviews with any such opinion), "quote":
-        {"review_id", "text" (the clause of the mention, ``nlp.insights.report.aspect_quote``), "sentiment"},
+        {"review_id", "text" (the clause of the mention, ``nlp.insights.report.aspect_quote``), "sentiment" (the
+        mention's ``nlp.insights.report.stance``)}: a mention saying the opinion when there is one, else one
+        with the most reviews' stance, from the review whose probability of that stance is highest,
         "answer": one readable sentence}``.
     """
     topic_ids = topic_ids - {-1}
@@ -164,7 +166,8 @@ def product_answer(
             matched = _mentions(records, lambda a: a.term == term)
     if not matched:
         return None
-    mentions = [a for _, hits in matched.values() for a in hits]
+    pairs = [(r, a) for r, hits in matched.values() for a in hits]  # (review, matching mention)
+    mentions = [a for _, a in pairs]
     category = Counter(a.category for a in mentions).most_common(1)[0][0] if by_category else None
     # a category by its first name ("fit/size" -> "fit"), an aspect term by the reviews' words
     aspect = (
@@ -186,19 +189,18 @@ def product_answer(
         opinion = {"text": text, "reviews": saying, "share": round(saying / n, 4)}
         say = "says" if saying == 1 else "say"
         answer = f"{saying} of {reviews_that(n, 'mention')} {aspect} {say} \u201c{text}\u201d."
+        agreeing = [(r, a) for r, a in pairs if text in {o.lower() for o in a.opinions}]
     else:
         top = max(shares, key=lambda k: shares[k])
         are = "is" if labels[top] == 1 else "are"
-        answer = f"{labels[top]} of {reviews_that(n, 'mention')} {aspect} {are} {top} about it."
-
-    def strength(item: tuple[ReviewRecord, list]) -> tuple:
-        record, hits = item
-        says = any(opinion_words & _words(o) for a in hits for o in a.opinions)
-        return (not says, -max(record.scores.values()), record.review_id)
-
-    record, hits = min(matched.values(), key=strength)
-    hit = next((a for a in hits if any(opinion_words & _words(o) for o in a.opinions)), hits[0])
-    quote = {"review_id": record.review_id, "text": aspect_quote(record, hit), "sentiment": record.sentiment}
+        answer = f"{labels[top]} of {reviews_that(n, 'mention')} {aspect} {are} {top}."
+        agreeing = [(r, a) for r, a in pairs if stance(a) == top]
+    # the quote says what the answer does (the opinion reported, else the majority stance), from the review
+    # that holds its mention's stance most surely
+    record, hit = max(
+        agreeing, key=lambda pair: (pair[0].scores.get(stance(pair[1]), 0.0), -pair[0].review_id)
+    )
+    quote = {"review_id": record.review_id, "text": aspect_quote(record, hit), "sentiment": stance(hit)}
     answer += f" One reviewer wrote: \u201c{quote['text']}\u201d"
     return {
         "aspect": aspect,

@@ -189,6 +189,17 @@ def test_aspect_topics_are_the_analysis_aspects_without_the_encoders(analyzer, r
     assert analyzer.aspect_topics("   ") == {} and analyzer.aspect_topics(None) == {}
 
 
+def test_a_product_named_in_a_question_is_not_the_aspect_asked_about(analyzer):
+    """QA (issue 27): "does the linen dress run small?" was answered about fabric, since "linen dress" reads as
+    fabric/material; the noun naming the product is the aspect, judged by what is asked of it."""
+    for question, expected in [
+        ("does the linen dress run small?", {"dress": "fit/size"}),
+        ("does the cotton shirt run large?", {"shirt": "fit/size"}),
+        ("is the sleeve length too long?", {"sleeve length": "fit/size"}),  # no product: the whole term
+    ]:
+        assert {t: c for t, (_, c) in analyzer.aspect_topics(question).items()} == expected, question
+
+
 def test_topics_and_model_version(analyzer):
     result = _one(analyzer, "Runs small and the sleeves are too long. The color is gorgeous.")
     assert result.model_version == analyzer.model_version

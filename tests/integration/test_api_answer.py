@@ -187,3 +187,7 @@ def test_shipped_dress_reviews_give_the_fit_complaint_in_insights_and_answers(ap
     n, saying = found["reviews"], found["opinion"]["reviews"]
     assert body["answer"].startswith(f"{saying} of {n} reviews that mention fit say"), body["answer"]
     assert found["quote"]["text"] in body["answer"]
+    assert found["quote"]["sentiment"] == "negative"  # the mention's stance, agreeing with "runs small"
+    # QA: "linen" (a fabric, and the product's name) made this a question about fabric
+    named = _ask(api, "does the linen dress run small?", context={"product_id": "DRS-101"}).json()
+    assert named["product"] == found and named["answer"] == body["answer"], named

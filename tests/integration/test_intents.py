@@ -223,7 +223,7 @@ def test_product_answer_counts_reviews_that_share_the_question_opinion():
     assert (
         shares is not None
         and shares["opinion"] is None
-        and "1 of 1 review that mentions colour is positive about it" in shares["answer"]
+        and "1 of 1 review that mentions colour is positive." in shares["answer"]
     )
     assert product_answer(records, {"zip"}, {-1}, {"broken"}) is None
     by_opinion = product_answer(records, set(), set(), {"small"})  # "does it run small?"

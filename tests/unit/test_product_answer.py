@@ -1,0 +1,76 @@
+"""``product_answer`` (the answer to a product question from its reviews) on hand-built records with known
+answers; over the real analyzer and store: ``tests/integration/test_api_answer.py``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from nlp.insights.report import AspectRecord, ReviewRecord
+from nlp.intents.answers import product_answer
+
+
+def _review(review_id: int, label: str, score: float, *mentions: tuple[str, str, str, tuple[str, ...]]):
+    """A review whose document ``label`` has probability ``score``, with ``(text, category, clause sentiment,
+    opinions)`` mentions; each mention's quote is its own text."""
+    rest = round((1 - score) / 2, 4)
+    scores = {k: score if k == label else rest for k in ("negative", "neutral", "positive")}
+    aspects = tuple(
+        AspectRecord(text, text.lower(), 4, "fit", sentiment, opinions, category, text)
+        for text, category, sentiment, opinions in mentions
+    )
+    return ReviewRecord(review_id, "DRS-101", "dresses", 4, datetime(2026, 1, 1, tzinfo=UTC),
+                        " ".join(a.text for a in aspects), label, scores, aspects)  # fmt: skip
+
+
+def test_the_quote_has_its_mentions_stance_and_agrees_with_the_majority():
+    """QA: "2 of 3 reviews ... are negative" quoted a glowing review's praise, labelled with its document's
+    sentiment; a complaint in a positive review was quoted as "positive"."""
+    records = [
+        _review(1, "positive", 0.99, ("The fit is perfect", "fit/size", "positive", ("perfect",))),
+        _review(2, "positive", 0.8, ("Love it but the sizing is off", "fit/size", "negative", ("off",))),
+        _review(3, "neutral", 0.6, ("The waist is tight", "fit/size", "negative", ("tight",))),
+    ]
+    found = product_answer(records, set(), set(), {"fit"}, {"fit/size"})
+    assert found is not None and found["opinion"] is None
+    # of the two complaints, the review more likely negative (0.2 against 0.1), with its mention's stance
+    assert found["quote"] == {"review_id": 3, "text": "The waist is tight", "sentiment": "negative"}
+    assert found["answer"].startswith("2 of 3 reviews that mention fit are negative. One reviewer wrote:")
+
+
+def test_the_quote_says_the_opinion_the_answer_reports():
+    """QA: a review that loves the dress but says it runs small was quoted as "positive", its document's
+    label, and the strongest review saying any of the question's words was quoted, not the opinion reported."""
+    records = [
+        _review(1, "positive", 0.99, ("Fits well", "fit/size", "positive", ("well",))),
+        _review(2, "positive", 0.9, ("Love it, too small", "fit/size", "negative", ("too small",))),
+        _review(3, "negative", 0.7, ("Runs small", "fit/size", "negative", ("runs small",))),
+        _review(4, "neutral", 0.5, ("Runs small", "fit/size", "negative", ("runs small",))),
+    ]
+    found = product_answer(records, set(), set(), {"run", "small"}, {"fit/size"})
+    assert found is not None and found["opinion"] == {"text": "runs small", "reviews": 3, "share": 0.75}
+    assert found["answer"].startswith("3 of 4 reviews that mention fit say \u201cruns small\u201d.")
+    assert found["quote"] == {"review_id": 3, "text": "Runs small", "sentiment": "negative"}
+
+
+def test_one_review_agrees_in_number():
+    records = [_review(1, "positive", 0.9, ("Colour", "colour", "positive", ("lovely",)))]
+    found = product_answer(records, set(), set(), {"bright"}, {"colour"})
+    assert found is not None
+    assert found["answer"] == (
+        "1 of 1 review that mentions colour is positive. One reviewer wrote: \u201cColour\u201d"
+    )
+    said = product_answer(records, set(), set(), {"lovely"}, {"colour"})
+    assert said is not None and said["answer"].startswith("1 of 1 review that mentions colour says")
+
+
+def test_a_question_naming_no_aspect_finds_the_aspect_described_with_its_words():
+    """ "is it itchy?" names no aspect: the mentions of the aspect the reviews call itchy answer it."""
+    records = [
+        _review(1, "negative", 0.9, ("Wool", "fabric/material", "negative", ("so itchy",))),
+        _review(2, "positive", 0.9, ("Wool", "fabric/material", "positive", ("soft",))),
+        _review(3, "positive", 0.9, ("The colour", "colour", "positive", ("lovely",))),
+    ]
+    found = product_answer(records, set(), set(), {"itchy"})
+    assert found is not None and (found["aspect"], found["reviews"]) == ("wool", 2)
+    assert found["opinion"] == {"text": "so itchy", "reviews": 1, "share": 0.5}
+    assert found["quote"] == {"review_id": 1, "text": "Wool", "sentiment": "negative"}
