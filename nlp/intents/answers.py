@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from nlp.analysis.categories import PRODUCT_CATEGORIES
-from nlp.insights.report import AspectRecord, ReviewRecord, aspect_quote, stance
+from nlp.insights.report import AspectRecord, ReviewRecord, aspect_quote, shorten_around, stance
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 #: Placeholders a template may use besides the shop's facts: request context and entity types.
@@ -210,4 +211,88 @@ def product_answer(
         "opinion": opinion,
         "quote": quote,
         "answer": answer,
+    }
+
+
+# A yes/no question about the product's own property: "is it itchy?", "are they see through?", "does it
+# shrink in the wash?"; the property is what follows the pronoun (a linking verb and degree words aside).
+_PROPERTY_QUESTION = re.compile(
+    r"^(?:is|are|was|were|does|do|did|will|would|can|could)\s+(?:it|this|they|these|those|that)\s+"
+    r"(?:(?:get|gets|feel|feels|look|looks|seem|seems|be)\s+)?(?:(?:very|too|really|quite|a bit)\s+)?"
+    r"(?P<property>[a-z][a-z' -]*?)[\s?.!]*$"
+)
+#: The longest property a question may ask about ("shrink in the wash").
+MAX_PROPERTY_WORDS = 4
+#: Ways shoppers write a property whose words are all stop words, as one word.
+_PROPERTY_SPELLINGS = {r"see[ -]?(?:through|thru)": "see-through"}
+#: Verbs too common to be the property asked about ("does it come in blue?" asks about the colour).
+_LIGHT_VERBS = frozenset({"be", "come", "go", "get", "have", "make", "take", "look", "feel", "work", "need"})
+
+
+def asked_property(question: str) -> list[str]:
+    """The property a yes/no question asks of the product, longest phrase first, or [] for any other
+    question: "Is it see through?" -> ["see-through"], "does it shrink in the wash?" -> ["shrink in the wash",
+    "shrink in the", "shrink in", "shrink"]. Lower case; a property longer than :data:`MAX_PROPERTY_WORDS`
+    gives none, and a phrase needs a word that is neither a stop word (spaCy's) nor a light verb ("does it
+    come in blue?" gives none)."""
+    found = _PROPERTY_QUESTION.match(" ".join(question.lower().split()))
+    if not found:
+        return []
+    text = found["property"]
+    for written, usual in _PROPERTY_SPELLINGS.items():
+        text = re.sub(rf"\b{written}\b", usual, text)
+    words = text.split()
+    if len(words) > MAX_PROPERTY_WORDS:  # "will it be sunny in brighton on saturday?": not the product's
+        return []
+    phrases = (words[:n] for n in range(len(words), 0, -1))
+    return [" ".join(p) for p in phrases if set(p) - STOP_WORDS - _LIGHT_VERBS]
+
+
+def _phrase_pattern(phrase: str) -> re.Pattern:
+    """``phrase`` as a whole-word, case-insensitive pattern: hyphens and spaces alike between its parts, and
+    a regular inflection of its last word ("shrink" finds "shrinks", "shrinking")."""
+    parts = [re.escape(part) for part in re.split(r"[\s-]+", phrase)]
+    return re.compile(r"\b" + r"[\s-]+".join(parts) + r"(?:s|es|ed|d|ing)?\b", re.IGNORECASE)
+
+
+def phrase_answer(records: Sequence[ReviewRecord], phrases: Sequence[str]) -> dict | None:
+    """What a product's reviews say in the words of a property question that names no aspect the analysis
+    knows ("is it itchy?": "2 of 5 reviews mention “itchy”", with a quote), or None when no review
+    uses one of ``phrases`` (:func:`asked_property`; the longest one found is used).
+
+    Counted over the reviews the models read (``ReviewRecord.read``); a review saying "not itchy" mentions
+    "itchy" too, and the quote lets the shopper see which. Returns :func:`product_answer`'s shape, with
+    ``aspect`` the phrase, ``category`` None, ``reviews`` the reviews mentioning it, ``sentiment`` their document
+    labels' shares, ``opinion`` ``{"text": phrase, "reviews": mentioning, "share": of the reviews read}`` and a
+    ``quote``: the sentence around the phrase from the review most sure of its label, with that label.
+    """
+    read = [r for r in records if r.read]
+    for phrase in phrases:
+        pattern = _phrase_pattern(phrase)
+        saying = [r for r in read if pattern.search(r.text)]
+        if saying:
+            break
+    else:
+        return None
+    labels = Counter(r.sentiment for r in saying)
+    record = max(saying, key=lambda r: (r.scores.get(r.sentiment, 0.0), -r.review_id))
+    sentence = next(s for s in re.split(r"(?<=[.!?])\s+", record.text) if pattern.search(s))
+    quote = {
+        "review_id": record.review_id,
+        "text": shorten_around(sentence, pattern.search(sentence).group()),  # type: ignore[union-attr]
+        "sentiment": record.sentiment,
+    }
+    noun = "review" if len(read) == 1 else "reviews"
+    mention = "mentions" if len(saying) == 1 else "mention"
+    return {
+        "aspect": phrase,
+        "category": None,
+        "reviews": len(saying),
+        "sentiment": {
+            label: round(labels[label] / len(saying), 4) for label in ("negative", "neutral", "positive")
+        },
+        "opinion": {"text": phrase, "reviews": len(saying), "share": round(len(saying) / len(read), 4)},
+        "quote": quote,
+        "answer": f"{len(saying)} of {len(read)} {noun} {mention} \u201c{phrase}\u201d."
+        f" One reviewer wrote: \u201c{quote['text']}\u201d",
     }

@@ -191,3 +191,35 @@ def test_shipped_dress_reviews_give_the_fit_complaint_in_insights_and_answers(ap
     # QA: "linen" (a fabric, and the product's name) made this a question about fabric
     named = _ask(api, "does the linen dress run small?", context={"product_id": "DRS-101"}).json()
     assert named["product"] == found and named["answer"] == body["answer"], named
+
+
+def _post_shipped(api, examples_path, product_id: str) -> None:
+    import pandas as pd
+
+    rows = pd.read_csv(examples_path)
+    product = {"product_id": product_id, "name": product_id, "category": "Knitwear", "price": 40}
+    assert api.post("/v1/products", json=product, headers=api.admin).status_code == 201
+    reviews = [
+        {"product_id": product_id, "text": r.text, "rating": int(r.rating)}
+        for r in rows[rows["product_id"] == product_id].itertuples()
+    ]
+    assert not api.post("/v1/reviews", json=reviews, headers=api.admin).json()["errors"]
+
+
+def test_a_property_no_aspect_names_is_answered_in_the_reviews_words(api, examples_path):
+    """Shopper QA: "is it itchy?" on a jumper's page was refused as out of scope, though two of its three
+    reviews say "itchy" ("It's itchy and scratchy", "soft, not itchy": no aspect carries the word)."""
+    _post_shipped(api, examples_path, "KNT-220")
+    body = _ask(api, "Is it itchy?", context={"product_id": "KNT-220"}).json()
+    assert body["intent"]["name"] == "product_question" and not body["out_of_scope"], body
+    assert body["answer"].startswith(
+        "2 of 3 reviews mention \u201citchy\u201d. One reviewer wrote: \u201c"
+    ), body
+    product = body["product"]
+    assert (product["aspect"], product["reviews"], product["opinion"]["reviews"]) == ("itchy", 2, 2)
+    assert "itchy" in product["quote"]["text"].lower() and product["quote"]["text"] in body["answer"]
+    # a support question of the same form stays a support question; one no review speaks to is not answered
+    payment = _ask(api, "is it possible to pay in instalments?", context={"product_id": "KNT-220"}).json()
+    assert payment["intent"]["name"] == "check_payment_methods" and payment["product"] is None, payment
+    weather = _ask(api, "will it be sunny in Brighton on Saturday?", context={"product_id": "KNT-220"}).json()
+    assert weather["out_of_scope"] and weather["product"] is None, weather

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from nlp.insights.report import AspectRecord, ReviewRecord
-from nlp.intents.answers import product_answer
+from nlp.intents.answers import asked_property, phrase_answer, product_answer
 
 
 def _review(review_id: int, label: str, score: float, *mentions: tuple[str, str, str, tuple[str, ...]]):
@@ -74,3 +76,42 @@ def test_a_question_naming_no_aspect_finds_the_aspect_described_with_its_words()
     assert found is not None and (found["aspect"], found["reviews"]) == ("wool", 2)
     assert found["opinion"] == {"text": "so itchy", "reviews": 1, "share": 0.5}
     assert found["quote"] == {"review_id": 1, "text": "Wool", "sentiment": "negative"}
+
+
+@pytest.mark.parametrize(
+    ("question", "phrases"),
+    [
+        ("Is it itchy?", ["itchy"]),
+        ("is it see through", ["see-through"]),
+        ("Are they see-thru??", ["see-through"]),
+        ("does it shrink in the wash?", ["shrink in the wash", "shrink in the", "shrink in", "shrink"]),
+        ("is this really scratchy", ["scratchy"]),
+        ("does it come in blue?", ["come in blue"]),
+        ("does it come in?", []),  # a light verb and a stop word say nothing of the product
+        ("will it be sunny in Brighton on Saturday?", []),  # too long to be a property
+        ("where is my order?", []),
+        ("write me a poem about the sea", []),
+    ],
+)
+def test_asked_property(question: str, phrases: list[str]) -> None:
+    assert asked_property(question) == phrases
+
+
+def test_phrase_answer_counts_reviews_using_the_words_and_quotes_the_sentence() -> None:
+    texts = ["Lovely colour. It's so itchy I can't wear it.", "Soft, not itchy at all.", "Great fit."]
+    records = [
+        ReviewRecord(i, "KNT-220", "knitwear", 3, datetime(2026, 1, 1, tzinfo=UTC), text, label, {label: 0.9})
+        for i, (text, label) in enumerate(zip(texts, ["negative", "positive", "positive"], strict=True))
+    ]
+    found = phrase_answer(records, ["itchy"])
+    assert found is not None
+    assert found["answer"] == (
+        "2 of 3 reviews mention \u201citchy\u201d. One reviewer wrote: \u201cIt's so itchy I can't wear it.\u201d"
+    )
+    assert (found["reviews"], found["opinion"], found["quote"]["sentiment"]) == (
+        2,
+        {"text": "itchy", "reviews": 2, "share": 0.6667},
+        "negative",
+    )
+    assert phrase_answer(records, ["see-through"]) is None
+    assert phrase_answer(records[:1], ["itchy"])["answer"].startswith("1 of 1 review mentions")  # type: ignore[index]
