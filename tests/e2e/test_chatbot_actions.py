@@ -164,6 +164,48 @@ def test_product_question_after_the_form_uses_the_question_and_the_product(actio
     assert f"\u201c{quote['text']}\u201d" in expected["answer"]
 
 
+#: Product questions on a product page that the shop's reviews do not answer (the API answers them from the
+#: knowledge base or flags them out of scope): (question, product, whether its description speaks to it)
+UNANSWERED_BY_REVIEWS = [
+    ("is it lined?", "COAT-220", True),  # "A warm, lined wool coat for cold winters."; reviews say "lining"
+    ("is it see through", "KNT-118", False),  # the API takes it for "track_order" (0.5)
+    ("is the fabric see-through", "DRS-101", False),
+]
+
+
+@pytest.mark.parametrize(("question", "product_id", "described"), UNANSWERED_BY_REVIEWS)
+def test_a_product_question_the_reviews_do_not_answer_is_answered_about_the_product(
+    actions, shop, question, product_id, described
+):
+    expected = ask_api(shop, question, product_id=product_id)
+    assert expected["product"] is None  # not from the reviews: a knowledge-base answer or out of scope
+    product = httpx.get(f"{shop['base']}/v1/products/{product_id}", headers=shop["headers"]).json()
+    result = run_action(
+        actions, "action_answer_question", question, intent="ask_product_question",
+        slots={"product_id": product_id, "product_question": question, "clarifications": 1.0},
+        after=form_done("product_question_form"),
+    )  # fmt: skip
+    [response] = result["responses"]
+    if described:
+        assert response["response"] == "utter_product_question_description"
+        assert response["description"] == product["description"]
+    else:
+        assert response["response"] == "utter_product_question_unanswered"
+    assert response["product_name"] == product["name"]
+    assert slot_sets(result) == {"clarifications": 0.0}  # an answer, not a clarifying question
+
+
+def test_a_description_speaks_to_a_question_when_they_share_a_word():
+    from chatbot.actions.support import description_answers
+
+    assert description_answers("is it itchy?", "A soft merino wool sweater, not itchy.")
+    assert description_answers("is it warm enough for winter", "A warm, lined wool coat for cold winters.")
+    assert not description_answers("is it see through", "A midi wrap dress in washed linen, true to size.")
+    assert description_answers("does it itch", "Not itchy.")
+    assert description_answers("is it washable?", "Wash cold.")
+    assert not description_answers("is it any good?", "It is a dress.")
+
+
 def test_a_knowledge_base_answer_carries_no_custom_payload(actions):
     result = run_action(actions, "action_answer_question", SUPPORT_QUESTION)
     assert not result["responses"][0]["custom"]
