@@ -25,10 +25,11 @@ from nlp.intents.classifier import IntentClassifier, IntentResult, extract_entit
 
 DEFAULT_KNOWLEDGE_BASE = Path(__file__).parent / "knowledge_base.yml"
 PRODUCT_QUESTION = "product_question"
-#: Above this confidence a support intent answers a yes/no question that could be about the product's property
-#: ("is it possible to pay in instalments?" at 0.87); below it the reviews' words may ("is it see through?" is
-#: track_order at 0.52). Of the natural dev questions of that form, the support ones scored 0.73 or more.
-PROPERTY_MAX_CONFIDENCE = 0.6
+#: A support intent this sure answers a question even on a product page ("can I return it if it doesn't fit?",
+#: check_refund_policy at 0.83; "is it possible to pay in instalments?" 0.87); below it the product's reviews
+#: may ("what's the quality like?" is review at 0.35, "is it see through?" track_order at 0.52). Product
+#: questions scored 0.42 or less, and natural dev support questions of the yes/no form 0.73 or more.
+SURE_SUPPORT_CONFIDENCE = 0.6
 
 
 class AnswerUnavailableError(RuntimeError):
@@ -109,10 +110,13 @@ class AnswerService:
         product_id = context.get("product_id")
         if product_id and store.get_product(session, product_id) is None:
             raise LookupError(f"product {product_id!r} not found")
-        if product_id:
-            found = await self._from_reviews(question, product_id, session, analysis, result)
-            # a support intent wins unless the question echoes what reviews say ("runs small")
-            if found is not None and (result.out_of_scope or found["opinion"] is not None):
+        if product_id and (result.out_of_scope or result.confidence < SURE_SUPPORT_CONFIDENCE):
+            found = await self._from_reviews(question, product_id, session, analysis)
+            # an unsure support intent yields to evidence that the question is about the product: an attribute
+            # category its reviews discuss ("what's the quality like?") or what they say in its words
+            if found is not None and (
+                result.out_of_scope or found["category"] is not None or found["opinion"] is not None
+            ):
                 answer = found.pop("answer")
                 confidence = round(1.0 - result.confidence, 4)
                 return body | {
@@ -127,23 +131,13 @@ class AnswerService:
         return body | {"answer": self.kb.answer(result.intent, values)}
 
     async def _from_reviews(
-        self,
-        question: str,
-        product_id: str,
-        session: Session,
-        analysis: AnalysisService,
-        intent: IntentResult,
+        self, question: str, product_id: str, session: Session, analysis: AnalysisService
     ) -> dict | None:
-        """:func:`product_answer` for the question's aspects; failing that, when the intent model is not sure
-        of a support intent (:data:`PROPERTY_MAX_CONFIDENCE`), :func:`phrase_answer` for a property the
-        reviews describe in the question's own words ("is it itchy?")."""
+        """:func:`product_answer` for the question's aspects, failing that :func:`phrase_answer` for a property
+        the reviews describe in the question's own words ("is it itchy?")."""
         # the question's aspects only: its sentiment is not needed, so the encoders are not run
-        aspects = await asyncio.to_thread((await analysis.analyzer()).aspect_topics, question)
+        aspects = await asyncio.to_thread((await analysis.analyzer()).aspect_categories, question)
         words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP_WORDS} - set(aspects)
         records = await asyncio.to_thread(store.review_records, session, product_id=product_id)
-        topics = {topic for topic, _ in aspects.values()}
-        categories = {category for _, category in aspects.values()}
-        found = product_answer(records, set(aspects), topics, words, categories)
-        if found is None and (intent.out_of_scope or intent.confidence < PROPERTY_MAX_CONFIDENCE):
-            found = phrase_answer(records, asked_property(question))
-        return found
+        found = product_answer(records, set(aspects), words, set(aspects.values()))
+        return found or phrase_answer(records, asked_property(question))

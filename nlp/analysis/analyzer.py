@@ -316,9 +316,9 @@ class Analyzer:
             self._entity_recogniser.close()
         self._sentiment_worker.shutdown()
 
-    def aspect_topics(self, text: object) -> dict[str, tuple[int, str]]:
+    def aspect_categories(self, text: object) -> dict[str, str]:
         """The aspect terms of ``text`` (lemmatised, as ``AspectAnalysis.term``; ``fit`` for an implicit fit
-        opinion, "does it run small?") and each one's ``(topic id, aspect category)``.
+        opinion, "does it run small?") and each one's aspect category.
 
         A term whose head noun names the product (its category is ``general``: "linen dress", "cotton shirt")
         is that noun alone, categorised by its opinions: the compounds before it say which product, not what
@@ -338,7 +338,7 @@ class Analyzer:
             head = mention.term.split()[-1]
             term = head if self.categorizer.term_category(head) == GENERAL else mention.term
             opinions = [o.text for o in mention.opinions]
-            found[term] = (self._topic_of(term), self.categorizer.category(term, opinions))
+            found[term] = self.categorizer.category(term, opinions)
         return found
 
     def _topic_of(self, term: str) -> int:

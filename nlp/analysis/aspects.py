@@ -311,10 +311,14 @@ def _negations(*tokens: Token) -> list[Token]:
 
 
 def _opinion(tokens: list[Token], negations: list[Token]) -> Opinion:
-    """The opinion span from its first to its last token, negation included: ``not soft``."""
+    """The opinion span from its first to its last token, negation included: ``not soft``, and ``don't
+    recommend`` rather than the ``n't recommend`` of spaCy's tokens."""
     doc = tokens[0].doc
     every = [*tokens, *negations]
-    span = doc[min(t.i for t in every) : max(t.i for t in every) + 1]
+    start = min(t.i for t in every)
+    if start > 0 and doc[start].lower_ in {"n't", "nt"}:  # the auxiliary the contraction hangs on
+        start -= 1
+    span = doc[start : max(t.i for t in every) + 1]
     return Opinion(span.text, span.start_char, len(span.text), bool(negations))
 
 

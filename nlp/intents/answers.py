@@ -118,10 +118,57 @@ def reviews_that(count: int, verb: str) -> str:
     return f"{count} review that {verb}s" if count == 1 else f"{count} reviews that {verb}"
 
 
+#: Question words that say nothing of which opinion is asked about ("does it *run* small?": "runs just a tad
+#: big" shares "run" but answers nothing; "is it *good* for tall people?").
+_UNINFORMATIVE = frozenset(
+    {
+        "run",
+        "runs",
+        "fit",
+        "fits",
+        "wear",
+        "look",
+        "looks",
+        "feel",
+        "feels",
+        "good",
+        "great",
+        "nice",
+        "bad",
+        "well",
+    }
+)
+#: Negation cues (NegEx, Chapman et al. 2001, "A Simple Algorithm for Identifying Negated Findings and Diseases
+#: in Discharge Summaries"): one before a phrase, within :data:`NEGATION_WINDOW` words and no scope
+#: terminator (punctuation, "but") between, negates it.
+_NEGATIONS = frozenset({"not", "n't", "no", "never", "hardly", "barely", "nothing", "without", "nor"})
+_SCOPE_ENDS = frozenset({",", ";", ":", "but", "though", "although", "however", "yet"})
+NEGATION_WINDOW = 8
+
+
+def _negated(context: str, phrase: str) -> bool:
+    """Whether ``phrase`` is negated in ``context``: it starts with a negation cue ("not itchy"), or a cue
+    comes before its first occurrence in the same clause ("i did not find the sweater to be itchy"; not in
+    "not soft, but itchy")."""
+    first = phrase.lower().replace("n't", " n't").split()[:1]
+    if first and first[0] in _NEGATIONS:
+        return True
+    text = context.lower().replace("n't", " n't")
+    at = text.find(phrase.lower())
+    if at < 0:
+        return False
+    before = re.findall(r"[\w']+|[,;:]", text[:at])[-NEGATION_WINDOW:]
+    for word in reversed(before):
+        if word in _SCOPE_ENDS:
+            return False
+        if word in _NEGATIONS:
+            return True
+    return False
+
+
 def product_answer(
     records: Sequence[ReviewRecord],
     terms: set[str],
-    topic_ids: set[int],
     opinion_words: set[str],
     categories: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> dict | None:
@@ -130,11 +177,11 @@ def product_answer(
     Args:
         records: the product's analysed reviews.
         terms: lemmatised aspect terms of the question ("fabric", "fit" for "does it run small?");
-            mentions with the same term match.
-        topic_ids: the question's aspect topics; when no mention has one of ``terms``, mentions in the same
-            topic match instead (-1 is ignored); when none does either (the question names no aspect: "does
-            it run small?"), the mentions of the aspect most often described with ``opinion_words``.
-        opinion_words: lower-case content words of the question that are not aspects ("small", "soft").
+            mentions with the same term match; when none does (the question names no aspect the reviews
+            mention: "is it see-through?"), the mentions of the aspect most often described with
+            ``opinion_words``.
+        opinion_words: lower-case content words of the question that are not aspects ("small", "soft"); those
+            of :data:`_UNINFORMATIVE` ("run", "good") are ignored.
         categories: the aspect categories of the question's aspects (``nlp.analysis.categories``); one that names an
             attribute (not ``general`` or ``style/look``) matches every mention of that category first ("does
             it run small?" -> fit/size: "sizing", "waist" and "runs small" alike).
@@ -142,25 +189,23 @@ def product_answer(
     Returns:
         ``{"aspect" (the category's first name, "fit", when matched by category, else the mentions' most
         frequent text), "category" (the matched category, or None), "reviews" (reviews mentioning it),
-        "sentiment" {label: share of those reviews}, "opinion": {"text", "reviews", "share"} | None (the most
-        frequent opinion sharing a word with the question, and the reviews with any such opinion), "quote":
-        {"review_id", "text" (the clause of the mention, ``nlp.insights.report.aspect_quote``), "sentiment" (the
-        mention's ``nlp.insights.report.stance``)}: a mention saying the opinion when there is one, else one
-        with the most reviews' stance, from the review whose probability of that stance is highest,
-        "answer": one readable sentence}``.
+        "sentiment" {label: share of those reviews}, "opinion": {"text", "reviews", "share"} | None (the
+        opinion saying the question's words most often, and the reviews saying it: opinions with the same
+        question words and negation count as one, "runs small" and "runs very small"; "not itchy" is not
+        "itchy", :func:`_negated`), "quote": {"review_id", "text" (the clause of the mention,
+        ``nlp.insights.report.aspect_quote``, or the review around the opinion when the clause lacks it),
+        "sentiment" (the mention's ``nlp.insights.report.stance``)}: a mention saying the opinion when there is
+        one, else one with the most reviews' stance, from the review whose probability of that stance is
+        highest, "answer": one readable sentence}``.
     """
-    topic_ids = topic_ids - {-1}
+    asked = opinion_words - _UNINFORMATIVE
     specific = categories - PRODUCT_CATEGORIES
     matched = _mentions(records, lambda a: a.category in specific)
     by_category = bool(matched)
-    matched = (
-        matched
-        or _mentions(records, lambda a: a.term in terms)
-        or _mentions(records, lambda a: a.topic_id in topic_ids)
-    )
+    matched = matched or _mentions(records, lambda a: a.term in terms)
     if not matched:  # "is it see-through?": the aspect most often described with the question's words
         described = Counter(
-            a.term for r in records for a in r.aspects for o in a.opinions if opinion_words & _words(o)
+            a.term for r in records for a in r.aspects for o in a.opinions if asked & _words(o)
         )
         if described:
             term = described.most_common(1)[0][0]
@@ -178,19 +223,26 @@ def product_answer(
     labels = Counter(Counter(stance(a) for a in hits).most_common(1)[0][0] for _, hits in matched.values())
     shares = {label: round(labels[label] / n, 4) for label in ("negative", "neutral", "positive")}
 
-    said_by: Counter[str] = Counter()  # opinion text -> reviews saying it
-    saying = 0  # reviews saying any opinion that shares a word with the question
-    for _, hits in matched.values():
-        said = {o.lower() for a in hits for o in a.opinions if opinion_words & _words(o)}
-        said_by.update(said)
-        saying += bool(said)
+    # what each mention says in the question's words, keyed by (negated, the question's words it holds)
+    said: dict[tuple, list[tuple[ReviewRecord, AspectRecord, str]]] = {}
+    for record, mention in pairs:
+        for text in {o.lower() for o in mention.opinions if asked & _words(o)}:
+            key = (_negated(mention.quote or record.text, text), frozenset(asked & _words(text)))
+            said.setdefault(key, []).append((record, mention, text))
     opinion = None
-    if said_by:
-        text = said_by.most_common(1)[0][0]
+    words = ""  # the opinion's own words in the reviews
+    if said:
+        (negated, _), group = max(
+            said.items(),
+            key=lambda item: (len({r.review_id for r, _, _ in item[1]}), -item[1][0][0].review_id),
+        )
+        words = Counter(t for _, _, t in group).most_common(1)[0][0]
+        text = f"not {words}" if negated and not _negated("", words) else words
+        saying = len({r.review_id for r, _, _ in group})
         opinion = {"text": text, "reviews": saying, "share": round(saying / n, 4)}
         say = "says" if saying == 1 else "say"
         answer = f"{saying} of {reviews_that(n, 'mention')} {aspect} {say} \u201c{text}\u201d."
-        agreeing = [(r, a) for r, a in pairs if text in {o.lower() for o in a.opinions}]
+        agreeing = [(r, a) for r, a, t in group if t == words]
     else:
         top = max(shares, key=lambda k: shares[k])
         are = "is" if labels[top] == 1 else "are"
@@ -201,7 +253,10 @@ def product_answer(
     record, hit = max(
         agreeing, key=lambda pair: (pair[0].scores.get(stance(pair[1]), 0.0), -pair[0].review_id)
     )
-    quote = {"review_id": record.review_id, "text": aspect_quote(record, hit), "sentiment": stance(hit)}
+    text = aspect_quote(record, hit)
+    if words not in text.lower():  # a clause that ends before its opinion ("the color," ... "nice")
+        text = shorten_around(record.text, words)
+    quote = {"review_id": record.review_id, "text": text, "sentiment": stance(hit)}
     answer += f" One reviewer wrote: \u201c{quote['text']}\u201d"
     return {
         "aspect": aspect,
@@ -255,35 +310,51 @@ def _phrase_pattern(phrase: str) -> re.Pattern:
     return re.compile(r"\b" + r"[\s-]+".join(parts) + r"(?:s|es|ed|d|ing)?\b", re.IGNORECASE)
 
 
+def _sentence_with(text: str, pattern: re.Pattern) -> tuple[str, str] | None:
+    """The first sentence of ``text`` where ``pattern`` matches and the words it matched, or None."""
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        if found := pattern.search(sentence):
+            return sentence, found.group()
+    return None
+
+
 def phrase_answer(records: Sequence[ReviewRecord], phrases: Sequence[str]) -> dict | None:
     """What a product's reviews say in the words of a property question that names no aspect the analysis
-    knows ("is it itchy?": "2 of 5 reviews mention “itchy”", with a quote), or None when no review
+    knows ("is it itchy?": "1 of 3 reviews says “itchy”, 1 “not itchy”", with a quote), or None when no review
     uses one of ``phrases`` (:func:`asked_property`; the longest one found is used).
 
-    Counted over the reviews the models read (``ReviewRecord.read``); a review saying "not itchy" mentions
-    "itchy" too, and the quote lets the shopper see which. Returns :func:`product_answer`'s shape, with
-    ``aspect`` the phrase, ``category`` None, ``reviews`` the reviews mentioning it, ``sentiment`` their document
-    labels' shares, ``opinion`` ``{"text": phrase, "reviews": mentioning, "share": of the reviews read}`` and a
-    ``quote``: the sentence around the phrase from the review most sure of its label, with that label.
+    Counted over the reviews the models read (``ReviewRecord.read``); a review whose sentence negates the
+    phrase (:func:`_negated`: "soft, not itchy", "i did not find it itchy") says "not itchy". Returns
+    :func:`product_answer`'s shape: ``aspect`` the phrase, ``category`` None, ``reviews`` the reviews using it,
+    ``sentiment`` their document labels' shares, ``opinion`` ``{"text": the phrase or "not" and the phrase,
+    whichever more reviews say (the phrase on a tie), "reviews": those reviews, "share": of the reviews read}``
+    and a ``quote``: that side's sentence from the review most sure of its label, with that label.
     """
     read = [r for r in records if r.read]
     for phrase in phrases:
         pattern = _phrase_pattern(phrase)
-        saying = [r for r in read if pattern.search(r.text)]
-        if saying:
+        # review id -> (its first sentence using the phrase, the words found there)
+        found = {r.review_id: hit for r in read if (hit := _sentence_with(r.text, pattern))}
+        if found:
             break
     else:
         return None
-    labels = Counter(r.sentiment for r in saying)
-    record = max(saying, key=lambda r: (r.scores.get(r.sentiment, 0.0), -r.review_id))
-    sentence = next(s for s in re.split(r"(?<=[.!?])\s+", record.text) if pattern.search(s))
+    saying = [r for r in read if r.review_id in found]
+    denying = [r for r in saying if _negated(*found[r.review_id])]
+    affirming = [r for r in saying if r not in denying]
+    side, text = (affirming, phrase) if len(affirming) >= len(denying) else (denying, f"not {phrase}")
+    record = max(side, key=lambda r: (r.scores.get(r.sentiment, 0.0), -r.review_id))
+    sentence, words = found[record.review_id]
     quote = {
         "review_id": record.review_id,
-        "text": shorten_around(sentence, pattern.search(sentence).group()),  # type: ignore[union-attr]
+        "text": shorten_around(sentence, words),
         "sentiment": record.sentiment,
     }
+    labels = Counter(r.sentiment for r in saying)
     noun = "review" if len(read) == 1 else "reviews"
-    mention = "mentions" if len(saying) == 1 else "mention"
+    say = "says" if len(side) == 1 else "say"
+    other = denying if side is affirming else affirming
+    also = f", {len(other)} \u201c{phrase if side is denying else 'not ' + phrase}\u201d" if other else ""
     return {
         "aspect": phrase,
         "category": None,
@@ -291,8 +362,8 @@ def phrase_answer(records: Sequence[ReviewRecord], phrases: Sequence[str]) -> di
         "sentiment": {
             label: round(labels[label] / len(saying), 4) for label in ("negative", "neutral", "positive")
         },
-        "opinion": {"text": phrase, "reviews": len(saying), "share": round(len(saying) / len(read), 4)},
+        "opinion": {"text": text, "reviews": len(side), "share": round(len(side) / len(read), 4)},
         "quote": quote,
-        "answer": f"{len(saying)} of {len(read)} {noun} {mention} \u201c{phrase}\u201d."
+        "answer": f"{len(side)} of {len(read)} {noun} {say} \u201c{text}\u201d{also}."
         f" One reviewer wrote: \u201c{quote['text']}\u201d",
     }

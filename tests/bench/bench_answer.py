@@ -1,4 +1,4 @@
-"""What a product question costs the service: its aspects alone (``Analyzer.aspect_topics``, what
+"""What a product question costs the service: its aspects alone (``Analyzer.aspect_categories``, what
 ``POST /v1/answer`` runs) against the full analysis (the baseline: ``Analyzer.analyze``, both sentiment
 encoders included), one question per call as the chat widget sends them.
 
@@ -28,7 +28,7 @@ QUESTIONS = [
 def test_aspects_only_vs_full_analysis(analyzer):
     analyzer.analyze(QUESTIONS[:2])  # warm-up
     questions = QUESTIONS * 5
-    aspects_only = rate(lambda qs: [analyzer.aspect_topics(q) for q in qs], questions)
+    aspects_only = rate(lambda qs: [analyzer.aspect_categories(q) for q in qs], questions)
     full = rate(lambda qs: [analyzer.analyze([q]) for q in qs], questions)
     print(f"\n{len(QUESTIONS)} product questions, one per call, on this machine:")
     print(f"  full analysis (baseline)  {full:7.1f} questions/s")

@@ -181,12 +181,12 @@ def test_an_aspect_in_a_toneless_clause_takes_its_opinion_terms_polarity(text, a
     assert (clause.sentiment.label, found.sentiment.label) == ("neutral", polarity)
 
 
-def test_aspect_topics_are_the_analysis_aspects_without_the_encoders(analyzer, request):
+def test_aspect_categories_are_the_analysis_aspects_without_the_encoders(analyzer, request):
     text = "The fabric is so soft but the sleeves are too long and the color faded."
-    expected = {a.term: (a.topic["id"], a.category) for a in _one(analyzer, text).aspects}
+    expected = {a.term: a.category for a in _one(analyzer, text).aspects}
     request.getfixturevalue("no_sentiment_encoder")
-    assert set(expected) == {"fabric", "sleeve", "color"} and analyzer.aspect_topics(text) == expected
-    assert analyzer.aspect_topics("   ") == {} and analyzer.aspect_topics(None) == {}
+    assert set(expected) == {"fabric", "sleeve", "color"} and analyzer.aspect_categories(text) == expected
+    assert analyzer.aspect_categories("   ") == {} and analyzer.aspect_categories(None) == {}
 
 
 def test_a_product_named_in_a_question_is_not_the_aspect_asked_about(analyzer):
@@ -197,7 +197,7 @@ def test_a_product_named_in_a_question_is_not_the_aspect_asked_about(analyzer):
         ("does the cotton shirt run large?", {"shirt": "fit/size"}),
         ("is the sleeve length too long?", {"sleeve length": "fit/size"}),  # no product: the whole term
     ]:
-        assert {t: c for t, (_, c) in analyzer.aspect_topics(question).items()} == expected, question
+        assert analyzer.aspect_categories(question) == expected, question
 
 
 def test_topics_and_model_version(analyzer):

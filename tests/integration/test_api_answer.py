@@ -213,13 +213,30 @@ def test_a_property_no_aspect_names_is_answered_in_the_reviews_words(api, exampl
     body = _ask(api, "Is it itchy?", context={"product_id": "KNT-220"}).json()
     assert body["intent"]["name"] == "product_question" and not body["out_of_scope"], body
     assert body["answer"].startswith(
-        "2 of 3 reviews mention \u201citchy\u201d. One reviewer wrote: \u201c"
+        "1 of 3 reviews says \u201citchy\u201d, 1 \u201cnot itchy\u201d. One reviewer wrote: \u201c"
     ), body
     product = body["product"]
-    assert (product["aspect"], product["reviews"], product["opinion"]["reviews"]) == ("itchy", 2, 2)
+    assert (product["aspect"], product["reviews"], product["opinion"]["reviews"]) == ("itchy", 2, 1)
     assert "itchy" in product["quote"]["text"].lower() and product["quote"]["text"] in body["answer"]
     # a support question of the same form stays a support question; one no review speaks to is not answered
     payment = _ask(api, "is it possible to pay in instalments?", context={"product_id": "KNT-220"}).json()
     assert payment["intent"]["name"] == "check_payment_methods" and payment["product"] is None, payment
     weather = _ask(api, "will it be sunny in Brighton on Saturday?", context={"product_id": "KNT-220"}).json()
     assert weather["out_of_scope"] and weather["product"] is None, weather
+
+
+def test_on_a_product_page_a_sure_support_intent_and_an_off_topic_question_are_not_answered_by_reviews(
+    api, examples_path
+):
+    """QA: "can I return it if it doesn't fit?" got "4 of 28 reviews that mention fit say “fit perfectly”";
+    "what's the weather like today?" got "3 of 5 reviews that mention summer dress are positive" (by topic)."""
+    _post_shipped(api, examples_path, "KNT-220")
+    page = {"product_id": "KNT-220"}
+    returns = _ask(api, "can I return it if it doesn't fit?", context=page).json()
+    assert returns["intent"]["name"] == "check_refund_policy" and returns["product"] is None, returns
+    weather = _ask(api, "what's the weather like today?", context=page).json()
+    assert weather["out_of_scope"] and weather["product"] is None, weather
+    _post_shipped(api, examples_path, "DRS-130")  # "Poor quality, I wouldn't recommend this"
+    quality = _ask(api, "what's the quality like?", context={"product_id": "DRS-130"}).json()
+    assert quality["intent"]["name"] == "product_question", quality  # the support model: "review" at 0.35
+    assert quality["product"]["category"] == "quality/durability", quality

@@ -200,33 +200,35 @@ def test_malformed_knowledge_base_names_the_problem(tmp_path, content, message):
         KnowledgeBase.load(path)
 
 
-def _record(review_id: int, text: str, sentiment: str, term: str, topic: int, opinions: tuple[str, ...]):
-    aspect = AspectRecord(term, term, topic, "fit", sentiment, opinions)
+def _record(review_id: int, text: str, sentiment: str, term: str, category: str, opinions: tuple[str, ...]):
+    aspect = AspectRecord(term, term, 3, "fit", sentiment, opinions, category)
     return ReviewRecord(review_id, "D1", "Dresses", 4, datetime(2026, 1, 1, tzinfo=UTC), text, sentiment,
                         {sentiment: 0.9}, (aspect,))  # fmt: skip
 
 
 def test_product_answer_counts_reviews_that_share_the_question_opinion():
     records = [
-        _record(1, "It runs small, size up.", "negative", "size", 3, ("runs small",)),
-        _record(2, "Runs small in the hips.", "negative", "hip", 3, ("runs small",)),
-        _record(3, "The size is perfect.", "positive", "size", 3, ("perfect",)),
-        _record(4, "Lovely colour.", "positive", "colour", 5, ("lovely",)),
+        _record(1, "It runs small, size up.", "negative", "size", "fit/size", ("runs small",)),
+        _record(2, "Runs small in the hips.", "negative", "hip", "fit/size", ("runs small",)),
+        _record(3, "The size is perfect.", "positive", "size", "fit/size", ("perfect",)),
+        _record(4, "Runs a bit big.", "positive", "length", "fit/size", ("runs a bit big",)),
+        _record(5, "Lovely colour.", "positive", "colour", "colour", ("lovely",)),
     ]
-    found = product_answer(records, {"dress"}, {3}, {"run", "small"})  # no "dress" mention: by topic
+    found = product_answer(records, {"dress"}, {"run", "small"}, {"fit/size"})  # by category
     assert found is not None
-    assert found["reviews"] == 3 and found["opinion"] == {"text": "runs small", "reviews": 2, "share": 0.6667}
-    assert found["answer"].startswith("2 of 3 reviews that mention size say \u201cruns small\u201d")
+    # "runs a bit big" shares only "run", which says nothing of the opinion asked about
+    assert found["reviews"] == 4 and found["opinion"] == {"text": "runs small", "reviews": 2, "share": 0.5}
+    assert found["answer"].startswith("2 of 4 reviews that mention fit say \u201cruns small\u201d")
     assert found["quote"]["review_id"] in (1, 2)
-    assert product_answer(records, {"size"}, {3}, {"small"})["reviews"] == 2  # by term first
-    shares = product_answer(records, {"colour"}, set(), {"nice"})
+    assert product_answer(records, {"size"}, {"small"})["reviews"] == 2  # by term without a category
+    shares = product_answer(records, {"colour"}, {"nice"})
     assert (
         shares is not None
         and shares["opinion"] is None
         and "1 of 1 review that mentions colour is positive." in shares["answer"]
     )
-    assert product_answer(records, {"zip"}, {-1}, {"broken"}) is None
-    by_opinion = product_answer(records, set(), set(), {"small"})  # "does it run small?"
+    assert product_answer(records, {"zip"}, {"broken"}) is None
+    by_opinion = product_answer(records, set(), {"small"})  # "does it run small?"
     assert by_opinion is not None and by_opinion["aspect"] == "size" and by_opinion["reviews"] == 2
 
 

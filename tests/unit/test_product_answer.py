@@ -3,6 +3,7 @@ answers; over the real analyzer and store: ``tests/integration/test_api_answer.p
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -32,7 +33,7 @@ def test_the_quote_has_its_mentions_stance_and_agrees_with_the_majority():
         _review(2, "positive", 0.8, ("Love it but the sizing is off", "fit/size", "negative", ("off",))),
         _review(3, "neutral", 0.6, ("The waist is tight", "fit/size", "negative", ("tight",))),
     ]
-    found = product_answer(records, set(), set(), {"fit"}, {"fit/size"})
+    found = product_answer(records, set(), {"fit"}, {"fit/size"})
     assert found is not None and found["opinion"] is None
     # of the two complaints, the review more likely negative (0.2 against 0.1), with its mention's stance
     assert found["quote"] == {"review_id": 3, "text": "The waist is tight", "sentiment": "negative"}
@@ -48,7 +49,7 @@ def test_the_quote_says_the_opinion_the_answer_reports():
         _review(3, "negative", 0.7, ("Runs small", "fit/size", "negative", ("runs small",))),
         _review(4, "neutral", 0.5, ("Runs small", "fit/size", "negative", ("runs small",))),
     ]
-    found = product_answer(records, set(), set(), {"run", "small"}, {"fit/size"})
+    found = product_answer(records, set(), {"run", "small"}, {"fit/size"})
     assert found is not None and found["opinion"] == {"text": "runs small", "reviews": 3, "share": 0.75}
     assert found["answer"].startswith("3 of 4 reviews that mention fit say \u201cruns small\u201d.")
     assert found["quote"] == {"review_id": 3, "text": "Runs small", "sentiment": "negative"}
@@ -56,12 +57,12 @@ def test_the_quote_says_the_opinion_the_answer_reports():
 
 def test_one_review_agrees_in_number():
     records = [_review(1, "positive", 0.9, ("Colour", "colour", "positive", ("lovely",)))]
-    found = product_answer(records, set(), set(), {"bright"}, {"colour"})
+    found = product_answer(records, set(), {"bright"}, {"colour"})
     assert found is not None
     assert found["answer"] == (
         "1 of 1 review that mentions colour is positive. One reviewer wrote: \u201cColour\u201d"
     )
-    said = product_answer(records, set(), set(), {"lovely"}, {"colour"})
+    said = product_answer(records, set(), {"lovely"}, {"colour"})
     assert said is not None and said["answer"].startswith("1 of 1 review that mentions colour says")
 
 
@@ -72,7 +73,7 @@ def test_a_question_naming_no_aspect_finds_the_aspect_described_with_its_words()
         _review(2, "positive", 0.9, ("Wool", "fabric/material", "positive", ("soft",))),
         _review(3, "positive", 0.9, ("The colour", "colour", "positive", ("lovely",))),
     ]
-    found = product_answer(records, set(), set(), {"itchy"})
+    found = product_answer(records, set(), {"itchy"})
     assert found is not None and (found["aspect"], found["reviews"]) == ("wool", 2)
     assert found["opinion"] == {"text": "so itchy", "reviews": 1, "share": 0.5}
     assert found["quote"] == {"review_id": 1, "text": "Wool", "sentiment": "negative"}
@@ -97,7 +98,8 @@ def test_asked_property(question: str, phrases: list[str]) -> None:
     assert asked_property(question) == phrases
 
 
-def test_phrase_answer_counts_reviews_using_the_words_and_quotes_the_sentence() -> None:
+def test_phrase_answer_counts_who_says_it_and_who_says_not_and_quotes_the_sentence() -> None:
+    """QA: "2 of 3 reviews mention “itchy”" counted "Soft, not itchy at all." as saying it is itchy."""
     texts = ["Lovely colour. It's so itchy I can't wear it.", "Soft, not itchy at all.", "Great fit."]
     records = [
         ReviewRecord(i, "KNT-220", "knitwear", 3, datetime(2026, 1, 1, tzinfo=UTC), text, label, {label: 0.9})
@@ -106,12 +108,35 @@ def test_phrase_answer_counts_reviews_using_the_words_and_quotes_the_sentence() 
     found = phrase_answer(records, ["itchy"])
     assert found is not None
     assert found["answer"] == (
-        "2 of 3 reviews mention \u201citchy\u201d. One reviewer wrote: \u201cIt's so itchy I can't wear it.\u201d"
-    )
+        "1 of 3 reviews says \u201citchy\u201d, 1 \u201cnot itchy\u201d."
+        " One reviewer wrote: \u201cIt's so itchy I can't wear it.\u201d"
+    )  # a tie goes to the words asked
     assert (found["reviews"], found["opinion"], found["quote"]["sentiment"]) == (
         2,
-        {"text": "itchy", "reviews": 2, "share": 0.6667},
+        {"text": "itchy", "reviews": 1, "share": 0.3333},
         "negative",
     )
     assert phrase_answer(records, ["see-through"]) is None
-    assert phrase_answer(records[:1], ["itchy"])["answer"].startswith("1 of 1 review mentions")  # type: ignore[index]
+    denied = phrase_answer(
+        [*records[1:], replace(records[1], review_id=9, text="I did not find it itchy.")], ["itchy"]
+    )
+    assert denied is not None and denied["answer"].startswith("2 of 3 reviews say \u201cnot itchy\u201d.")
+    assert phrase_answer(records[:1], ["itchy"])["answer"].startswith("1 of 1 review says")  # type: ignore[index]
+
+
+def test_an_opinion_negated_in_its_clause_is_not_the_opinion() -> None:
+    """QA: "i did not find the sweater to be itchy" was counted among the reviews saying "itchy"."""
+    records = [
+        _review(
+            1, "positive", 0.9, ("i did not find the sweater to be itchy", "comfort", "positive", ("itchy",))
+        ),
+        _review(2, "negative", 0.8, ("the sweater is itchy", "comfort", "negative", ("itchy",))),
+        _review(
+            3, "positive", 0.7, ("the sweater is not itchy at all", "comfort", "positive", ("not itchy",))
+        ),
+    ]
+    found = product_answer(records, set(), {"itchy"}, {"comfort"})
+    assert found is not None and found["opinion"] == {"text": "not itchy", "reviews": 2, "share": 0.6667}
+    assert found["quote"]["review_id"] == 1 and found["answer"].startswith(
+        "2 of 3 reviews that mention comfort"
+    )
