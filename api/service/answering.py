@@ -3,8 +3,9 @@
 Loaded once at start-up. A question about a product in the request
 context ("does it run small?") is answered from that product's analysed reviews
 (:func:`nlp.intents.answers.product_answer`, or :func:`~nlp.intents.answers.phrase_answer` for a property the
-analysis has no aspect for, "is it itchy?") when the intent model finds it out of scope, or when its words are
-those the reviews use about the product (an opinion such as "runs small").
+analysis has no aspect for, "is it itchy?") unless the intent model is sure of a support intent
+(:data:`SURE_SUPPORT_CONFIDENCE`): when it finds the question out of scope, or when the question names an
+attribute category the reviews discuss or says what they say (an opinion such as "runs small").
 """
 
 from __future__ import annotations
