@@ -88,8 +88,10 @@ NET_SENTIMENT_DEFINITION = (
     "to +1 (all positive), scored like a Net Promoter Score (% promoters - % detractors)."
 )
 IMPACT_DEFINITION = (
-    "Impact of an aspect or topic g = (share of reviews mentioning g) x (net sentiment of g's mentions "
-    "- overall net sentiment). Positive impact pulls overall net sentiment up, negative pulls it down."
+    "Impact of an aspect, category or topic g = (share of the praising or criticising mentions that are about g)"
+    " x (net sentiment of g's praise and criticism - net sentiment of all praise and criticism). Positive"
+    " impact pulls net sentiment up against the others, negative pulls it down; a mention that only names g"
+    " counts for nothing."
 )
 
 DRIVER_KINDS: tuple[str, ...] = ("categories", "aspects", "topics")
@@ -407,20 +409,31 @@ def _quoted_categories(records: Sequence[ReviewRecord]) -> list[dict]:
 # --- drivers ----------------------------------------------------------------------------------------------
 
 
-def _driver(name: str, kind: str, labels: list[str], reviews: int, total: int, overall: float) -> dict | None:
-    """One driver item, ``impact = reviews / total x (net of labels - overall)``; None when every label is
-    neutral: a group nothing is said about drives nothing, whatever the overall net sentiment."""
-    if all(label == "neutral" for label in labels):
+def _driver(
+    name: str, kind: str, labels: list[str], reviews: int, baseline: tuple[int, float]
+) -> dict | None:
+    """One driver item from its mentions' ``labels``, or None when none judges it (all neutral: a group nothing
+    is said about drives nothing). ``baseline`` is ``(judged labels of every group of the kind, their net)``;
+    ``impact = judged labels of g / judged labels of all x (net of g's judged labels - net of all)``."""
+    judged = [label for label in labels if _label(label) != "neutral"]
+    if not judged:
         return None
-    net = _net(_counts(labels)) or 0.0
+    total, overall = baseline
+    net = _net(_counts(judged)) or 0.0
     return {
         "name": name,
         "kind": kind,
         "mentions": len(labels),
         "reviews": reviews,
         "net_sentiment": _round(net),
-        "impact": _round(reviews / total * (net - overall)),
+        "impact": _round(len(judged) / total * (net - overall)),
     }
+
+
+def _baseline(label_lists: Iterable[list[str]]) -> tuple[int, float]:
+    """The judged (not neutral) labels among ``label_lists`` and their net sentiment (0.0 for none)."""
+    judged = [label for labels in label_lists for label in labels if _label(label) != "neutral"]
+    return len(judged), _net(_counts(judged)) or 0.0
 
 
 def _rank_drivers(candidates: Iterable[dict | None]) -> list[dict]:
@@ -445,35 +458,40 @@ def _topic_mentions(record: ReviewRecord) -> dict[int, tuple[str, list[str]]]:
 def drivers(records: Sequence[ReviewRecord]) -> dict[str, list[dict]]:
     """Aspect categories, aspects and topics ranked by how much they pull net sentiment up or down.
 
-    For a group g (an aspect category, an aspect term, or a topic):
-    ``impact(g) = (reviews mentioning g / all reviews) x (net sentiment of g's mentions - overall net
-    sentiment)``, where the overall net sentiment is the reviews' (document-level) one and g's is over its
-    aspect mentions (:func:`stance`: the clause's label for a mention with an opinion term, else neutral). Positive impact drives net sentiment up, negative drives it
-    down; units are net sentiment (-1..1). This is g's term in the between-group decomposition of a mean,
-    sum_g w_g (mean_g - mean) (which sums to 0 when the groups partition the reviews; aspects overlap, so
-    here it need not): a group moves the whole only as far as it is both different and common.
+    A mention judges its group when it praises or criticises it (:func:`stance`: the clause's label for a
+    mention with an opinion term; a mention only named is neutral and judges nothing). For a group g (an
+    aspect category, an aspect term, or a topic) of a kind,
+    ``impact(g) = (judging mentions of g / judging mentions of the kind) x (net sentiment of g's judging
+    mentions - net sentiment of all the kind's judging mentions)``: g's term in the between-group
+    decomposition of a mean, sum_g w_g (mean_g - mean), which sums to 0 when the groups partition the mentions
+    (aspect terms and categories do; topics, which also take a review's document label, nearly). Positive
+    impact pulls net sentiment up against the other groups, negative pulls it down; units are net sentiment
+    (-1..1). Both sides are mentions that judge: reviews are mostly positive overall, so against the
+    reviews' net sentiment nearly every aspect would read as a drag. A group moves the whole only as far as
+    it is both different and common.
 
     Returns ``{"categories": [...], "aspects": [...], "topics": [...]}`` (:data:`DRIVER_KINDS`), each up to
     10 items ``{name, kind ("category" | "aspect" | "topic"), mentions (aspect mentions), reviews (reviews
-    mentioning g), net_sentiment, impact}`` sorted by ``|impact|`` (largest first), then reviews. A category
-    is named as in ``nlp.analysis.categories`` (``fit/size``), an aspect by its most frequent surface text. Groups
-    need 2 mentions (1 with fewer than 10 reviews) and one that is not neutral (praise or criticism: a group
+    mentioning g), net_sentiment (of its judging mentions), impact}`` sorted by ``|impact|`` (largest first),
+    then reviews. A category is named as in ``nlp.analysis.categories`` (``fit/size``), an aspect by its most
+    frequent surface text. Groups need 2 mentions (1 with fewer than 10 reviews) and one that judges (a group
     only named, "the hem comes to the knee", is no driver); the outlier topic (-1) and mentions stored
     without a category are left out.
     """
     if not records:
         return {kind: [] for kind in DRIVER_KINDS}
-    total = len(records)
-    overall = _net(_counts(r.sentiment for r in records)) or 0.0
-    minimum = _min_mentions(total)
+    minimum = _min_mentions(len(records))
 
     def mention_drivers(by: str, kind: str) -> list[dict]:
+        groups = _aspect_groups(records, by)
+        labels = {key: [stance(a) for _, a in mentions] for key, mentions in groups.items()}
+        baseline = _baseline(labels.values())
         items = []
-        for key, mentions in _aspect_groups(records, by).items():
+        for key, mentions in groups.items():
             if len(mentions) >= minimum:
                 name = key if by == "category" else _most_common(a.text for _, a in mentions)
                 reviews = len({id(r) for r, _ in mentions})
-                items.append(_driver(name, kind, [stance(a) for _, a in mentions], reviews, total, overall))
+                items.append(_driver(name, kind, labels[key], reviews, baseline))
         return _rank_drivers(items)
 
     topic_labels: dict[int, list[str]] = defaultdict(list)
@@ -484,8 +502,9 @@ def drivers(records: Sequence[ReviewRecord]) -> dict[str, list[dict]]:
             topic_labels[topic_id].extend(labels)
             topic_names[topic_id].append(label)
             topic_reviews[topic_id] += 1
+    baseline = _baseline(topic_labels.values())
     topics = [
-        _driver(_most_common(topic_names[t]), "topic", labels, topic_reviews[t], total, overall)
+        _driver(_most_common(topic_names[t]), "topic", labels, topic_reviews[t], baseline)
         for t, labels in topic_labels.items()
         if len(labels) >= minimum
     ]

@@ -359,15 +359,17 @@ def driver_reviews() -> list[ReviewRecord]:
 def test_driver_impact_sign_value_and_order() -> None:
     result = drivers(driver_reviews())
     got = [(d["name"], d["kind"], d["reviews"], d["net_sentiment"], d["impact"]) for d in result["aspects"]]
+    # 9 judging aspect mentions: 4 praise the fabric, 3 criticise the zip, 2 "thing": net (4 - 5) / 9
     assert got == [
-        ("Zip", "aspect", 3, -1.0, pytest.approx(0.3 * (-1 - 0.2))),  # -0.36: pulls down most
-        ("fabric", "aspect", 4, 1.0, pytest.approx(0.4 * (1 - 0.2))),  # +0.32: pulls up
-        ("thing", "aspect", 2, -1.0, pytest.approx(0.2 * (-1 - 0.2))),  # -0.24
-    ]  # "price" is only named, never judged: no driver (its 0 net against 0.2 would read as criticism)
+        ("fabric", "aspect", 4, 1.0, pytest.approx(4 / 9 * (1 + 1 / 9), abs=1e-4)),  # +0.49: pulls up
+        ("Zip", "aspect", 3, -1.0, pytest.approx(3 / 9 * (-1 + 1 / 9), abs=1e-4)),  # -0.30
+        ("thing", "aspect", 2, -1.0, pytest.approx(2 / 9 * (-1 + 1 / 9), abs=1e-4)),  # -0.20
+    ]  # "price" is only named, never judged: no driver
+    assert sum(d["impact"] for d in result["aspects"]) == pytest.approx(0.0, abs=1e-3)  # terms partition
     topics = result["topics"]
     assert [(t["name"], t["impact"]) for t in topics] == [
-        ("construction", pytest.approx(-0.36)),
-        ("material", pytest.approx(0.32)),
+        ("material", pytest.approx(4 / 7 * (1 - 1 / 7), abs=1e-4)),
+        ("construction", pytest.approx(3 / 7 * (-1 - 1 / 7), abs=1e-4)),
     ]  # the outlier topic (-1) is no driver, nor "value", whose mentions are all the neutral price
     assert all(t["kind"] == "topic" for t in topics)
     assert sentiment_report(driver_reviews())["drivers"] == result
@@ -379,13 +381,28 @@ def test_category_drivers_name_the_category_and_leave_out_mentions_without_one()
         rec(11, "negative", aspects=(asp("fit", "negative"), asp("fit", "negative"))),
     ]
     got = [(d["name"], d["kind"], d["mentions"], d["reviews"]) for d in drivers(records)["categories"]]
-    # overall net sentiment over 11 reviews is (5 - 4) / 11; "thing" (no category) is in no category driver
+    # 9 judging mentions with a category (4 praise, 5 criticise); "thing" (no category) is in none
     assert got == [
-        ("fabric/material", "category", 4, 4),  # 4/11 x (1 - 1/11) = +0.33
-        ("quality/durability", "category", 3, 3),  # 3/11 x (-1 - 1/11) = -0.30
+        ("fabric/material", "category", 4, 4),  # 4/9 x (1 + 1/9) = +0.49
+        ("quality/durability", "category", 3, 3),  # 3/9 x (-1 + 1/9) = -0.30
         ("fit/size", "category", 2, 1),
     ]  # price/value: named twice, judged never
-    assert drivers(records)["categories"][2]["impact"] == pytest.approx(1 / 11 * (-1 - 1 / 11), abs=1e-4)
+    assert drivers(records)["categories"][2]["impact"] == pytest.approx(2 / 9 * (-1 + 1 / 9), abs=1e-4)
+
+
+def test_aspects_of_a_product_its_reviews_love_are_not_all_drags() -> None:
+    """QA: 8 of 10 categories had negative impact though each was mostly praised, measured against the
+    reviews' net sentiment (nearly all positive) with named-only mentions counted as neutral."""
+    records = [
+        rec(i, "positive", aspects=(asp("fabric", "positive"), asp("fit", "neutral"), asp("zip", "neutral")))
+        for i in range(8)
+    ] + [
+        rec(8, "positive", aspects=(asp("fabric", "negative"), asp("fit", "positive"))),
+        rec(9, "negative", aspects=(asp("zip", "negative"), asp("fit", "negative"))),
+    ]
+    by_name = {d["name"]: d for d in drivers(records)["categories"]}
+    assert by_name["fabric/material"]["net_sentiment"] == pytest.approx(7 / 9, abs=1e-4)
+    assert by_name["fabric/material"]["impact"] > 0 > by_name["quality/durability"]["impact"]
 
 
 def test_a_group_only_named_is_no_driver_however_the_reviews_lean() -> None:
@@ -560,7 +577,7 @@ def test_report_csv_lists_drivers_and_can_start_with_a_bom() -> None:
     report = sentiment_report(driver_reviews())
     rows = sections(report_csv(report))["Drivers"]
     assert rows[0] == ["kind", "name", "mentions", "reviews", "net_sentiment", "impact"]
-    assert rows[1] == ["category", "quality/durability", "3", "3", "-1.0", "-0.36"]
+    assert rows[1] == ["category", "fabric/material", "4", "4", "1.0", "0.4898"]
     assert [r[0] for r in rows[1:]] == ["category"] * 2 + ["aspect"] * 3 + [
         "topic"
     ] * 2  # no price: only named
