@@ -259,9 +259,14 @@ def stance(aspect: AspectRecord) -> str:
 
 
 def aspect_quote(record: ReviewRecord, aspect: AspectRecord, limit: int = ASPECT_QUOTE_CHARS) -> str:
-    """The words of ``record`` that carry what ``aspect`` says: its clause (``aspect.quote``), else the
-    review around the aspect's text (:func:`shorten_around`); at most ``limit`` characters."""
-    return shorten_around(aspect.quote or record.text, aspect.text, limit)
+    """The words of ``record`` that carry what ``aspect`` says: its clause (``aspect.quote``) when that holds
+    one of its opinion terms (or it has none), else the review around its first opinion term ("The color, I
+    think, is nice": the clause "The color," lacks "nice") or around the aspect's text
+    (:func:`shorten_around`); at most ``limit`` characters."""
+    clause = aspect.quote.lower()
+    if clause and (not aspect.opinions or any(o.lower() in clause for o in aspect.opinions)):
+        return shorten_around(aspect.quote, aspect.text, limit)
+    return shorten_around(record.text, aspect.opinions[0] if aspect.opinions else aspect.text, limit)
 
 
 def _most_common(values: Iterable[Any]) -> Any:

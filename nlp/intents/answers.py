@@ -254,7 +254,9 @@ def product_answer(
         agreeing, key=lambda pair: (pair[0].scores.get(stance(pair[1]), 0.0), -pair[0].review_id)
     )
     text = aspect_quote(record, hit)
-    if words not in text.lower():  # a clause that ends before its opinion ("the color," ... "nice")
+    if (
+        words not in text.lower()
+    ):  # another of the mention's opinions is in its clause: quote the one reported
         text = shorten_around(record.text, words)
     quote = {"review_id": record.review_id, "text": text, "sentiment": stance(hit)}
     answer += f" One reviewer wrote: \u201c{quote['text']}\u201d"

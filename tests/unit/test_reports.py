@@ -419,13 +419,27 @@ def test_a_group_only_named_is_no_driver_however_the_reviews_lean() -> None:
 def test_a_category_as_negative_as_the_whole_product_is_quoted_by_its_criticism() -> None:
     # impact 0 (its net sentiment is the product's, -1), yet it is what the reviews criticise
     records = [
-        rec(1, "negative", aspects=(asp("fit", "negative", quote="It runs small."),)),
-        rec(2, "negative", aspects=(asp("fit", "negative", quote="Way too tight."),)),
+        rec(
+            1, "negative", aspects=(asp("fit", "negative", quote="It runs small.", opinions=("runs small",)),)
+        ),
+        rec(
+            2, "negative", aspects=(asp("fit", "negative", quote="Way too tight.", opinions=("too tight",)),)
+        ),
     ]
     (fit,) = product_insights(records)["categories"]
     assert fit["name"] == "fit/size" and fit["impact"] == 0.0 and fit["net_sentiment"] == -1.0
     assert fit["quote"] is not None and fit["quote"]["sentiment"] == "negative"
     assert fit["quote"]["text"] in {"It runs small.", "Way too tight."}
+
+
+def test_a_quote_holds_the_opinion_its_clause_left_out() -> None:
+    """QA: the colour was "praised" with the quote "the color," (its clause ended before "nice")."""
+    text = "The color, I think, is really nice. Shipping was slow."
+    colour = asp("colour", "positive", "color", opinions=("really nice",), quote="The color,")
+    [quote] = product_insights([rec(1, "positive", aspects=(colour,), text=text)])["praised_aspects"][0][
+        "quotes"
+    ]
+    assert "really nice" in quote["text"] and "color" in quote["text"]
 
 
 def test_topic_impacts_of_a_partition_sum_to_zero() -> None:
