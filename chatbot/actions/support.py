@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -62,10 +63,64 @@ def entity_slots(answer: dict[str, Any]) -> list[EventType]:
     return [SlotSet("order_id", orders[0])] if orders else []
 
 
+#: Words of a question that say nothing about what it asks (``description_answers``).
+_QUESTION_WORDS = frozenset((
+    "a", "about", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did",
+    "do", "does", "for", "from", "has", "have", "how", "i", "if", "in", "is", "it", "its", "me", "much",
+    "many", "my", "of", "on", "or", "quite", "really", "should", "so", "that", "the", "their", "them",
+    "there", "these", "they", "this", "those", "to", "very", "was", "what", "when", "where", "which", "who",
+    "will", "with", "would", "you", "your",
+))  # fmt: skip
+_WORD = re.compile(r"[a-z]+")
+#: Two words of at least this many letters starting with them are taken for the same word ("itch", "itchy").
+_SAME_STEM = 4
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _QUESTION_WORDS and len(w) > 2}
+
+
+def description_answers(question: str, description: str) -> bool:
+    """Whether the product's ``description`` speaks to ``question``: a content word of the question is one of
+    the description's, or one starts the other with at least four letters ("itch" / "itchy", "wash" /
+    "washable"). "is it itchy?" and "A soft merino wool sweater, not itchy." do; "is it see through?" and "A
+    midi wrap dress in washed linen" do not."""
+    asked, described = _content_words(question), _content_words(description)
+    return any(
+        a == d or (min(len(a), len(d)) >= _SAME_STEM and (a.startswith(d) or d.startswith(a)))
+        for a in asked
+        for d in described
+    )
+
+
+async def utter_unanswered_product_question(
+    dispatcher: CollectingDispatcher, question: str, product_id: str
+) -> None:
+    """The answer to a question about the product ``product_id`` that its reviews do not answer: its
+    description from the catalogue (``GET /v1/products/{id}``) when that speaks to the question, else that
+    the reviews do not say. The product is named by its code when the catalogue cannot be reached."""
+    try:
+        product = await ReviewPulseClient().product(product_id)
+    except ApiError as exc:
+        logger.warning("could not read product %r: %s", product_id, exc)
+        product = {}
+    product = product if isinstance(product, dict) else {}
+    name = str(product.get("name") or product_id)
+    description = str(product.get("description") or "").strip()
+    if description and description_answers(question, description):
+        dispatcher.utter_message(
+            response="utter_product_question_description", product_name=name, description=description
+        )
+    else:
+        dispatcher.utter_message(response="utter_product_question_unanswered", product_name=name)
+
+
 class ActionAnswerQuestion(Action):
     """Answers the latest question (or, after ``product_question_form``, the product question asked before
     it) from the knowledge base or the product's reviews. A question the API finds out of scope or is
-    unsure about gets a clarifying question; the next one goes to a person (slot ``handoff``)."""
+    unsure about gets a clarifying question; the next one goes to a person (slot ``handoff``). A product
+    question (after ``product_question_form``) the reviews do not answer gets
+    :func:`utter_unanswered_product_question`, never a knowledge-base answer or the clarifying question."""
 
     def name(self) -> str:
         return "action_answer_question"
@@ -75,7 +130,8 @@ class ActionAnswerQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         question = latest_text(tracker)
-        if last_action(tracker) == "product_question_form" and tracker.get_slot("product_question"):
+        product_question = last_action(tracker) == "product_question_form"
+        if product_question and tracker.get_slot("product_question"):
             question = tracker.get_slot("product_question")
         if not question:
             dispatcher.utter_message(response="utter_default")
@@ -84,6 +140,13 @@ class ActionAnswerQuestion(Action):
         if answer is None:
             dispatcher.utter_message(response="utter_api_unavailable")
             return []
+        product_id = tracker.get_slot("product_id")
+        if product_question and product_id and not answer.get("product"):
+            # Rasa took it for a question about the product; the reviews do not answer it, and neither the
+            # knowledge base (orders, delivery, payments: "is it see through" is not "track_order") nor the
+            # out-of-scope clarifying question is an answer about the product
+            await utter_unanswered_product_question(dispatcher, question, product_id)
+            return [SlotSet("clarifications", 0.0)]
         if is_confident(answer) and answer.get("answer"):
             utter_answer(dispatcher, answer)
             return [SlotSet("clarifications", 0.0), *entity_slots(answer)]

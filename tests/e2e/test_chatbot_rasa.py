@@ -125,16 +125,17 @@ def rasa(model, rasa_bin, shop, tmp_path_factory):
 class Customer:
     """One conversation with the assistant through the REST channel."""
 
-    def __init__(self, rasa: str) -> None:
+    def __init__(self, rasa: str, page_product: str | None = None) -> None:
         self.rasa, self.sender = rasa, f"customer-{uuid.uuid4().hex[:10]}"
+        self.page_product = page_product
 
     def say(self, message: str) -> list[str]:
-        """Send ``message``; the texts of the assistant's replies."""
-        response = httpx.post(
-            f"{self.rasa}/webhooks/rest/webhook",
-            json={"sender": self.sender, "message": message},
-            timeout=120,
-        )
+        """Send ``message`` (with the page's product as metadata, as the chat widget does); the texts of the
+        assistant's replies."""
+        body: dict = {"sender": self.sender, "message": message}
+        if self.page_product:
+            body["metadata"] = {"product_id": self.page_product}
+        response = httpx.post(f"{self.rasa}/webhooks/rest/webhook", json=body, timeout=120)
         assert response.status_code == 200, response.text
         return [m["text"] for m in response.json() if "text" in m]
 
@@ -232,6 +233,58 @@ def test_feedback_collected_stored_and_handed_over(rasa, shop):
     [stored] = [r for r in reviews if r["text"] == feedback]
     assert stored["source"] == "chat" and stored["rating"] == 1 and stored["sentiment"]["label"] == "negative"
     assert stored["author_id"] == customer.sender
+
+
+#: Short chat turns of a QA pass (issue 24 section 3) that must not end in a fallback.
+GREETINGS = ["hello", "hi there", "hey"]
+THANKS = ["thanks", "thank you!", "thx", "cheers", "ok thanks bye"]
+#: Questions of the same QA pass on a product page: (page product, question).
+PAGE_QUESTIONS = [
+    ("KNT-118", "is it itchy?"), ("KNT-118", "is it scratchy"), ("KNT-118", "does it shrink"),
+    ("DRS-101", "is it see through"), ("DRS-101", "is the fabric see-through"),
+    ("DRS-101", "is it warm enough for winter"),
+]  # fmt: skip
+
+
+def test_greetings_and_thanks_are_answered_not_fallen_back(rasa):
+    for message in GREETINGS:
+        assert Customer(rasa).say(message) == [text_of("utter_greet")], message
+    for message in THANKS:
+        assert Customer(rasa).say(message) == [text_of("utter_goodbye")], message
+
+
+def assert_answered_about_the_product(shop: dict, reply: list[str], question: str, product_id: str) -> None:
+    """``reply`` answers ``question`` about ``product_id``: the API's answer from its reviews when there is
+    one, else its description or that its reviews do not say (never a fallback or a support answer)."""
+    body = {"question": question, "context": {"order_id": None, "product_id": product_id}}
+    expected = httpx.post(f"{shop['base']}/v1/answer", json=body, headers=shop["headers"], timeout=60).json()
+    if expected["product"]:
+        assert reply == [expected["answer"]]
+    else:
+        name = httpx.get(f"{shop['base']}/v1/products/{product_id}", headers=shop["headers"]).json()["name"]
+        assert len(reply) == 1 and reply[0].startswith(
+            f"I couldn't find an answer to that in the reviews of {name}"
+        ), reply
+
+
+@pytest.mark.parametrize(("product_id", "question"), PAGE_QUESTIONS)
+def test_a_question_on_a_product_page_is_answered_about_that_product(rasa, shop, product_id, question):
+    customer = Customer(rasa, page_product=product_id)
+    reply = customer.say(question)
+    assert customer.slots()["product_id"] == product_id
+    assert_answered_about_the_product(shop, reply, question, product_id)
+
+
+def test_a_greeting_or_thanks_while_a_form_asks_for_the_product_is_not_taken_for_one(rasa, shop):
+    customer = Customer(rasa)
+    assert customer.say("is it itchy?") == [text_of("utter_ask_product_id")]
+    assert customer.say("hello") == [text_of("utter_greet"), text_of("utter_ask_product_id")]
+    # the question asked before the form is answered, not the code given in reply
+    assert_answered_about_the_product(shop, customer.say("KNT-118"), "is it itchy?", "KNT-118")
+    leaving = Customer(rasa)
+    assert leaving.say("I'd like to leave some feedback") == [text_of("utter_ask_product_id")]
+    assert leaving.say("thanks") == [text_of("utter_goodbye")]
+    assert leaving.say("hey") == [text_of("utter_greet")]  # the form has ended
 
 
 def test_off_topic_question_gets_a_clarifying_question_then_a_person(rasa):
