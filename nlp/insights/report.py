@@ -90,7 +90,7 @@ NET_SENTIMENT_DEFINITION = (
 IMPACT_DEFINITION = (
     "Impact of an aspect, category or topic g = (share of the praising or criticising mentions that are about g)"
     " x (net sentiment of g's praise and criticism - net sentiment of all praise and criticism). Positive"
-    " impact pulls net sentiment up against the others, negative pulls it down; a mention that only names g"
+    " impact lifts net sentiment against the others, negative lowers it; a mention that only names g"
     " counts for nothing."
 )
 
