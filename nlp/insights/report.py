@@ -190,7 +190,9 @@ def _trend(records: Sequence[ReviewRecord], granularity: str) -> list[dict[str, 
     that would take more than :data:`MAX_FILLED_PERIODS` rows).
 
     Row: ``{period: ISO date of the period start, reviews, positive, neutral, negative (review counts),
-    net_sentiment (-1..1, None for an empty period), average_rating (1-5 or None)}``, oldest first.
+    net_sentiment (-1..1, None for an empty period), average_rating (1-5 or None)}``, oldest first. As in the
+    scorecards, ``reviews`` and the rating count every review and the sentiment counts the ones the models
+    read (:attr:`ReviewRecord.read`).
     """
     if granularity not in GRANULARITIES:
         raise ValueError(f"unknown granularity {granularity!r}; expected one of {', '.join(GRANULARITIES)}")
@@ -210,7 +212,7 @@ def _trend(records: Sequence[ReviewRecord], granularity: str) -> list[dict[str, 
     rows = []
     for period in periods or sorted(buckets):
         members = buckets.get(period, [])
-        counts = _counts(r.sentiment for r in members)
+        counts = _counts(r.sentiment for r in members if r.read)
         rows.append(
             {
                 "period": period.isoformat(),
@@ -367,8 +369,9 @@ def product_insights(records: Sequence[ReviewRecord], trend_granularity: str = "
     praise or criticism only with an opinion term (:func:`stance`).
 
     Reviews flagged ``unsupported_language`` (:attr:`ReviewRecord.read` false) count in ``review_count``,
-    ``unread_reviews`` and the average rating, and in nothing the text's reading decides (sentiment,
-    categories, aspects, trend): their neutral label says nothing of the product.
+    ``unread_reviews``, the average rating and the trend's review counts and ratings, and in nothing the
+    text's reading decides (sentiment, categories, aspects, the trend's sentiment): their neutral label says
+    nothing of the product.
 
     A category item is a category driver (:func:`drivers`: ``{name, kind, mentions, reviews,
     net_sentiment, impact}``, largest ``|impact|`` first) with ``quote``: the clause of the strongest mention
@@ -394,7 +397,7 @@ def product_insights(records: Sequence[ReviewRecord], trend_granularity: str = "
         "categories": _quoted_categories(read),
         "praised_aspects": _ranked_aspects(read, "positive"),
         "criticised_aspects": _ranked_aspects(read, "negative"),
-        "trend": _trend(read, trend_granularity),
+        "trend": _trend(records, trend_granularity),
     }
 
 
@@ -568,8 +571,8 @@ def sentiment_report(
           "definitions": {"net_sentiment": str, "impact": str},
         }
 
-    Reviews the models cannot read (``unsupported_language``) count in ``reviews``, ``unread_reviews`` and
-    the average rating only, as in :func:`product_insights`. Shares are 0..1 and net sentiment -1..1, rounded
+    Reviews the models cannot read (``unsupported_language``) count in ``reviews``, ``unread_reviews``, the
+    average rating and the trend's review counts and ratings only, as in :func:`product_insights`. Shares are 0..1 and net sentiment -1..1, rounded
     to 4 decimals. No records give zeros, ``None`` for
     net sentiment and average rating, and empty lists.
 
@@ -596,7 +599,7 @@ def sentiment_report(
             "average_rating": _average_rating(records),
         },
         "distribution": shares,
-        "trend": _trend(read, granularity),
+        "trend": _trend(records, granularity),
         "drivers": drivers(read),
         "quotes": _report_quotes(read),
         "definitions": {"net_sentiment": NET_SENTIMENT_DEFINITION, "impact": IMPACT_DEFINITION},
