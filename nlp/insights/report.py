@@ -423,7 +423,7 @@ def _driver(
     """One driver item from its mentions' ``labels``, or None when none judges it (all neutral: a group nothing
     is said about drives nothing). ``baseline`` is ``(judged labels of every group of the kind, their net)``;
     ``impact = judged labels of g / judged labels of all x (net of g's judged labels - net of all)``."""
-    judged = [label for label in labels if _label(label) != "neutral"]
+    judged = _judged(labels)
     if not judged:
         return None
     total, overall = baseline
@@ -438,9 +438,14 @@ def _driver(
     }
 
 
+def _judged(labels: Iterable[str]) -> list[str]:
+    """The labels that praise or criticise (not neutral)."""
+    return [label for label in labels if _label(label) != "neutral"]
+
+
 def _baseline(label_lists: Iterable[list[str]]) -> tuple[int, float]:
-    """The judged (not neutral) labels among ``label_lists`` and their net sentiment (0.0 for none)."""
-    judged = [label for labels in label_lists for label in labels if _label(label) != "neutral"]
+    """The count of judged labels among ``label_lists`` and their net sentiment (0.0 for none)."""
+    judged = _judged(label for labels in label_lists for label in labels)
     return len(judged), _net(_counts(judged)) or 0.0
 
 

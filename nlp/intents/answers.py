@@ -18,7 +18,7 @@ import yaml
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from nlp.analysis.categories import PRODUCT_CATEGORIES
-from nlp.insights.report import AspectRecord, ReviewRecord, aspect_quote, shorten_around, stance
+from nlp.insights.report import SENTIMENTS, AspectRecord, ReviewRecord, aspect_quote, shorten_around, stance
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 #: Placeholders a template may use besides the shop's facts: request context and entity types.
@@ -120,24 +120,9 @@ def reviews_that(count: int, verb: str) -> str:
 
 #: Question words that say nothing of which opinion is asked about ("does it *run* small?": "runs just a tad
 #: big" shares "run" but answers nothing; "is it *good* for tall people?").
-_UNINFORMATIVE = frozenset(
-    {
-        "run",
-        "runs",
-        "fit",
-        "fits",
-        "wear",
-        "look",
-        "looks",
-        "feel",
-        "feels",
-        "good",
-        "great",
-        "nice",
-        "bad",
-        "well",
-    }
-)
+_UNINFORMATIVE = frozenset({
+    "run", "runs", "fit", "fits", "wear", "look", "looks", "feel", "feels", "good", "great", "nice", "bad", "well",
+})  # fmt: skip
 #: Negation cues (NegEx, Chapman et al. 2001, "A Simple Algorithm for Identifying Negated Findings and Diseases
 #: in Discharge Summaries"): one before a phrase, within :data:`NEGATION_WINDOW` words and no scope
 #: terminator (punctuation, "but") between, negates it.
@@ -146,12 +131,17 @@ _SCOPE_ENDS = frozenset({",", ";", ":", "but", "though", "although", "however", 
 NEGATION_WINDOW = 8
 
 
+def _starts_negated(phrase: str) -> bool:
+    """Whether ``phrase`` begins with a negation cue ("not itchy", "don't recommend")."""
+    first = phrase.lower().replace("n't", " n't").split()[:1]
+    return bool(first) and first[0] in _NEGATIONS
+
+
 def _negated(context: str, phrase: str) -> bool:
     """Whether ``phrase`` is negated in ``context``: it starts with a negation cue ("not itchy"), or a cue
     comes before its first occurrence in the same clause ("i did not find the sweater to be itchy"; not in
     "not soft, but itchy")."""
-    first = phrase.lower().replace("n't", " n't").split()[:1]
-    if first and first[0] in _NEGATIONS:
+    if _starts_negated(phrase):
         return True
     text = context.lower().replace("n't", " n't")
     at = text.find(phrase.lower())
@@ -221,7 +211,7 @@ def product_answer(
     )
     n = len(matched)
     labels = Counter(Counter(stance(a) for a in hits).most_common(1)[0][0] for _, hits in matched.values())
-    shares = {label: round(labels[label] / n, 4) for label in ("negative", "neutral", "positive")}
+    shares = {label: round(labels[label] / n, 4) for label in SENTIMENTS}
 
     # what each mention says in the question's words, keyed by (negated, the question's words it holds)
     said: dict[tuple, list[tuple[ReviewRecord, AspectRecord, str]]] = {}
@@ -237,7 +227,7 @@ def product_answer(
             key=lambda item: (len({r.review_id for r, _, _ in item[1]}), -item[1][0][0].review_id),
         )
         words = Counter(t for _, _, t in group).most_common(1)[0][0]
-        text = f"not {words}" if negated and not _negated("", words) else words
+        text = f"not {words}" if negated and not _starts_negated(words) else words
         saying = len({r.review_id for r, _, _ in group})
         opinion = {"text": text, "reviews": saying, "share": round(saying / n, 4)}
         say = "says" if saying == 1 else "say"
@@ -256,7 +246,7 @@ def product_answer(
     text = aspect_quote(record, hit)
     if (
         words not in text.lower()
-    ):  # another of the mention's opinions is in its clause: quote the one reported
+    ):  # the clause holds another of the mention's opinions: quote the one reported
         text = shorten_around(record.text, words)
     quote = {"review_id": record.review_id, "text": text, "sentiment": stance(hit)}
     answer += f" One reviewer wrote: \u201c{quote['text']}\u201d"
@@ -343,7 +333,7 @@ def phrase_answer(records: Sequence[ReviewRecord], phrases: Sequence[str]) -> di
         return None
     saying = [r for r in read if r.review_id in found]
     denying = [r for r in saying if _negated(*found[r.review_id])]
-    affirming = [r for r in saying if r not in denying]
+    affirming = [r for r in saying if not _negated(*found[r.review_id])]
     side, text = (affirming, phrase) if len(affirming) >= len(denying) else (denying, f"not {phrase}")
     record = max(side, key=lambda r: (r.scores.get(r.sentiment, 0.0), -r.review_id))
     sentence, words = found[record.review_id]
@@ -361,9 +351,7 @@ def phrase_answer(records: Sequence[ReviewRecord], phrases: Sequence[str]) -> di
         "aspect": phrase,
         "category": None,
         "reviews": len(saying),
-        "sentiment": {
-            label: round(labels[label] / len(saying), 4) for label in ("negative", "neutral", "positive")
-        },
+        "sentiment": {label: round(labels[label] / len(saying), 4) for label in SENTIMENTS},
         "opinion": {"text": text, "reviews": len(side), "share": round(len(side) / len(read), 4)},
         "quote": quote,
         "answer": f"{len(side)} of {len(read)} {noun} {say} \u201c{text}\u201d{also}."
