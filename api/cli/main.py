@@ -194,7 +194,7 @@ def _score_in_parts(
     except (UnsupportedFormatError, ResumeError) as exc:
         raise fail(str(exc)) from exc
     with closing(load_analyzer(options, processes)) as analyzer:
-        # the resolved version ("sentiment-v9+aspects-v2+topics-v1", not "latest"): a resume must not mix models
+        # the resolved version ("sentiment-v9+aspects-v3+topics-v1", not "latest"): a resume must not mix models
         run = {"model_version": analyzer.model_version, "redact_pii": options["redact_pii"]}
         if not options["entities"]:  # absent when on: the parts of earlier runs resume as they were
             run["entities"] = False

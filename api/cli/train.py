@@ -418,13 +418,14 @@ def train_aspects(
         None, "--out", help="Artifact folder (default: models/aspects/v<version>)."
     ),
 ) -> None:
-    """Train the learned aspect-term filter on the ABSA gold set's train split (C and threshold chosen on dev;
-    test is not read), write its card and register it: the analysis then uses it to decide which candidate
-    nouns are aspects. Needs the shared clothing reviews."""
-    from nlp.training.aspect_training import train_aspect_filter_artifact
+    """Train the aspects artifact on the ABSA gold set's train split (test is not read): the learned aspect-term
+    filter (C and threshold chosen on dev) and the aspect polarity head on the registered sentiment model's
+    encoder; write its card and register it: the analysis then uses it to decide which candidate nouns are
+    aspects and how each is judged. Needs the shared clothing reviews."""
+    from nlp.training.aspect_training import train_aspects_artifact
 
     try:
-        metrics = train_aspect_filter_artifact(version, out, command=invocation(ctx))
+        metrics = train_aspects_artifact(version, out, command=invocation(ctx))
     except (FileNotFoundError, ValueError) as exc:
         raise fail(str(exc)) from exc
     typer.echo(json.dumps(metrics, indent=2))

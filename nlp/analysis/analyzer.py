@@ -22,6 +22,7 @@ from spacy.tokens import Doc
 from threadpoolctl import threadpool_limits
 
 from nlp.analysis.aspect_filter import AspectFilter
+from nlp.analysis.aspect_polarity import AspectPolarity
 from nlp.analysis.aspects import AspectMention, Opinion, extract_aspects, sentiment_spans
 from nlp.analysis.categories import GENERAL, AspectCategorizer
 from nlp.analysis.classifier import SpanPrediction
@@ -103,7 +104,7 @@ class ReviewAnalysis:
     topics: list[TopicScore]
     #: None when the analyzer was made without the entity recogniser (``Analyzer(entities=False)``).
     entities: list[Entity] | None
-    #: The models that made the record: ``sentiment-v9+aspects-v2+topics-v1`` (no ``aspects`` part when the
+    #: The models that made the record: ``sentiment-v9+aspects-v3+topics-v1`` (no ``aspects`` part when the
     #: rules alone chose the aspect terms).
     model_version: str
     language: str = "en"
@@ -197,14 +198,18 @@ class _Prepared:
     entities: list[EntitySpan] = field(default_factory=list)
 
 
-def _aspect_filter(registry: Registry, embeddings: PhraseEmbeddings) -> tuple[AspectFilter, str] | None:
-    """The registered learned aspect filter (model ``aspects``, ``latest``) over ``embeddings`` and its version;
-    None when none is registered. Raises as :meth:`nlp.analysis.aspect_filter.AspectFilter.load`."""
+def _aspect_models(
+    registry: Registry, embeddings: PhraseEmbeddings
+) -> tuple[AspectFilter, AspectPolarity | None, str] | None:
+    """The registered aspects artifact (``latest``): its learned term filter over ``embeddings``, its polarity head
+    (None when it has none) and its version; None when none is registered. Raises as
+    :meth:`nlp.analysis.aspect_filter.AspectFilter.load` and :meth:`nlp.analysis.aspect_polarity.AspectPolarity.load`."""
     try:
         entry = registry.get("aspects")
     except KeyError:
         return None
-    return AspectFilter.load(registry.models_dir / entry.path, embeddings), entry.version
+    folder = registry.models_dir / entry.path
+    return AspectFilter.load(folder, embeddings), AspectPolarity.load(folder), entry.version
 
 
 class Analyzer:
@@ -231,9 +236,12 @@ class Analyzer:
         entities: run the named-entity recogniser (:class:`nlp.analysis.entities.EntityRecogniser`, in a worker
             process of its own beside the parse); False leaves ``entities`` out of every record, starts no
             such process and saves its share of the work (the README's speed table gives both rates).
-        aspect_filter: decide which candidate nouns are aspects with the registered learned filter
-            (:class:`nlp.analysis.aspect_filter.AspectFilter`, model ``aspects``) when one is registered; False,
-            or none registered: the rules of :func:`nlp.analysis.aspects.extract_aspects` alone.
+        aspect_filter: use the registered aspects artifact (model ``aspects``) when one is registered: its
+            learned filter decides which candidate nouns are aspects
+            (:class:`nlp.analysis.aspect_filter.AspectFilter`), and its polarity head, when it has one fitted on
+            this sentiment model's encoder, reads each aspect's clause
+            (:class:`nlp.analysis.aspect_polarity.AspectPolarity`). False, or none registered: the rules of
+            :func:`nlp.analysis.aspects.extract_aspects` alone and the clause's sentiment.
 
     Raises:
         KeyError: a model or version is not registered (the message lists the known versions).
@@ -267,8 +275,13 @@ class Analyzer:
         self.categorizer = AspectCategorizer(self.embeddings)
         self.identify_language = LanguageIdentifier()
         self.known_terms = {term for topic in self.topic_model.topics for term, _ in topic.terms}
-        learned = _aspect_filter(registry, self.embeddings) if aspect_filter else None
+        learned = _aspect_models(registry, self.embeddings) if aspect_filter else None
         self.aspect_filter = learned[0] if learned else None
+        polarity = learned[1] if learned else None
+        fitted_here = (
+            polarity is not None and polarity.sentiment_version == self.sentiment.config.model_version
+        )
+        self.aspect_polarity = polarity if fitted_here else None
         self.preparer = TextPreparer(redact_pii=redact_pii)
         self.batch_size = batch_size
         self.entities = entities
@@ -280,7 +293,7 @@ class Analyzer:
         # every model a record depends on: a resumed run must not mix them, nor a re-topic of the store miss them
         parts = [f"sentiment-v{self.sentiment.config.model_version}"]
         if not only:
-            parts += [f"aspects-v{learned[1]}"] if learned else []
+            parts += [f"aspects-v{learned[2]}"] if learned else []
             parts.append(f"topics-v{topics.version}")
         self.model_version = "+".join(parts)
 
@@ -437,10 +450,23 @@ class Analyzer:
         if item.language.unsupported:
             return self._unread(item, pred.truncated)
 
-        def sentiment(k: int, opinions: Sequence[Opinion] = ()) -> Sentiment:
+        mention_spans = [k for _, k in item.mentions]
+        head = self.aspect_polarity
+        if head is not None and pred.states is not None and mention_spans:
+            polar = head.probabilities(pred.states[mention_spans])
+            readings = {
+                k: Sentiment(
+                    head.labels[int(p.argmax())], dict(zip(head.labels, p.round(4).tolist(), strict=True))
+                )
+                for k, p in zip(mention_spans, polar, strict=True)
+            }
+        else:
+            readings = {k: self._sentiment(pred.probabilities[k], pred.labels[k]) for k in mention_spans}
+
+        def sentiment(k: int, opinions: Sequence[Opinion] = (), aspect: bool = False) -> Sentiment:
             if item.no_opinion:
                 return self._no_reading()
-            reading = self._sentiment(pred.probabilities[k], pred.labels[k])
+            reading = readings[k] if aspect else self._sentiment(pred.probabilities[k], pred.labels[k])
             said = (
                 {p for o in opinions if (p := opinion_polarity(o))} if reading.label == "neutral" else set()
             )
@@ -457,7 +483,7 @@ class Analyzer:
             aspects.append(
                 AspectAnalysis(
                     mention.text, mention.offset, mention.length, mention.term, topic, category,
-                    sentiment(k, mention.opinions), list(mention.opinions), mention.implicit,
+                    sentiment(k, mention.opinions, aspect=True), list(mention.opinions), mention.implicit,
                 )
             )  # fmt: skip
         return ReviewAnalysis(

@@ -137,6 +137,22 @@ SPELLING_VARIANTS = {
 STOP_WORD_NOUNS = frozenset(["top", "bottom", "back", "front"])
 #: Nouns whose compound names their value, not a part of the product ("ivory color"): the term is the noun alone.
 COLOUR_NOUNS = frozenset(["color", "colour"])
+#: Colour names (lemmas) that spaCy often tags as the noun of a compound ("maroon top", "gold thread"): a value that
+#: describes the product, not part of its name, so never part of an aspect term (the gold set's guidelines:
+#: "pink **color**", "gray floral **print**").
+COLOUR_VALUES = frozenset(
+    [
+        "black", "white", "red", "blue", "navy", "green", "pink", "gray", "grey", "ivory", "beige", "coral",
+        "maroon", "burgundy", "gold", "silver", "cream", "tan", "olive", "mustard", "teal", "turquoise", "purple",
+        "lavender", "lilac", "yellow", "orange", "brown", "khaki", "charcoal", "camel", "rust", "wine", "plum",
+        "mint", "peach", "blush", "nude", "taupe", "magenta", "fuchsia", "emerald", "cobalt", "indigo", "oatmeal",
+    ]
+)  # fmt: skip
+#: Adjectives that place a part on the garment and belong to its name ("top button", "mid section", "back button
+#: detail", as the gold set annotates them), when they stand right before it.
+PLACE_ADJECTIVES = frozenset(
+    ["top", "middle", "mid", "back", "front", "bottom", "side", "upper", "lower", "inner", "outer"]
+)
 #: Absolute VADER valence (-4..4) at which a noun is an opinion, not an aspect term: "love" (3.2), "beauty" (2.8),
 #: "compliment" (2.1), "favorite" (2.0); not "fit" (1.5) or "comfort" (1.5). Chosen on the ABSA gold set's dev split.
 OPINION_NOUN_VALENCE = 2.0
@@ -156,6 +172,8 @@ NOT_PRODUCT_NOUNS = frozenset(
 #: Dependency relations of a noun that is the object of a verb or a preposition ("I bought a size 8", "wore it
 #: with jeans", "as in the photo"): such a noun is mentioned, not judged, unless an opinion rule reaches it.
 OBJECT_DEPS = frozenset(["dobj", "pobj", "dative", "npadvmod", "appos", "pcomp"])
+#: Dependency relations only a noun phrase fills: subject, object, predicate noun, coordinated noun.
+NOMINAL_DEPS = OBJECT_DEPS | {"nsubj", "nsubjpass", "attr", "conj"}
 #: Prepositions that place a judgement in a part of the garment ("too full around the hem", "doesn't fit on
 #: top", "tight in the bust"): their object is the aspect the judgement is about. Not "with" or "for", which
 #: name what it is worn with or for ("great with jeans", "perfect for fall").
@@ -273,13 +291,28 @@ def sentiment_spans(doc: Doc) -> tuple[list[tuple[int, int]], list[tuple[int, in
 
 
 def _term_tokens(noun: Token) -> list[Token]:
-    """``noun`` with the nouns that form its name: its compounds and theirs ("baby doll style", "hot air
+    """``noun`` with the words that form its name: its compounds and theirs ("baby doll style", "hot air
     balloons" -> "air balloons"), none for a colour noun, whose compound is its value ("ivory color" -> "color",
-    as the gold set's guidelines annotate "pink color")."""
+    as the gold set's guidelines annotate "pink color"), and a place adjective right before them ("top button").
+
+    A compound that describes rather than names is left out, as the guidelines leave out descriptive adjectives
+    spaCy tags as nouns: a colour value ("maroon top", "gold thread") and an evaluative word ("fun dress": VADER
+    valence at least :data:`OPINION_NOUN_VALENCE` in size, as for an opinion noun)."""
     if noun.lemma_.lower() in COLOUR_NOUNS:
         return [noun]
-    compounds = [c for c in noun.lefts if c.dep_ == "compound" and c.pos_ in {"NOUN", "PROPN"}]
-    return [*(t for c in compounds for t in _term_tokens(c)), noun]
+    compounds = [c for c in noun.lefts if c.dep_ == "compound" and c.pos_ in {"NOUN", "PROPN"} and _names(c)]
+    tokens = [*(t for c in compounds for t in _term_tokens(c)), noun]
+    if tokens[0].i == 0:
+        return tokens
+    before = tokens[0].doc[tokens[0].i - 1]
+    placed = before.dep_ == "amod" and before.head in tokens and before.lower_ in PLACE_ADJECTIVES
+    return [before, *tokens] if placed else tokens
+
+
+def _names(compound: Token) -> bool:
+    """Whether a compound noun is part of its head's name rather than a description of it (see :func:`_term_tokens`)."""
+    lemma = compound.lemma_.lower()
+    return lemma not in COLOUR_VALUES and abs(valences().get(lemma, 0.0)) < OPINION_NOUN_VALENCE
 
 
 def _term(noun: Token) -> str:
@@ -290,13 +323,16 @@ def _term(noun: Token) -> str:
 
 
 def _is_candidate(token: Token) -> bool:
-    """Whether ``token`` may be an aspect term's head: a noun, not generic (:data:`GENERIC_NOUNS`), not a stop word
+    """Whether ``token`` may be an aspect term's head: a noun (or a garment stop word spaCy tags an adjective in a
+    noun's place), not generic (:data:`GENERIC_NOUNS`), not a stop word
     (but :data:`STOP_WORD_NOUNS`) and not itself an opinion: a noun whose VADER valence (``nlp.analysis.opinion.valences``)
     is at least :data:`OPINION_NOUN_VALENCE` in size ("it was love at first sight", "Romantic flowy beauty.", "got
     compliments") is the opinion term, as the gold set's guidelines annotate it."""
     lemma = token.lemma_.lower()
+    # spaCy tags a garment stop word an adjective even as an object ("Purchased this top online")
+    mistagged = token.lower_ in STOP_WORD_NOUNS and token.pos_ == "ADJ" and token.dep_ in NOMINAL_DEPS
     return (
-        token.pos_ in {"NOUN", "PROPN"}
+        (token.pos_ in {"NOUN", "PROPN"} or mistagged)
         and token.dep_ != "compound"
         and token.is_alpha
         and len(token.text) > 1

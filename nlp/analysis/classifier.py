@@ -126,12 +126,14 @@ class Prediction:
 @dataclass
 class SpanPrediction:
     """The spans of one text: probabilities ``(S, C)``, decided labels, whether the text was longer than the
-    model reads, and per span whether it lay past that point."""
+    model reads, per span whether it lay past that point and, from a one-pass span model, each span's pooled
+    encoder state ``(S, H)`` (None from a model that reads spans as texts of their own)."""
 
     probabilities: np.ndarray
     labels: list[str]
     truncated: bool
     span_truncated: list[bool]
+    states: np.ndarray | None = None
 
 
 @cache

@@ -297,7 +297,7 @@ class SpanClassifier:
         """Classify each text's character ``spans`` (``(start, end)``, any number per text) in one encoder pass
         per text; texts are batched by length to limit padding, ``batch_size`` at a time (default: as loaded).
         Labels as :func:`nlp.analysis.classifier.decide_spans` decides them. Returns one :class:`SpanPrediction`
-        per text."""
+        per text, with its spans' pooled states."""
         batch_size = batch_size or self.batch_size
         out: list[SpanPrediction | None] = [None] * len(texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -307,7 +307,8 @@ class SpanClassifier:
                 self.tokenizer, [texts[i] for i in idx], [spans[i] for i in idx], self.config.max_length
             )
             hidden = self.encoder(batch.input_ids, batch.attention_mask)
-            logits = pool_spans(hidden, batch.rows, batch.starts, batch.ends) @ self.weight + self.bias
+            pooled = pool_spans(hidden, batch.rows, batch.starts, batch.ends)
+            logits = pooled @ self.weight + self.bias
             probs = np.exp(logits - logits.max(1, keepdims=True))
             probs /= probs.sum(1, keepdims=True)
             for b, i in enumerate(idx):
@@ -319,6 +320,7 @@ class SpanClassifier:
                     ),
                     batch.truncated[b],
                     [batch.span_truncated[k] for k in mine],
+                    pooled[mine].astype(np.float32),
                 )
         return [p for p in out if p is not None]
 

@@ -495,13 +495,15 @@ def system_aspects(analyzer: Analyzer, texts: Sequence[str]) -> list[list[Predic
 
 
 def rules_aspects(analyzer: Analyzer, texts: Sequence[str]) -> list[list[PredictedAspect]]:
-    """Today's method with the rules alone deciding which candidate nouns are aspects: :func:`system_aspects`
-    with the analyzer's learned filter (``Analyzer.aspect_filter``) set aside for the call."""
-    kept, analyzer.aspect_filter = analyzer.aspect_filter, None
+    """Today's method without what is learned from the gold set: the rules alone decide which candidate nouns are
+    aspects and an aspect takes its clause's sentiment (:func:`system_aspects` with the analyzer's learned filter
+    and polarity head, ``Analyzer.aspect_filter`` and ``Analyzer.aspect_polarity``, set aside for the call)."""
+    kept = analyzer.aspect_filter, analyzer.aspect_polarity
+    analyzer.aspect_filter = analyzer.aspect_polarity = None
     try:
         return system_aspects(analyzer, texts)
     finally:
-        analyzer.aspect_filter = kept
+        analyzer.aspect_filter, analyzer.aspect_polarity = kept
 
 
 def noun_chunk_aspects(analyzer: Analyzer, texts: Sequence[str]) -> list[list[PredictedAspect]]:
@@ -565,7 +567,7 @@ def by_sentence(
 #: The systems :func:`run` measures: name -> (description, predictor).
 SYSTEMS: dict[str, tuple[str, Callable[[Analyzer, Sequence[str]], list[list[PredictedAspect]]]]] = {
     "system": (
-        "today's method: extract_aspects (learned filter if registered) + clause sentiment",
+        "today's method: extract_aspects (learned filter if registered) + aspect polarity head (if registered)",
         system_aspects,
     ),
     "rules": ("extract_aspects with its rules alone + clause sentiment", rules_aspects),

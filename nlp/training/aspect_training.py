@@ -1,4 +1,5 @@
-"""Training the learned aspect-term filter (:mod:`nlp.analysis.aspect_filter`) on the ABSA gold set's train split.
+"""Training the aspects artifact on the ABSA gold set's train split: the learned aspect-term filter
+(:mod:`nlp.analysis.aspect_filter`) and the aspect polarity head (:mod:`nlp.training.polarity_training`).
 
 Every candidate noun of a review (:func:`nlp.analysis.aspects.aspect_candidates`) is an example, labelled an aspect
 term when its span is exactly a gold target's (SemEval-2014 Task 4's exact match, as
@@ -27,12 +28,15 @@ from sklearn.preprocessing import StandardScaler
 from spacy.tokens import Doc
 
 from nlp.analysis.aspect_filter import FILTER_FILE, AspectFilter, feature_names, feature_rows, head_vector
+from nlp.analysis.aspect_polarity import POLARITY_FILE
 from nlp.analysis.aspects import aspect_candidates, extract_aspects
 from nlp.analysis.embeddings import PhraseEmbeddings
+from nlp.analysis.span_classifier import SpanClassifier, load_sentiment_model
 from nlp.analysis.text import TextPreparer
 from nlp.analysis.topics import TopicModel
 from nlp.artifacts.paths import nlp_settings
 from nlp.artifacts.registry import ModelEntry, Registry
+from nlp.training import polarity_training
 from nlp.training.absa_eval import (
     GOLD_DIR,
     TRAIN_SPLIT,
@@ -185,7 +189,7 @@ def _speed_docs(preparer: TextPreparer, sentences: int, exclude: set[int]) -> li
     return docs
 
 
-def train_aspect_filter_artifact(
+def train_aspects_artifact(
     version: str | None = None,
     out_dir: Path | None = None,
     models_dir: Path | None = None,
@@ -195,8 +199,10 @@ def train_aspect_filter_artifact(
 ) -> dict:
     """Fit the filter on the gold train split, choose ``C`` and the threshold on dev, measure it and the rules
     (dev; grouped cross-validation on train) and the cost of extraction with and without it on
-    ``speed_sentences`` clothing sentences, write ``filter.json``, ``metrics.json`` and ``MODEL_CARD.md``, and
-    register it as model ``aspects``.
+    ``speed_sentences`` clothing sentences; fit the polarity head on the registered sentiment model's encoder
+    when it is a one-pass span model (``C`` by grouped cross-validation on train, dev measured beside the
+    clause's own reading); write ``filter.json``, ``polarity.json``, ``metrics.json`` and ``MODEL_CARD.md``, and
+    register the artifact as model ``aspects``.
 
     Returns:
         The metrics written to ``metrics.json``.
@@ -213,13 +219,18 @@ def train_aspect_filter_artifact(
     topics = registry.get("topics")
     topic_model = TopicModel.load(models_dir / topics.path)
     known_terms = {term for topic in topic_model.topics for term, _ in topic.terms}
+    sentiment = registry.get("sentiment")
+    encoder = load_sentiment_model(models_dir / sentiment.path)
     preparer, frame = TextPreparer(), clothing_reviews()
     splits: dict[str, Examples] = {}
+    polar: dict[str, polarity_training.PolarityExamples] = {}
     for split in (TRAIN_SPLIT, "dev"):
         gold = load_gold(split, gold_dir)
         texts = review_texts(gold, frame, preparer)
         docs = dict(zip(texts, preparer.parse(list(texts.values())), strict=True))
         splits[split] = candidate_examples(gold, docs, known_terms, embeddings)
+        if isinstance(encoder, SpanClassifier):
+            polar[split] = polarity_training.polarity_examples(gold, texts, docs, encoder)
     train, dev = splits[TRAIN_SPLIT], splits["dev"]
     started = time.perf_counter()
     c, threshold, grid = choose(train, dev)
@@ -239,6 +250,7 @@ def train_aspect_filter_artifact(
         "filter_sentences_per_second": round(extraction_speed(speed_docs, known_terms, aspect_filter), 1),
     }
     weights = sorted(zip(payload["features"], payload["coef"], strict=True), key=lambda kv: -abs(kv[1]))
+    polarity = _train_polarity(polar, sentiment.version, out_dir) if polar else None
     metrics = {
         "train_candidates": len(train.y),
         "train_positives": int(train.y.sum()),
@@ -254,6 +266,7 @@ def train_aspect_filter_artifact(
         "train_cv_term_rules": cv_rules.to_dict(),
         **speed,
         "fit_seconds": round(fit_seconds, 1),
+        "polarity": polarity,
     }
     (out_dir / "metrics.json").write_text(
         json.dumps({**metrics, "dev_grid": grid}, indent=2) + "\n", encoding="utf-8"
@@ -268,6 +281,7 @@ def train_aspect_filter_artifact(
             weights=weights[:12],
             embeddings=registry.get("embeddings").version,
             topics=topics.version,
+            sentiment=sentiment.version,
             date=datetime.now(UTC).date().isoformat(),
         ),
         encoding="utf-8",
@@ -282,7 +296,48 @@ def train_aspect_filter_artifact(
                 "dev_term_f1_rules": metrics["dev_term_rules"]["f1"],
                 "train_cv_term_f1": metrics["train_cv_term"]["f1"],
                 "train_cv_term_f1_rules": metrics["train_cv_term_rules"]["f1"],
+                **(
+                    {
+                        "dev_polarity_accuracy": polarity["dev"],
+                        "dev_polarity_accuracy_clause": polarity["dev_clause"],
+                    }
+                    if polarity
+                    else {}
+                ),
             },
         )
     )
     return metrics
+
+
+def _train_polarity(
+    examples: dict[str, polarity_training.PolarityExamples], sentiment_version: str, out_dir: Path
+) -> dict:
+    """Fit the polarity head on ``examples[TRAIN_SPLIT]`` (``C`` by grouped cross-validation), write
+    ``polarity.json`` and return its figures: accuracy of the head and of the clause's own reading, on dev and
+    cross-validated on train, per gold polarity on dev, and the grid."""
+    train, dev = examples[TRAIN_SPLIT], examples["dev"]
+    c, grid = polarity_training.choose(train)
+    model = polarity_training.fit(train, c)
+    head = polarity_training.export(model, sentiment_version)
+    (out_dir / POLARITY_FILE).write_text(json.dumps(head.to_dict()) + "\n", encoding="utf-8")
+    predicted = model.predict(dev.X)
+    accuracy = lambda found, gold: round(float((found == gold).mean()), 4)  # noqa: E731
+    return {
+        "C": c,
+        "train_targets": len(train.y),
+        "dev_targets": len(dev.y),
+        "train_cv": grid[f"C={c}"],
+        "train_clause": accuracy(train.clause, train.y),
+        "dev": accuracy(predicted, dev.y),
+        "dev_clause": accuracy(dev.clause, dev.y),
+        "dev_by_polarity": {
+            label: {
+                "targets": int((dev.y == label).sum()),
+                "head": accuracy(predicted[dev.y == label], label),
+                "clause": accuracy(dev.clause[dev.y == label], label),
+            }
+            for label in head.labels
+        },
+        "cv_grid": grid,
+    }

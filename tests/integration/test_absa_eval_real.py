@@ -58,16 +58,17 @@ def test_both_systems_on_a_real_parse(analyzer) -> None:
 
 @needs_datasets
 def test_aspect_terms_on_the_dev_split(analyzer) -> None:
-    """Term extraction on the dev split as measured in nlp/data/absa_gold/README.md, with the registered learned
-    filter (aspects v2, 2026-12-07: exact F1 0.870, P 0.887, R 0.855, aspect-category F1 0.648; polarity accuracy
-    0.862 of 94 with the default sentiment v9) and with the rules alone (0.859, P 0.892, R 0.827; 0.646; polarity
-    0.857 of 91 with v9), with a little room for the parser's and the encoder's platform noise."""
+    """Term extraction on the dev split as measured in nlp/data/absa_gold/README.md, with the registered aspects
+    artifact (aspects v3, 2026-12-07: exact F1 0.865, P 0.886, R 0.846, aspect-category F1 0.646; polarity accuracy
+    0.882 of 93 by its polarity head on the default sentiment v9) and with the rules alone and the clause's reading
+    (0.868, P 0.902, R 0.836; 0.646; polarity 0.837 of 92), with a little room for the parser's and the encoder's
+    platform noise."""
     assert analyzer.aspect_filter is not None
     gold = load_gold("dev")
     texts = review_texts(gold, clothing_reviews(), analyzer.preparer)
     for predict, floors in (
-        (system_aspects, {"f1": 0.84, "precision": 0.86, "polarity": 0.83, "categories": 0.62}),
-        (rules_aspects, {"f1": 0.84, "precision": 0.87, "polarity": 0.83, "categories": 0.62}),
+        (system_aspects, {"f1": 0.84, "precision": 0.86, "polarity": 0.86, "categories": 0.62}),
+        (rules_aspects, {"f1": 0.84, "precision": 0.87, "polarity": 0.81, "categories": 0.62}),
     ):
         predicted = predict(analyzer, list(texts.values()))
         report = evaluate(gold, by_sentence(gold, dict(zip(texts, predicted, strict=True))))
@@ -75,4 +76,6 @@ def test_aspect_terms_on_the_dev_split(analyzer) -> None:
         assert report.terms_exact.precision >= floors["precision"]
         assert report.polarity_accuracy >= floors["polarity"]
         assert report.categories.f1 >= floors["categories"]
-    assert analyzer.aspect_filter is not None  # the rules' run gave it back
+    assert (
+        analyzer.aspect_filter is not None and analyzer.aspect_polarity is not None
+    )  # the rules' run gave them back

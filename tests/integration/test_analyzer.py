@@ -181,6 +181,43 @@ def test_an_aspect_in_a_toneless_clause_takes_its_opinion_terms_polarity(text, a
     assert (clause.sentiment.label, found.sentiment.label) == ("neutral", polarity)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "The sleeves are a little long and the hem is uneven, but I love the print.",
+            {"sleeves": "negative", "hem": "negative", "print": "positive"},
+        ),
+        ("The material is a bit thin for the price.", {"material": "negative"}),
+        ("The zipper is a bit hard to pull up.", {"zipper": "negative"}),
+    ],
+)
+def test_the_polarity_head_reads_mild_criticism_the_clause_reads_neutral(analyzer, text, expected):
+    """Issue 27: criticism of an aspect was read neutral (the largest error class on the ABSA gold set's train
+    split); the registered polarity head (aspects v3) reads the same clause state as negative."""
+    assert analyzer.aspect_polarity is not None
+    assert {a.text: a.sentiment.label for a in _one(analyzer, text).aspects} == expected
+    head, analyzer.aspect_polarity = analyzer.aspect_polarity, None
+    try:
+        clause = {a.text: a.sentiment.label for a in _one(analyzer, text).aspects}
+    finally:
+        analyzer.aspect_polarity = head
+    assert {label for term, label in clause.items() if expected[term] == "negative"} == {"neutral"}
+
+
+def test_a_polarity_head_fitted_on_another_encoder_is_not_used():
+    """The head reads the states of the encoder it was fitted on (sentiment v9); with v6 the clause reading stays."""
+    analyzer = Analyzer(sentiment_version="6", entities=False)
+    assert analyzer.aspect_filter is not None and analyzer.aspect_polarity is None
+    result = _one(analyzer, "The zipper is a bit hard to pull up.")
+    analyzer.close()
+    [aspect], [sentence] = (
+        result.aspects,
+        result.sentences,
+    )  # one clause: the aspect's is the sentence's reading
+    assert aspect.sentiment.scores == sentence.sentiment.scores
+
+
 def test_aspect_categories_are_the_analysis_aspects_without_the_encoders(analyzer, request):
     text = "The fabric is so soft but the sleeves are too long and the color faded."
     expected = {a.term: a.category for a in _one(analyzer, text).aspects}

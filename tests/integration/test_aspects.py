@@ -8,7 +8,7 @@ import pytest
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from nlp.analysis.aspects import AspectMention, aspect_terms, clause_spans, extract_aspects
+from nlp.analysis.aspects import AspectMention, aspect_candidates, aspect_terms, clause_spans, extract_aspects
 from nlp.analysis.text import load_spacy
 
 
@@ -361,8 +361,8 @@ def test_known_terms_mentioned_in_passing_are_not_aspects(nlp: Language) -> None
 @pytest.mark.parametrize(
     ("text", "known", "aspect", "opinions"),
     [
-        # adjectives that place or count are no opinions
-        ("The front section laid strangely.", {"section"}, "section", []),
+        # adjectives that place or count are no opinions; one that places a part names it with its noun
+        ("The front section laid strangely.", {"section"}, "front section", []),
         ("My usual size in this brand is too big.", set(), "size", ["too big"]),
         # a fit verb's complement that spaCy reads as an adverb; "enough" belongs to the adjective
         ("This top does run large.", set(), "top", ["run large"]),
@@ -409,3 +409,23 @@ def test_there_is_keeps_its_known_noun(nlp: Language) -> None:
     """A predicate noun is no aspect without an opinion, except what "there is": "there are pockets"."""
     mentions = _by_text(extract_aspects(nlp("There are pockets."), known_terms={"pocket"}))
     assert [(m.text, m.opinions) for m in mentions.values()] == [("pockets", ())]
+
+
+@pytest.mark.parametrize(
+    ("text", "term"),
+    [
+        ("Beautiful maroon top.", "top"),  # a colour value describes the garment; it is not part of its name
+        ("The gold thread came loose.", "thread"),
+        ("Simple fun dress.", "dress"),  # an evaluative word spaCy tags as a compound noun
+        ("The sweater dress is warm.", "sweater dress"),  # a compound that names the garment stays
+        ("The top button came off.", "top button"),  # a place adjective names the part
+        ("It is a bit wide in the mid section.", "mid section"),
+        ("Purchased this top online.", "top"),  # spaCy tags this "top" an adjective, as the object
+    ],
+)
+def test_a_candidate_term_spans_the_words_that_name_it(nlp: Language, text: str, term: str) -> None:
+    """The ABSA gold set's span conventions (nlp/data/absa_gold/README.md): the head noun with the words that form
+    its name, without descriptive words."""
+    candidates = aspect_candidates(nlp(text))
+    assert term in [c.mention.text for c in candidates]
+    assert not any(term in c.mention.text and c.mention.text != term for c in candidates)

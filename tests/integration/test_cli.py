@@ -294,8 +294,14 @@ def test_analyze_prints_readably():
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("language: en\ndocument: ")
     assert "aspect 'fabric' (fabric/material; topic: " in result.output and "so soft" in result.output
-    # the label its opinion terms gave a clause the model reads as neutral says so beside the model's reading
-    assert "negative (by its opinion terms; the model's most probable class is neutral 0." in result.output
+    # the label its opinion terms gave an aspect the models read as neutral says so beside the models' reading (an
+    # ABSA gold train sentence: the polarity head reads "thin material" neutral 0.56, its opinion terms positive)
+    text = (
+        "the shirt itself is fine, slight relaxed fit, thin material, purchased in a small (normal size), it really"
+        " was the print that sold me."
+    )
+    result = runner.invoke(app, ["analyze", text])
+    assert "positive (by its opinion terms; the model's most probable class is neutral 0." in result.output
 
 
 def test_analyze_says_what_it_did_not_read():
