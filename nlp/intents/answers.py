@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from lemminflect import getAllInflections, getAllLemmas
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from nlp.analysis.categories import PRODUCT_CATEGORIES
@@ -297,9 +298,20 @@ def asked_property(question: str) -> list[str]:
 
 def _phrase_pattern(phrase: str) -> re.Pattern:
     """``phrase`` as a whole-word, case-insensitive pattern: hyphens and spaces alike between its parts, and
-    a regular inflection of its last word ("shrink" finds "shrinks", "shrinking")."""
-    parts = [re.escape(part) for part in re.split(r"[\s-]+", phrase)]
-    return re.compile(r"\b" + r"[\s-]+".join(parts) + r"(?:s|es|ed|d|ing)?\b", re.IGNORECASE)
+    any inflection of its last word by lemminflect's English lexicon ("shrink" finds "shrinks", "shrinking",
+    "shrank", "shrunk"; "shrinking" finds "shrink"), or a regular one of a word the lexicon does not know."""
+    *parts, last = re.split(r"[\s-]+", phrase)
+    forms = {last} | {
+        form for lemmas in getAllLemmas(last).values() for lemma in lemmas for form in _inflections(lemma)
+    }
+    ending = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
+    regular = "" if len(forms) > 1 else r"(?:s|es|ed|d|ing)?"
+    words = [*(re.escape(part) for part in parts), f"(?:{ending}){regular}"]
+    return re.compile(r"\b" + r"[\s-]+".join(words) + r"\b", re.IGNORECASE)
+
+
+def _inflections(lemma: str) -> set[str]:
+    return {lemma} | {form for forms in getAllInflections(lemma).values() for form in forms}
 
 
 def _sentence_with(text: str, pattern: re.Pattern) -> tuple[str, str] | None:

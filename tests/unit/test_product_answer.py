@@ -124,6 +124,26 @@ def test_phrase_answer_counts_who_says_it_and_who_says_not_and_quotes_the_senten
     assert phrase_answer(records[:1], ["itchy"])["answer"].startswith("1 of 1 review says")  # type: ignore[index]
 
 
+def test_phrase_answer_finds_irregular_inflections() -> None:
+    """QA (issue 27): "does it shrink?" did not find "it shrank a size" (regular endings only)."""
+    texts = [
+        "It shrank a size in the wash.",
+        "Has not shrunk at all.",
+        "Shrinking was my worry.",
+        "Some shrinkage.",
+    ]
+    records = [
+        ReviewRecord(
+            i, "KNT-220", "knitwear", 3, datetime(2026, 1, 1, tzinfo=UTC), text, "neutral", {"neutral": 0.9}
+        )
+        for i, text in enumerate(texts)
+    ]
+    found = phrase_answer(records, ["shrink"])
+    assert found is not None and found["reviews"] == 3
+    assert found["answer"].startswith("2 of 4 reviews say \u201cshrink\u201d, 1 \u201cnot shrink\u201d.")
+    assert phrase_answer(records, ["shrinking"])["reviews"] == 3  # type: ignore[index]  # "shrinkage": another word
+
+
 def test_an_opinion_negated_in_its_clause_is_not_the_opinion() -> None:
     """QA: "i did not find the sweater to be itchy" was counted among the reviews saying "itchy"."""
     records = [
