@@ -1,7 +1,7 @@
 """``Analyzer``: texts in, one :class:`ReviewAnalysis` (or :class:`AnalysisError`) per text out.
 
 Per text: document sentiment, sentence sentiment with character offsets, aspects with their opinions, the
-sentiment of the aspect's clause and its topic, the review's topics, and named entities - the shape of
+aspect's polarity (read from its clause) and its topic, the review's topics, and named entities - the shape of
 Azure AI Language opinion mining and AWS Comprehend targeted sentiment, offline. All offsets index the
 prepared text (:meth:`nlp.analysis.text.TextPreparer.prepare`). Work is batched: one spaCy pass, then one sentiment
 call for every document, sentence and aspect clause of the batch. A one-pass span model
@@ -59,7 +59,9 @@ class SentenceAnalysis:
 @dataclass
 class AspectAnalysis:
     """An aspect (opinion target) with its lemmatised ``term`` (``sleeves`` -> ``sleeve``, ``colour`` ->
-    ``color``: the key reports group by), its clause's sentiment, its topic ``{"id", "label"}``, its aspect
+    ``color``: the key reports group by), its polarity ``sentiment`` (the registered polarity head's reading of
+    its clause's encoder state, :class:`nlp.analysis.aspect_polarity.AspectPolarity`, else the clause's
+    sentiment; its opinion terms' polarity when that reading is neutral and they agree), its topic ``{"id", "label"}``, its aspect
     ``category`` (one of :data:`nlp.analysis.categories.CATEGORIES`) and opinions. ``implicit``: no noun names the
     target ("It runs small."): ``text`` is the opinion and ``term`` ``fit`` (:func:`nlp.analysis.aspects.implicit_fit`).
     """
@@ -415,7 +417,7 @@ class Analyzer:
 
     def _plan(self, item: _Prepared, doc: Doc) -> None:
         """Set ``item``'s language, parse and the spans to classify: the document first, then every distinct
-        sentence and aspect clause (an aspect takes its clause's sentiment, the document's if it lies in
+        sentence and aspect clause (an aspect is read from its clause, from the document if it lies in
         none). A text in an unsupported language gets the document alone (its reading is withheld); a text
         without an opinion (:func:`nlp.analysis.opinion.holds_no_opinion`) is marked so, and so is each sentence
         without one."""

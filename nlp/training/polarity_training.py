@@ -75,17 +75,17 @@ def polarity_examples(
     )
 
 
-def fit(examples: PolarityExamples, c: float) -> Pipeline:
-    """``StandardScaler`` + multinomial ``LogisticRegression(C=c)`` fitted on ``examples``."""
-    return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000)).fit(examples.X, examples.y)
+def fit(examples: PolarityExamples, c: float, rows: np.ndarray | slice = slice(None)) -> Pipeline:
+    """``StandardScaler`` + multinomial ``LogisticRegression(C=c)`` fitted on ``examples`` (its ``rows``)."""
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000))
+    return model.fit(examples.X[rows], examples.y[rows])
 
 
 def cross_validate(examples: PolarityExamples, c: float) -> np.ndarray:
     """Each example's label by a head fitted on the other :data:`FOLDS` folds, grouped by review: ``(n,)``."""
     predicted = np.empty_like(examples.y)
     for train_rows, held in GroupKFold(FOLDS).split(examples.X, examples.y, examples.reviews):
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000))
-        predicted[held] = model.fit(examples.X[train_rows], examples.y[train_rows]).predict(examples.X[held])
+        predicted[held] = fit(examples, c, train_rows).predict(examples.X[held])
     return predicted
 
 
