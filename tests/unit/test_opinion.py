@@ -19,7 +19,17 @@ def test_short_texts_without_an_opinion_word_hold_none(text):
 
 @pytest.mark.parametrize(
     "text",
-    ["Love it!", "Great", "Awful quality.", "Had to take it back.", "Too sheer", "Perfect :)", "\U0001f60d"],
+    [
+        "Love it!",
+        "Great",
+        "Awful quality.",
+        "Had to take it back.",
+        "Too sheer",
+        "Perfect :)",
+        "\U0001f60d",
+        "Sizing issues.",
+        "Tts.",
+    ],
 )
 def test_opinion_words_verdicts_and_emoji_are_opinions(text):
     assert not holds_no_opinion(text)
