@@ -344,8 +344,9 @@ def phrase_answer(records: Sequence[ReviewRecord], phrases: Sequence[str]) -> di
     else:
         return None
     saying = [r for r in read if r.review_id in found]
-    denying = [r for r in saying if _negated(*found[r.review_id])]
-    affirming = [r for r in saying if not _negated(*found[r.review_id])]
+    negated = {r.review_id: _negated(*found[r.review_id]) for r in saying}
+    denying = [r for r in saying if negated[r.review_id]]
+    affirming = [r for r in saying if not negated[r.review_id]]
     side, text = (affirming, phrase) if len(affirming) >= len(denying) else (denying, f"not {phrase}")
     record = max(side, key=lambda r: (r.scores.get(r.sentiment, 0.0), -r.review_id))
     sentence, words = found[record.review_id]
