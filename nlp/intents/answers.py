@@ -297,21 +297,20 @@ def asked_property(question: str) -> list[str]:
 
 
 def _phrase_pattern(phrase: str) -> re.Pattern:
-    """``phrase`` as a whole-word, case-insensitive pattern: hyphens and spaces alike between its parts, and
-    any inflection of its last word by lemminflect's English lexicon ("shrink" finds "shrinks", "shrinking",
-    "shrank", "shrunk"; "shrinking" finds "shrink"), or a regular one of a word the lexicon does not know."""
+    """``phrase`` as a whole-word, case-insensitive pattern: hyphens and spaces alike between its parts, a
+    regular inflection of its last word ("shrink" finds "shrinks", "shrinking"), and the past forms of its
+    verb by lemminflect's English lexicon ("shrink" and "shrinking" find "shrank", "shrunk"). Not every form of
+    the verb: "lined" is not "lining" nor "lines", which name other things."""
     *parts, last = re.split(r"[\s-]+", phrase)
-    forms = {last} | {
-        form for lemmas in getAllLemmas(last).values() for lemma in lemmas for form in _inflections(lemma)
-    }
-    ending = "|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True))
-    regular = "" if len(forms) > 1 else r"(?:s|es|ed|d|ing)?"
-    words = [*(re.escape(part) for part in parts), f"(?:{ending}){regular}"]
+    past = {
+        form
+        for lemma in getAllLemmas(last).get("VERB", ())
+        for tag in ("VBD", "VBN")
+        for form in getAllInflections(lemma, upos="VERB").get(tag, ())
+    } - {last}
+    forms = "|".join([rf"{re.escape(last)}(?:s|es|ed|d|ing)?", *map(re.escape, sorted(past))])
+    words = [*(re.escape(part) for part in parts), f"(?:{forms})"]
     return re.compile(r"\b" + r"[\s-]+".join(words) + r"\b", re.IGNORECASE)
-
-
-def _inflections(lemma: str) -> set[str]:
-    return {lemma} | {form for forms in getAllInflections(lemma).values() for form in forms}
 
 
 def _sentence_with(text: str, pattern: re.Pattern) -> tuple[str, str] | None:

@@ -142,6 +142,8 @@ def test_phrase_answer_finds_irregular_inflections() -> None:
     assert found is not None and found["reviews"] == 3
     assert found["answer"].startswith("2 of 4 reviews say \u201cshrink\u201d, 1 \u201cnot shrink\u201d.")
     assert phrase_answer(records, ["shrinking"])["reviews"] == 3  # type: ignore[index]  # "shrinkage": another word
+    lined = [replace(records[0], review_id=7, text="The lining is soft and the lines are clean.")]
+    assert phrase_answer(lined, ["lined"]) is None  # "lining" and "lines" are other things than "lined"
 
 
 def test_an_opinion_negated_in_its_clause_is_not_the_opinion() -> None:
