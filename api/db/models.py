@@ -112,7 +112,7 @@ class Review(Base):
 class ReviewAspect(Base):
     """One aspect mention of a review: surface ``text`` at ``offset``/``length`` (characters of the analysed
     text), its ``term`` (grouping key), topic, aspect ``category`` (``nlp.analysis.categories.CATEGORIES``; NULL for
-    reviews analysed before categories existed), clause sentiment label and opinion texts."""
+    reviews analysed before categories existed), polarity label (``AspectAnalysis.sentiment``) and opinion texts."""
 
     __tablename__ = "review_aspects"
     __table_args__ = (

@@ -26,10 +26,10 @@ from nlp.analysis.language import UNSUPPORTED_LANGUAGE
 
 @dataclass(frozen=True)
 class AspectRecord:
-    """One aspect mention of a stored review: surface ``text``, lemmatised ``term``, topic, clause sentiment
-    label (negative / neutral / positive), opinion texts, aspect ``category`` (``nlp.analysis.categories``; None
+    """One aspect mention of a stored review: surface ``text``, lemmatised ``term``, topic, polarity label
+    (negative / neutral / positive, ``nlp.analysis.analyzer.AspectAnalysis.sentiment``), opinion texts, aspect ``category`` (``nlp.analysis.categories``; None
     for mentions analysed before categories existed) and ``quote``: the clause of the analysed text the
-    mention lies in, whose sentiment it has (``nlp.analysis.aspects.clause_at``; "" when unknown)."""
+    mention lies in, which its polarity was read from (``nlp.analysis.aspects.clause_at``; "" when unknown)."""
 
     text: str
     term: str
@@ -254,7 +254,7 @@ def shorten_around(text: str, needle: str, limit: int = ASPECT_QUOTE_CHARS) -> s
 
 
 def stance(aspect: AspectRecord) -> str:
-    """What a mention says of its aspect: its clause's sentiment when it has an opinion term, else
+    """What a mention says of its aspect: its polarity when it has an opinion term, else
     ``neutral`` ("The hem comes to just below the knee." names the hem without judging it, whatever the
     clause's reading), so that a mention is never called praise or criticism for nothing said about it."""
     return _label(aspect.sentiment) if aspect.opinions else "neutral"
