@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from nlp.analysis.aspect_filter import AspectFilter
 from nlp.analysis.aspect_polarity import AspectPolarity
-from nlp.analysis.aspects import AspectMention, Opinion, extract_aspects, sentiment_spans
+from nlp.analysis.aspects import AspectMention, Opinion, extract_aspects, sentiment_spans, span_at
 from nlp.analysis.categories import GENERAL, AspectCategorizer
 from nlp.analysis.classifier import SpanPrediction
 from nlp.analysis.embeddings import PhraseEmbeddings
@@ -61,9 +61,10 @@ class AspectAnalysis:
     """An aspect (opinion target) with its lemmatised ``term`` (``sleeves`` -> ``sleeve``, ``colour`` ->
     ``color``: the key reports group by), its polarity ``sentiment`` (the registered polarity head's reading of
     its clause's encoder state, :class:`nlp.analysis.aspect_polarity.AspectPolarity`, else the clause's
-    sentiment; its opinion terms' polarity when that reading is neutral and they agree), its topic ``{"id", "label"}``, its aspect
-    ``category`` (one of :data:`nlp.analysis.categories.CATEGORIES`) and opinions. ``implicit``: no noun names the
-    target ("It runs small."): ``text`` is the opinion and ``term`` ``fit`` (:func:`nlp.analysis.aspects.implicit_fit`).
+    sentiment; its opinion terms' polarity when that reading is neutral and they agree), its topic ``{"id",
+    "label"}``, its aspect ``category`` (one of :data:`nlp.analysis.categories.CATEGORIES`) and opinions.
+    ``implicit``: no noun names the target ("It runs small."): ``text`` is the opinion and ``term`` ``fit``
+    (:func:`nlp.analysis.aspects.implicit_fit`).
     """
 
     text: str
@@ -383,9 +384,10 @@ class Analyzer:
             )
         return results
 
-    def _sentiment(self, probs: np.ndarray, label: str) -> Sentiment:
+    def _sentiment(self, probs: np.ndarray, label: str, labels: Sequence[str] | None = None) -> Sentiment:
+        """``label`` with ``probs`` as scores of ``labels`` (default: the sentiment model's)."""
         scores = probs.astype(np.float64).round(4).tolist()  # float32 would print 0.2608000040054
-        return Sentiment(label, dict(zip(self.sentiment.labels, scores, strict=True)))
+        return Sentiment(label, dict(zip(labels or self.sentiment.labels, scores, strict=True)))
 
     def _analyze_parsed(self, batch: list[_Prepared]) -> list[ReviewAnalysis]:
         """Parse, plan and classify ``batch`` in stages that overlap: the entity recogniser's process reads the
@@ -429,7 +431,7 @@ class Analyzer:
             return
         sentences, clauses = sentiment_spans(doc)
         mentions = [
-            (m, next((c for c in clauses if c[0] <= m.offset < c[1]), document))
+            (m, span_at(clauses, m.offset, document))
             for m in extract_aspects(doc, self.known_terms, self.aspect_filter)
         ]
         item.no_opinion = holds_no_opinion(item.text, [m for m, _ in mentions], doc)
@@ -457,9 +459,7 @@ class Analyzer:
         if head is not None and pred.states is not None and mention_spans:
             polar = head.probabilities(pred.states[mention_spans])
             readings = {
-                k: Sentiment(
-                    head.labels[int(p.argmax())], dict(zip(head.labels, p.round(4).tolist(), strict=True))
-                )
+                k: self._sentiment(p, head.labels[int(p.argmax())], head.labels)
                 for k, p in zip(mention_spans, polar, strict=True)
             }
         else:

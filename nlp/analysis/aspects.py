@@ -263,11 +263,17 @@ def clause_spans(sentence: Span) -> list[tuple[int, int]]:
     return [(base + a, base + b) for a, b in clause_bounds(sentence.text)]
 
 
+def span_at(spans: Sequence[tuple[int, int]], position: int, default: tuple[int, int]) -> tuple[int, int]:
+    """The first of ``spans`` (``[start, end)``) holding character ``position``, else ``default``: the clause an
+    aspect at ``position`` is read from (the document, or the sentence, when it lies in none)."""
+    return next((span for span in spans if span[0] <= position < span[1]), default)
+
+
 def clause_at(sentence: str, position: int) -> str:
     """The clause of ``sentence`` (:func:`clause_bounds`) holding character ``position``, whitespace
     stripped: the part whose sentiment an aspect there has ("The print is pretty but the sizing is way off.",
     4 -> "The print is pretty"). A position outside the sentence gives the whole sentence, stripped."""
-    a, b = next(((a, b) for a, b in clause_bounds(sentence) if a <= position < b), (0, len(sentence)))
+    a, b = span_at(clause_bounds(sentence), position, (0, len(sentence)))
     return sentence[a:b].strip()
 
 

@@ -320,7 +320,7 @@ class SpanClassifier:
                     ),
                     batch.truncated[b],
                     [batch.span_truncated[k] for k in mine],
-                    pooled[mine].astype(np.float32),
+                    pooled[mine].astype(np.float32, copy=False),
                 )
         return [p for p in out if p is not None]
 

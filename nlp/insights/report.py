@@ -27,9 +27,10 @@ from nlp.analysis.language import UNSUPPORTED_LANGUAGE
 @dataclass(frozen=True)
 class AspectRecord:
     """One aspect mention of a stored review: surface ``text``, lemmatised ``term``, topic, polarity label
-    (negative / neutral / positive, ``nlp.analysis.analyzer.AspectAnalysis.sentiment``), opinion texts, aspect ``category`` (``nlp.analysis.categories``; None
-    for mentions analysed before categories existed) and ``quote``: the clause of the analysed text the
-    mention lies in, which its polarity was read from (``nlp.analysis.aspects.clause_at``; "" when unknown)."""
+    (negative / neutral / positive, ``nlp.analysis.analyzer.AspectAnalysis.sentiment``), opinion texts, aspect
+    ``category`` (``nlp.analysis.categories``; None for mentions analysed before categories existed) and
+    ``quote``: the clause of the analysed text the mention lies in, which its polarity was read from
+    (``nlp.analysis.aspects.clause_at``; "" when unknown)."""
 
     text: str
     term: str
@@ -577,9 +578,9 @@ def sentiment_report(
         }
 
     Reviews the models cannot read (``unsupported_language``) count in ``reviews``, ``unread_reviews``, the
-    average rating and the trend's review counts and ratings only, as in :func:`product_insights`. Shares are 0..1 and net sentiment -1..1, rounded
-    to 4 decimals. No records give zeros, ``None`` for
-    net sentiment and average rating, and empty lists.
+    average rating and the trend's review counts and ratings only, as in :func:`product_insights`. Shares are
+    0..1 and net sentiment -1..1, rounded to 4 decimals. No records give zeros, ``None`` for net sentiment and
+    average rating, and empty lists.
 
     Raises:
         ValueError: unknown granularity or sentiment label.

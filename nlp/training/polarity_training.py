@@ -2,8 +2,8 @@
 
 An example is a gold opinion target with its polarity: an explicit aspect term (its :func:`term_polarity`, as
 :func:`nlp.training.absa_eval.evaluate` scores it) or an implicit target (placed at its first opinion term), read
-through the clause it lies in (:func:`nlp.analysis.aspects.sentiment_spans`; the document when it lies in none),
-as :class:`nlp.analysis.analyzer.Analyzer` reads an aspect. ``conflict`` targets are left out: the head has no
+through the clause it lies in (:func:`nlp.analysis.aspects.sentiment_spans`, :func:`nlp.analysis.aspects.span_at`;
+the document when it lies in none), as :class:`nlp.analysis.analyzer.Analyzer` reads an aspect. ``conflict`` targets are left out: the head has no
 such class. The feature is the clause's mean-pooled state of the one-pass sentiment encoder
 (:meth:`nlp.analysis.span_classifier.SpanClassifier.predict_spans`). ``C`` is chosen by cross-validation grouped
 by review on the train split; dev is measured, test is not read.
@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from spacy.tokens import Doc
 
 from nlp.analysis.aspect_polarity import AspectPolarity
-from nlp.analysis.aspects import sentiment_spans
+from nlp.analysis.aspects import sentiment_spans, span_at
 from nlp.analysis.span_classifier import SpanClassifier
 from nlp.training.absa_eval import GoldSentence, gold_terms
 
@@ -61,9 +61,7 @@ def polarity_examples(
     for review_id in reviews:
         document = (0, len(texts[review_id]))
         clauses = sentiment_spans(docs[review_id])[1]
-        spans.append(
-            [next((c for c in clauses if c[0] <= at < c[1]), document) for at, _ in targets[review_id]]
-        )
+        spans.append([span_at(clauses, at, document) for at, _ in targets[review_id]])
     predictions = model.predict_spans([texts[r] for r in reviews], spans)
     states = [p.states for p in predictions]
     assert all(s is not None for s in states)
