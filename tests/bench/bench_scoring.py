@@ -3,8 +3,9 @@
 - the reference: one plain sentence-transformers ``encode()`` pass of all-MiniLM-L6-v2 (batch 32), the figure
   that travels between machines (every rate below is also printed as a ratio to it);
 - the full analysis (document, sentence and aspect sentiment, aspects, topics, entities) as ``reviewpulse
-  score`` runs it, the same without entities (``--no-entities``), and document sentiment only (``--only
-  sentiment``), with the registered default one-pass
+  score`` runs it, the same without entities (``--no-entities``) and then also without the aspect polarity head
+  (aspects read by their clause's sentiment), and document sentiment only (``--only sentiment``), with the
+  registered default one-pass
   student (``BENCH_SENTIMENT_VERSION`` picks another), in one process and in two (``--processes 2``), and the
   other registered students beside it;
 - the naive pipeline a user would write over the same fine-tuned model: ``transformers.pipeline(
@@ -152,6 +153,12 @@ def test_scoring_throughput():
     lean = Analyzer(sentiment_version=version, entities=False)
     lean.analyze(texts[:32])
     without_entities = rate(lean.analyze, texts)
+    head, lean.aspect_polarity = (
+        lean.aspect_polarity,
+        None,
+    )  # aspects read by their clause's sentiment instead
+    without_head = rate(lean.analyze, texts)
+    lean.aspect_polarity = head
     others = {v: _full_and_document_only(v, texts) for v in _span_versions() if v != version}
     full_two_processes = _in_two_processes(texts)
     document_only_two_processes = _in_two_processes(texts, only="sentiment")
@@ -181,6 +188,10 @@ def test_scoring_throughput():
     print(
         f"  full analysis without entities     {without_entities:8.1f} reviews/s   / full analysis = "
         f"{without_entities / full:.2f}"
+    )
+    print(
+        f"  the same without the aspect polarity head {without_head:8.1f} reviews/s   / with it = "
+        f"{without_head / without_entities:.2f}"
     )
     print(
         f"  document sentiment only            {document_only:8.1f} reviews/s   / reference = "
