@@ -428,6 +428,7 @@ def _load_review_chunk(
     from api.db.session import begin_read
     from api.store import add_reviews, existing_external_ids, missing_products
     from nlp.analysis.analyzer import AnalysisError
+    from nlp.analysis.text import with_title
     from nlp.io.tables import RowError
 
     candidates: list[tuple[int, dict[str, Any]]] = []
@@ -460,7 +461,7 @@ def _load_review_chunk(
         else:
             pending.append((row, item))
 
-    texts = [_analysis_text(item) for _, item in pending]
+    texts = [with_title(item.get("title"), item.get("text")) for _, item in pending]
     results = analyzer.analyze(texts) if texts else []
     items, analyses = [], []
     for (row, item), result in zip(pending, results, strict=True):
@@ -475,16 +476,6 @@ def _load_review_chunk(
         else:
             summary.duplicates += 1
     session.commit()
-
-
-def _analysis_text(item: dict[str, Any]) -> Any:
-    """What the model reads: ``title + ". " + text`` when there is a title (as the sentiment model was
-    trained, and as the API analyses ingested reviews), else the text as given (None / NaN included, so
-    the analyzer reports it)."""
-    title = item.get("title")
-    if title and isinstance(item.get("text"), str) and item["text"].strip():
-        return f"{title}. {item['text']}"
-    return item.get("text")
 
 
 def _review_problem(item: dict[str, Any]) -> tuple[str, str] | None:

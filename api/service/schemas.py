@@ -122,9 +122,10 @@ class AspectResult(BaseModel):
         examples=["fabric/material"],
     )
     sentiment: Sentiment = Field(
-        description="The sentiment of the aspect's clause. When the model reads that clause as neutral and the "
-        "aspect's opinion terms state one polarity ('runs small', 'broke'), the label is theirs and the scores stay "
-        "the model's, so the label need not be the class with the highest score."
+        description="The aspect's polarity: the aspects model's polarity head reading the aspect's clause (with "
+        "a sentiment version it was not fitted on, the clause's own sentiment). When that reading is neutral and "
+        "the aspect's opinion terms state one polarity ('runs small', 'broke'), the label is theirs and the scores "
+        "stay the model's, so the label need not be the class with the highest score."
     )
     opinions: list[Opinion]
 
@@ -266,6 +267,11 @@ class ReviewOut(BaseModel):
     external_id: str | None
     title: str | None
     text: str
+    analyzed_text: str = Field(
+        description="The text the models read, which every offset of `aspects` indexes: the title, '. ' and the "
+        "text when there is a title (the models were trained on reviews so), else the text; PII redacted when the "
+        "service redacts it."
+    )
     rating: int | None
     author_id: str | None
     created_at: datetime

@@ -45,6 +45,15 @@ class UndecodableTextError(ValueError):
     """The text holds bytes that were not valid UTF-8 (lone surrogates after ``surrogateescape``)."""
 
 
+def with_title(title: object, text: object) -> object:
+    """What the models read of a review with a title: ``title + ". " + text`` when both hold words (the sentiment
+    model was trained on reviews so, :func:`nlp.training.datasets.join_title`), else ``text`` as given (None or a
+    non-string included, so that the analyzer reports it)."""
+    if isinstance(title, str) and title.strip() and isinstance(text, str) and text.strip():
+        return f"{title.strip()}. {text}"
+    return text
+
+
 def _unescape(text: str) -> str:
     """``text`` with its HTML entities decoded until none is left, so that a text escaped twice by its export
     (``it&amp;#39;s``) reads as ``it's`` and preparing a prepared text changes nothing. A pass that decodes

@@ -205,6 +205,21 @@ def test_ingest_is_idempotent_and_validated(api):
     assert bad_rating.status_code == 422 and bad_rating.json()["errors"][0]["field"].endswith("rating")
 
 
+def test_offsets_of_a_titled_review_index_the_text_the_models_read(api):
+    api.post("/v1/products", json=PRODUCTS, headers=api.admin)
+    review = {"product_id": "DRS-1", "title": "Great dress!", "text": "The zipper broke and the fabric is thin.",
+              "rating": 2, "source": "shop", "external_id": "t1"}  # fmt: skip
+    created = api.post("/v1/reviews", json=review, headers=api.admin).json()
+    [listed] = api.get("/v1/reviews", params={"product_id": "DRS-1"}, headers=api.reader).json()["items"]
+    for out in (created, listed):
+        assert out["text"] == review["text"] and out["analyzed_text"] == "Great dress!. " + review["text"]
+        assert {a["text"] for a in out["aspects"]} >= {"zipper", "fabric"}
+        for aspect in out["aspects"]:
+            assert out["analyzed_text"][aspect["offset"] :][: aspect["length"]] == aspect["text"]
+            for opinion in aspect["opinions"]:
+                assert out["analyzed_text"][opinion["offset"] :][: opinion["length"]] == opinion["text"]
+
+
 def test_list_filters_and_cursor_pagination(api):
     _seed(api)
     seen, cursor = [], None

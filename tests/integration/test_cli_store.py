@@ -292,6 +292,8 @@ def test_load_reviews_reports_bad_rows_and_is_idempotent(tmp_path, data_dir, ope
     assert stored["r2"].sentiment == "negative" and stored["r1"].sentiment == "positive"
     assert stored["r1"].analysis["model_version"] == stored["r1"].model_version
     assert stored["r1"].text == "The wool is so soft and warm, I love it."
+    # the title is read before the text, and the stored offsets index what was read
+    assert stored["r1"].analysis["text"] == "Lovely. The wool is so soft and warm, I love it."
     # a second run stores nothing new
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output

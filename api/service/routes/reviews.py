@@ -17,7 +17,6 @@ from api.service.schemas import (
     IngestItem,
     IngestResponse,
     Problem,
-    ReviewIn,
     ReviewOut,
     ReviewPage,
     ReviewsIn,
@@ -25,6 +24,7 @@ from api.service.schemas import (
     check_date_range,
 )
 from nlp.analysis.analyzer import AnalysisError
+from nlp.analysis.text import with_title
 
 router = APIRouter(prefix="/v1", tags=["reviews"], route_class=JSONRoute)
 MAX_BATCH = 100
@@ -40,6 +40,7 @@ def review_out(review) -> ReviewOut:
         external_id=review.external_id,
         title=review.title,
         text=review.text,
+        analyzed_text=analysis.get("text") or with_title(review.title, review.text),
         rating=review.rating,
         author_id=review.author_id,
         created_at=review.created_at,
@@ -50,11 +51,6 @@ def review_out(review) -> ReviewOut:
         flags=analysis.get("flags", []),
         model_version=review.model_version,
     )
-
-
-def _analysis_text(item: ReviewIn) -> str:
-    # The sentiment model was trained on title + ". " + body, so reviews are analysed the same way.
-    return f"{item.title.strip()}. {item.text}" if item.title and item.title.strip() else item.text
 
 
 @router.post(
@@ -75,7 +71,7 @@ async def ingest(
     items = body if isinstance(body, list) else [body]
     if len(items) > MAX_BATCH:
         raise HTTPException(413, f"at most {MAX_BATCH} reviews per request; got {len(items)}")
-    _, analyses = await request.app.state.analysis.analyze([_analysis_text(i) for i in items])
+    _, analyses = await request.app.state.analysis.analyze([with_title(i.title, i.text) for i in items])
 
     def save() -> tuple[list[IngestItem], list[IngestError]]:
         done, errors = [], []
