@@ -134,11 +134,20 @@ class AnswerService:
     async def _from_reviews(
         self, question: str, product_id: str, session: Session, analysis: AnalysisService
     ) -> dict | None:
-        """:func:`product_answer` for the question's aspects, failing that :func:`phrase_answer` for a property
-        the reviews describe in the question's own words ("is it itchy?")."""
+        """:func:`product_answer` for the question's aspects, or :func:`phrase_answer` for a property the reviews
+        describe in the question's own words ("is it itchy?") when more reviews say what it reports."""
         # the question's aspects only: its sentiment is not needed, so the encoders are not run
         aspects = await asyncio.to_thread((await analysis.analyzer()).aspect_categories, question)
         words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP_WORDS} - set(aspects)
         records = await asyncio.to_thread(store.review_records, session, product_id=product_id)
         found = product_answer(records, set(aspects), words, set(aspects.values()))
-        return found or phrase_answer(records, asked_property(question))
+        in_words = phrase_answer(records, asked_property(question, set(aspects)))
+        # the answer resting on more reviews' words: opinions attached to aspects miss most "itchy"s and "sheer"s
+        # ("Itchy scratchy", "very very itchy"), the reviews' words miss "runs small" said as "size down"
+        if in_words is not None and (
+            found is None
+            or found["opinion"] is None
+            or in_words["opinion"]["reviews"] > found["opinion"]["reviews"]
+        ):
+            return in_words
+        return found

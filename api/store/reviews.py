@@ -26,6 +26,7 @@ from api.db.session import begin_write
 from api.store.products import UnknownProductError, missing_products
 from api.store.values import UPSERT_CHUNK
 from nlp.analysis.aspects import clause_at
+from nlp.analysis.text import with_title
 from nlp.insights.report import AspectRecord, ReviewRecord
 
 #: Source given to reviews whose input names none.
@@ -311,6 +312,12 @@ def _clause_of(analysis: Mapping[str, Any] | None, offset: int) -> str:
     return ""
 
 
+def analyzed_text(review: Review) -> str:
+    """The text the models read of a stored review, which its analysis's offsets index: the title, ". " and the
+    text when it has a title (:func:`nlp.analysis.text.with_title`)."""
+    return (review.analysis or {}).get("text") or str(with_title(review.title, review.text))
+
+
 def review_records(
     session: Session,
     product_id: str | None = None,
@@ -335,7 +342,7 @@ def review_records(
             category=product_category,
             rating=review.rating,
             created_at=review.created_at,
-            text=review.text,
+            text=analyzed_text(review),
             sentiment=review.sentiment,
             scores=review.scores,
             aspects=tuple(

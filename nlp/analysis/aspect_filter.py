@@ -24,7 +24,7 @@ from cachetools import LRUCache
 from spacy.tokens import Doc, Token
 
 from nlp.analysis.aspects import OPINION_VERBS, Candidate, first_conjunct, named_as_this
-from nlp.analysis.categories import GENERAL, SEEDS
+from nlp.analysis.categories import PRODUCT_WORDS
 from nlp.analysis.embeddings import PhraseEmbeddings
 from nlp.analysis.opinion import valences
 
@@ -40,10 +40,6 @@ GOVERNOR_POS = ("VERB", "AUX", "ADP", "NOUN", "PROPN", "ADJ")
 OPINION_WORD_VALENCE = 1.0
 #: Token distances are capped here (and a sentence without an opinion word counts as this far).
 MAX_DISTANCE = 10
-#: Garment words: the product itself (the categorizer's ``general`` seeds that are garments).
-PRODUCT_WORDS = frozenset(
-    w for w in SEEDS[GENERAL] if w not in {"love", "great", "perfect", "amazing", "disappointed", "recommend"}
-)
 
 
 def _flag_names() -> list[str]:

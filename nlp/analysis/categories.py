@@ -84,6 +84,10 @@ SEEDS: dict[str, frozenset[str]] = {
         "leggings product brand love great perfect amazing disappointed recommend"
     ),
 }
+#: Garment words: the product itself (the ``general`` seeds that are garments).
+PRODUCT_WORDS = frozenset(
+    w for w in SEEDS[GENERAL] if w not in {"love", "great", "perfect", "amazing", "disappointed", "recommend"}
+)
 
 #: Cosine similarity to the nearest seed below which a word gets no category (chosen on the dev split).
 DEFAULT_THRESHOLD = 0.65

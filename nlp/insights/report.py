@@ -15,6 +15,7 @@ mean (see :func:`drivers`); weeks start on Monday as in ISO 8601.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -229,13 +230,19 @@ def _trend(records: Sequence[ReviewRecord], granularity: str) -> list[dict[str, 
 # --- aspects and quotes -----------------------------------------------------------------------------------
 
 
+#: A stop right after a title's own closing punctuation, as :func:`nlp.analysis.text.with_title` joins them
+#: ("Great dress!. It fits", "Love it.. It fits"); not the last dot of an ellipsis.
+_TITLE_STOP = re.compile(r"(?<!\.)([.!?…])\.(?=\s|$)")
+
+
 def shorten_around(text: str, needle: str, limit: int = ASPECT_QUOTE_CHARS) -> str:
     """``text`` with runs of whitespace collapsed, cut to at most ``limit`` characters around the first
     (case-insensitive) occurrence of ``needle``, at word boundaries, with "…" where text was cut.
 
-    Without ``needle`` (or when it does not occur) the window starts at the beginning of the text.
+    Without ``needle`` (or when it does not occur) the window starts at the beginning of the text. The stop that
+    joining a title to its review adds after the title's own ("Great dress!. It fits") is left out.
     """
-    text = " ".join(text.split())
+    text = _TITLE_STOP.sub(r"\1", " ".join(text.split()))
     if len(text) <= limit:
         return text
     found = text.lower().find(needle.lower()) if needle else -1

@@ -18,7 +18,7 @@ import yaml
 from lemminflect import getAllInflections, getAllLemmas
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from nlp.analysis.categories import PRODUCT_CATEGORIES
+from nlp.analysis.categories import PRODUCT_CATEGORIES, PRODUCT_WORDS
 from nlp.insights.report import SENTIMENTS, AspectRecord, ReviewRecord, aspect_quote, shorten_around, stance
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
@@ -132,6 +132,32 @@ _SCOPE_ENDS = frozenset({",", ";", ":", "but", "though", "although", "however", 
 NEGATION_WINDOW = 8
 
 
+#: Words of a fit or feel whose opposite a shopper needs beside them: "3 say “runs small”" is misleading where
+#: 45 say "runs large".
+_OPPOSITES = {
+    "small": ("large", "big"), "big": ("small",), "large": ("small",), "tight": ("loose",), "loose": ("tight",),
+    "short": ("long",), "long": ("short",), "thin": ("thick",), "thick": ("thin",), "heavy": ("light",),
+    "light": ("heavy",), "narrow": ("wide",), "wide": ("narrow",),
+}  # fmt: skip
+#: A size word naming a size, not saying one ("the extra small fit perfectly", "I ordered a large").
+_SIZE_LABEL = re.compile(r"\b(?:extra|x|xx|a|an|the|my|in|usual)[\s-]+(?:small|large|big|medium)\b")
+
+
+def _opinion_words(text: str, context: str) -> set[str]:
+    """The words an opinion says in ``context`` (its clause), lower case: without a size word that only names
+    a size there (:data:`_SIZE_LABEL`: the opinion "small" of "the extra small fit perfectly")."""
+    text = text.lower()
+    named = _SIZE_LABEL.sub(" ", text)
+    if text in context.lower() and text not in _SIZE_LABEL.sub(" ", context.lower()):
+        named = re.sub(r"\b(?:small|large|big|medium)\b", " ", named)
+    return _words(named)
+
+
+def _opposites(words: set[str]) -> set[str]:
+    """The :data:`_OPPOSITES` of ``words`` that are not themselves asked."""
+    return {o for w in words for o in _OPPOSITES.get(w, ())} - words
+
+
 def _starts_negated(phrase: str) -> bool:
     """Whether ``phrase`` begins with a negation cue ("not itchy", "don't recommend")."""
     first = phrase.lower().replace("n't", " n't").split()[:1]
@@ -183,7 +209,9 @@ def product_answer(
         "sentiment" {label: share of those reviews}, "opinion": {"text", "reviews", "share"} | None (the
         opinion saying the question's words most often, and the reviews saying it: opinions with the same
         question words and negation count as one, "runs small" and "runs very small"; "not itchy" is not
-        "itchy", :func:`_negated`), "quote": {"review_id", "text" (the clause of the mention,
+        "itchy", :func:`_negated`; a size named is not said: "the extra small fit perfectly"; "opposite": ``{"text",
+        "reviews"}`` of the mentions saying the opposite word, :data:`_OPPOSITES`, "runs large" beside "runs
+        small", or None), "quote": {"review_id", "text" (the clause of the mention,
         ``nlp.insights.report.aspect_quote``, or the review around the opinion when the clause lacks it),
         "sentiment" (the mention's ``nlp.insights.report.stance``)}: a mention saying the opinion when there is
         one, else one with the most reviews' stance, from the review whose probability of that stance is
@@ -216,10 +244,18 @@ def product_answer(
 
     # what each mention says in the question's words, keyed by (negated, the question's words it holds)
     said: dict[tuple, list[tuple[ReviewRecord, AspectRecord, str]]] = {}
+    opposite: dict[
+        int, list[str]
+    ] = {}  # review id -> its opinions saying the opposite of the question's words
     for record, mention in pairs:
-        for text in {o.lower() for o in mention.opinions if asked & _words(o)}:
-            key = (_negated(mention.quote or record.text, text), frozenset(asked & _words(text)))
-            said.setdefault(key, []).append((record, mention, text))
+        for text in {o.lower() for o in mention.opinions}:
+            context = mention.quote or record.text
+            said_words = _opinion_words(text, context)
+            if asked & said_words:
+                key = (_negated(context, text), frozenset(asked & said_words))
+                said.setdefault(key, []).append((record, mention, text))
+            elif _opposites(asked) & said_words and not _negated(context, text):
+                opposite.setdefault(record.review_id, []).append(text)
     opinion = None
     words = ""  # the opinion's own words in the reviews
     if said:
@@ -230,9 +266,14 @@ def product_answer(
         words = Counter(t for _, _, t in group).most_common(1)[0][0]
         text = f"not {words}" if negated and not _starts_negated(words) else words
         saying = len({r.review_id for r, _, _ in group})
-        opinion = {"text": text, "reviews": saying, "share": round(saying / n, 4)}
+        opinion = {"text": text, "reviews": saying, "share": round(saying / n, 4), "opposite": None}
         say = "says" if saying == 1 else "say"
-        answer = f"{saying} of {reviews_that(n, 'mention')} {aspect} {say} \u201c{text}\u201d."
+        answer = f"{saying} of {reviews_that(n, 'mention')} {aspect} {say} \u201c{text}\u201d"
+        if opposite and not negated:
+            said_instead = Counter(t for texts in opposite.values() for t in set(texts)).most_common(1)[0][0]
+            opinion["opposite"] = {"text": said_instead, "reviews": len(opposite)}
+            answer += f", {len(opposite)} \u201c{said_instead}\u201d"
+        answer += "."
         agreeing = [(r, a) for r, a, t in group if t == words]
     else:
         top = max(shares, key=lambda k: shares[k])
@@ -277,12 +318,20 @@ _PROPERTY_SPELLINGS = {r"see[ -]?(?:through|thru)": "see-through"}
 _LIGHT_VERBS = frozenset({"be", "come", "go", "get", "have", "make", "take", "look", "feel", "work", "need"})
 
 
-def asked_property(question: str) -> list[str]:
+#: Degree words before a property ("is this sweater *really* scratchy?").
+_DEGREE = frozenset({"very", "too", "really", "quite", "so", "bit", "a", "little"})
+
+
+def asked_property(question: str, names: frozenset[str] | set[str] = frozenset()) -> list[str]:
     """The property a yes/no question asks of the product, longest phrase first, or [] for any other
     question: "Is it see through?" -> ["see-through"], "does it shrink in the wash?" -> ["shrink in the wash",
-    "shrink in the", "shrink in", "shrink"]. Lower case; a property longer than :data:`MAX_PROPERTY_WORDS`
-    gives none, and a phrase needs a word that is neither a stop word (spaCy's) nor a light verb ("does it
-    come in blue?" gives none)."""
+    "shrink in the", "shrink in", "shrink"]; with the thing asked about named by a garment word
+    (:data:`nlp.analysis.categories.PRODUCT_WORDS`) or one of ``names`` (the question's aspect terms), "is this
+    sweater really scratchy?" -> ["scratchy"]. Lower case; a property
+    longer than :data:`MAX_PROPERTY_WORDS`
+    gives none, and a phrase needs a word that is neither a stop word (spaCy's), a light verb ("does it
+    come in blue?" gives none) nor one of :data:`_UNINFORMATIVE` ("does it run small?" gives "run small", not
+    "run")."""
     found = _PROPERTY_QUESTION.match(" ".join(question.lower().split()))
     if not found:
         return []
@@ -290,27 +339,36 @@ def asked_property(question: str) -> list[str]:
     for written, usual in _PROPERTY_SPELLINGS.items():
         text = re.sub(rf"\b{written}\b", usual, text)
     words = text.split()
+    if words and words[0] in names | PRODUCT_WORDS:
+        words = words[1:]
+        while words[:-1] and words[0] in _DEGREE:
+            words = words[1:]
     if len(words) > MAX_PROPERTY_WORDS:  # "will it be sunny in brighton on saturday?": not the product's
         return []
     phrases = (words[:n] for n in range(len(words), 0, -1))
-    return [" ".join(p) for p in phrases if set(p) - STOP_WORDS - _LIGHT_VERBS]
+    return [" ".join(p) for p in phrases if set(p) - STOP_WORDS - _LIGHT_VERBS - _UNINFORMATIVE]
 
 
 def _phrase_pattern(phrase: str) -> re.Pattern:
     """``phrase`` as a whole-word, case-insensitive pattern: hyphens and spaces alike between its parts, a
-    regular inflection of its last word ("shrink" finds "shrinks", "shrinking"), and the past forms of its
-    verb by lemminflect's English lexicon ("shrink" and "shrinking" find "shrank", "shrunk"). Not every form of
-    the verb: "lined" is not "lining" nor "lines", which name other things."""
-    *parts, last = re.split(r"[\s-]+", phrase)
+    regular inflection of each word ("shrink" finds "shrinks", "shrinking"; "run small" finds "runs small"), and
+    the past forms of a verb by lemminflect's English lexicon ("shrink" and "shrinking" find "shrank", "shrunk";
+    "run small", "ran small"). Not every form of the verb: "lined" is not "lining" nor "lines", which name other
+    things."""
+    return re.compile(
+        r"\b" + r"[\s-]+".join(map(_word_forms, re.split(r"[\s-]+", phrase))) + r"\b", re.IGNORECASE
+    )
+
+
+def _word_forms(word: str) -> str:
+    """A pattern of ``word`` with its regular inflections and its past forms as a verb (:func:`_phrase_pattern`)."""
     past = {
         form
-        for lemma in getAllLemmas(last).get("VERB", ())
+        for lemma in getAllLemmas(word).get("VERB", ())
         for tag in ("VBD", "VBN")
         for form in getAllInflections(lemma, upos="VERB").get(tag, ())
-    } - {last}
-    forms = "|".join([rf"{re.escape(last)}(?:s|es|ed|d|ing)?", *map(re.escape, sorted(past))])
-    words = [*(re.escape(part) for part in parts), f"(?:{forms})"]
-    return re.compile(r"\b" + r"[\s-]+".join(words) + r"\b", re.IGNORECASE)
+    } - {word}
+    return "(?:" + "|".join([rf"{re.escape(word)}(?:s|es|ed|d|ing)?", *map(re.escape, sorted(past))]) + ")"
 
 
 def _sentence_with(text: str, pattern: re.Pattern) -> tuple[str, str] | None:
@@ -330,8 +388,10 @@ def phrase_answer(records: Sequence[ReviewRecord], phrases: Sequence[str]) -> di
     phrase (:func:`_negated`: "soft, not itchy", "i did not find it itchy") says "not itchy". Returns
     :func:`product_answer`'s shape: ``aspect`` the phrase, ``category`` None, ``reviews`` the reviews using it,
     ``sentiment`` their document labels' shares, ``opinion`` ``{"text": the phrase or "not" and the phrase,
-    whichever more reviews say (the phrase on a tie), "reviews": those reviews, "share": of the reviews read}``
-    and a ``quote``: that side's sentence from the review most sure of its label, with that label.
+    whichever more reviews say (the phrase on a tie), "reviews": those reviews, "share": of the reviews read,
+    "opposite": the reviews saying its opposite when the phrase is said (:func:`_saying_the_opposite`: "run large"
+    beside "run small") or None}`` and a ``quote``: that side's sentence from the review most sure of its label,
+    with that label.
     """
     read = [r for r in records if r.read]
     for phrase in phrases:
@@ -359,13 +419,42 @@ def phrase_answer(records: Sequence[ReviewRecord], phrases: Sequence[str]) -> di
     say = "says" if len(side) == 1 else "say"
     other = denying if side is affirming else affirming
     also = f", {len(other)} \u201c{phrase if side is denying else 'not ' + phrase}\u201d" if other else ""
+    opposite = _saying_the_opposite(read, phrase) if side is affirming else None
+    if opposite:
+        also += f", {opposite['reviews']} \u201c{opposite['text']}\u201d"
     return {
         "aspect": phrase,
         "category": None,
         "reviews": len(saying),
         "sentiment": {label: round(labels[label] / len(saying), 4) for label in SENTIMENTS},
-        "opinion": {"text": text, "reviews": len(side), "share": round(len(side) / len(read), 4)},
+        "opinion": {
+            "text": text,
+            "reviews": len(side),
+            "share": round(len(side) / len(read), 4),
+            "opposite": opposite,
+        },
         "quote": quote,
         "answer": f"{len(side)} of {len(read)} {noun} {say} \u201c{text}\u201d{also}."
         f" One reviewer wrote: \u201c{quote['text']}\u201d",
     }
+
+
+def _saying_the_opposite(records: Sequence[ReviewRecord], phrase: str) -> dict | None:
+    """``{"text", "reviews"}``: how many of ``records`` say ``phrase`` with one word turned to its opposite
+    (:data:`_OPPOSITES`: "run small" -> "run large", "run big"), unnegated, and the words most of them use; None
+    when none does or the phrase has no such word."""
+    words = phrase.split()
+    patterns = [
+        _phrase_pattern(" ".join([*words[:k], opposite, *words[k + 1 :]]))
+        for k, word in enumerate(words)
+        for opposite in _OPPOSITES.get(word, ())
+    ]
+    said: Counter[str] = Counter()
+    for record in records:
+        hits = [hit for pattern in patterns if (hit := _sentence_with(record.text, pattern))]
+        unnegated = [found.lower() for sentence, found in hits if not _negated(sentence, found)]
+        if unnegated:
+            said[unnegated[0]] += 1
+    if not said:
+        return None
+    return {"text": said.most_common(1)[0][0], "reviews": sum(said.values())}

@@ -240,3 +240,35 @@ def test_on_a_product_page_a_sure_support_intent_and_an_off_topic_question_are_n
     quality = _ask(api, "what's the quality like?", context={"product_id": "DRS-130"}).json()
     assert quality["intent"]["name"] == "product_question", quality  # the support model: "review" at 0.35
     assert quality["product"]["category"] == "quality/durability", quality
+
+
+def test_a_property_is_counted_in_every_review_that_says_it_and_a_fit_beside_its_opposite(api):
+    """Brand-manager QA on real stores: "is it itchy?" counted 1 of 22 reviews that mention material where 13
+    said "itchy" (most of them with no aspect carrying the word), "is this top sheer?" reported 2 "not sheer"
+    where 20 said "sheer", "is this sweater scratchy?" counted "sweater", and "does it run small?" reported the
+    few who say so (counting "the extra small fit perfectly") and not the many who say it runs large."""
+    product = {"product_id": "SWT-1", "name": "Wool sweater", "category": "Sweaters", "price": 98}
+    assert api.post("/v1/products", json=product, headers=api.admin).status_code == 201
+    texts = [
+        ("Itchy scratchy", "Had to send it back."),
+        ("", "Very very itchy, I could not wear it for an hour."),
+        ("", "The wool is itchy on bare skin."),
+        ("Cozy", "Soft and not itchy at all."),
+        ("", "It runs large, I sized down."),
+        ("", "Runs large! Order a size smaller."),
+        ("", "This runs large in the shoulders but I love the colour."),
+        ("", "The extra small fit perfectly and the colour is rich."),
+        ("", "Runs small, size up."),
+    ]
+    reviews = [{"product_id": "SWT-1", "title": t or None, "text": x, "rating": 3} for t, x in texts]
+    assert not api.post("/v1/reviews", json=reviews, headers=api.admin).json()["errors"]
+
+    itchy = _ask(api, "is it itchy?", context={"product_id": "SWT-1"}).json()
+    assert itchy["answer"].startswith("3 of 9 reviews say \u201citchy\u201d, 1 \u201cnot itchy\u201d."), itchy
+    scratchy = _ask(api, "is this sweater scratchy?", context={"product_id": "SWT-1"}).json()
+    assert scratchy["product"]["aspect"] == "scratchy", scratchy  # from the title: "Itchy scratchy"
+    assert scratchy["answer"].startswith("1 of 9 reviews says \u201cscratchy\u201d."), scratchy
+    small = _ask(api, "does it run small?", context={"product_id": "SWT-1"}).json()
+    opinion = small["product"]["opinion"]
+    assert opinion["reviews"] == 1 and opinion["opposite"]["reviews"] == 3, small
+    assert "runs large" in opinion["opposite"]["text"] and "3 \u201c" in small["answer"], small

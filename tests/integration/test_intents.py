@@ -216,9 +216,13 @@ def test_product_answer_counts_reviews_that_share_the_question_opinion():
     ]
     found = product_answer(records, {"dress"}, {"run", "small"}, {"fit/size"})  # by category
     assert found is not None
-    # "runs a bit big" shares only "run", which says nothing of the opinion asked about
-    assert found["reviews"] == 4 and found["opinion"] == {"text": "runs small", "reviews": 2, "share": 0.5}
-    assert found["answer"].startswith("2 of 4 reviews that mention fit say \u201cruns small\u201d")
+    # "runs a bit big" shares only "run", which says nothing of the opinion asked about: it says the opposite
+    opposite = {"text": "runs a bit big", "reviews": 1}
+    assert found["reviews"] == 4
+    assert found["opinion"] == {"text": "runs small", "reviews": 2, "share": 0.5, "opposite": opposite}
+    assert found["answer"].startswith(
+        "2 of 4 reviews that mention fit say \u201cruns small\u201d, 1 \u201cruns a bit big\u201d."
+    )
     assert found["quote"]["review_id"] in (1, 2)
     assert product_answer(records, {"size"}, {"small"})["reviews"] == 2  # by term without a category
     shares = product_answer(records, {"colour"}, {"nice"})

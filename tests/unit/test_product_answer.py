@@ -50,7 +50,12 @@ def test_the_quote_says_the_opinion_the_answer_reports():
         _review(4, "neutral", 0.5, ("Runs small", "fit/size", "negative", ("runs small",))),
     ]
     found = product_answer(records, set(), {"run", "small"}, {"fit/size"})
-    assert found is not None and found["opinion"] == {"text": "runs small", "reviews": 3, "share": 0.75}
+    assert found is not None and found["opinion"] == {
+        "text": "runs small",
+        "reviews": 3,
+        "share": 0.75,
+        "opposite": None,
+    }
     assert found["answer"].startswith("3 of 4 reviews that mention fit say \u201cruns small\u201d.")
     assert found["quote"] == {"review_id": 3, "text": "Runs small", "sentiment": "negative"}
 
@@ -75,7 +80,7 @@ def test_a_question_naming_no_aspect_finds_the_aspect_described_with_its_words()
     ]
     found = product_answer(records, set(), {"itchy"})
     assert found is not None and (found["aspect"], found["reviews"]) == ("wool", 2)
-    assert found["opinion"] == {"text": "so itchy", "reviews": 1, "share": 0.5}
+    assert found["opinion"] == {"text": "so itchy", "reviews": 1, "share": 0.5, "opposite": None}
     assert found["quote"] == {"review_id": 1, "text": "Wool", "sentiment": "negative"}
 
 
@@ -113,7 +118,7 @@ def test_phrase_answer_counts_who_says_it_and_who_says_not_and_quotes_the_senten
     )  # a tie goes to the words asked
     assert (found["reviews"], found["opinion"], found["quote"]["sentiment"]) == (
         2,
-        {"text": "itchy", "reviews": 1, "share": 0.3333},
+        {"text": "itchy", "reviews": 1, "share": 0.3333, "opposite": None},
         "negative",
     )
     assert phrase_answer(records, ["see-through"]) is None
@@ -158,7 +163,12 @@ def test_an_opinion_negated_in_its_clause_is_not_the_opinion() -> None:
         ),
     ]
     found = product_answer(records, set(), {"itchy"}, {"comfort"})
-    assert found is not None and found["opinion"] == {"text": "not itchy", "reviews": 2, "share": 0.6667}
+    assert found is not None and found["opinion"] == {
+        "text": "not itchy",
+        "reviews": 2,
+        "share": 0.6667,
+        "opposite": None,
+    }
     assert found["quote"]["review_id"] == 1 and found["answer"].startswith(
         "2 of 3 reviews that mention comfort"
     )

@@ -40,7 +40,7 @@ def review_out(review) -> ReviewOut:
         external_id=review.external_id,
         title=review.title,
         text=review.text,
-        analyzed_text=analysis.get("text") or with_title(review.title, review.text),
+        analyzed_text=store.analyzed_text(review),
         rating=review.rating,
         author_id=review.author_id,
         created_at=review.created_at,
