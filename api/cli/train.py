@@ -379,7 +379,7 @@ def train_topics(
 ) -> None:
     """Discover aspect topics in the Word2Vec space, compare them with a BERTopic-style baseline on held-out
     reviews, and register the topic table. With --from-store it becomes the pinned default (new analyses use
-    it; restart `serve` to load it) and the stored reviews get its topics."""
+    it; a running `serve` picks it up on its next request) and the stored reviews get its topics."""
     from nlp.training.unsupervised_recipe import train_topics_artifact
 
     if from_store and data:
@@ -450,7 +450,7 @@ def _retag_stored_reviews(version: str) -> None:
         )
         session.commit()
     typer.echo(
-        f"{updated} stored reviews now carry topics v{version}; restart `reviewpulse serve` so that the "
-        "service uses them for new reviews too",
+        f"{updated} stored reviews now carry topics v{version}; a running `reviewpulse serve` uses them for "
+        "new reviews from its next request",
         err=True,
     )

@@ -122,6 +122,8 @@ class AnswerService:
                 confidence = round(1.0 - result.confidence, 4)
                 return body | {
                     "intent": {"name": PRODUCT_QUESTION, "confidence": confidence},
+                    # the intent answered ranks first, as on every other answer
+                    "ranking": [{"name": PRODUCT_QUESTION, "confidence": confidence}, *body["ranking"][:-1]],
                     "out_of_scope": False,
                     "answer": answer,
                     "product": {"product_id": product_id, **found},
