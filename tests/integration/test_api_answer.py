@@ -56,7 +56,9 @@ def test_product_question_answered_from_its_reviews(api):
     pronoun = _ask(api, "Does it run small?", context={"product_id": "DRS-1"}).json()
     assert pronoun["intent"]["name"] == "product_question", pronoun
     # QA: the ranking listed five support intents and not the one answered
-    assert [r["name"] for r in pronoun["ranking"]][:1] == ["product_question"] and len(pronoun["ranking"]) == 5
+    assert [r["name"] for r in pronoun["ranking"]][:1] == ["product_question"] and len(
+        pronoun["ranking"]
+    ) == 5
     assert pronoun["ranking"][0]["confidence"] == pronoun["intent"]["confidence"]
     assert (pronoun["product"]["aspect"], pronoun["product"]["category"]) == ("fit", "fit/size"), pronoun
     assert "\u201cruns small\u201d" in pronoun["answer"]
