@@ -5,7 +5,8 @@ context ("does it run small?") is answered from that product's analysed reviews
 (:func:`nlp.intents.answers.product_answer`, or :func:`~nlp.intents.answers.phrase_answer` for a property the
 analysis has no aspect for, "is it itchy?") unless the intent model is sure of a support intent
 (:data:`SURE_SUPPORT_CONFIDENCE`): when it finds the question out of scope, or when the question names an
-attribute category the reviews discuss or says what they say (an opinion such as "runs small").
+attribute category the reviews discuss or says what they say (an opinion such as "runs small"), or asks what
+they think of it (:func:`~nlp.intents.answers.overview_answer`: "would you recommend it?").
 """
 
 from __future__ import annotations
@@ -21,16 +22,25 @@ from api import store
 from api.service.analysis import AnalysisService
 from nlp.analysis.pii import find_pii, redact_pii
 from nlp.artifacts.registry import Registry
-from nlp.intents.answers import KnowledgeBase, asked_property, phrase_answer, product_answer
+from nlp.insights.report import ReviewRecord
+from nlp.intents.answers import (
+    KnowledgeBase,
+    asked_overview,
+    asked_property,
+    overview_answer,
+    phrase_answer,
+    product_answer,
+)
 from nlp.intents.classifier import IntentClassifier, IntentResult, extract_entities
 
 DEFAULT_KNOWLEDGE_BASE = Path(__file__).parent / "knowledge_base.yml"
 PRODUCT_QUESTION = "product_question"
 #: A support intent this sure answers a question even on a product page ("can I return it if it doesn't fit?",
 #: check_refund_policy at 0.83; "is it possible to pay in instalments?" 0.87); below it the product's reviews
-#: may ("what's the quality like?" is review at 0.35, "is it see through?" track_order at 0.52). Product
-#: questions scored 0.42 or less, and natural dev support questions of the yes/no form 0.73 or more.
-SURE_SUPPORT_CONFIDENCE = 0.6
+#: may ("what's the quality like?" is review at 0.35, "how is the quality?" review at 0.63, "what do people like
+#: about it?" review at 0.61, "is it see through?" track_order at 0.52). Natural dev support questions of the
+#: yes/no form scored 0.73 or more.
+SURE_SUPPORT_CONFIDENCE = 0.7
 
 
 class AnswerUnavailableError(RuntimeError):
@@ -100,9 +110,10 @@ class AnswerService:
         assert self.kb is not None, "start() loads the knowledge base"
         context = {k: v for k, v in context.items() if not (v and find_pii(v))}
         result, entities = await asyncio.to_thread(self._classify, question)
+        ranking = [{"name": r.name, "confidence": r.confidence} for r in result.ranking]
         body = {
             "intent": {"name": result.intent, "confidence": result.confidence},
-            "ranking": [{"name": r.name, "confidence": r.confidence} for r in result.ranking],
+            "ranking": ranking,
             "out_of_scope": result.out_of_scope,
             "entities": [e.__dict__ for e in entities],
             "product": None,
@@ -112,18 +123,15 @@ class AnswerService:
         if product_id and store.get_product(session, product_id) is None:
             raise LookupError(f"product {product_id!r} not found")
         if product_id and (result.out_of_scope or result.confidence < SURE_SUPPORT_CONFIDENCE):
-            found = await self._from_reviews(question, product_id, session, analysis)
-            # an unsure support intent yields to evidence that the question is about the product: an attribute
-            # category its reviews discuss ("what's the quality like?") or what they say in its words
-            if found is not None and (
-                result.out_of_scope or found["category"] is not None or found["opinion"] is not None
-            ):
+            records = await asyncio.to_thread(store.review_records, session, product_id=product_id)
+            found, about_product = await self._from_reviews(question, records, analysis)
+            if found is not None and (result.out_of_scope or about_product):
                 answer = found.pop("answer")
                 confidence = round(1.0 - result.confidence, 4)
                 return body | {
                     "intent": {"name": PRODUCT_QUESTION, "confidence": confidence},
                     # the intent answered ranks first, as on every other answer
-                    "ranking": [{"name": PRODUCT_QUESTION, "confidence": confidence}, *body["ranking"][:-1]],
+                    "ranking": [{"name": PRODUCT_QUESTION, "confidence": confidence}, *ranking[:-1]],
                     "out_of_scope": False,
                     "answer": answer,
                     "product": {"product_id": product_id, **found},
@@ -134,14 +142,20 @@ class AnswerService:
         return body | {"answer": self.kb.answer(result.intent, values)}
 
     async def _from_reviews(
-        self, question: str, product_id: str, session: Session, analysis: AnalysisService
-    ) -> dict | None:
-        """:func:`product_answer` for the question's aspects, or :func:`phrase_answer` for a property the reviews
-        describe in the question's own words ("is it itchy?") when more reviews say what it reports."""
+        self, question: str, records: list[ReviewRecord], analysis: AnalysisService
+    ) -> tuple[dict | None, bool]:
+        """``(answer, about the product)``: the reviews' verdict for a general question that names no aspect
+        (:func:`overview_answer`: "would you recommend it?", "what's wrong with it?"), else :func:`product_answer`
+        for the question's aspects, or :func:`phrase_answer` for a property the reviews describe in the
+        question's own words ("is it itchy?") when more reviews say what it reports. An unsure support intent
+        yields to an answer only with evidence that the question is about the product: a verdict asked for, an
+        attribute category its reviews discuss ("what's the quality like?") or what they say in its words."""
         # the question's aspects only: its sentiment is not needed, so the encoders are not run
         aspects = await asyncio.to_thread((await analysis.analyzer()).aspect_categories, question)
+        side = asked_overview(question)
+        if side and not aspects and (verdict := overview_answer(records, side)):
+            return verdict, True
         words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP_WORDS} - set(aspects)
-        records = await asyncio.to_thread(store.review_records, session, product_id=product_id)
         found = product_answer(records, set(aspects), words, set(aspects.values()))
         in_words = phrase_answer(records, asked_property(question, set(aspects)))
         # the answer resting on more reviews' words: opinions attached to aspects miss most "itchy"s and "sheer"s
@@ -151,5 +165,5 @@ class AnswerService:
             or found["opinion"] is None
             or in_words["opinion"]["reviews"] > found["opinion"]["reviews"]
         ):
-            return in_words
-        return found
+            found = in_words
+        return found, found is not None and (found["category"] is not None or found["opinion"] is not None)

@@ -18,8 +18,16 @@ import yaml
 from lemminflect import getAllInflections, getAllLemmas
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from nlp.analysis.categories import PRODUCT_CATEGORIES, PRODUCT_WORDS
-from nlp.insights.report import SENTIMENTS, AspectRecord, ReviewRecord, aspect_quote, shorten_around, stance
+from nlp.analysis.categories import GENERAL, PRODUCT_CATEGORIES, PRODUCT_WORDS
+from nlp.insights.report import (
+    SENTIMENTS,
+    AspectRecord,
+    ReviewRecord,
+    aspect_quote,
+    product_insights,
+    shorten_around,
+    stance,
+)
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 #: Placeholders a template may use besides the shop's facts: request context and entity types.
@@ -123,6 +131,7 @@ def reviews_that(count: int, verb: str) -> str:
 #: big" shares "run" but answers nothing; "is it *good* for tall people?").
 _UNINFORMATIVE = frozenset({
     "run", "runs", "fit", "fits", "wear", "look", "looks", "feel", "feels", "good", "great", "nice", "bad", "well",
+    "like",
 })  # fmt: skip
 #: Negation cues (NegEx, Chapman et al. 2001, "A Simple Algorithm for Identifying Negated Findings and Diseases
 #: in Discharge Summaries"): one before a phrase, within :data:`NEGATION_WINDOW` words and no scope
@@ -458,3 +467,65 @@ def _saying_the_opposite(records: Sequence[ReviewRecord], phrase: str) -> dict |
     if not said:
         return None
     return {"text": said.most_common(1)[0][0], "reviews": sum(said.values())}
+
+
+#: What a general question about the product asks for: its criticism ("what do people dislike about it?"), its
+#: praise ("what do people like about it?") or the whole ("would you recommend it?"), first match wins.
+_OVERVIEW_CUES = (
+    ("negative", re.compile(
+        r"\b(?:dislike\w*|(?:do|did)(?: not|n't) like|complain\w*|complaints?|problems?|issues?|wrong|cons|"
+        r"downsides?|negatives?|bad reviews?|hate)\b")),
+    ("positive", re.compile(r"\b(?:(?:like|love)s? about|pros|positives?|praised?|good reviews?|best thing)\b")),
+    ("overall", re.compile(
+        r"\b(?:recommend\w*|worth (?:it|buying|getting)|overall|think (?:of|about)|opinions?|"
+        r"(?:people|reviewers|customers|buyers|reviews) (?:say|think|like|love)|how (?:is|was|are) (?:it|this|they)|"
+        r"good buy|any good)\b")),
+)  # fmt: skip
+
+
+def asked_overview(question: str) -> str | None:
+    """``"negative"``, ``"positive"`` or ``"overall"``: what a general question about a product asks of its
+    reviews (:data:`_OVERVIEW_CUES`), or None for any other question."""
+    text = " ".join(question.lower().split())
+    return next((side for side, cue in _OVERVIEW_CUES if cue.search(text)), None)
+
+
+def overview_answer(records: Sequence[ReviewRecord], side: str) -> dict | None:
+    """The reviews' verdict on the product for a general question (:func:`asked_overview`), or None when no
+    review was read: the share of positive and negative reviews and the aspects praised and criticised most
+    (``nlp.insights.report.product_insights``; the product itself, category ``general``, left out), with a
+    quote of the side asked about (criticism for ``negative``; praise for ``positive``; for ``overall`` the side
+    most reviews take; None without such a quote). Returns :func:`product_answer`'s shape: ``aspect`` "the product", ``category`` and
+    ``opinion`` None, ``reviews`` the reviews read, ``sentiment`` their shares."""
+    insights = product_insights(records)
+    read = insights["review_count"] - insights["unread_reviews"]
+    if not read:
+        return None
+    shares = insights["sentiment_distribution"]
+    top = {
+        polarity: [a for a in insights[key] if a["category"] != GENERAL and a["quotes"]]
+        for polarity, key in (("positive", "praised_aspects"), ("negative", "criticised_aspects"))
+    }
+    noun = "review" if read == 1 else "reviews"
+    answer = (
+        f"{round(100 * shares['positive'])}% of {read} {noun} are positive, "
+        f"{round(100 * shares['negative'])}% negative."
+    )
+    named = {"positive": "Praised most", "negative": "Criticised most"}
+    for polarity in ("positive", "negative") if side == "overall" else (side,):
+        if top[polarity]:
+            aspects = ", ".join(a["aspect"] for a in top[polarity][:3])
+            answer += f" {named[polarity]}: {aspects}."
+    quoted = side if side != "overall" else max(("positive", "negative"), key=lambda k: shares[k])
+    if not top[quoted]:
+        return None
+    quote = top[quoted][0]["quotes"][0]
+    return {
+        "aspect": "the product",
+        "category": None,
+        "reviews": read,
+        "sentiment": shares,
+        "opinion": None,
+        "quote": quote,
+        "answer": f"{answer} One reviewer wrote: \u201c{quote['text']}\u201d",
+    }

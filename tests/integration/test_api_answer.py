@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -277,3 +278,14 @@ def test_a_property_is_counted_in_every_review_that_says_it_and_a_fit_beside_its
     opinion = small["product"]["opinion"]
     assert opinion["reviews"] == 1 and opinion["opposite"]["reviews"] == 3, small
     assert "runs large" in opinion["opposite"]["text"] and "3 \u201c" in small["answer"], small
+
+    # a general question gets the reviews' verdict, not a support answer ("would you recommend it?" read
+    # place_order at 0.46, "what do people like about it?" review at 0.61)
+    for question, side in [("Would you recommend it?", "Praised most"), ("What do people dislike about it?",
+                                                                          "Criticised most")]:  # fmt: skip
+        verdict = _ask(api, question, context={"product_id": "SWT-1"}).json()
+        assert verdict["intent"]["name"] == "product_question", verdict
+        assert re.match(r"\d+% of 9 reviews are positive, \d+% negative\. ", verdict["answer"]), verdict
+        assert f"{side}: " in verdict["answer"] and verdict["product"]["quote"]["text"] in verdict["answer"]
+    weather = _ask(api, "what's the weather like?", context={"product_id": "SWT-1"}).json()
+    assert weather["out_of_scope"] and weather["product"] is None, weather

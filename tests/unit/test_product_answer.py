@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from nlp.insights.report import AspectRecord, ReviewRecord
-from nlp.intents.answers import asked_property, phrase_answer, product_answer
+from nlp.intents.answers import asked_overview, asked_property, phrase_answer, product_answer
 
 
 def _review(review_id: int, label: str, score: float, *mentions: tuple[str, str, str, tuple[str, ...]]):
@@ -172,3 +172,20 @@ def test_an_opinion_negated_in_its_clause_is_not_the_opinion() -> None:
     assert found["quote"]["review_id"] == 1 and found["answer"].startswith(
         "2 of 3 reviews that mention comfort"
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "side"),
+    [
+        ("Would you recommend it?", "overall"),
+        ("is it worth it?", "overall"),
+        ("What do people dislike about it?", "negative"),
+        ("what's wrong with it", "negative"),
+        ("any complaints?", "negative"),
+        ("what do people like about it?", "positive"),
+        ("does it run small?", None),
+        ("what's the weather like?", None),
+    ],
+)
+def test_asked_overview(question: str, side: str | None) -> None:
+    assert asked_overview(question) == side
