@@ -42,6 +42,9 @@ CATEGORIES: tuple[str, ...] = tuple(CATEGORY_DEFINITIONS)
 GENERAL = "general"
 #: Categories of the product and its parts, whose opinion terms may name a more specific category.
 PRODUCT_CATEGORIES = frozenset({GENERAL, "style/look"})
+#: Categories an opinion of the product never gives it: the shop's, not the product's ("eye-catching design" is
+#: not service, though "catching" lies near it), and the product as a whole.
+NOT_OF_THE_PRODUCT = frozenset({GENERAL, "delivery", "service"})
 
 
 def _words(text: str) -> frozenset[str]:
@@ -221,13 +224,13 @@ class AspectCategorizer:
     def category(self, term: str, opinions: Sequence[str] = ()) -> str:
         """The aspect category of ``term`` with its opinion terms: the term's own when it names an attribute
         (anything but :data:`PRODUCT_CATEGORIES`); for the product or a part of it, the opinions' category
-        when it is more specific, and the term's own when an opinion names it as surely as another category
+        when it is more specific and one of the product's (not :data:`NOT_OF_THE_PRODUCT`), and the term's own when an opinion names it as surely as another category
         ("gray floral print, very pretty": ``gray`` and ``pretty`` are both seeds, the print stays style/look);
         else the term's, else :data:`GENERAL`."""
         own = self.term_category(term)
         if own is not None and own not in PRODUCT_CATEGORIES:
             return own
         judged = self.opinion_category(opinions, prefer=own)
-        if judged is not None and judged != GENERAL:
+        if judged is not None and judged not in NOT_OF_THE_PRODUCT:
             return judged
         return own or GENERAL

@@ -59,6 +59,10 @@ def test_a_product_or_part_takes_the_category_its_opinion_names(categorizer: Asp
     assert categorizer.category("dress", ["love"]) == GENERAL
     # an attribute keeps its own category whatever the opinion says
     assert categorizer.category("fabric", ["too long"]) == "fabric/material"
+    # QA: "eye-catching design" was a service driver; an opinion never makes the product the shop's service
+    assert categorizer.opinion_category(["catching"]) == "service"
+    assert categorizer.category("design", ["catching"]) == "style/look"
+    assert categorizer.category("dress", ["very patient"]) == GENERAL
 
 
 def test_a_noun_in_ness_takes_its_adjectives_category(categorizer: AspectCategorizer) -> None:
