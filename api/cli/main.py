@@ -55,14 +55,16 @@ _Out = typer.Option(
 _Quiet = typer.Option(False, "--quiet", help="No progress bar.")
 
 
-def _check_input(input: str, text_col: str, id_col: str | None) -> None:
-    """Exit with an error now, before any model loads, if ``input`` is missing, has an unknown suffix or
-    lacks a named column."""
+def _check_input(input: str, text_col: str, id_col: str | None, out: str | None) -> None:
+    """Exit with an error now, before any model loads, if ``input`` is missing, has an unknown suffix, lacks a
+    named column or is the ``out`` file (which the run would overwrite)."""
     from nlp.batch.scoring import check_columns
     from nlp.io.tables import MissingColumnError, UnsupportedFormatError
 
     if input != "-" and not Path(input).exists():
         raise fail(f"input file {input} does not exist")
+    if out is not None and input != "-" and Path(out).resolve() == Path(input).resolve():
+        raise fail(f"--out {out} is the input file: the run would overwrite it; write to another file")
     try:
         check_columns(input, text_col, id_col)
     except (MissingColumnError, UnsupportedFormatError) as exc:
@@ -147,7 +149,7 @@ def score(
     With --out the records go to parts in OUT.parts/ first and are joined into OUT at the end, so a killed
     run can be finished with --resume.
     """
-    _check_input(input, text_col, id_col)
+    _check_input(input, text_col, id_col, out)
     options: dict[str, Any] = {
         "sentiment_version": model_version,
         "redact_pii": redact_pii,
@@ -315,7 +317,7 @@ def intent(
     from nlp.artifacts.registry import Registry
     from nlp.intents.classifier import INTENT_LAYOUT, IntentClassifier, IntentSummary
 
-    _check_input(input, text_col, id_col)
+    _check_input(input, text_col, id_col, out)
     try:
         classifier = IntentClassifier.load(model or Registry().path("intent"))
     except (KeyError, FileNotFoundError) as exc:

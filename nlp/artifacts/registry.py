@@ -83,7 +83,7 @@ class Registry:
 
     def get(self, name: str, version: str = "latest") -> ModelEntry:
         """The entry for ``name`` at ``version`` (``latest``: the pinned default if :meth:`defaults` names
-        one, else the last registered).
+        one, else the last registered; ``v9`` is version ``9``).
 
         Raises:
             KeyError: unknown name or version; the message lists the known versions.
@@ -91,6 +91,9 @@ class Registry:
         found = [e for e in self.entries() if e.name == name]
         if version == "latest":
             version = self.defaults().get(name, "latest")
+        known = {e.version for e in found}
+        if version not in known and version[:1] in "vV" and version[1:] in known:
+            version = version[1:]  # "v9", as `reviewpulse models` and the folders name it
         if version != "latest":
             found = [e for e in found if e.version == version]
         if not found:

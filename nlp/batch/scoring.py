@@ -20,7 +20,16 @@ from typing import IO, Any, Protocol
 from tqdm.auto import tqdm
 
 from nlp.analysis.analyzer import AnalysisError, Analyzer
-from nlp.io.tables import STDIN, FlatLayout, RecordWriter, RowError, count_rows, output_format, read_table
+from nlp.io.tables import (
+    STDIN,
+    FlatLayout,
+    RecordWriter,
+    RowError,
+    count_rows,
+    flat_id,
+    output_format,
+    read_table,
+)
 
 FLAT_COLUMNS = [
     "id", "sentiment", "negative", "neutral", "positive", "topics", "sentences", "aspects", "entities",
@@ -30,8 +39,10 @@ FLAT_COLUMNS = [
 
 @dataclass
 class Row:
-    """One input row: its id and its text, or the error that already makes it unusable."""
+    """One input row: its 0-based ``number`` among the input's rows, its id and its text, or the error that
+    already makes it unusable."""
 
+    number: int
     id: Any
     text: object = None
     error: AnalysisError | None = None
@@ -60,8 +71,10 @@ def read_rows(
 def _row(number: int, values: dict[str, Any] | RowError, text_col: str, id_col: str | None) -> Row:
     # with an id column, a row without an id gets none (its row number could be another row's id)
     if isinstance(values, RowError):
-        return Row(number if id_col is None else None, error=AnalysisError(values.code, values.message))
-    return Row(number if id_col is None else values[id_col], values[text_col])
+        return Row(
+            number, number if id_col is None else None, error=AnalysisError(values.code, values.message)
+        )
+    return Row(number, number if id_col is None else values[id_col], values[text_col])
 
 
 def check_columns(path: str, text_col: str, id_col: str | None = None) -> None:
@@ -87,7 +100,7 @@ def flatten(record: dict) -> dict:
         for k in ("topics", "sentences", "aspects", "entities")
     }
     return {
-        "id": str(record["id"]),
+        "id": flat_id(record["id"]),
         "sentiment": sentiment.get("label"),
         **{k: scores.get(k) for k in ("negative", "neutral", "positive")},
         **nested,
@@ -199,12 +212,21 @@ def score(
 
 
 def analyse_rows(analyzer: Analyzer | Model, rows: list[Row]) -> list[dict]:
-    """One record per row, in order: ``{"id", **analysis}`` or ``{"id", "error": {"code", "message"}}``."""
+    """One record per row, in order: ``{"id", **analysis}`` or ``{"id", "error": {"code", "message"}}``; an
+    error's message names the row (the reader's name its line: "line 20 has 3 fields"), so that a row without
+    an id can be found."""
     results = analyzer.analyze([r.text if r.error is None else "" for r in rows])
     return [
-        {"id": _plain(row.id), **(row.error or result).to_dict()}
+        {"id": _plain(row.id), **(row.error or _in_row(result, row.number)).to_dict()}
         for row, result in zip(rows, results, strict=True)
     ]
+
+
+def _in_row(result: Any, number: int) -> Any:
+    """``result``, or the analysis error it is with its message naming input row ``number`` (0-based)."""
+    if isinstance(result, AnalysisError):
+        return AnalysisError(result.code, f"{result.message} (input row {number}, counted from 0)")
+    return result
 
 
 def progress_bar(input_path: str, progress: bool, initial: int = 0) -> tqdm:

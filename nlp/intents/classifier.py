@@ -31,7 +31,7 @@ import pandas as pd
 from nlp.analysis.analyzer import AnalysisError, prepare_input
 from nlp.analysis.classifier import ClassifierConfig, Prediction, TextClassifier
 from nlp.analysis.text import TextPreparer
-from nlp.io.tables import FlatLayout, read_frame
+from nlp.io.tables import FlatLayout, flat_id, read_frame
 
 INTENT_FILE = "intent.json"
 #: Share of in-scope validation questions the calibrated threshold may flag as out of scope, for user data
@@ -349,7 +349,7 @@ def extract_entities(text: str, preparer: TextPreparer | None = None) -> list[En
 def _flat_intent(record: dict) -> dict:
     error = record.get("error") or {}
     return {
-        "id": str(record["id"]),
+        "id": flat_id(record["id"]),
         **{k: record.get(k) for k in ("intent", "confidence", "out_of_scope", "model_version")},
         "truncated": bool(record.get("truncated", False)),
         "error_code": error.get("code"),

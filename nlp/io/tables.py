@@ -357,6 +357,14 @@ class FlatLayout:
         return pa.schema([(c, kind(c)) for c in self.columns])
 
 
+def flat_id(value: object) -> str | None:
+    """A record's ``id`` as a CSV / Parquet cell: a string as it is, null as null (a row without an id), any
+    other value as its JSON (``767``, ``{"a": 1}``), as the JSONL record has it."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
 def output_format(path: str | None) -> str:
     """``jsonl``, ``csv`` or ``parquet``: how :class:`RecordWriter` writes ``path`` (None: JSONL on stdout).
 

@@ -156,6 +156,8 @@ def test_undecodable_csv_bytes_and_missing_values(tmp_path):
         "missing_text",
         None,
     ]
+    # QA: "no text in this row" named no row, and an id-less row could not be found
+    assert records[2]["error"]["message"].endswith("(input row 2, counted from 0)")
 
 
 def test_malformed_csv_lines_are_error_records_and_gz_outputs_are_compressed(tmp_path):
@@ -214,6 +216,18 @@ def test_missing_column_exits_2_and_names_columns_before_the_models_load(tmp_pat
     assert not out.exists()
     no_id = runner.invoke(app, [command, str(EXAMPLES), "--text-col", "text", "--id-col", "ident"])
     assert no_id.exit_code == 2 and "'ident' not found" in no_id.output
+
+
+@pytest.mark.parametrize("command", ["score", "intent"])
+def test_an_out_file_that_is_the_input_is_refused(tmp_path, no_model_load, command):
+    """QA: `score dump.csv --out dump.csv` replaced the review dump with its scores."""
+    dump = tmp_path / "dump.csv"
+    dump.write_text("text\nSo soft!\n", encoding="utf-8")
+    result = runner.invoke(
+        app, [command, str(dump), "--text-col", "text", "--out", str(tmp_path / "." / "dump.csv")]
+    )
+    assert result.exit_code == 2 and "is the input file" in result.output
+    assert dump.read_text(encoding="utf-8") == "text\nSo soft!\n"
 
 
 def test_an_empty_text_is_refused_before_the_models_load(no_model_load):

@@ -51,6 +51,16 @@ def test_get_explicit_version(registry: Registry, version: str, f1: float) -> No
     assert entry.metrics == {"macro_f1": f1}
 
 
+def test_a_version_may_be_named_as_its_folder(registry: Registry) -> None:
+    """QA: `reviewpulse models` lists v9 but `--model-version v9` was refused."""
+    registry.register(_entry("x", "9", macro_f1=0.7))
+    registry.register(_entry("x", "vintage"))
+    assert registry.get("x", "v9").version == registry.get("x", "V9").version == "9"
+    assert registry.get("x", "vintage").version == "vintage"
+    with pytest.raises(KeyError):
+        registry.get("x", "v8")
+
+
 def test_next_version_follows_the_highest_numeric_one(registry: Registry) -> None:
     assert registry.next_version("topics") == "1"
     for version in ("2", "10", "exp"):

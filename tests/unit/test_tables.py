@@ -18,6 +18,7 @@ from nlp.io.tables import (
     RowError,
     UnsupportedFormatError,
     count_rows,
+    flat_id,
     read_frame,
     read_table,
     table_columns,
@@ -205,3 +206,10 @@ def test_gz_outputs_are_gzip_compressed(tmp_path: Path, suffix: str) -> None:
     expected = '{"id": "a"}\n{"id": "b"}\n' if suffix == "jsonl.gz" else "id\r\na\r\nb\r\n"
     assert gzip.decompress(path.read_bytes()).decode() == expected
     assert [values for _, values in _rows(path, ["id"])] == [{"id": "a"}, {"id": "b"}]
+
+
+def test_a_flat_id_is_null_when_the_row_has_none_and_json_when_not_a_string() -> None:
+    """QA: an id-less row's id was the string "None" in CSV and Parquet (null in JSONL), a JSON object's id
+    Python's repr."""
+    assert flat_id(None) is None and flat_id("767") == "767" and flat_id(767) == "767"
+    assert flat_id({"a": 1}) == '{"a": 1}' and flat_id("é") == "é"
