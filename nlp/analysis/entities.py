@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import signal
 import subprocess
 import sys
 import threading
@@ -177,6 +178,8 @@ def _serve(pipeline: str) -> None:
     spaCy is imported after torch is ruled out: thinc imports torch when it is installed, which the pipeline
     never uses and which would take much of this process's memory (``tests/integration/test_entities.py`` checks
     that it stays out)."""
+    # Ctrl-C reaches the whole process group: the analysing process decides, and ends this one by closing its input
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     requests, answers = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # whatever a library prints must not corrupt the answers
     sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` raises ImportError, as thinc expects
@@ -187,12 +190,17 @@ def _serve(pipeline: str) -> None:
     threadpool_limits(1, user_api="blas")  # one core's worth: the analysing process has the other
     nlp = load_spacy(pipeline)
     others = [name for name in nlp.pipe_names if name != ENTITY_RECOGNISER]
-    while (texts := _receive(requests)) is not None:
-        try:
-            docs = nlp.pipe(texts, batch_size=max(1, len(texts)), disable=others)
-            _send(answers, ("ok", [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs]))
-        except Exception as exc:  # the request fails, the worker lives on
-            _send(answers, ("error", f"{type(exc).__name__}: {exc}"))
+    try:
+        while (texts := _receive(requests)) is not None:
+            try:
+                docs = nlp.pipe(texts, batch_size=max(1, len(texts)), disable=others)
+                found = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in docs]
+            except Exception as exc:  # the request fails, the worker lives on
+                _send(answers, ("error", f"{type(exc).__name__}: {exc}"))
+            else:
+                _send(answers, ("ok", found))
+    except BrokenPipeError:  # the analysing process was killed: nothing is waiting for an answer
+        os._exit(0)
 
 
 if __name__ == "__main__":

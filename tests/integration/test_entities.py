@@ -90,6 +90,39 @@ def test_the_worker_ends_with_the_process_that_started_it(tmp_path):
     worker.wait(timeout=30)  # raises psutil.TimeoutExpired if it outlives its parent
 
 
+@pytest.mark.parametrize("end", ["ctrl-c", "kill"])
+def test_the_worker_ends_quietly_with_a_ctrl_c_or_a_kill_of_its_process(tmp_path, end):
+    """QA: Ctrl-C on `reviewpulse score` printed the worker's 40-line KeyboardInterrupt traceback; a killed
+    `score` left a BrokenPipeError traceback from it."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    script = (
+        "from nlp.analysis.entities import EntityRecogniser as E; import time; r = E(); r.wait(r.submit(['x']));"
+        " r.submit(['Bought it at Macy\\'s in Boston.'] * 3000); print('up', flush=True)"  # work in flight
+        "\ntry:\n    time.sleep(600)\nexcept KeyboardInterrupt:\n    r.close()"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    assert parent.stdout is not None and parent.stdout.readline().strip() == "up"
+    deadline = time.monotonic() + 60
+    while not (children := psutil.Process(parent.pid).children()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [worker] = children
+    if end == "ctrl-c":
+        os.killpg(parent.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
+    else:
+        parent.kill()
+    worker.wait(timeout=30)
+    _, errors = parent.communicate(timeout=30)
+    assert "Traceback" not in errors, errors
+
+
 def test_the_worker_does_without_torch(recogniser):
     """thinc would import torch, which the recogniser never uses, at a large cost in memory."""
     _found(recogniser, TEXTS)  # the worker is up
