@@ -290,7 +290,11 @@ def _parse_json_line(raw: bytes, number: int, note: str = "") -> dict | RowError
     except UnicodeDecodeError:
         return RowError("undecodable_text", f"line {number} is not valid UTF-8")
     except json.JSONDecodeError as exc:
-        return RowError("invalid_json", f"line {number} is not valid JSON: {exc.msg}{note}")
+        # json's own words stop short ("Invalid control character at"): the column says where
+        return RowError(
+            "invalid_json",
+            f"line {number} is not valid JSON: {exc.msg.removesuffix(' at')} at column {exc.colno}{note}",
+        )
     except RecursionError:
         return RowError("invalid_json", f"line {number} nests arrays or objects too deeply{note}")
     if not isinstance(obj, dict):

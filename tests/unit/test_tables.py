@@ -70,7 +70,10 @@ def test_unreadable_rows_are_reported_in_place(tmp_path: Path) -> None:
     jsonl.write_bytes(b'{"text": "fine"}\n\nnot json\n[1, 2]\n{"text": "caf\xe9"}\n{"other": 1}\n')
     assert _rows(jsonl, ["text"]) == [
         (0, {"text": "fine"}),
-        (1, RowError("invalid_json", "line 3 is not valid JSON: Expecting value")),  # the blank line counts
+        (
+            1,
+            RowError("invalid_json", "line 3 is not valid JSON: Expecting value at column 1"),
+        ),  # the blank line counts
         (2, RowError("invalid_json", "line 4 is not a JSON object")),
         (3, RowError("undecodable_text", "line 5 is not valid UTF-8")),
         (4, {"text": None}),
@@ -193,7 +196,7 @@ def test_stdin_lines_that_are_not_json_say_stdin_is_read_as_jsonl(monkeypatch: p
     [[(_, first), _]] = list(read_table("-", ["text"]))
     assert first == RowError(
         "invalid_json",
-        "line 1 is not valid JSON: Expecting value (stdin is read as JSONL: one JSON object a line)",
+        "line 1 is not valid JSON: Expecting value at column 1 (stdin is read as JSONL: one JSON object a line)",
     )
 
 
@@ -213,3 +216,13 @@ def test_a_flat_id_is_null_when_the_row_has_none_and_json_when_not_a_string() ->
     Python's repr."""
     assert flat_id(None) is None and flat_id("767") == "767" and flat_id(767) == "767"
     assert flat_id({"a": 1}) == '{"a": 1}' and flat_id("é") == "é"
+
+
+def test_an_invalid_json_line_says_where(tmp_path: Path) -> None:
+    """QA: the message ended mid-sentence ("Invalid control character at")."""
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b'{"text": "ok"}\n{"text": "tab\there"}\n')
+    [rows] = read_table(str(path), ["text"], 10)
+    assert rows[1][1] == RowError(
+        "invalid_json", "line 2 is not valid JSON: Invalid control character at column 14"
+    )
