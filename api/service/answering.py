@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from api import store
 from api.service.analysis import AnalysisService
+from nlp.analysis.categories import PRODUCT_CATEGORIES
 from nlp.analysis.pii import find_pii, redact_pii
 from nlp.artifacts.registry import Registry
 from nlp.insights.report import ReviewRecord
@@ -144,8 +145,8 @@ class AnswerService:
     async def _from_reviews(
         self, question: str, records: list[ReviewRecord], analysis: AnalysisService
     ) -> tuple[dict | None, bool]:
-        """``(answer, about the product)``: the reviews' verdict for a general question that names no aspect
-        (:func:`overview_answer`: "would you recommend it?", "what's wrong with it?"), else :func:`product_answer`
+        """``(answer, about the product)``: the reviews' verdict for a general question that names no attribute
+        (:func:`overview_answer`: "would you recommend this dress?", "what's wrong with it?"), else :func:`product_answer`
         for the question's aspects, or :func:`phrase_answer` for a property the reviews describe in the
         question's own words ("is it itchy?") when more reviews say what it reports. An unsure support intent
         yields to an answer only with evidence that the question is about the product: a verdict asked for, an
@@ -153,7 +154,10 @@ class AnswerService:
         # the question's aspects only: its sentiment is not needed, so the encoders are not run
         aspects = await asyncio.to_thread((await analysis.analyzer()).aspect_categories, question)
         side = asked_overview(question)
-        if side and not aspects and (verdict := overview_answer(records, side)):
+        about_whole = (
+            not set(aspects.values()) - PRODUCT_CATEGORIES
+        )  # no attribute: "would you recommend this dress?"
+        if side and about_whole and (verdict := overview_answer(records, side)):
             return verdict, True
         words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP_WORDS} - set(aspects)
         found = product_answer(records, set(aspects), words, set(aspects.values()))

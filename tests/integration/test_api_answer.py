@@ -281,8 +281,8 @@ def test_a_property_is_counted_in_every_review_that_says_it_and_a_fit_beside_its
 
     # a general question gets the reviews' verdict, not a support answer ("would you recommend it?" read
     # place_order at 0.46, "what do people like about it?" review at 0.61)
-    for question, side in [("Would you recommend it?", "Praised most"), ("What do people dislike about it?",
-                                                                          "Criticised most")]:  # fmt: skip
+    for question, side in [("Would you recommend this sweater?", "Praised most"),
+                           ("What do people dislike about it?", "Criticised most")]:  # fmt: skip
         verdict = _ask(api, question, context={"product_id": "SWT-1"}).json()
         assert verdict["intent"]["name"] == "product_question", verdict
         assert re.match(r"\d+% of 9 reviews are positive, \d+% negative\. ", verdict["answer"]), verdict
