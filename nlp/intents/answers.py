@@ -253,9 +253,8 @@ def product_answer(
 
     # what each mention says in the question's words, keyed by (negated, the question's words it holds)
     said: dict[tuple, list[tuple[ReviewRecord, AspectRecord, str]]] = {}
-    opposite: dict[
-        int, list[str]
-    ] = {}  # review id -> its opinions saying the opposite of the question's words
+    # review id -> its opinions saying the opposite of the question's words ("runs large" for "small")
+    opposite: dict[int, list[str]] = {}
     for record, mention in pairs:
         for text in {o.lower() for o in mention.opinions}:
             context = mention.quote or record.text
@@ -336,11 +335,9 @@ def asked_property(question: str, names: frozenset[str] | set[str] = frozenset()
     question: "Is it see through?" -> ["see-through"], "does it shrink in the wash?" -> ["shrink in the wash",
     "shrink in the", "shrink in", "shrink"]; with the thing asked about named by a garment word
     (:data:`nlp.analysis.categories.PRODUCT_WORDS`) or one of ``names`` (the question's aspect terms), "is this
-    sweater really scratchy?" -> ["scratchy"]. Lower case; a property
-    longer than :data:`MAX_PROPERTY_WORDS`
-    gives none, and a phrase needs a word that is neither a stop word (spaCy's), a light verb ("does it
-    come in blue?" gives none) nor one of :data:`_UNINFORMATIVE` ("does it run small?" gives "run small", not
-    "run")."""
+    sweater really scratchy?" -> ["scratchy"]. Lower case; a property longer than :data:`MAX_PROPERTY_WORDS`
+    gives none, and a phrase needs a word that is neither a stop word (spaCy's), a light verb ("does it come in
+    blue?" gives none) nor one of :data:`_UNINFORMATIVE` ("does it run small?" gives "run small", not "run")."""
     found = _PROPERTY_QUESTION.match(" ".join(question.lower().split()))
     if not found:
         return []
