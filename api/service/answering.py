@@ -146,17 +146,16 @@ class AnswerService:
         self, question: str, records: list[ReviewRecord], analysis: AnalysisService
     ) -> tuple[dict | None, bool]:
         """``(answer, about the product)``: the reviews' verdict for a general question that names no attribute
-        (:func:`overview_answer`: "would you recommend this dress?", "what's wrong with it?"), else :func:`product_answer`
-        for the question's aspects, or :func:`phrase_answer` for a property the reviews describe in the
+        (:func:`overview_answer`: "would you recommend this dress?", "what's wrong with it?"), else
+        :func:`product_answer` for the question's aspects, or :func:`phrase_answer` for a property the reviews describe in the
         question's own words ("is it itchy?") when more reviews say what it reports. An unsure support intent
         yields to an answer only with evidence that the question is about the product: a verdict asked for, an
         attribute category its reviews discuss ("what's the quality like?") or what they say in its words."""
         # the question's aspects only: its sentiment is not needed, so the encoders are not run
         aspects = await asyncio.to_thread((await analysis.analyzer()).aspect_categories, question)
         side = asked_overview(question)
-        about_whole = (
-            not set(aspects.values()) - PRODUCT_CATEGORIES
-        )  # no attribute: "would you recommend this dress?"
+        # the product as a whole, no attribute of it: "would you recommend this dress?"
+        about_whole = not set(aspects.values()) - PRODUCT_CATEGORIES
         if side and about_whole and (verdict := overview_answer(records, side)):
             return verdict, True
         words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP_WORDS} - set(aspects)
