@@ -27,7 +27,9 @@ ENTITY_RECOGNISER = "ner"
 #: Characters analysed per text; the rest is cut and the result marked ``truncated``.
 MAX_TEXT_CHARS = 50_000
 
-_TAG = re.compile(r"<\s*br\s*/?\s*>|</?\s*(?:p|div|span|b|i|em|strong|u|a|li|ul|ol)\b[^>]*>", re.IGNORECASE)
+#: HTML remnants: a block tag ends a line ("<br />", "<p>"), an inline one is a space ("The <b>fabric</b> is cheap.").
+_BLOCK_TAG = re.compile(r"<\s*br\s*/?\s*>|</?\s*(?:p|div|li|ul|ol)\b[^>]*>", re.IGNORECASE)
+_INLINE_TAG = re.compile(r"</?\s*(?:span|b|i|em|strong|u|a)\b[^>]*>", re.IGNORECASE)
 # zero-width space / non-joiner, word joiner, BOM, control characters; the zero-width joiner stays (emoji).
 _INVISIBLE = re.compile(r"[\u200b\u200c\u2060\ufeff]|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
@@ -75,7 +77,7 @@ def normalize(text: str) -> str:
     if _SURROGATE.search(text):
         raise UndecodableTextError("text contains bytes that are not valid UTF-8")
     text = _INVISIBLE.sub("", _unescape(text).replace("\r\n", "\n").replace("\r", "\n"))
-    text = unicodedata.normalize("NFC", _TAG.sub("\n", text))
+    text = unicodedata.normalize("NFC", _INLINE_TAG.sub(" ", _BLOCK_TAG.sub("\n", text)))
     text = _MANY_LINES.sub("\n\n", _LINE_EDGES.sub("\n", _SPACES.sub(" ", text)))
     return _SYMBOL_RUN.sub(lambda run: run[0][:MAX_SYMBOL_RUN], text).strip()
 

@@ -28,6 +28,19 @@ def test_br_remnants_become_line_breaks(raw: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
+        ("<p>The <b>fabric</b> is cheap.</p><p>Runs small.</p>", "The fabric is cheap.\n\nRuns small."),
+        ('so <a href="https://x.example">soft</a>, <em>really</em>', "so soft , really"),
+        ("<div>Nice</div><ul><li>warm</li><li>light</li></ul>", "Nice\n\nwarm\n\nlight"),
+    ],
+)
+def test_an_inline_tag_is_a_space_and_a_block_tag_a_line_break(raw: str, expected: str) -> None:
+    """QA: "<p>The <b>fabric</b> is cheap." was the sentence "The\\nfabric\\nis cheap."."""
+    assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
         ("Tom &amp; Jerry", "Tom & Jerry"),
         ("It&#39;s great", "It's great"),
         ("It&#x27;s great", "It's great"),
