@@ -161,12 +161,11 @@ class AnswerService:
         words = {w for w in re.findall(r"[a-z]+", question.lower()) if w not in STOP_WORDS} - set(aspects)
         found = product_answer(records, set(aspects), words, set(aspects.values()))
         in_words = phrase_answer(records, asked_property(question, set(aspects)))
-        # the answer resting on more reviews' words: opinions attached to aspects miss most "itchy"s and "sheer"s
-        # ("Itchy scratchy", "very very itchy"), the reviews' words miss "runs small" said as "size down"
+        # the answer resting on more reviews' words (the reviews' own count both sides, "itchy" and "not itchy"):
+        # opinions attached to aspects miss most "itchy"s and "sheer"s ("Itchy scratchy", "very very itchy"), the
+        # reviews' words miss "runs small" said as "size down"
         if in_words is not None and (
-            found is None
-            or found["opinion"] is None
-            or in_words["opinion"]["reviews"] > found["opinion"]["reviews"]
+            found is None or found["opinion"] is None or in_words["reviews"] > found["opinion"]["reviews"]
         ):
             found = in_words
         return found, found is not None and (found["category"] is not None or found["opinion"] is not None)

@@ -121,6 +121,11 @@ FAILURE_PARTICLES = {
 FIT_VERBS = frozenset(["run", "fit"])
 #: The aspect term given to an implicit fit opinion (:func:`implicit_fit`), the one "the fit is ..." has.
 FIT_TERM = "fit"
+#: Adjectives that say how the garment feels to wear; predicated of the product without naming it ("It is so
+#: comfortable.", "So comfy!") their opinion has an implicit target (:func:`implicit_comfort`).
+COMFORT_ADJECTIVES = frozenset(["comfortable", "uncomfortable", "comfy", "cozy", "cosy", "itchy", "scratchy"])
+#: The aspect term given to an implicit comfort opinion.
+COMFORT_TERM = "comfort"
 #: British spellings -> the American one, so that both give one aspect term (one key in reports): the review
 #: corpora use the American forms most ("color" 3,686 times, "colour" 17 in the embeddings' vocabulary).
 SPELLING_VARIANTS = {
@@ -636,6 +641,34 @@ def implicit_fit(doc: Doc) -> list[AspectMention]:
     return found
 
 
+def implicit_comfort(doc: Doc) -> list[AspectMention]:
+    """Comfort opinions whose target no noun names ("It is so comfortable.", "So comfy!", "soft and cozy"): an
+    adjective of :data:`COMFORT_ADJECTIVES` as a predicate or a sentence of its own (not a noun's modifier,
+    "a comfy dress", whose noun is the explicit target), without a noun subject that names the product or a part
+    of it ("the dress is comfortable": the dress is). Each is an implicit mention whose ``text`` is the opinion
+    and ``term`` :data:`COMFORT_TERM`."""
+    found = []
+    for token in doc:
+        if token.pos_ != "ADJ" or token.lemma_.lower() not in COMFORT_ADJECTIVES:
+            continue
+        first = token
+        while (
+            first.dep_ == "conj" and first.head.pos_ == "ADJ"
+        ):  # "soft and cozy": cozy shares soft's subject
+            first = first.head
+        if first.dep_ not in {"acomp", "ROOT", "oprd"}:
+            continue
+        subject = _subject(first)
+        if subject is not None and _is_candidate(subject) and not _not_the_product(subject):
+            continue
+        verb = first.head if first.dep_ in {"acomp", "oprd"} else first
+        opinion = _opinion(_with_adverbs(token), _negations(token, verb))
+        found.append(
+            AspectMention(opinion.text, opinion.offset, opinion.length, COMFORT_TERM, (opinion,), True)
+        )
+    return found
+
+
 def _not_the_product(noun: Token) -> bool:
     """Whether ``noun`` names someone or something other than the product and its parts: a person or the shop's
     photos (:data:`NOT_PRODUCT_NOUNS`), a size label (:data:`SIZE_LABELS`, also after "size": "size large"), a
@@ -714,15 +747,16 @@ def extract_aspects(
     candidate_filter: CandidateFilter | None = None,
 ) -> list[AspectMention]:
     """Aspects in ``doc``: the candidates (:func:`aspect_candidates`) the rules keep, or ``candidate_filter``
-    keeps when one is given (a learned filter, ``nlp.analysis.aspect_filter``), and the implicit fit opinions
-    (:func:`implicit_fit`).
+    keeps when one is given (a learned filter, ``nlp.analysis.aspect_filter``), and the implicit fit and comfort
+    opinions (:func:`implicit_fit`, :func:`implicit_comfort`).
 
     Returns mentions in text order; each aspect's ``term`` is its lower-cased lemma form, American
     spelling (:func:`_term`).
     """
     candidates = aspect_candidates(doc, known_terms)
     kept = candidate_filter.keep(candidates) if candidate_filter else [c.kept for c in candidates]
-    mentions = implicit_fit(doc) + [c.mention for c, keep in zip(candidates, kept, strict=True) if keep]
+    explicit = [c.mention for c, keep in zip(candidates, kept, strict=True) if keep]
+    mentions = implicit_fit(doc) + implicit_comfort(doc) + explicit
     return sorted(mentions, key=lambda m: m.offset)
 
 

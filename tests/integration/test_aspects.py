@@ -260,6 +260,30 @@ def test_no_implicit_fit_with_a_noun_subject_or_without_a_complement(nlp: Langua
 
 
 @pytest.mark.parametrize(
+    ("text", "opinion"),
+    [
+        ("It is so comfortable.", "so comfortable"),
+        ("It's soft and cozy.", "cozy"),
+        ("I am very comfortable in it.", "very comfortable"),
+        ("Not comfortable at all.", "Not comfortable"),
+        ("This is a bit itchy.", "itchy"),
+    ],
+)
+def test_comfort_opinion_without_a_noun_target_is_implicit(nlp: Language, text: str, opinion: str) -> None:
+    """Brand-manager QA: a dress's 57 reviews saying it is comfortable gave the comfort category 8 mentions."""
+    [mention] = [m for m in extract_aspects(nlp(text)) if m.implicit]
+    assert mention.term == "comfort" and mention.text == opinion
+    assert text[mention.offset : mention.offset + mention.length] == opinion
+
+
+@pytest.mark.parametrize(
+    "text", ["This dress is very comfortable.", "A comfy dress.", "The comfortable one sold out."]
+)
+def test_no_implicit_comfort_where_a_noun_is_its_target(nlp: Language, text: str) -> None:
+    assert not [m for m in extract_aspects(nlp(text)) if m.implicit]
+
+
+@pytest.mark.parametrize(
     ("text", "aspect", "opinion"),
     [
         # the reviewer's judgement of a preposition's object, or a judgement placed in a part of the garment
