@@ -101,6 +101,8 @@ def test_the_worker_ends_quietly_with_a_ctrl_c_or_a_kill_of_its_process(tmp_path
     import psutil
 
     script = (
+        # Python leaves SIGINT ignored when it starts so (a job started with & from a script is): Ctrl-C as in a terminal
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from nlp.analysis.entities import EntityRecogniser as E; import time; r = E(); r.wait(r.submit(['x']));"
         " r.submit(['Bought it at Macy\\'s in Boston.'] * 500)"  # work in flight
         "\ntry:\n    print('up', flush=True)\n    time.sleep(600)\nexcept KeyboardInterrupt:\n    r.close()"
