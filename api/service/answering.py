@@ -147,8 +147,8 @@ class AnswerService:
     ) -> tuple[dict | None, bool]:
         """``(answer, about the product)``: the reviews' verdict for a general question that names no attribute
         (:func:`overview_answer`: "would you recommend this dress?", "what's wrong with it?"), else
-        :func:`product_answer` for the question's aspects, or :func:`phrase_answer` for a property the reviews describe in the
-        question's own words ("is it itchy?") when more reviews say what it reports. An unsure support intent
+        :func:`product_answer` for the question's aspects, or :func:`phrase_answer` for a property the reviews
+        describe in the question's own words ("is it itchy?") when more reviews use them. An unsure support intent
         yields to an answer only with evidence that the question is about the product: a verdict asked for, an
         attribute category its reviews discuss ("what's the quality like?") or what they say in its words."""
         # the question's aspects only: its sentiment is not needed, so the encoders are not run

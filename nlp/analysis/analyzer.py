@@ -63,8 +63,9 @@ class AspectAnalysis:
     its clause's encoder state, :class:`nlp.analysis.aspect_polarity.AspectPolarity`, else the clause's
     sentiment; its opinion terms' polarity when that reading is neutral and they agree), its topic ``{"id",
     "label"}``, its aspect ``category`` (one of :data:`nlp.analysis.categories.CATEGORIES`) and opinions.
-    ``implicit``: no noun names the target ("It runs small."): ``text`` is the opinion and ``term`` ``fit``
-    (:func:`nlp.analysis.aspects.implicit_fit`).
+    ``implicit``: no noun names the target ("It runs small.", "It is so comfortable."): ``text`` is the opinion
+    and ``term`` ``fit`` or ``comfort`` (:func:`nlp.analysis.aspects.implicit_fit`,
+    :func:`nlp.analysis.aspects.implicit_comfort`).
     """
 
     text: str

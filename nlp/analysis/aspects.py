@@ -122,7 +122,7 @@ FIT_VERBS = frozenset(["run", "fit"])
 #: The aspect term given to an implicit fit opinion (:func:`implicit_fit`), the one "the fit is ..." has.
 FIT_TERM = "fit"
 #: Adjectives that say how the garment feels to wear; predicated of the product without naming it ("It is so
-#: comfortable.", "So comfy!") their opinion has an implicit target (:func:`implicit_comfort`).
+#: comfortable.", "It's soft and cozy.") their opinion has an implicit target (:func:`implicit_comfort`).
 COMFORT_ADJECTIVES = frozenset(["comfortable", "uncomfortable", "comfy", "cozy", "cosy", "itchy", "scratchy"])
 #: The aspect term given to an implicit comfort opinion.
 COMFORT_TERM = "comfort"
@@ -631,7 +631,7 @@ def implicit_fit(doc: Doc) -> list[AspectMention]:
         else:
             continue
         subjects = (c for c in verb.children if c.dep_ in {"nsubj", "nsubjpass"})
-        if any(_is_candidate(c) and not _not_the_product(c) for c in subjects):
+        if any(_names_the_product(c) for c in subjects):
             continue  # "the dress runs small": the noun is the explicit target; "the medium fits well": implicit
         if complement:
             opinion = _opinion(tokens, _negations(verb, *complement))
@@ -642,7 +642,7 @@ def implicit_fit(doc: Doc) -> list[AspectMention]:
 
 
 def implicit_comfort(doc: Doc) -> list[AspectMention]:
-    """Comfort opinions whose target no noun names ("It is so comfortable.", "So comfy!", "soft and cozy"): an
+    """Comfort opinions whose target no noun names ("It is so comfortable.", "soft and cozy"): an
     adjective of :data:`COMFORT_ADJECTIVES` as a predicate or a sentence of its own (not a noun's modifier,
     "a comfy dress", whose noun is the explicit target), without a noun subject that names the product or a part
     of it ("the dress is comfortable": the dress is). Each is an implicit mention whose ``text`` is the opinion
@@ -652,14 +652,13 @@ def implicit_comfort(doc: Doc) -> list[AspectMention]:
         if token.pos_ != "ADJ" or token.lemma_.lower() not in COMFORT_ADJECTIVES:
             continue
         first = token
-        while (
-            first.dep_ == "conj" and first.head.pos_ == "ADJ"
-        ):  # "soft and cozy": cozy shares soft's subject
+        # "soft and cozy": cozy shares soft's subject
+        while first.dep_ == "conj" and first.head.pos_ == "ADJ":
             first = first.head
         if first.dep_ not in {"acomp", "ROOT", "oprd"}:
             continue
         subject = _subject(first)
-        if subject is not None and _is_candidate(subject) and not _not_the_product(subject):
+        if subject is not None and _names_the_product(subject):
             continue
         verb = first.head if first.dep_ in {"acomp", "oprd"} else first
         opinion = _opinion(_with_adverbs(token), _negations(token, verb))
@@ -667,6 +666,12 @@ def implicit_comfort(doc: Doc) -> list[AspectMention]:
             AspectMention(opinion.text, opinion.offset, opinion.length, COMFORT_TERM, (opinion,), True)
         )
     return found
+
+
+def _names_the_product(noun: Token) -> bool:
+    """Whether ``noun`` is a candidate aspect that names the product or a part of it: the explicit target of the
+    opinions its clause gives ("the dress runs small", "the dress is comfortable")."""
+    return _is_candidate(noun) and not _not_the_product(noun)
 
 
 def _not_the_product(noun: Token) -> bool:

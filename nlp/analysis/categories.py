@@ -224,8 +224,9 @@ class AspectCategorizer:
     def category(self, term: str, opinions: Sequence[str] = ()) -> str:
         """The aspect category of ``term`` with its opinion terms: the term's own when it names an attribute
         (anything but :data:`PRODUCT_CATEGORIES`); for the product or a part of it, the opinions' category
-        when it is more specific and one of the product's (not :data:`NOT_OF_THE_PRODUCT`), and the term's own when an opinion names it as surely as another category
-        ("gray floral print, very pretty": ``gray`` and ``pretty`` are both seeds, the print stays style/look);
+        when it is more specific and one of the product's (not :data:`NOT_OF_THE_PRODUCT`), and the term's own
+        when an opinion names it as surely as another category ("gray floral print, very pretty": ``gray`` and
+        ``pretty`` are both seeds, the print stays style/look);
         else the term's, else :data:`GENERAL`."""
         own = self.term_category(term)
         if own is not None and own not in PRODUCT_CATEGORIES:
